@@ -1,0 +1,33 @@
+"""liqcli: exact cumulative liquidation reports for crypto perpetual futures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+# The library API is imported lazily so `import liqcli` (and the CLI's start-up) stays cheap.
+_LAZY = {
+    "Event": "liqcli.model",
+    "Side": "liqcli.model",
+    "CumulativeStats": "liqcli.stats",
+    "SideFigures": "liqcli.stats",
+    "ExchangeFigures": "liqcli.stats",
+    "MatrixCell": "liqcli.stats",
+    "Store": "liqcli.store",
+    "compute_stats": "liqcli.core",
+    "LiquidationDataAggregator": "liqcli.compat",
+    "format_stats_summary": "liqcli.compat",
+    "connect": "liqcli.connection",
+}
+
+__all__ = ["__version__", *sorted(_LAZY)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'liqcli' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

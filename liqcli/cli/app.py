@@ -1,0 +1,121 @@
+"""The ``liqcli`` Typer app, error-to-exit-status mapping, and command registration."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, TypeVar
+
+import typer
+
+from liqcli import __version__
+from liqcli.errors import ExitStatus, LiqError
+
+app = typer.Typer(
+    name="liqcli",
+    help="Exact cumulative liquidation reports for crypto perpetual futures, from Redis.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+T = TypeVar("T")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"liqcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Exact cumulative liquidation reports for crypto perpetual futures, from Redis."""
+
+
+def fail(message: str, status: ExitStatus) -> typer.Exit:
+    """Print a one-line error on stderr and return the Exit to raise."""
+    sys.stderr.write(f"liqcli: error: {message}\n")
+    sys.stderr.flush()
+    return typer.Exit(int(status))
+
+
+@contextmanager
+def errors_handled(debug: bool) -> Iterator[None]:
+    """Map liqcli's exceptions to one-line messages and documented exit statuses.
+
+    With ``debug`` the traceback is printed too (never locals; URLs in messages are masked).
+    """
+    try:
+        yield
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except BrokenPipeError:
+        _silence_broken_pipe()
+        raise typer.Exit(int(ExitStatus.OK)) from None
+    except LiqError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        raise fail(str(exc), exc.exit_status) from None
+    except Exception as exc:
+        from liqcli.connection import describe_redis_error
+
+        described = describe_redis_error(exc)
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        if described is not None:
+            raise fail(described, ExitStatus.STORE) from None
+        raise fail(
+            f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+            ExitStatus.ERROR,
+        ) from None
+
+
+def _silence_broken_pipe() -> None:
+    """After EPIPE on stdout (``| head -1``), point stdout at devnull so exit is quiet."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _register() -> None:
+    # Each module adds its commands to ``app``; heavy imports stay inside the commands.
+    import importlib
+
+    for name in ("ingest_cmd", "demo_cmd", "report_cmd", "watch_cmd"):
+        try:
+            importlib.import_module(f"liqcli.cli.{name}")
+        except ModuleNotFoundError as exc:  # a command module not written yet
+            if exc.name != f"liqcli.cli.{name}":
+                raise
+
+
+_register()
+
+
+def run(argv: list[str] | None = None) -> None:
+    try:
+        app(args=argv, prog_name="liqcli")
+    except BrokenPipeError:
+        _silence_broken_pipe()
+        sys.exit(int(ExitStatus.OK))
+
+
+def call_with_errors(debug: bool, fn: Callable[[], T]) -> T:
+    with errors_handled(debug):
+        return fn()

@@ -1,0 +1,33 @@
+"""Options shared by several commands, defined once (Annotated aliases for Typer)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+RedisUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--redis-url",
+        envvar=["LIQCLI_REDIS_URL", "REDIS_URL"],
+        show_envvar=True,
+        help="Store URL: redis://, rediss://, unix:// or embedded:PATH "
+        "[default: redis://localhost:6379/0].",
+        rich_help_panel="Connection",
+    ),
+]
+Prefix = Annotated[
+    str,
+    typer.Option(
+        "--prefix",
+        envvar="LIQCLI_PREFIX",
+        show_envvar=True,
+        help="Key prefix of the store in Redis.",
+        rich_help_panel="Connection",
+    ),
+]
+Debug = Annotated[
+    bool,
+    typer.Option("--debug", help="Show tracebacks on errors.", rich_help_panel="Connection"),
+]

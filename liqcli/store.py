@@ -1,0 +1,324 @@
+"""The liquidation store in Redis: exact, idempotent, atomic ingest and rollup reads.
+
+Layout (docs/redis-layout.md has the whole picture). Every key of one symbol carries the hash
+tag ``{SYMBOL}`` so a batch script touches a single Cluster slot:
+
+- ``<p>:schema``            string, the layout version (checked on open)
+- ``<p>:symbols``           set of symbols (discovery without SCAN)
+- ``<p>:{S}:t``             hash, cumulative rollup: ``<exchange>|<L|S>|<figure>``
+- ``<p>:{S}:hrs``           sorted set of hours (epoch ms // 3 600 000) that hold events
+- ``<p>:{S}:h:<hour>``      hash, the hour's rollup (same fields as ``:t``)
+- ``<p>:{S}:l:<hour>``      stream, the hour's events (the log)
+- ``<p>:{S}:d:<n>``         string, dedupe bucket: 12-byte fingerprints, n < 1024
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, localcontext
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from liqcli.errors import StoreError
+from liqcli.model import Event, Side, default_usd
+from liqcli.rollup import Rollup
+
+if TYPE_CHECKING:
+    import redis
+
+SCHEMA_VERSION = "1"
+HOUR_MS = 3_600_000
+DEDUPE_BUCKETS = 1024
+MAX_SCRIPT_EVENTS = 500  # keeps the script's per-batch double sums exact (< 2**53)
+_E9 = 10**9
+_E18 = 10**18
+_SIDE_CODE: dict[str, str] = {"LONG": "L", "SHORT": "S"}
+_CODE_SIDE: dict[str, Side] = {"L": "LONG", "S": "SHORT"}
+_FIGURES = ("n", "qi", "q1", "q2", "ui", "u1", "u2", "t0", "t1")
+
+
+@dataclass(slots=True)
+class IngestCounts:
+    new: int = 0
+    duplicate: int = 0
+
+
+def dec_text(value: Decimal) -> str:
+    """Plain-notation text of a Decimal without trailing zeros (``1.50`` → ``1.5``)."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def limbs(value: Decimal) -> tuple[int, int, int]:
+    """Split a non-negative amount with ≤ 18 decimals into (integer, 1e-9 part, 1e-18 part)."""
+    with localcontext() as ctx:
+        ctx.prec = 60
+        scaled = int(value.scaleb(18))
+    whole, frac = divmod(scaled, _E18)
+    hi, lo = divmod(frac, _E9)
+    return whole, hi, lo
+
+
+def from_limbs(whole: int, hi: int, lo: int) -> Decimal:
+    """Inverse of :func:`limbs`, exact for any (unnormalized) limb sums."""
+    with localcontext() as ctx:
+        ctx.prec = 80
+        value = Decimal(whole * _E18 + hi * _E9 + lo).scaleb(-18)
+        return value.normalize() if value else Decimal(0)
+
+
+class Store:
+    """One liqcli store: a Redis connection and a key prefix."""
+
+    def __init__(self, client: redis.Redis, prefix: str = "liq") -> None:
+        self.client: Any = client  # redis.Redis or RedisCluster; replies typed below
+        self.prefix = prefix
+        self._script: Any = None
+        self._known_symbols: set[str] = set()
+        self._schema_written = False
+
+    # ----------------------------------------------------------------- keys
+    def key(self, symbol: str, suffix: str) -> str:
+        return f"{self.prefix}:{{{symbol}}}:{suffix}"
+
+    @property
+    def schema_key(self) -> str:
+        return f"{self.prefix}:schema"
+
+    @property
+    def symbols_key(self) -> str:
+        return f"{self.prefix}:symbols"
+
+    # --------------------------------------------------------------- schema
+    def check_schema(self) -> None:
+        """Raise StoreError when the prefix holds data written by another layout version."""
+        found = self.client.get(self.schema_key)
+        if found is not None and found.decode() != SCHEMA_VERSION:
+            raise StoreError(
+                f"store at prefix {self.prefix!r} has schema version {found.decode()!r}, "
+                f"this liqcli reads version {SCHEMA_VERSION!r}"
+            )
+
+    def _ensure_schema(self) -> None:
+        if self._schema_written:
+            return
+        if not self.client.set(self.schema_key, SCHEMA_VERSION, nx=True):
+            self.check_schema()
+        self._schema_written = True
+
+    # --------------------------------------------------------------- ingest
+    def ingest(self, events: Iterable[Event], batch_size: int = MAX_SCRIPT_EVENTS) -> IngestCounts:
+        counts = IngestCounts()
+        batch: list[Event] = []
+        for event in events:
+            batch.append(event)
+            if len(batch) >= batch_size:
+                self._count(counts, self.ingest_batch(batch))
+                batch = []
+        if batch:
+            self._count(counts, self.ingest_batch(batch))
+        return counts
+
+    @staticmethod
+    def _count(counts: IngestCounts, flags: list[bool]) -> None:
+        new = sum(flags)
+        counts.new += new
+        counts.duplicate += len(flags) - new
+
+    def ingest_batch(self, events: Sequence[Event]) -> list[bool]:
+        """Store events; returns, in order, True for each new event and False for duplicates.
+
+        Events are grouped by symbol; each group is written by one atomic server-side script
+        call per ≤ 500 events (all of an event's log, dedupe and rollup updates together).
+        """
+        if not events:
+            return []
+        self._ensure_schema()
+        by_symbol: dict[str, list[int]] = {}
+        for index, event in enumerate(events):
+            by_symbol.setdefault(event.symbol, []).append(index)
+        result = [False] * len(events)
+        for symbol, indexes in by_symbol.items():
+            if symbol not in self._known_symbols:
+                # Registered before the data: discovery may list a symbol with no events yet,
+                # never miss one that has events.
+                self.client.sadd(self.symbols_key, symbol)
+                self._known_symbols.add(symbol)
+            for start in range(0, len(indexes), MAX_SCRIPT_EVENTS):
+                chunk = indexes[start : start + MAX_SCRIPT_EVENTS]
+                flags = self._run_script(symbol, [events[i] for i in chunk])
+                for i, flag in zip(chunk, flags, strict=True):
+                    result[i] = flag
+        return result
+
+    def _run_script(self, symbol: str, events: list[Event]) -> list[bool]:
+        keys: list[str] = [self.key(symbol, "t"), self.key(symbol, "hrs")]
+        key_index: dict[str, int] = {}
+
+        def index_of(key: str) -> int:
+            found = key_index.get(key)
+            if found is None:
+                keys.append(key)
+                found = key_index[key] = len(keys)
+            return found
+
+        args: list[str | bytes | int] = [len(events)]
+        tag = f"{self.prefix}:{{{symbol}}}:"
+        for event in events:
+            _check_bounds(event)
+            digest = fingerprint(event)
+            bucket = int.from_bytes(digest[:2], "big") % DEDUPE_BUCKETS
+            hour = event.ts_ms // HOUR_MS
+            usd = event.usd
+            usd_text = "" if usd == default_usd(event.price, event.qty) else dec_text(usd)
+            qi, q1, q2 = limbs(event.qty)
+            ui, u1, u2 = limbs(event.usd)
+            args += [
+                index_of(f"{tag}d:{bucket}"), digest[2:14],
+                index_of(f"{tag}l:{hour}"), index_of(f"{tag}h:{hour}"), hour,
+                event.exchange, _SIDE_CODE[event.side], dec_text(event.price),
+                dec_text(event.qty), usd_text, event.ts_ms - hour * HOUR_MS,
+                event.id or "", event.raw_symbol or "",
+                qi, q1, q2, ui, u1, u2, event.ts_ms,
+            ]
+        if self._script is None:
+            source = resources.files("liqcli").joinpath("ingest.lua").read_text()
+            self._script = self.client.register_script(source)
+        flags = self._script(keys=keys, args=args)
+        return [c == 0x31 for c in flags]  # b'1'
+
+    # ---------------------------------------------------------------- reads
+    def symbols(self) -> list[str]:
+        return sorted(m.decode() for m in self.client.smembers(self.symbols_key))
+
+    def exchanges(self, symbol: str) -> list[str]:
+        return self.rollup(symbol).exchanges
+
+    def rollup(
+        self, symbol: str, since_ms: int | None = None, until_ms: int | None = None
+    ) -> Rollup:
+        """Exact sums per (exchange, side) for [since_ms, until_ms); None means unbounded."""
+        rollup = Rollup(symbol=symbol, since_ms=since_ms, until_ms=until_ms)
+        if since_ms is None and until_ms is None:
+            _add_hash(rollup, self.client.hgetall(self.key(symbol, "t")))
+            return rollup
+        if since_ms is not None and until_ms is not None and since_ms >= until_ms:
+            return rollup
+        full, edges = self._plan(symbol, since_ms, until_ms)
+        pipe = self.client.pipeline(transaction=False)
+        for hour in full:
+            pipe.hgetall(self.key(symbol, f"h:{hour}"))
+        for hour in edges:
+            pipe.xrange(self.key(symbol, f"l:{hour}"))
+        replies = pipe.execute()
+        for reply in replies[: len(full)]:
+            _add_hash(rollup, reply)
+        for hour, reply in zip(edges, replies[len(full) :], strict=True):
+            for event in _decode_entries(symbol, hour, reply):
+                if _inside(event.ts_ms, since_ms, until_ms):
+                    rollup.cell(event.exchange, event.side).add(
+                        1, event.qty, event.usd, event.ts_ms, event.ts_ms
+                    )
+        return rollup
+
+    def _plan(
+        self, symbol: str, since_ms: int | None, until_ms: int | None
+    ) -> tuple[list[int], list[int]]:
+        """Hours with events in the window: those wholly inside, and the partial edge hours."""
+        lo = "-inf" if since_ms is None else str(since_ms // HOUR_MS)
+        hi = "+inf" if until_ms is None else str((until_ms - 1) // HOUR_MS)
+        hours = [int(h) for h in self.client.zrangebyscore(self.key(symbol, "hrs"), lo, hi)]
+        full: list[int] = []
+        edges: list[int] = []
+        for hour in hours:
+            start, end = hour * HOUR_MS, (hour + 1) * HOUR_MS
+            whole = (since_ms is None or since_ms <= start) and (
+                until_ms is None or end <= until_ms
+            )
+            (full if whole else edges).append(hour)
+        return full, edges
+
+    def events(
+        self, symbol: str, since_ms: int | None = None, until_ms: int | None = None
+    ) -> Iterator[Event]:
+        """The stored log of one symbol in [since_ms, until_ms), hour by hour, in store order."""
+        lo = "-inf" if since_ms is None else str(since_ms // HOUR_MS)
+        hi = "+inf" if until_ms is None else str((until_ms - 1) // HOUR_MS)
+        for raw in self.client.zrangebyscore(self.key(symbol, "hrs"), lo, hi):
+            hour = int(raw)
+            reply = self.client.xrange(self.key(symbol, f"l:{hour}"))
+            for event in _decode_entries(symbol, hour, reply):
+                if _inside(event.ts_ms, since_ms, until_ms):
+                    yield event
+
+
+def fingerprint(event: Event) -> bytes:
+    """14-byte digest of the event's identity: exchange+symbol+id, else all of its fields."""
+    if event.id:
+        identity = f"i\x00{event.exchange}\x00{event.symbol}\x00{event.id}"
+    else:
+        identity = "f\x00" + "\x00".join((
+            event.exchange, event.symbol, event.side, dec_text(event.price),
+            dec_text(event.qty), dec_text(event.usd), str(event.ts_ms),
+        ))
+    return hashlib.blake2b(identity.encode(), digest_size=14).digest()
+
+
+_MAX_WHOLE = Decimal(10) ** 13
+
+
+def _check_bounds(event: Event) -> None:
+    """Refuse, before anything is sent, amounts the script could not add exactly.
+
+    liqcli.validate rejects such input with a reason; this guards library callers, since a
+    server-side script error after its first write would leave a batch half applied.
+    """
+    for name in ("price", "qty", "usd"):
+        value: Decimal = getattr(event, name)
+        exponent = value.as_tuple().exponent
+        lowest = Decimal(0) if name == "usd" else Decimal("1e-18")  # usd may round to 0
+        if not (lowest <= value < _MAX_WHOLE) or not isinstance(exponent, int) or exponent < -18:
+            raise ValueError(f"{name} {value} is outside the stored range (0, 1e13), 18 decimals")
+
+
+def _inside(ts: int, since_ms: int | None, until_ms: int | None) -> bool:
+    return (since_ms is None or ts >= since_ms) and (until_ms is None or ts < until_ms)
+
+
+def _add_hash(rollup: Rollup, raw: dict[bytes, bytes]) -> None:
+    """Fold one rollup hash (``exchange|L|figure`` → integer) into ``rollup``."""
+    grouped: dict[tuple[str, str], dict[str, int]] = {}
+    for field, value in raw.items():
+        exchange, side, figure = field.decode().split("|")
+        grouped.setdefault((exchange, side), {})[figure] = int(value)
+    for (exchange, code), f in grouped.items():
+        rollup.cell(exchange, _CODE_SIDE[code]).add(
+            f.get("n", 0),
+            from_limbs(f.get("qi", 0), f.get("q1", 0), f.get("q2", 0)),
+            from_limbs(f.get("ui", 0), f.get("u1", 0), f.get("u2", 0)),
+            f.get("t0"),
+            f.get("t1"),
+        )
+
+
+def _decode_entries(symbol: str, hour: int, entries: list[Any]) -> Iterator[Event]:
+    base = hour * HOUR_MS
+    for _entry_id, fields in entries:
+        price = Decimal(fields[b"p"].decode())
+        qty = Decimal(fields[b"q"].decode())
+        usd_raw = fields[b"u"]
+        yield Event(
+            exchange=fields[b"e"].decode(),
+            symbol=symbol,
+            side=_CODE_SIDE[fields[b"s"].decode()],
+            price=price,
+            qty=qty,
+            usd=Decimal(usd_raw.decode()) if usd_raw else default_usd(price, qty),
+            ts_ms=base + int(fields[b"t"]),
+            id=fields[b"i"].decode() or None,
+            raw_symbol=fields[b"r"].decode() or None,
+        )

@@ -1,0 +1,285 @@
+"""The store against a real redis-server: exactness, idempotency, windows, atomicity, slots."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections import defaultdict
+from decimal import Decimal, localcontext
+
+import pytest
+import redis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from redis.crc import key_slot
+
+from liqcli.errors import StoreError
+from liqcli.model import AMOUNT_CONTEXT, Event, default_usd
+from liqcli.store import HOUR_MS, Store, from_limbs, limbs
+
+T0 = 1_735_689_600_000  # 2025-01-01T00:00Z
+
+Key = tuple[str, str]
+
+
+def recompute(
+    events: list[Event], since: int | None = None, until: int | None = None
+) -> dict[Key, tuple[int, Decimal, Decimal, int, int]]:
+    """Decimal recomputation of every (exchange, side) cell from distinct events."""
+    with localcontext() as ctx:
+        ctx.prec = 80
+        return _recompute(events, since, until)
+
+
+def _recompute(
+    events: list[Event], since: int | None, until: int | None
+) -> dict[Key, tuple[int, Decimal, Decimal, int, int]]:
+    seen: set[object] = set()
+    out: dict[Key, list[object]] = {}
+    for e in events:
+        identity = (e.exchange, e.symbol, e.id) if e.id else (
+            e.exchange, e.symbol, e.side, e.price, e.qty, e.usd, e.ts_ms)
+        if identity in seen:
+            continue
+        seen.add(identity)
+        if (since is not None and e.ts_ms < since) or (until is not None and e.ts_ms >= until):
+            continue
+        cell = out.setdefault((e.exchange, e.side), [0, Decimal(0), Decimal(0), e.ts_ms, e.ts_ms])
+        cell[0] += 1  # type: ignore[operator]
+        cell[1] += e.qty  # type: ignore[operator]
+        cell[2] += e.usd  # type: ignore[operator]
+        cell[3] = min(cell[3], e.ts_ms)  # type: ignore[type-var]
+        cell[4] = max(cell[4], e.ts_ms)  # type: ignore[type-var]
+    return {k: tuple(v) for k, v in out.items()}  # type: ignore[misc]
+
+
+def cells(store: Store, symbol: str, since: int | None = None, until: int | None = None) -> dict:
+    rollup = store.rollup(symbol, since, until)
+    return {
+        k: (c.events, c.qty, c.usd, c.first_ms, c.last_ms)
+        for k, c in rollup.cells.items()
+        if c.events
+    }
+
+
+def ev(exchange: str = "binance", side: str = "LONG", price: str = "100", qty: str = "1",
+       ts: int = T0, id: str | None = None, symbol: str = "BTCUSDT", usd: str | None = None) -> Event:
+    p, q = Decimal(price), Decimal(qty)
+    return Event(exchange, symbol, side, p, q, Decimal(usd) if usd else default_usd(p, q),  # type: ignore[arg-type]
+                 ts, id)
+
+
+amounts = st.builds(lambda m, k: Decimal(m).scaleb(-k), st.integers(1, 10**12), st.integers(0, 18))
+prices = st.decimals(min_value=Decimal("0.00000001"), max_value=Decimal("9999"), places=8)
+event_strategy = st.builds(
+    lambda ex, side, price, qty, ts, id_: ev(ex, side, str(price), str(qty), ts, id_),
+    st.sampled_from(["binance", "bybit", "okx", "new-venue.x"]),
+    st.sampled_from(["LONG", "SHORT"]),
+    prices,
+    amounts,
+    st.integers(T0, T0 + 30 * HOUR_MS),
+    st.one_of(st.none(), st.text("abc123", min_size=1, max_size=3)),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    events=st.lists(event_strategy, min_size=0, max_size=60),
+    dup_picks=st.lists(st.integers(0, 10_000), max_size=20),
+    window=st.tuples(st.integers(T0 - HOUR_MS, T0 + 31 * HOUR_MS),
+                     st.integers(0, 20 * HOUR_MS)),
+    batch=st.integers(1, 25),
+    seed=st.randoms(use_true_random=False),
+)
+def test_rollups_equal_decimal_recomputation(redis_client, events, dup_picks, window, batch, seed):
+    redis_client.flushall()
+    store = Store(redis_client)
+    stream = list(events)
+    if events:
+        stream += [events[i % len(events)] for i in dup_picks]  # replays
+    seed.shuffle(stream)
+    for start in range(0, len(stream), batch):
+        store.ingest_batch(stream[start : start + batch])
+    since, until = window[0], window[0] + window[1]
+    assert cells(store, "BTCUSDT") == recompute(stream)
+    assert cells(store, "BTCUSDT", since, until) == recompute(stream, since, until)
+    assert cells(store, "BTCUSDT", since, None) == recompute(stream, since, None)
+    assert cells(store, "BTCUSDT", None, until) == recompute(stream, None, until)
+    # the log holds each distinct event exactly once
+    assert len(list(store.events("BTCUSDT"))) == sum(v[0] for v in recompute(stream).values())
+
+
+@given(st.decimals(min_value=0, max_value=Decimal("1e15"), places=18, allow_nan=False))
+def test_limbs_round_trip(value):
+    assert from_limbs(*limbs(value)) == value
+
+
+def test_huge_sums_do_not_overflow_or_drift(redis_client):
+    store = Store(redis_client)
+    qty = Decimal("999999999999.123456789012345678")  # 1000PEPE-sized quantities
+    events = [ev(qty=str(qty), price="0.00001234", ts=T0 + i) for i in range(2000)]
+    store.ingest(events)
+    cell = store.rollup("BTCUSDT").cells[("binance", "LONG")]
+    with localcontext() as ctx:
+        ctx.prec = 80
+        assert cell.qty == qty * 2000  # ~2e15 base units, all 18 decimals kept
+        assert cell.usd == sum((e.usd for e in events), Decimal(0))
+    assert str(cell.qty) == "1999999999998246.913578024691356"
+
+
+def test_same_id_counts_once_even_with_other_fields(redis_client):
+    store = Store(redis_client)
+    assert store.ingest_batch([ev(id="x1"), ev(id="x1", qty="2", ts=T0 + 5 * HOUR_MS)]) == [True, False]
+    assert store.ingest_batch([ev(id="x1", exchange="okx")]) == [True]  # other exchange: other event
+    assert cells(store, "BTCUSDT")[("binance", "LONG")][0] == 1
+
+
+def test_equal_values_in_other_notation_are_duplicates(redis_client):
+    store = Store(redis_client)
+    assert store.ingest_batch([ev(price="100.50")]) == [True]
+    assert store.ingest_batch([ev(price="100.5"), ev(price="1.005E+2")]) == [False, False]
+
+
+def test_discovery_without_scan(redis_client):
+    store = Store(redis_client)
+    store.ingest([ev(symbol="ETHUSDT"), ev(symbol="BTCUSDT", exchange="hyperliquid")])
+    assert store.symbols() == ["BTCUSDT", "ETHUSDT"]
+    assert store.exchanges("BTCUSDT") == ["hyperliquid"]
+
+
+def test_every_key_of_a_symbol_shares_one_hash_slot(redis_client):
+    store = Store(redis_client)
+    store.ingest([ev(ts=T0 + i * 1_000_000, exchange=x) for i in range(30) for x in ("a", "b")])
+    keys = [k for k in redis_client.keys("liq:{*") if b"BTCUSDT" in k]
+    assert len(keys) > 10
+    assert {key_slot(k) for k in keys} == {key_slot(b"{BTCUSDT}")}
+
+
+def test_schema_mismatch_is_a_clear_error(redis_client):
+    redis_client.set("liq:schema", "999")
+    with pytest.raises(StoreError, match="schema version '999'"):
+        Store(redis_client).check_schema()
+    with pytest.raises(StoreError):
+        Store(redis_client).ingest([ev()])
+    assert Store(redis_client, prefix="other").symbols() == []
+
+
+def test_prefixes_are_separate_stores(redis_client):
+    Store(redis_client, prefix="a").ingest([ev()])
+    assert Store(redis_client, prefix="b").symbols() == []
+    assert Store(redis_client, prefix="a").symbols() == ["BTCUSDT"]
+
+
+def test_cluster_mode_server_accepts_the_scripts(tmp_path):
+    """A cluster-enabled redis-server rejects cross-slot multi-key commands (CROSSSLOT)."""
+    from conftest import RedisServer
+
+    server = RedisServer("--cluster-enabled", "yes", "--cluster-config-file",
+                         str(tmp_path / "nodes.conf"))
+    server.start()
+    try:
+        client = redis.Redis(port=server.port)
+        client.execute_command("CLUSTER", "ADDSLOTS", *range(16384))
+        deadline = time.monotonic() + 10
+        while client.cluster("info")["cluster_state"] != "ok" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with pytest.raises(redis.ResponseError, match="CROSSSLOT|same slot"):
+            client.eval("return 1", 2, "liq:{A}:t", "liq:{B}:t")
+        store = Store(client)
+        events = [ev(ts=T0 + i * 600_000, exchange=x, side=s, symbol=sym)
+                  for i in range(40) for x in ("binance", "okx") for s in ("LONG", "SHORT")
+                  for sym in ("BTCUSDT", "ETHUSDT")]
+        store.ingest(events)
+        for sym in ("BTCUSDT", "ETHUSDT"):
+            mine = [e for e in events if e.symbol == sym]
+            assert cells(store, sym) == recompute(mine)
+            assert cells(store, sym, T0 + 1234, T0 + 7 * HOUR_MS + 99) == recompute(
+                mine, T0 + 1234, T0 + 7 * HOUR_MS + 99)
+    finally:
+        server.cleanup()
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from decimal import Decimal, localcontext
+    import redis
+    from liqcli.model import AMOUNT_CONTEXT, Event, default_usd
+    from liqcli.store import Store
+    store = Store(redis.Redis.from_url(sys.argv[1]))
+    T0, worker, n = 1_735_689_600_000, int(sys.argv[2]), int(sys.argv[3])
+    def events():
+        for i in range(n):
+            p, q = Decimal(100 + i % 97), Decimal(i % 13 + 1) / 1000
+            yield Event(("binance", "okx")[i % 2], ("BTCUSDT", "ETHUSDT")[i % 3 == 0],
+                        ("LONG", "SHORT")[i % 5 == 0], p, q, default_usd(p, q), T0 + i * 997, None)
+    print("ready", flush=True)
+    store.ingest(events(), batch_size=int(sys.argv[4]))
+    """
+)
+
+
+def _writer_events(n: int) -> list[Event]:
+    out = []
+    for i in range(n):
+        p, q = Decimal(100 + i % 97), Decimal(i % 13 + 1) / 1000
+        out.append(Event(("binance", "okx")[i % 2], ("BTCUSDT", "ETHUSDT")[i % 3 == 0],
+                         ("LONG", "SHORT")[i % 5 == 0], p, q, default_usd(p, q), T0 + i * 997))
+    return out
+
+
+def _log_agrees_with_rollups(store: Store, symbol: str) -> None:
+    from_log: dict = defaultdict(lambda: [0, Decimal(0), Decimal(0)])
+    for e in store.events(symbol):
+        cell = from_log[(e.exchange, e.side)]
+        cell[0] += 1
+        cell[1] = AMOUNT_CONTEXT.add(cell[1], e.qty)
+        cell[2] = AMOUNT_CONTEXT.add(cell[2], e.usd)
+    rollup = store.rollup(symbol)
+    assert {k: (c.events, c.qty, c.usd) for k, c in rollup.cells.items()} == {
+        k: tuple(v) for k, v in from_log.items()
+    }
+
+
+def test_sigkill_mid_ingest_leaves_log_and_rollups_agreeing(redis_url, redis_client):
+    n = 60_000
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, redis_url, "0", str(n), "50"],
+                            stdout=subprocess.PIPE, env={**os.environ})
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == b"ready"
+    store = Store(redis_client)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # wait until it is well under way
+        if sum(c.events for c in store.rollup("BTCUSDT").cells.values()) > 2000:
+            break
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    stored = sum(c.events for s in ("BTCUSDT", "ETHUSDT") for c in store.rollup(s).cells.values())
+    assert 0 < stored < n, "the kill must land mid-way"
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        _log_agrees_with_rollups(store, symbol)
+    # a re-run completes the import exactly
+    counts = store.ingest(_writer_events(n))
+    assert counts.new == n - stored and counts.duplicate == stored
+    expected = _writer_events(n)
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        assert cells(store, symbol) == recompute([e for e in expected if e.symbol == symbol])
+        _log_agrees_with_rollups(store, symbol)
+
+
+def test_concurrent_ingesters_lose_nothing(redis_url, redis_client):
+    n = 6000
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, redis_url, str(w), str(n), "37"],
+                              stdout=subprocess.DEVNULL) for w in range(3)]
+    for p in procs:
+        assert p.wait(120) == 0
+    store = Store(redis_client)
+    expected = _writer_events(n)
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        assert cells(store, symbol) == recompute([e for e in expected if e.symbol == symbol])
+        _log_agrees_with_rollups(store, symbol)
