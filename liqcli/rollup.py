@@ -18,8 +18,9 @@ class Cell:
     first_ms: int | None = None  # earliest event time in the cell, epoch ms
     last_ms: int | None = None  # latest event time in the cell, epoch ms
 
-    def add(self, events: int, qty: Decimal, usd: Decimal,
-            first_ms: int | None, last_ms: int | None) -> None:
+    def add(
+        self, events: int, qty: Decimal, usd: Decimal, first_ms: int | None, last_ms: int | None
+    ) -> None:
         self.events += events
         self.qty = AMOUNT_CONTEXT.add(self.qty, qty)
         self.usd = AMOUNT_CONTEXT.add(self.usd, usd)

@@ -15,14 +15,16 @@ tag ``{SYMBOL}`` so a batch script touches a single Cluster slot:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from liqcli.errors import StoreError
-from liqcli.model import Event, Side, default_usd
+from liqcli.model import AMOUNT_CONTEXT, Event, Side, default_usd
 from liqcli.rollup import Rollup
 
 if TYPE_CHECKING:
@@ -36,7 +38,8 @@ _E9 = 10**9
 _E18 = 10**18
 _SIDE_CODE: dict[str, str] = {"LONG": "L", "SHORT": "S"}
 _CODE_SIDE: dict[str, Side] = {"L": "LONG", "S": "SHORT"}
-_FIGURES = ("n", "qi", "q1", "q2", "ui", "u1", "u2", "t0", "t1")
+# one script call: the batch positions it covers, its KEYS and its ARGV
+_Call = tuple[list[int], list[str], list[Any]]
 
 
 @dataclass(slots=True)
@@ -55,9 +58,7 @@ def dec_text(value: Decimal) -> str:
 
 def limbs(value: Decimal) -> tuple[int, int, int]:
     """Split a non-negative amount with ≤ 18 decimals into (integer, 1e-9 part, 1e-18 part)."""
-    with localcontext() as ctx:
-        ctx.prec = 60
-        scaled = int(value.scaleb(18))
+    scaled = int(value.scaleb(18, AMOUNT_CONTEXT))
     whole, frac = divmod(scaled, _E18)
     hi, lo = divmod(frac, _E9)
     return whole, hi, lo
@@ -111,23 +112,42 @@ class Store:
         self._schema_written = True
 
     # --------------------------------------------------------------- ingest
-    def ingest(self, events: Iterable[Event], batch_size: int = MAX_SCRIPT_EVENTS) -> IngestCounts:
-        counts = IngestCounts()
-        batch: list[Event] = []
-        for event in events:
-            batch.append(event)
-            if len(batch) >= batch_size:
-                self._count(counts, self.ingest_batch(batch))
-                batch = []
-        if batch:
-            self._count(counts, self.ingest_batch(batch))
-        return counts
+    def ingest(
+        self,
+        events: Iterable[Event],
+        batch_size: int = MAX_SCRIPT_EVENTS,
+        on_batch: Callable[[list[bool]], None] | None = None,
+    ) -> IngestCounts:
+        """Store a stream of events in batches; ``on_batch`` sees each batch's new/duplicate flags.
 
-    @staticmethod
-    def _count(counts: IngestCounts, flags: list[bool]) -> None:
-        new = sum(flags)
-        counts.new += new
-        counts.duplicate += len(flags) - new
+        The next batch is prepared while the server runs the previous one (a single writer
+        thread sends them in order), so client and server work overlap.
+        """
+        counts = IngestCounts()
+        inflight: deque[Future[list[bool]]] = deque()
+
+        def settle(future: Future[list[bool]]) -> None:
+            flags = future.result()
+            new = sum(flags)
+            counts.new += new
+            counts.duplicate += len(flags) - new
+            if on_batch is not None:
+                on_batch(flags)
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="liqcli-ingest") as writer:
+            batch: list[Event] = []
+            for event in events:
+                batch.append(event)
+                if len(batch) >= batch_size:
+                    inflight.append(writer.submit(self._execute, self._prepare(batch), len(batch)))
+                    batch = []
+                    while len(inflight) > 1:
+                        settle(inflight.popleft())
+            if batch:
+                inflight.append(writer.submit(self._execute, self._prepare(batch), len(batch)))
+            while inflight:
+                settle(inflight.popleft())
+        return counts
 
     def ingest_batch(self, events: Sequence[Event]) -> list[bool]:
         """Store events; returns, in order, True for each new event and False for duplicates.
@@ -135,13 +155,17 @@ class Store:
         Events are grouped by symbol; each group is written by one atomic server-side script
         call per ≤ 500 events (all of an event's log, dedupe and rollup updates together).
         """
+        return self._execute(self._prepare(events), len(events))
+
+    def _prepare(self, events: Sequence[Event]) -> list[_Call]:
+        """The script calls that store ``events`` (validated, fingerprinted, packed)."""
         if not events:
             return []
         self._ensure_schema()
         by_symbol: dict[str, list[int]] = {}
         for index, event in enumerate(events):
             by_symbol.setdefault(event.symbol, []).append(index)
-        result = [False] * len(events)
+        calls: list[_Call] = []
         for symbol, indexes in by_symbol.items():
             if symbol not in self._known_symbols:
                 # Registered before the data: discovery may list a symbol with no events yet,
@@ -150,12 +174,22 @@ class Store:
                 self._known_symbols.add(symbol)
             for start in range(0, len(indexes), MAX_SCRIPT_EVENTS):
                 chunk = indexes[start : start + MAX_SCRIPT_EVENTS]
-                flags = self._run_script(symbol, [events[i] for i in chunk])
-                for i, flag in zip(chunk, flags, strict=True):
-                    result[i] = flag
+                keys, args = self._pack(symbol, [events[i] for i in chunk])
+                calls.append((chunk, keys, args))
+        return calls
+
+    def _execute(self, calls: list[_Call], size: int) -> list[bool]:
+        if self._script is None:
+            source = resources.files("liqcli").joinpath("ingest.lua").read_text()
+            self._script = self.client.register_script(source)
+        result = [False] * size
+        for indexes, keys, args in calls:
+            flags = self._script(keys=keys, args=args)
+            for i, flag in zip(indexes, flags, strict=True):
+                result[i] = flag == 0x31  # b'1'
         return result
 
-    def _run_script(self, symbol: str, events: list[Event]) -> list[bool]:
+    def _pack(self, symbol: str, events: list[Event]) -> tuple[list[str], list[Any]]:
         keys: list[str] = [self.key(symbol, "t"), self.key(symbol, "hrs")]
         key_index: dict[str, int] = {}
 
@@ -166,30 +200,27 @@ class Store:
                 found = key_index[key] = len(keys)
             return found
 
-        args: list[str | bytes | int] = [len(events)]
+        fingerprints: list[bytes] = []
+        records: list[str] = []
         tag = f"{self.prefix}:{{{symbol}}}:"
         for event in events:
             _check_bounds(event)
             digest = fingerprint(event)
             bucket = int.from_bytes(digest[:2], "big") % DEDUPE_BUCKETS
+            fingerprints.append(digest[2:14])
             hour = event.ts_ms // HOUR_MS
             usd = event.usd
             usd_text = "" if usd == default_usd(event.price, event.qty) else dec_text(usd)
             qi, q1, q2 = limbs(event.qty)
-            ui, u1, u2 = limbs(event.usd)
-            args += [
-                index_of(f"{tag}d:{bucket}"), digest[2:14],
-                index_of(f"{tag}l:{hour}"), index_of(f"{tag}h:{hour}"), hour,
-                event.exchange, _SIDE_CODE[event.side], dec_text(event.price),
-                dec_text(event.qty), usd_text, event.ts_ms - hour * HOUR_MS,
-                event.id or "", event.raw_symbol or "",
-                qi, q1, q2, ui, u1, u2, event.ts_ms,
-            ]
-        if self._script is None:
-            source = resources.files("liqcli").joinpath("ingest.lua").read_text()
-            self._script = self.client.register_script(source)
-        flags = self._script(keys=keys, args=args)
-        return [c == 0x31 for c in flags]  # b'1'
+            ui, u1, u2 = limbs(usd)
+            records.append(
+                f"{index_of(f'{tag}d:{bucket}')}\t{index_of(f'{tag}l:{hour}')}\t"
+                f"{index_of(f'{tag}h:{hour}')}\t{hour}\t{qi}\t{q1}\t{q2}\t{ui}\t{u1}\t{u2}\t"
+                f"{event.ts_ms}\t{event.exchange}\t{_SIDE_CODE[event.side]}\t"
+                f"{dec_text(event.price)}\t{dec_text(event.qty)}\t{usd_text}\t"
+                f"{event.ts_ms - hour * HOUR_MS}\t{event.id or ''}\t{event.raw_symbol or ''}"
+            )
+        return keys, [len(events), b"".join(fingerprints), "\n".join(records)]
 
     # ---------------------------------------------------------------- reads
     def symbols(self) -> list[str]:
@@ -261,10 +292,17 @@ def fingerprint(event: Event) -> bytes:
     if event.id:
         identity = f"i\x00{event.exchange}\x00{event.symbol}\x00{event.id}"
     else:
-        identity = "f\x00" + "\x00".join((
-            event.exchange, event.symbol, event.side, dec_text(event.price),
-            dec_text(event.qty), dec_text(event.usd), str(event.ts_ms),
-        ))
+        identity = "f\x00" + "\x00".join(
+            (
+                event.exchange,
+                event.symbol,
+                event.side,
+                dec_text(event.price),
+                dec_text(event.qty),
+                dec_text(event.usd),
+                str(event.ts_ms),
+            )
+        )
     return hashlib.blake2b(identity.encode(), digest_size=14).digest()
 
 
@@ -283,6 +321,9 @@ def _check_bounds(event: Event) -> None:
         lowest = Decimal(0) if name == "usd" else Decimal("1e-18")  # usd may round to 0
         if not (lowest <= value < _MAX_WHOLE) or not isinstance(exponent, int) or exponent < -18:
             raise ValueError(f"{name} {value} is outside the stored range (0, 1e13), 18 decimals")
+    for text in (event.exchange, event.id or "", event.raw_symbol or ""):
+        if "\t" in text or "\n" in text or "|" in event.exchange:
+            raise ValueError(f"text field {text!r} holds a tab, newline or '|'")
 
 
 def _inside(ts: int, since_ms: int | None, until_ms: int | None) -> bool:
@@ -307,18 +348,22 @@ def _add_hash(rollup: Rollup, raw: dict[bytes, bytes]) -> None:
 
 def _decode_entries(symbol: str, hour: int, entries: list[Any]) -> Iterator[Event]:
     base = hour * HOUR_MS
-    for _entry_id, fields in entries:
-        price = Decimal(fields[b"p"].decode())
-        qty = Decimal(fields[b"q"].decode())
-        usd_raw = fields[b"u"]
+    for line in _entry_lines(entries):
+        exchange, code, price_text, qty_text, usd_text, offset, id_, raw = line.split("\t")
+        price, qty = Decimal(price_text), Decimal(qty_text)
         yield Event(
-            exchange=fields[b"e"].decode(),
+            exchange=exchange,
             symbol=symbol,
-            side=_CODE_SIDE[fields[b"s"].decode()],
+            side=_CODE_SIDE[code],
             price=price,
             qty=qty,
-            usd=Decimal(usd_raw.decode()) if usd_raw else default_usd(price, qty),
-            ts_ms=base + int(fields[b"t"]),
-            id=fields[b"i"].decode() or None,
-            raw_symbol=fields[b"r"].decode() or None,
+            usd=Decimal(usd_text) if usd_text else default_usd(price, qty),
+            ts_ms=base + int(offset),
+            id=id_ or None,
+            raw_symbol=raw or None,
         )
+
+
+def _entry_lines(entries: list[Any]) -> Iterator[str]:
+    for _entry_id, fields in entries:
+        yield from fields[b"v"].decode().split("\n")

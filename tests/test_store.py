@@ -41,8 +41,11 @@ def _recompute(
     seen: set[object] = set()
     out: dict[Key, list[object]] = {}
     for e in events:
-        identity = (e.exchange, e.symbol, e.id) if e.id else (
-            e.exchange, e.symbol, e.side, e.price, e.qty, e.usd, e.ts_ms)
+        identity = (
+            (e.exchange, e.symbol, e.id)
+            if e.id
+            else (e.exchange, e.symbol, e.side, e.price, e.qty, e.usd, e.ts_ms)
+        )
         if identity in seen:
             continue
         seen.add(identity)
@@ -66,11 +69,27 @@ def cells(store: Store, symbol: str, since: int | None = None, until: int | None
     }
 
 
-def ev(exchange: str = "binance", side: str = "LONG", price: str = "100", qty: str = "1",
-       ts: int = T0, id: str | None = None, symbol: str = "BTCUSDT", usd: str | None = None) -> Event:
+def ev(
+    exchange: str = "binance",
+    side: str = "LONG",
+    price: str = "100",
+    qty: str = "1",
+    ts: int = T0,
+    id: str | None = None,
+    symbol: str = "BTCUSDT",
+    usd: str | None = None,
+) -> Event:
     p, q = Decimal(price), Decimal(qty)
-    return Event(exchange, symbol, side, p, q, Decimal(usd) if usd else default_usd(p, q),  # type: ignore[arg-type]
-                 ts, id)
+    return Event(
+        exchange,
+        symbol,
+        side,
+        p,
+        q,
+        Decimal(usd) if usd else default_usd(p, q),  # type: ignore[arg-type]
+        ts,
+        id,
+    )
 
 
 amounts = st.builds(lambda m, k: Decimal(m).scaleb(-k), st.integers(1, 10**12), st.integers(0, 18))
@@ -86,12 +105,13 @@ event_strategy = st.builds(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     events=st.lists(event_strategy, min_size=0, max_size=60),
     dup_picks=st.lists(st.integers(0, 10_000), max_size=20),
-    window=st.tuples(st.integers(T0 - HOUR_MS, T0 + 31 * HOUR_MS),
-                     st.integers(0, 20 * HOUR_MS)),
+    window=st.tuples(st.integers(T0 - HOUR_MS, T0 + 31 * HOUR_MS), st.integers(0, 20 * HOUR_MS)),
     batch=st.integers(1, 25),
     seed=st.randoms(use_true_random=False),
 )
@@ -133,8 +153,13 @@ def test_huge_sums_do_not_overflow_or_drift(redis_client):
 
 def test_same_id_counts_once_even_with_other_fields(redis_client):
     store = Store(redis_client)
-    assert store.ingest_batch([ev(id="x1"), ev(id="x1", qty="2", ts=T0 + 5 * HOUR_MS)]) == [True, False]
-    assert store.ingest_batch([ev(id="x1", exchange="okx")]) == [True]  # other exchange: other event
+    assert store.ingest_batch([ev(id="x1"), ev(id="x1", qty="2", ts=T0 + 5 * HOUR_MS)]) == [
+        True,
+        False,
+    ]
+    assert store.ingest_batch([ev(id="x1", exchange="okx")]) == [
+        True
+    ]  # other exchange: other event
     assert cells(store, "BTCUSDT")[("binance", "LONG")][0] == 1
 
 
@@ -178,8 +203,9 @@ def test_cluster_mode_server_accepts_the_scripts(tmp_path):
     """A cluster-enabled redis-server rejects cross-slot multi-key commands (CROSSSLOT)."""
     from conftest import RedisServer
 
-    server = RedisServer("--cluster-enabled", "yes", "--cluster-config-file",
-                         str(tmp_path / "nodes.conf"))
+    server = RedisServer(
+        "--cluster-enabled", "yes", "--cluster-config-file", str(tmp_path / "nodes.conf")
+    )
     server.start()
     try:
         client = redis.Redis(port=server.port)
@@ -190,15 +216,20 @@ def test_cluster_mode_server_accepts_the_scripts(tmp_path):
         with pytest.raises(redis.ResponseError, match="CROSSSLOT|same slot"):
             client.eval("return 1", 2, "liq:{A}:t", "liq:{B}:t")
         store = Store(client)
-        events = [ev(ts=T0 + i * 600_000, exchange=x, side=s, symbol=sym)
-                  for i in range(40) for x in ("binance", "okx") for s in ("LONG", "SHORT")
-                  for sym in ("BTCUSDT", "ETHUSDT")]
+        events = [
+            ev(ts=T0 + i * 600_000, exchange=x, side=s, symbol=sym)
+            for i in range(40)
+            for x in ("binance", "okx")
+            for s in ("LONG", "SHORT")
+            for sym in ("BTCUSDT", "ETHUSDT")
+        ]
         store.ingest(events)
         for sym in ("BTCUSDT", "ETHUSDT"):
             mine = [e for e in events if e.symbol == sym]
             assert cells(store, sym) == recompute(mine)
             assert cells(store, sym, T0 + 1234, T0 + 7 * HOUR_MS + 99) == recompute(
-                mine, T0 + 1234, T0 + 7 * HOUR_MS + 99)
+                mine, T0 + 1234, T0 + 7 * HOUR_MS + 99
+            )
     finally:
         server.cleanup()
 
@@ -227,8 +258,17 @@ def _writer_events(n: int) -> list[Event]:
     out = []
     for i in range(n):
         p, q = Decimal(100 + i % 97), Decimal(i % 13 + 1) / 1000
-        out.append(Event(("binance", "okx")[i % 2], ("BTCUSDT", "ETHUSDT")[i % 3 == 0],
-                         ("LONG", "SHORT")[i % 5 == 0], p, q, default_usd(p, q), T0 + i * 997))
+        out.append(
+            Event(
+                ("binance", "okx")[i % 2],
+                ("BTCUSDT", "ETHUSDT")[i % 3 == 0],
+                ("LONG", "SHORT")[i % 5 == 0],
+                p,
+                q,
+                default_usd(p, q),
+                T0 + i * 997,
+            )
+        )
     return out
 
 
@@ -247,8 +287,11 @@ def _log_agrees_with_rollups(store: Store, symbol: str) -> None:
 
 def test_sigkill_mid_ingest_leaves_log_and_rollups_agreeing(redis_url, redis_client):
     n = 60_000
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, redis_url, "0", str(n), "50"],
-                            stdout=subprocess.PIPE, env={**os.environ})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, redis_url, "0", str(n), "50"],
+        stdout=subprocess.PIPE,
+        env={**os.environ},
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == b"ready"
     store = Store(redis_client)
@@ -274,8 +317,13 @@ def test_sigkill_mid_ingest_leaves_log_and_rollups_agreeing(redis_url, redis_cli
 
 def test_concurrent_ingesters_lose_nothing(redis_url, redis_client):
     n = 6000
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, redis_url, str(w), str(n), "37"],
-                              stdout=subprocess.DEVNULL) for w in range(3)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, redis_url, str(w), str(n), "37"],
+            stdout=subprocess.DEVNULL,
+        )
+        for w in range(3)
+    ]
     for p in procs:
         assert p.wait(120) == 0
     store = Store(redis_client)
