@@ -1,0 +1,493 @@
+"""Line-oriented input readers and the registry of input formats.
+
+Every input is read as bytes and split into lines here, whatever its format:
+
+* ``-`` is standard input; gzip data (``.gz`` or not) is decompressed transparently;
+* lines longer than 64 KiB, lines with NUL or other control bytes (binary data) and lines that
+  are not UTF-8 are rejected with a reason; blank lines are ignored; a UTF-8 BOM is dropped;
+* memory stays bounded whatever the input (an over-long line is skipped, never buffered).
+
+A FORMAT turns one text line into liquidation records (dicts of the normalized contract,
+see :mod:`liqcli.validate`). Built in: ``jsonl`` (one JSON object per line) and ``csv`` (a
+header row naming the fields, case-insensitive). Exchange adapters add their own with::
+
+    register_format("binance", factory, detect=lambda first_line: '"forceOrder"' in first_line)
+
+``factory()`` is called once per input and returns a :data:`LineParser`: a function of one
+line's text returning an iterable of records (several for a frame carrying a batch, an empty
+one for a line without liquidations, such as a subscription ack: counted as "skipped"), or
+``None`` for a structural line such as a CSV header (not counted). It raises
+:class:`~liqcli.errors.InvalidEvent` to reject the whole line, or yields an ``InvalidEvent``
+instance among the records to reject one item of a frame. Importing :mod:`liqcli.adapters`
+(done on first use of the registry) registers one format per exchange adapter.
+
+``auto`` picks a format by content first (the formats' ``detect`` on the first 20 good lines,
+as acks may come first), then by extension (``.jsonl``/``.ndjson``/``.json``, ``.csv``; a
+``.gz`` suffix is ignored), then by the first line (``{`` → jsonl, anything else → csv).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import itertools
+import json
+import re
+import sys
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, BinaryIO, cast
+
+from liqcli.errors import InvalidEvent, UsageError
+
+__all__ = [
+    "FIELDS",
+    "MAX_LINE_BYTES",
+    "REQUIRED_FIELDS",
+    "Detector",
+    "InputFormat",
+    "LineParser",
+    "ParserFactory",
+    "Record",
+    "RecordReader",
+    "check_inputs",
+    "format_names",
+    "get_format",
+    "parse_json",
+    "read_records",
+    "register_format",
+    "source_name",
+]
+
+MAX_LINE_BYTES = 64 * 1024
+_CHUNK = 1 << 20
+_MAX_PEEK = 1000  # lines 'auto' may hold while looking at the input
+_DETECT_LINES = 20  # good lines 'auto' shows the detectors (acks may come first)
+FIELDS = ("exchange", "symbol", "side", "price", "qty", "usd", "ts", "id", "raw_symbol")
+REQUIRED_FIELDS = ("exchange", "symbol", "side", "price", "qty", "ts")
+
+LineParser = Callable[[str], "Iterable[Mapping[str, object] | InvalidEvent] | None"]
+ParserFactory = Callable[[], LineParser]
+Detector = Callable[[str], bool]
+
+
+@dataclass(slots=True)
+class Record:
+    """The outcome of one item of one input line.
+
+    ``data`` is a dict of the normalized contract (not validated yet), ``error`` the reason the
+    line (or this item of it) is invalid; both ``None`` marks a line without liquidations
+    (counted as skipped).
+    """
+
+    source: str  # file name as given; '-' is shown as '<stdin>'
+    line: int  # 1-based line number
+    data: Mapping[str, object] | None = None
+    error: str | None = None
+
+    @property
+    def skipped(self) -> bool:
+        return self.data is None and self.error is None
+
+    def location(self) -> str:
+        """``file:line``, as in rejection messages."""
+        return f"{self.source}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class InputFormat:
+    name: str
+    factory: ParserFactory
+    detect: Detector | None = None
+    extensions: tuple[str, ...] = ()
+    builtin: bool = False
+
+
+_REGISTRY: dict[str, InputFormat] = {}
+_NAME_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+_plugins_loaded = False
+
+
+def register_format(
+    name: str,
+    parser_factory: ParserFactory,
+    *,
+    detect: Detector | None = None,
+    extensions: Iterable[str] = (),
+) -> None:
+    """Add (or replace) the input format ``name``; see the module docstring for the protocol."""
+    if _NAME_RE.fullmatch(name) is None or name == "auto":
+        raise ValueError(f"invalid format name {name!r}")
+    _REGISTRY[name] = InputFormat(name, parser_factory, detect, tuple(extensions))
+
+
+def _load_plugins() -> None:
+    """Import :mod:`liqcli.adapters` once: it registers one format per exchange adapter."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    import importlib
+
+    try:
+        importlib.import_module("liqcli.adapters")
+    except ModuleNotFoundError as exc:  # no adapters package
+        if exc.name != "liqcli.adapters":
+            raise
+
+
+def format_names() -> list[str]:
+    """Registered format names: the built-ins first, then the others alphabetically."""
+    _load_plugins()
+    builtin = [f.name for f in _REGISTRY.values() if f.builtin]
+    return builtin + sorted(f.name for f in _REGISTRY.values() if not f.builtin)
+
+
+def get_format(name: str) -> InputFormat:
+    _load_plugins()
+    found = _REGISTRY.get(name)
+    if found is None:
+        choices = ", ".join(["auto", *format_names()])
+        raise UsageError(f"unknown input format {name!r} (choose from {choices})")
+    return found
+
+
+def source_name(path: str) -> str:
+    """How ``path`` is named in messages: ``<stdin>`` for ``-``; escaped when unprintable."""
+    if path == "-":
+        return "<stdin>"
+    return path if path.isprintable() else repr(path)[1:-1]
+
+
+# ---------------------------------------------------------------------------------- built-ins
+
+def _reject_constant(name: str) -> object:
+    raise InvalidEvent(f"malformed JSON: {name} is not a number")
+
+
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+_RAW_DECODE = _DECODER.raw_decode
+
+
+def parse_json(text: str) -> object:
+    """Parse one JSON text exactly (non-integers as Decimal; NaN/Infinity rejected).
+
+    Raises :class:`InvalidEvent` ``"malformed JSON: ..."``; for adapters as well.
+    """
+    try:
+        if text[:1].isspace() or text[-1:].isspace():
+            return _DECODER.decode(text)
+        value, end = _RAW_DECODE(text)  # decode() minus its two whitespace scans
+        if end != len(text):
+            raise json.JSONDecodeError("Extra data", text, end)
+        return value
+    except json.JSONDecodeError as exc:
+        raise InvalidEvent(f"malformed JSON: {exc.msg} at column {exc.colno}") from None
+    except RecursionError:
+        raise InvalidEvent("malformed JSON: nested too deeply") from None
+    except InvalidEvent:
+        raise
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise InvalidEvent(f"malformed JSON: {str(exc).split(':')[0]}") from None
+
+
+_JSON_TYPES = {list: "an array", str: "a string", int: "a number", Decimal: "a number",
+               bool: "a boolean", type(None): "null"}
+
+
+def _jsonl_parser() -> LineParser:
+    def parse(text: str) -> tuple[Mapping[str, object]]:
+        value = parse_json(text)
+        if type(value) is not dict:
+            raise InvalidEvent(
+                f"JSON value is {_JSON_TYPES.get(type(value), 'not an object')}, "
+                "expected an object"
+            )
+        return (value,)
+
+    return parse
+
+
+def _csv_parser() -> LineParser:
+    columns: list[tuple[str, int]] = []  # (field, index) of the known columns
+    width = 0
+    header_error: str | None = None
+    header_seen = False
+
+    def parse(text: str) -> Iterable[Mapping[str, object]] | None:
+        nonlocal width, header_error, header_seen
+        cells = _split_csv(text)
+        if not header_seen:
+            header_seen = True
+            header_error = _read_header(cells, columns)
+            width = len(cells)
+            if header_error is not None:
+                raise InvalidEvent(header_error)
+            return None
+        if header_error is not None:
+            raise InvalidEvent("row not read: the CSV header is invalid (see its line)")
+        if len(cells) != width:
+            raise InvalidEvent(f"CSV row has {len(cells)} fields, the header {width}")
+        # Empty cells are absent fields (an optional usd or id left blank).
+        return ({field: cells[i] for field, i in columns if cells[i]},)
+
+    return parse
+
+
+def _split_csv(text: str) -> list[str]:
+    if '"' not in text:  # what the csv module does for an unquoted line, much faster
+        return text.split(",")
+    try:
+        return next(csv.reader((text,), strict=True))
+    except (csv.Error, StopIteration) as exc:
+        raise InvalidEvent(f"malformed CSV: {exc}") from None
+
+
+def _read_header(cells: list[str], columns: list[tuple[str, int]]) -> str | None:
+    names = [cell.strip().lower() for cell in cells]
+    seen: set[str] = set()
+    for index, name in enumerate(names):
+        if name in FIELDS:
+            if name in seen:
+                return f"CSV header names column {name!r} twice"
+            seen.add(name)
+            columns.append((name, index))
+    missing = [name for name in REQUIRED_FIELDS if name not in seen]
+    if missing:
+        shown = ",".join(names)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        return (
+            f"CSV header lacks required column(s) {', '.join(missing)} "
+            f"(the first line must name the columns; found {shown!r})"
+        )
+    return None
+
+
+def _looks_like_json(first_line: str) -> bool:
+    return first_line.lstrip().startswith("{")
+
+
+_REGISTRY["jsonl"] = InputFormat(
+    "jsonl", _jsonl_parser, _looks_like_json, (".jsonl", ".ndjson", ".json"), builtin=True
+)
+_REGISTRY["csv"] = InputFormat("csv", _csv_parser, None, (".csv",), builtin=True)
+
+
+def _pick_format(path: str, texts: list[str]) -> InputFormat:
+    """``auto``: content detection, then the extension, then jsonl/csv by the first line."""
+    for text in texts:
+        for candidate in _REGISTRY.values():
+            if not candidate.builtin and candidate.detect is not None:
+                try:
+                    if candidate.detect(text):
+                        return candidate
+                except Exception:  # a detector's bug must not stop the others
+                    continue
+    lowered = path.lower()
+    if lowered.endswith(".gz"):
+        lowered = lowered[:-3]
+    for candidate in _REGISTRY.values():
+        if any(lowered.endswith(ext) for ext in candidate.extensions):
+            return candidate
+    if texts and _looks_like_json(texts[0]):
+        return _REGISTRY["jsonl"]
+    return _REGISTRY["csv"]
+
+
+# ------------------------------------------------------------------------------- line splitting
+
+# Control bytes other than TAB: NUL and friends mean binary data, not text.
+_CONTROL_RE = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _describe_control(raw: bytes) -> str:
+    found = _CONTROL_RE.search(raw)
+    byte = found.group()[0] if found else 0
+    what = "NUL byte" if byte == 0 else f"control byte 0x{byte:02x}"
+    return f"{what} at column {found.start() + 1 if found else 0} (binary data?)"
+
+
+_Line = tuple[int, str | None, str | None]  # (line number, text or None, error or None)
+
+
+def _split_lines(read: Callable[[int], bytes]) -> Iterator[_Line]:
+    """Non-blank lines of a byte stream, checked; errors come as (number, None, reason)."""
+    number = 0
+    pending = b""
+    skipping = False  # inside an over-long line: drop bytes up to the next newline
+    first = True
+    while True:
+        try:
+            chunk = read(_CHUNK)
+        except (OSError, EOFError, zlib.error) as exc:
+            yield number + 1, None, f"cannot read further: {_short_io_error(exc)}"
+            return
+        if not chunk:
+            break
+        if first:
+            first = False
+            if chunk.startswith(b"\xef\xbb\xbf"):
+                chunk = chunk[3:]
+        if skipping:
+            newline = chunk.find(b"\n")
+            if newline < 0:
+                continue
+            chunk = chunk[newline + 1 :]
+            skipping = False
+        lines = (pending + chunk if pending else chunk).split(b"\n")
+        pending = lines.pop()
+        for raw in lines:
+            number += 1
+            checked = _check_line(number, raw)
+            if checked is not None:
+                yield checked
+        if len(pending) > MAX_LINE_BYTES:
+            number += 1
+            yield number, None, "line longer than 64 KiB"
+            pending = b""
+            skipping = True
+    if pending:
+        checked = _check_line(number + 1, pending)
+        if checked is not None:
+            yield checked
+
+
+def _check_line(number: int, raw: bytes) -> _Line | None:
+    if raw.endswith(b"\r"):
+        raw = raw[:-1]
+    if not raw or raw.isspace():
+        return None
+    if len(raw) > MAX_LINE_BYTES:
+        return number, None, "line longer than 64 KiB"
+    if _CONTROL_RE.search(raw) is not None:
+        return number, None, _describe_control(raw)
+    try:
+        return number, raw.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        return number, None, f"invalid UTF-8 at byte {exc.start + 1} (binary data?)"
+
+
+def _short_io_error(exc: BaseException) -> str:
+    if isinstance(exc, gzip.BadGzipFile | zlib.error | EOFError):
+        return f"corrupt or truncated gzip data ({exc})"
+    return str(exc) or type(exc).__name__
+
+
+# ------------------------------------------------------------------------------------ reading
+
+class RecordReader:
+    """Iterate the records of one input (``-`` = stdin); ``position`` = raw bytes consumed.
+
+    Opening errors (missing file, directory, permission) raise :class:`UsageError`; read
+    errors after the start (truncated gzip, I/O error) become one rejected record.
+    """
+
+    def __init__(self, path: str, fmt: str = "auto") -> None:
+        self.path = path
+        self.source = source_name(path)
+        self.format: InputFormat | None = None if fmt == "auto" else get_format(fmt)
+        self.position = 0  # bytes of the file consumed (compressed bytes for gzip)
+
+    def __iter__(self) -> Iterator[Record]:
+        stream = _open(self.path)
+        try:
+            yield from self._records(stream)
+        finally:
+            if stream is not sys.stdin.buffer:
+                stream.close()
+
+    def _records(self, stream: BinaryIO) -> Iterator[Record]:
+        raw_tell = _teller(stream)
+        data: Any = stream if hasattr(stream, "peek") else io.BufferedReader(cast(Any, stream))
+        if data.peek(2)[:2] == b"\x1f\x8b":
+            data = gzip.GzipFile(fileobj=data, mode="rb")
+        read = getattr(data, "read1", data.read)
+
+        def read_chunk(size: int) -> bytes:
+            chunk: bytes = read(size)
+            self.position = raw_tell()
+            return chunk
+
+        lines: Iterator[_Line] = _split_lines(read_chunk)
+        if self.format is None:
+            _load_plugins()
+            head: list[_Line] = []
+            texts: list[str] = []
+            for line in lines:
+                head.append(line)
+                if line[1] is not None:
+                    texts.append(line[1])
+                if len(texts) >= _DETECT_LINES or len(head) >= _MAX_PEEK:
+                    break
+            self.format = _pick_format(self.path, texts)
+            lines = itertools.chain(head, lines)
+        parse = self.format.factory()
+        source = self.source
+        for number, text, error in lines:
+            if text is None:
+                yield Record(source, number, None, error)
+                continue
+            try:
+                items = parse(text)
+            except InvalidEvent as exc:
+                yield Record(source, number, None, exc.reason)
+                continue
+            if items is None:
+                continue
+            produced = False
+            for item in items:
+                produced = True
+                if isinstance(item, InvalidEvent):
+                    yield Record(source, number, None, item.reason)
+                else:
+                    yield Record(source, number, item, None)
+            if not produced:
+                yield Record(source, number, None, None)
+
+
+def _open(path: str) -> BinaryIO:
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise UsageError(f"cannot read {source_name(path)}: {exc.strerror or exc}") from None
+
+
+def _teller(stream: BinaryIO) -> Callable[[], int]:
+    try:
+        stream.tell()
+    except (OSError, ValueError):
+        return lambda: 0
+    return stream.tell
+
+
+def check_inputs(paths: Iterable[str]) -> None:
+    """Fail early (:class:`UsageError`) unless every path can be opened; ``-`` at most once."""
+    import os
+    import stat
+
+    stdin_seen = False
+    for path in paths:
+        if path == "-":
+            if stdin_seen:
+                raise UsageError("'-' (standard input) given more than once")
+            stdin_seen = True
+            continue
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            raise UsageError(f"cannot read {source_name(path)}: {exc.strerror or exc}") from None
+        if stat.S_ISDIR(mode):
+            raise UsageError(f"cannot read {source_name(path)}: is a directory")
+        if stat.S_ISREG(mode):  # a FIFO is not opened twice: its writer could see EPIPE
+            _open(path).close()
+
+
+def read_records(path: str, fmt: str = "auto") -> Iterator[Record]:
+    """The records of one input; see :class:`RecordReader`."""
+    return iter(RecordReader(path, fmt))
