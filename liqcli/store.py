@@ -14,10 +14,8 @@ tag ``{SYMBOL}`` so a batch script touches a single Cluster slot:
 
 from __future__ import annotations
 
-import hashlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from importlib import resources
@@ -28,6 +26,8 @@ from liqcli.model import AMOUNT_CONTEXT, Event, Side, default_usd
 from liqcli.rollup import Rollup
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     import redis
 
 SCHEMA_VERSION = "1"
@@ -123,6 +123,9 @@ class Store:
         The next batch is prepared while the server runs the previous one (a single writer
         thread sends them in order), so client and server work overlap.
         """
+        # imported here, not at the top: report start-up never needs it
+        from concurrent.futures import ThreadPoolExecutor
+
         counts = IngestCounts()
         inflight: deque[Future[list[bool]]] = deque()
 
@@ -287,8 +290,16 @@ class Store:
                     yield event
 
 
+_blake2b: Any = None  # hashlib.blake2b, imported on first use: reports never hash
+
+
 def fingerprint(event: Event) -> bytes:
     """14-byte digest of the event's identity: exchange+symbol+id, else all of its fields."""
+    global _blake2b
+    if _blake2b is None:
+        from hashlib import blake2b
+
+        _blake2b = blake2b
     if event.id:
         identity = f"i\x00{event.exchange}\x00{event.symbol}\x00{event.id}"
     else:
@@ -303,7 +314,8 @@ def fingerprint(event: Event) -> bytes:
                 str(event.ts_ms),
             )
         )
-    return hashlib.blake2b(identity.encode(), digest_size=14).digest()
+    digest: bytes = _blake2b(identity.encode(), digest_size=14).digest()
+    return digest
 
 
 _MAX_WHOLE = Decimal(10) ** 13

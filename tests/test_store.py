@@ -213,7 +213,7 @@ def test_cluster_mode_server_accepts_the_scripts(tmp_path):
         deadline = time.monotonic() + 10
         while client.cluster("info")["cluster_state"] != "ok" and time.monotonic() < deadline:
             time.sleep(0.05)
-        with pytest.raises(redis.ResponseError, match="CROSSSLOT|same slot"):
+        with pytest.raises(redis.ResponseError, match=r"CROSSSLOT|same slot"):
             client.eval("return 1", 2, "liq:{A}:t", "liq:{B}:t")
         store = Store(client)
         events = [

@@ -94,15 +94,14 @@ def _silence_broken_pipe() -> None:
 
 
 def _register() -> None:
-    # Each module adds its commands to ``app``; heavy imports stay inside the commands.
+    # Each module adds its commands to ``app``; heavy imports stay inside the commands. The
+    # entry point may have narrowed the modules to the one the command line names (start-up).
     import importlib
 
-    for name in ("ingest_cmd", "demo_cmd", "report_cmd", "watch_cmd"):
-        try:
-            importlib.import_module(f"liqcli.cli.{name}")
-        except ModuleNotFoundError as exc:  # a command module not written yet
-            if exc.name != f"liqcli.cli.{name}":
-                raise
+    from liqcli.cli import selected_modules
+
+    for name in selected_modules():
+        importlib.import_module(f"liqcli.cli.{name}")
 
 
 _register()

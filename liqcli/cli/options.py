@@ -13,7 +13,7 @@ RedisUrl = Annotated[
         envvar=["LIQCLI_REDIS_URL", "REDIS_URL"],
         show_envvar=True,
         help="Store URL: redis://, rediss://, unix:// or embedded:PATH "
-        "[default: redis://localhost:6379/0].",
+        "(default redis://localhost:6379/0).",
         rich_help_panel="Connection",
     ),
 ]

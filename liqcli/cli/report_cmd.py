@@ -1,0 +1,118 @@
+"""Report commands: totals, sides, exchanges, matrix, summary and symbols.
+
+All six share one signature (defined once below) and one path: parse the window, read the
+store's rollups through the core, hand the CumulativeStats to the chosen formatter.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from liqcli.cli import wanted
+from liqcli.cli.app import app, errors_handled
+from liqcli.cli.options import Debug, Prefix, RedisUrl
+from liqcli.cli.report_options import (
+    AllSymbols,
+    Color,
+    Exchanges,
+    Format,
+    NoHeader,
+    ReportRequest,
+    Since,
+    Symbols,
+    TableStyle,
+    Until,
+    report_request,
+)
+
+if TYPE_CHECKING:
+    from liqcli.core import RollupSource
+    from liqcli.stats import CumulativeStats
+
+COMMAND_HELP: dict[str, str] = {
+    "totals": "Totals: events, USD, base quantity, averages per event and events per hour.",
+    "sides": "Liquidated LONG vs SHORT positions: events, USD, quantity and shares.",
+    "exchanges": "Figures per exchange (every exchange found in the data) with shares.",
+    "matrix": "Exchange × side: events, USD and quantity of every combination.",
+    "summary": "Every section together: totals, sides, exchanges and exchange × side.",
+    "symbols": "The symbols in the store, each with events, USD, first/last event and exchanges.",
+}
+
+
+def report_stats(request: ReportRequest, command: str, store: RollupSource) -> CumulativeStats:
+    """The CumulativeStats a report command shows (also used by ``watch``)."""
+    from liqcli.core import compute_stats
+    from liqcli.timeparse import parse_window
+
+    since_ms, until_ms = parse_window(request.since, request.until)
+    all_symbols = request.all_symbols or (command == "symbols" and request.symbols is None)
+    return compute_stats(
+        store,
+        list(request.symbols) if request.symbols else None,
+        since_ms=since_ms,
+        until_ms=until_ms,
+        exchanges=request.exchanges,
+        all_symbols=all_symbols,
+    )
+
+
+def resolve_color(choice: str) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never":
+        return False
+    from liqcli.formatters import color_wanted
+
+    return color_wanted(sys.stdout)
+
+
+def run_report(command: str, request: ReportRequest) -> None:
+    with errors_handled(request.debug):
+        from liqcli.connection import open_store
+        from liqcli.formatters import render_report
+        from liqcli.timeparse import parse_window
+
+        parse_window(request.since, request.until)  # bad times are usage errors, before I/O
+        store = open_store(request.redis_url, request.prefix)
+        stats = report_stats(request, command, store)
+        render_report(
+            stats, command, request.fmt, sys.stdout,
+            color=resolve_color(request.color),
+            table_style=request.table_style,
+            header=request.header,
+        )
+        sys.stdout.flush()
+
+
+def _register(command: str) -> None:
+    def report(
+        symbol: Symbols = None,
+        all_symbols: AllSymbols = False,
+        exchange: Exchanges = None,
+        since: Since = None,
+        until: Until = None,
+        fmt: Format = "table",
+        table_style: TableStyle = None,
+        no_header: NoHeader = False,
+        color: Color = "auto",
+        redis_url: RedisUrl = None,
+        prefix: Prefix = "liq",
+        debug: Debug = False,
+    ) -> None:
+        run_report(
+            command,
+            report_request(
+                symbol, all_symbols, exchange, since, until, fmt, table_style, no_header,
+                color, redis_url, prefix, debug,
+            ),
+        )
+
+    report.__name__ = f"{command}_command"
+    report.__doc__ = COMMAND_HELP[command]
+    app.command(name=command, help=COMMAND_HELP[command])(report)
+
+
+for _command in COMMAND_HELP:
+    if wanted(_command):
+        _register(_command)

@@ -1,0 +1,170 @@
+"""Options shared by every report command (and ``watch``), defined once.
+
+Use the Annotated aliases in a command's signature, then :func:`report_request` to gather them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import typer
+
+from liqcli.formatters import DEFAULT_FORMAT, available
+
+PANEL = "Report"
+COLOR_CHOICES = ("auto", "always", "never")
+
+
+def _check_format(value: str) -> str:
+    if value not in available():
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(available())}")
+    return value
+
+
+def _complete_format(incomplete: str) -> list[str]:
+    return [name for name in available() if name.startswith(incomplete)]
+
+
+def _check_table_style(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from liqcli.formatters.table import table_styles
+
+    if value not in table_styles():
+        raise typer.BadParameter(
+            f"{value!r} is not a tabulate format (e.g. simple, github, grid, psql, plain)"
+        )
+    return value
+
+
+def _complete_table_style(incomplete: str) -> list[str]:
+    from liqcli.formatters.table import table_styles
+
+    return [name for name in table_styles() if name.startswith(incomplete)]
+
+
+def _check_color(value: str) -> str:
+    if value not in COLOR_CHOICES:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(COLOR_CHOICES)}")
+    return value
+
+
+def _complete_color(incomplete: str) -> list[str]:
+    return [name for name in COLOR_CHOICES if name.startswith(incomplete)]
+
+
+Symbols = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-s", "--symbol", envvar="LIQCLI_SYMBOL", show_envvar=True, metavar="SYMBOL",
+        help="Symbol to report, repeatable (default BTCUSDT).", rich_help_panel=PANEL,
+    ),
+]
+AllSymbols = Annotated[
+    bool,
+    typer.Option(
+        "--all-symbols",
+        help="Every symbol in the store (events and USD summed; base quantities per base asset).",
+        rich_help_panel=PANEL,
+    ),
+]
+Exchanges = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-e", "--exchange", metavar="NAME",
+        help="Only this exchange (repeatable).", rich_help_panel=PANEL,
+    ),
+]
+Since = Annotated[
+    str | None,
+    typer.Option(
+        "--since", metavar="TIME",
+        help="Window start, inclusive: ISO-8601, epoch s/ms, or a duration ago (90m, 24h, 7d).",
+        rich_help_panel=PANEL,
+    ),
+]
+Until = Annotated[
+    str | None,
+    typer.Option(
+        "--until", metavar="TIME", help="Window end, exclusive (same forms as --since).",
+        rich_help_panel=PANEL,
+    ),
+]
+Format = Annotated[
+    str,
+    typer.Option(
+        "-f", "--format", metavar="FORMAT", callback=_check_format,
+        autocompletion=_complete_format,
+        help=f"Output format: {', '.join(available())}.", rich_help_panel="Output",
+    ),
+]
+TableStyle = Annotated[
+    str | None,
+    typer.Option(
+        "--table-style", metavar="STYLE", callback=_check_table_style,
+        autocompletion=_complete_table_style,
+        help="Plain table in this tabulate format (github, grid, psql, …).",
+        rich_help_panel="Output",
+    ),
+]
+NoHeader = Annotated[
+    bool,
+    typer.Option("--no-header", help="csv/tsv: omit the header row.", rich_help_panel="Output"),
+]
+Color = Annotated[
+    str,
+    typer.Option(
+        "--color", metavar="WHEN", callback=_check_color, autocompletion=_complete_color,
+        help="Rich colour tables: auto (a terminal without NO_COLOR), always, never.",
+        rich_help_panel="Output",
+    ),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRequest:
+    """What a report command was asked for (after parsing, before validation of times)."""
+
+    symbols: tuple[str, ...] | None
+    all_symbols: bool
+    exchanges: tuple[str, ...]
+    since: str | None
+    until: str | None
+    fmt: str = DEFAULT_FORMAT
+    table_style: str | None = None
+    header: bool = True
+    color: str = "auto"
+    redis_url: str | None = None
+    prefix: str = "liq"
+    debug: bool = False
+
+
+def report_request(
+    symbol: list[str] | None = None,
+    all_symbols: bool = False,
+    exchange: list[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    fmt: str = DEFAULT_FORMAT,
+    table_style: str | None = None,
+    no_header: bool = False,
+    color: str = "auto",
+    redis_url: str | None = None,
+    prefix: str = "liq",
+    debug: bool = False,
+) -> ReportRequest:
+    return ReportRequest(
+        symbols=tuple(symbol) if symbol else None,
+        all_symbols=all_symbols,
+        exchanges=tuple(exchange or ()),
+        since=since,
+        until=until,
+        fmt=fmt,
+        table_style=table_style,
+        header=not no_header,
+        color=color,
+        redis_url=redis_url,
+        prefix=prefix,
+        debug=debug,
+    )

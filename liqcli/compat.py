@@ -1,0 +1,117 @@
+"""The old ``data_aggregator.py`` API, kept for existing users, on top of the exact core.
+
+Differences from the old script, by design: amounts are ``Decimal`` (exact), ``start_time`` /
+``end_time`` are timezone-aware UTC datetimes (None without events), ``duration_hours`` is None
+without events, and ``*_btc`` fields hold the symbol's base-asset quantity (BTC for BTCUSDT,
+ETH for ETHUSDT …). ``exchange_side_*`` are nested: ``{exchange: {"LONG": …, "SHORT": …}}``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from liqcli.core import DEFAULT_SYMBOL, compute_stats
+from liqcli.stats import CumulativeStats
+
+if TYPE_CHECKING:
+    from liqcli.store import Store
+
+TimeLike = datetime | str | int | None
+
+__all__ = [
+    "CumulativeStats",
+    "LiquidationDataAggregator",
+    "format_stats_summary",
+    "get_cumulative_stats",
+]
+
+
+def to_ms(value: TimeLike, option: str = "time") -> int | None:
+    """Epoch ms of a datetime (naive = UTC), a --since-style string, or an epoch number."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return int(moment.timestamp() * 1000)
+    from liqcli.timeparse import parse_instant
+
+    return parse_instant(str(value), option=option)
+
+
+class LiquidationDataAggregator:
+    """Cumulative liquidation statistics from a liqcli store (the old script's class)."""
+
+    def __init__(
+        self, redis_url: str | None = None, prefix: str = "liq", *, store: Store | None = None
+    ) -> None:
+        if store is None:
+            from liqcli.connection import open_store
+
+            store = open_store(redis_url, prefix)
+        self.store = store
+
+    def get_cumulative_stats(
+        self, symbol: str = DEFAULT_SYMBOL, since: TimeLike = None, until: TimeLike = None,
+        exchanges: list[str] | None = None,
+    ) -> CumulativeStats:
+        """Exact figures of ``symbol`` in [since, until) (None = unbounded)."""
+        return compute_stats(
+            self.store, symbol, since_ms=to_ms(since, "since"), until_ms=to_ms(until, "until"),
+            exchanges=exchanges,
+        )
+
+    def get_exchanges(self, symbol: str | None = None) -> list[str]:
+        """Exchanges with data for ``symbol``, or for any symbol when None (sorted)."""
+        symbols = [symbol.upper()] if symbol else self.store.symbols()
+        found: set[str] = set()
+        for name in symbols:
+            found.update(self.store.exchanges(name))
+        return sorted(found)
+
+    def format_stats_summary(self, stats: CumulativeStats) -> str:
+        return format_stats_summary(stats)
+
+
+def get_cumulative_stats(
+    symbol: str = DEFAULT_SYMBOL, redis_url: str | None = None
+) -> CumulativeStats:
+    """Quick access, like the old module-level helper."""
+    return LiquidationDataAggregator(redis_url).get_cumulative_stats(symbol)
+
+
+def format_stats_summary(stats: CumulativeStats) -> str:
+    """The old plain-text summary (same layout), from exact figures."""
+    from liqcli.formatters._text import fmt_int, fmt_pct, fmt_qty, fmt_usd
+
+    base = stats.base or "qty"
+    hours = "-" if stats.duration_hours is None else f"{stats.duration_hours:.1f}"
+    rule, thin = "=" * 80, "-" * 80
+    lines = [
+        rule,
+        "CUMULATIVE LIQUIDATION STATISTICS",
+        rule,
+        f"Total Events: {fmt_int(stats.total_events)}",
+        f"Total USD:    ${fmt_usd(stats.total_usd)}",
+        f"Total {base + ':':7}{fmt_qty(stats.total_btc)} {base}",
+        f"Duration:     {hours} hours",
+        thin,
+    ]
+    for side in stats.sides:
+        label = "Longs:" if side.side == "LONG" else "Shorts:"
+        lines += [
+            f"{label:14}{fmt_int(side.events)} ({fmt_pct(side.events_pct)})",
+            f"  ├─ {base + ':':8} {fmt_qty(side.qty)} {base}",
+            f"  └─ USD:     ${fmt_usd(side.usd)}",
+        ]
+    lines.append(thin)
+    for row in stats.exchanges:
+        from liqcli.formatters._text import printable
+
+        lines.append(
+            f"{printable(row.exchange).upper():12} {fmt_int(row.events):>6} events "
+            f"({fmt_pct(row.events_pct):>6}) | {fmt_qty(row.qty):>14} {base} | "
+            f"${fmt_usd(row.usd):>16}"
+        )
+    lines.append(rule)
+    return "\n".join(lines)

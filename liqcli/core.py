@@ -1,0 +1,254 @@
+"""The aggregation core: exact CumulativeStats from the store's rollups.
+
+Every report command and the library build their figures here. No Typer, rich or formatting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Context, Decimal, localcontext
+from typing import Protocol
+
+from liqcli.model import SIDES, Side, split_symbol
+from liqcli.rollup import Rollup
+from liqcli.stats import (
+    CumulativeStats,
+    ExchangeFigures,
+    MatrixCell,
+    SideFigures,
+    Totals,
+)
+
+DEFAULT_SYMBOL = "BTCUSDT"
+HOUR_MS = 3_600_000
+# Derived figures (shares, averages, rates, durations) are rounded half-even to this many
+# decimal places; sums are exact.
+DERIVED_PLACES = 8
+_QUANTUM = Decimal(1).scaleb(-DERIVED_PLACES)
+_WIDE = Context(prec=100)
+
+
+class RollupSource(Protocol):
+    """What the core needs from a store (``liqcli.store.Store`` is one)."""
+
+    def rollup(
+        self, symbol: str, since_ms: int | None = None, until_ms: int | None = None
+    ) -> Rollup: ...
+
+    def symbols(self) -> list[str]: ...
+
+
+def normalize_symbols(symbols: str | Iterable[str] | None) -> tuple[str, ...]:
+    """Upper-cased symbols, duplicates dropped, order kept; ``None`` gives the default."""
+    if symbols is None:
+        return (DEFAULT_SYMBOL,)
+    items = [symbols] if isinstance(symbols, str) else list(symbols)
+    seen: dict[str, None] = {}
+    for item in items:
+        seen.setdefault(item.strip().upper(), None)
+    return tuple(seen) or (DEFAULT_SYMBOL,)
+
+
+def normalize_exchanges(exchanges: Iterable[str] | None) -> tuple[str, ...]:
+    return tuple(sorted({e.strip().lower() for e in exchanges or ()}))
+
+
+def compute_stats(
+    store: RollupSource,
+    symbols: str | Iterable[str] | None = DEFAULT_SYMBOL,
+    *,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    exchanges: Iterable[str] | None = None,
+    all_symbols: bool = False,
+) -> CumulativeStats:
+    """Cumulative figures for ``symbols`` (or every symbol of the store) over [since, until).
+
+    ``exchanges`` keeps only those exchanges (case-insensitive); None or empty keeps all.
+    A list of symbols, or ``all_symbols``, gives a multi-symbol report even with one symbol.
+    """
+    if all_symbols:
+        names: tuple[str, ...] = tuple(store.symbols())
+        multi = True
+    else:
+        names = normalize_symbols(symbols)
+        multi = not isinstance(symbols, str) and symbols is not None and len(names) > 1
+    rollups = [store.rollup(name, since_ms, until_ms) for name in names]
+    return stats_from_rollups(
+        rollups, since_ms=since_ms, until_ms=until_ms, exchanges=exchanges, multi=multi
+    )
+
+
+def stats_from_rollups(
+    rollups: Sequence[Rollup],
+    *,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    exchanges: Iterable[str] | None = None,
+    multi: bool | None = None,
+) -> CumulativeStats:
+    """Pure part of :func:`compute_stats`: build the report from rollups already read."""
+    wanted = normalize_exchanges(exchanges)
+    is_multi = len(rollups) != 1 if multi is None else multi
+    with localcontext(_WIDE):
+        if not is_multi:
+            return _build((rollups[0],), since_ms, until_ms, wanted, multi=False)
+        per_symbol = tuple(
+            _build((r,), since_ms, until_ms, wanted, multi=False) for r in rollups
+        )
+        combined = _build(tuple(rollups), since_ms, until_ms, wanted, multi=True)
+        return replace(combined, per_symbol=per_symbol)
+
+
+# events, usd, qty, qty_by_base, events_pct, usd_pct, qty_pct (the field order of Figures)
+_Shares = tuple[
+    int, Decimal, Decimal | None, dict[str, Decimal], Decimal | None, Decimal | None,
+    Decimal | None,
+]
+
+
+@dataclass(slots=True)
+class _Acc:
+    events: int = 0
+    usd: Decimal = Decimal(0)
+    qty_by_base: dict[str, Decimal] = field(default_factory=dict)
+    first_ms: int | None = None
+    last_ms: int | None = None
+
+    def add(self, base: str, events: int, usd: Decimal, qty: Decimal,
+            first_ms: int | None, last_ms: int | None) -> None:
+        self.events += events
+        self.usd += usd
+        self.qty_by_base[base] = self.qty_by_base.get(base, Decimal(0)) + qty
+        if first_ms is not None and (self.first_ms is None or first_ms < self.first_ms):
+            self.first_ms = first_ms
+        if last_ms is not None and (self.last_ms is None or last_ms > self.last_ms):
+            self.last_ms = last_ms
+
+    def qty(self, bases: Sequence[str]) -> Decimal | None:
+        """The quantity when the report has one base asset, else None."""
+        if len(bases) != 1:
+            return None
+        return self.qty_by_base.get(bases[0], Decimal(0))
+
+    def by_base(self, bases: Sequence[str]) -> dict[str, Decimal]:
+        return {base: self.qty_by_base.get(base, Decimal(0)) for base in bases}
+
+
+def _build(
+    rollups: tuple[Rollup, ...],
+    since_ms: int | None,
+    until_ms: int | None,
+    wanted: tuple[str, ...],
+    *,
+    multi: bool,
+) -> CumulativeStats:
+    symbols = tuple(r.symbol for r in rollups)
+    pairs = [split_symbol(s) for s in symbols]
+    bases = sorted({base for base, _ in pairs})
+    quotes = sorted({quote for _, quote in pairs})
+
+    total = _Acc()
+    by_side: dict[Side, _Acc] = {side: _Acc() for side in SIDES}
+    by_exchange: dict[str, _Acc] = {}
+    by_cell: dict[tuple[str, Side], _Acc] = {}
+    for rollup, (base, _) in zip(rollups, pairs, strict=True):
+        for (exchange, side), cell in rollup.cells.items():
+            if cell.events == 0 or (wanted and exchange not in wanted):
+                continue
+            figures = (base, cell.events, cell.usd, cell.qty, cell.first_ms, cell.last_ms)
+            total.add(*figures)
+            by_side[side].add(*figures)
+            by_exchange.setdefault(exchange, _Acc()).add(*figures)
+            by_cell.setdefault((exchange, side), _Acc()).add(*figures)
+
+    total_qty = total.qty(bases)
+    duration = _duration_hours(total.first_ms, total.last_ms)
+
+    def shares(acc: _Acc) -> _Shares:
+        qty = acc.qty(bases)
+        return (
+            acc.events,
+            acc.usd,
+            qty,
+            acc.by_base(bases),
+            _pct(Decimal(acc.events), Decimal(total.events)),
+            _pct(acc.usd, total.usd),
+            None if qty is None or total_qty is None else _pct(qty, total_qty),
+        )
+
+    exchange_names = sorted(by_exchange)
+    return CumulativeStats(
+        symbols=symbols,
+        base=bases[0] if len(bases) == 1 else None,
+        quote=quotes[0] if len(quotes) == 1 else None,
+        since_ms=since_ms,
+        until_ms=until_ms,
+        exchange_filter=wanted,
+        first_ms=total.first_ms,
+        last_ms=total.last_ms,
+        duration_hours=duration,
+        totals=Totals(
+            events=total.events,
+            usd=total.usd,
+            qty=total_qty,
+            qty_by_base=total.by_base(bases),
+            avg_usd=_ratio(total.usd, Decimal(total.events)),
+            avg_qty=None if total_qty is None else _ratio(total_qty, Decimal(total.events)),
+            events_per_hour=(
+                _ratio(Decimal(total.events), duration) if duration is not None else None
+            ),
+        ),
+        sides=tuple(SideFigures(*shares(by_side[side]), side=side) for side in SIDES),
+        exchanges=tuple(
+            ExchangeFigures(*shares(by_exchange[name]), exchange=name) for name in exchange_names
+        ),
+        matrix=tuple(
+            _matrix_cell(name, side, by_cell.get((name, side), _Acc()), bases)
+            for name in exchange_names
+            for side in SIDES
+        ),
+        multi=multi,
+    )
+
+
+def _matrix_cell(exchange: str, side: Side, acc: _Acc, bases: Sequence[str]) -> MatrixCell:
+    return MatrixCell(
+        exchange=exchange,
+        side=side,
+        events=acc.events,
+        usd=acc.usd,
+        qty=acc.qty(bases),
+        qty_by_base=acc.by_base(bases),
+    )
+
+
+def tidy(value: Decimal) -> Decimal:
+    """Round a derived figure to DERIVED_PLACES and drop trailing zeros (no exponent)."""
+    with localcontext(_WIDE):
+        text = format(value.quantize(_QUANTUM), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return Decimal(text)
+
+
+def _pct(part: Decimal, whole: Decimal) -> Decimal | None:
+    if not whole:
+        return None
+    with localcontext(_WIDE):
+        return tidy(part * 100 / whole)
+
+
+def _ratio(numerator: Decimal, denominator: Decimal | None) -> Decimal | None:
+    if not denominator:
+        return None
+    with localcontext(_WIDE):
+        return tidy(numerator / denominator)
+
+
+def _duration_hours(first_ms: int | None, last_ms: int | None) -> Decimal | None:
+    if first_ms is None or last_ms is None:
+        return None
+    with localcontext(_WIDE):
+        return tidy(Decimal(last_ms - first_ms) / HOUR_MS)

@@ -1,0 +1,39 @@
+"""Shared writer of csv and tsv: stable columns, exact amounts, formula-safe text cells."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TextIO
+
+from liqcli.formatters._document import ROW_COLUMNS, SYMBOL_COLUMNS, rows
+from liqcli.formatters._text import neutralize_formula, plain_decimal, printable
+
+if TYPE_CHECKING:
+    from liqcli.formatters import RenderOptions
+    from liqcli.stats import CumulativeStats
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return plain_decimal(value)
+    if isinstance(value, bool):  # pragma: no cover - no booleans in rows
+        return str(value).lower()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        value = " ".join(value)
+    return neutralize_formula(printable(str(value)))
+
+
+def write(
+    stats: CumulativeStats, command: str, out: TextIO, options: RenderOptions, delimiter: str
+) -> None:
+    columns = SYMBOL_COLUMNS if command == "symbols" else ROW_COLUMNS
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    if options.header:
+        writer.writerow(columns)
+    for row in rows(stats, command):
+        writer.writerow([cell(row[name]) for name in columns])

@@ -1,0 +1,182 @@
+"""Human-readable tables of a report (text cells), shared by the table and markdown formats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from liqcli.formatters._document import COMBINED_SYMBOL, iso_or_none, sections_of
+from liqcli.formatters._text import (
+    NONE_TEXT,
+    fmt_int,
+    fmt_pct,
+    fmt_qty,
+    fmt_rate,
+    fmt_usd,
+    printable,
+)
+from liqcli.stats import CumulativeStats, Figures
+
+
+@dataclass(slots=True)
+class DisplayTable:
+    """One titled table: headers, text rows, and per row the key (exchange or side) that
+    picks its colour and the share (percent of USD) its bar shows."""
+
+    kind: str
+    title: str
+    headers: list[str]
+    align: list[str]  # "left" | "right" per column
+    rows: list[list[str]] = field(default_factory=list)
+    keys: list[str | None] = field(default_factory=list)
+    shares: list[Decimal | None] = field(default_factory=list)
+
+    def add(self, cells: list[str], key: str | None = None, share: Decimal | None = None) -> None:
+        self.rows.append(cells)
+        self.keys.append(key)
+        self.shares.append(share)
+
+
+def heading(stats: CumulativeStats, command: str) -> str:
+    """One line naming the report: symbol(s), window, exchange filter, covered time."""
+    if command == "symbols" or stats.multi:
+        names = ", ".join(printable(s) for s in stats.symbols[:6])
+        more = f", … ({len(stats.symbols)} symbols)" if len(stats.symbols) > 6 else ""
+        who = f"{names}{more}" if stats.symbols else "no symbols"
+    else:
+        who = printable(stats.symbols[0])
+    exchanges = ", ".join(printable(e) for e in stats.exchange_filter) or "all exchanges"
+    return f"{who} · {window_text(stats)} · {exchanges}"
+
+
+def window_text(stats: CumulativeStats) -> str:
+    since, until = iso_or_none(stats.since_ms), iso_or_none(stats.until_ms)
+    if since is None and until is None:
+        return "all time"
+    return f"[{since or '…'}, {until or '…'})"
+
+
+def covered(stats: CumulativeStats) -> str:
+    if stats.first_ms is None:
+        return "no events"
+    hours = NONE_TEXT if stats.duration_hours is None else fmt_rate(stats.duration_hours)
+    return f"{iso_or_none(stats.first_ms)} → {iso_or_none(stats.last_ms)} ({hours} h)"
+
+
+def _qty_header(stats: CumulativeStats) -> str:
+    return f"Qty {printable(stats.base)}" if stats.base else "Qty"
+
+
+def display_tables(stats: CumulativeStats, command: str) -> list[DisplayTable]:
+    if command == "symbols":
+        return [_symbols_table(stats)]
+    tables: list[DisplayTable] = []
+    for section in sections_of(command):
+        tables.append(_BUILDERS[section](stats))
+    if stats.multi and stats.base is None and "totals" in sections_of(command):
+        tables.append(_bases_table(stats))
+    return tables
+
+
+def _totals_table(stats: CumulativeStats) -> DisplayTable:
+    t = stats.totals
+    table = DisplayTable("totals", "Totals", ["Metric", "Value"], ["left", "right"])
+    table.add(["Events", fmt_int(t.events)])
+    table.add(["USD", fmt_usd(t.usd)])
+    table.add([_qty_header(stats), fmt_qty(t.qty)])
+    table.add(["Avg USD / event", fmt_usd(t.avg_usd)])
+    table.add([f"Avg {_qty_header(stats)} / event", fmt_qty(t.avg_qty)])
+    table.add(["Events / hour", fmt_rate(t.events_per_hour)])
+    table.add(["First event", iso_or_none(stats.first_ms) or NONE_TEXT])
+    table.add(["Last event", iso_or_none(stats.last_ms) or NONE_TEXT])
+    hours = stats.duration_hours
+    table.add(["Duration (h)", NONE_TEXT if hours is None else fmt_rate(hours)])
+    return table
+
+
+def _figure_cells(row: Figures) -> list[str]:
+    return [
+        fmt_int(row.events), fmt_pct(row.events_pct),
+        fmt_usd(row.usd), fmt_pct(row.usd_pct),
+        fmt_qty(row.qty), fmt_pct(row.qty_pct),
+    ]
+
+
+def _figure_headers(stats: CumulativeStats) -> list[str]:
+    return ["Events", "Events %", "USD", "USD %", _qty_header(stats), "Qty %"]
+
+
+def _sides_table(stats: CumulativeStats) -> DisplayTable:
+    table = DisplayTable(
+        "sides", "Liquidated positions by side", ["Side", *_figure_headers(stats)],
+        ["left"] + ["right"] * 6,
+    )
+    for row in stats.sides:
+        table.add([row.side, *_figure_cells(row)], key=row.side, share=row.usd_pct)
+    return table
+
+
+def _exchanges_table(stats: CumulativeStats) -> DisplayTable:
+    table = DisplayTable(
+        "exchanges", "By exchange", ["Exchange", *_figure_headers(stats)],
+        ["left"] + ["right"] * 6,
+    )
+    for row in stats.exchanges:
+        table.add(
+            [printable(row.exchange), *_figure_cells(row)], key=row.exchange, share=row.usd_pct
+        )
+    return table
+
+
+def _matrix_table(stats: CumulativeStats) -> DisplayTable:
+    table = DisplayTable(
+        "matrix", "Exchange × side", ["Exchange", "Side", "Events", "USD", _qty_header(stats)],
+        ["left", "left", "right", "right", "right"],
+    )
+    for cell in stats.matrix:
+        table.add(
+            [printable(cell.exchange), cell.side, fmt_int(cell.events), fmt_usd(cell.usd),
+             fmt_qty(cell.qty)],
+            key=cell.exchange,
+        )
+    return table
+
+
+def _bases_table(stats: CumulativeStats) -> DisplayTable:
+    table = DisplayTable(
+        "bases", "Quantity by base asset (never summed across assets)",
+        ["Base", "Qty", "LONG qty", "SHORT qty"], ["left", "right", "right", "right"],
+    )
+    long_side, short_side = stats.side("LONG"), stats.side("SHORT")
+    for base, qty in stats.totals.qty_by_base.items():
+        table.add([
+            printable(base), fmt_qty(qty),
+            fmt_qty(long_side.qty_by_base.get(base)), fmt_qty(short_side.qty_by_base.get(base)),
+        ])
+    return table
+
+
+def _symbols_table(stats: CumulativeStats) -> DisplayTable:
+    table = DisplayTable(
+        "symbols", "Symbols",
+        ["Symbol", "Events", "USD", "Qty", "Base", "First event", "Last event", "Exchanges"],
+        ["left", "right", "right", "right", "left", "left", "left", "left"],
+    )
+    for one in stats.symbol_reports():
+        table.add([
+            printable(one.symbols[0]), fmt_int(one.totals.events), fmt_usd(one.totals.usd),
+            fmt_qty(one.totals.qty), printable(one.base or ""),
+            iso_or_none(one.first_ms) or NONE_TEXT, iso_or_none(one.last_ms) or NONE_TEXT,
+            " ".join(printable(e.exchange) for e in one.exchanges),
+        ])
+    return table
+
+
+_BUILDERS = {
+    "totals": _totals_table,
+    "sides": _sides_table,
+    "exchanges": _exchanges_table,
+    "matrix": _matrix_table,
+}
+
+__all__ = ["COMBINED_SYMBOL", "DisplayTable", "covered", "display_tables", "heading"]

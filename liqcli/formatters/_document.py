@@ -1,0 +1,286 @@
+"""Report documents (JSON shape) and flat rows (ndjson, csv, tsv), built from CumulativeStats.
+
+Values stay Decimal/int/str/None here; the writers decide how to print them.
+See docs/output-formats.md for the fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from liqcli.stats import CumulativeStats, Figures
+from liqcli.timeparse import iso_utc
+
+REPORT_SECTIONS: dict[str, tuple[str, ...]] = {
+    "totals": ("totals",),
+    "sides": ("sides",),
+    "exchanges": ("exchanges",),
+    "matrix": ("matrix",),
+    "summary": ("totals", "sides", "exchanges", "matrix"),
+}
+COMMANDS: tuple[str, ...] = (*REPORT_SECTIONS, "symbols")
+COMBINED_SYMBOL = "*"  # the ``symbol`` of rows summing several symbols
+
+# Columns of csv/tsv rows of totals, sides, exchanges, matrix and summary (ndjson: same keys,
+# with ``window`` {since, until} in place of ``since``/``until``).
+ROW_COLUMNS: tuple[str, ...] = (
+    "symbol", "base", "quote", "since", "until", "section", "exchange", "side",
+    "events", "usd", "qty", "events_pct", "usd_pct", "qty_pct",
+    "avg_usd", "avg_qty", "events_per_hour", "first_event", "last_event", "duration_hours",
+)
+# Columns of csv/tsv rows of the ``symbols`` command (``exchanges`` space-separated).
+SYMBOL_COLUMNS: tuple[str, ...] = (
+    "symbol", "base", "quote", "since", "until", "events", "usd", "qty",
+    "first_event", "last_event", "exchanges",
+)
+
+Doc = dict[str, Any]
+
+
+def iso_or_none(ms: int | None) -> str | None:
+    return None if ms is None else iso_utc(ms)
+
+
+def window(stats: CumulativeStats) -> Doc:
+    return {"since": iso_or_none(stats.since_ms), "until": iso_or_none(stats.until_ms)}
+
+
+def sections_of(command: str) -> tuple[str, ...]:
+    try:
+        return REPORT_SECTIONS[command]
+    except KeyError:
+        raise ValueError(f"unknown report {command!r}") from None
+
+
+# ---------------------------------------------------------------- documents
+def document(stats: CumulativeStats, command: str = "summary") -> Doc:
+    """The JSON document of a report command (``summary``, ``totals`` … or ``symbols``)."""
+    if command == "symbols":
+        return symbols_document(stats)
+    sections = sections_of(command)
+    if not stats.multi:
+        return _single(stats, sections)
+    doc: Doc = {
+        "symbols": list(stats.symbols),
+        "base": stats.base,
+        "quote": stats.quote,
+        **_head(stats),
+    }
+    doc.update(_sections(stats, sections, with_bases=True))
+    doc["per_symbol"] = [_single(one, sections) for one in stats.per_symbol]
+    return doc
+
+
+def _single(stats: CumulativeStats, sections: Sequence[str]) -> Doc:
+    doc: Doc = {
+        "symbol": stats.symbols[0],
+        "base": stats.base,
+        "quote": stats.quote,
+        **_head(stats),
+    }
+    doc.update(_sections(stats, sections, with_bases=False))
+    return doc
+
+
+def _head(stats: CumulativeStats) -> Doc:
+    return {
+        "window": window(stats),
+        "exchange_filter": list(stats.exchange_filter),
+        "first_event": iso_or_none(stats.first_ms),
+        "last_event": iso_or_none(stats.last_ms),
+        "duration_hours": stats.duration_hours,
+    }
+
+
+def _bases(qty_by_base: Mapping[str, Decimal]) -> Doc:
+    return dict(qty_by_base)
+
+
+def _sections(stats: CumulativeStats, sections: Sequence[str], *, with_bases: bool) -> Doc:
+    doc: Doc = {}
+    if "totals" in sections:
+        t = stats.totals
+        doc["totals"] = {
+            "events": t.events, "usd": t.usd, "qty": t.qty,
+            "avg_usd": t.avg_usd, "avg_qty": t.avg_qty, "events_per_hour": t.events_per_hour,
+        }
+        if with_bases:
+            doc["totals"]["qty_by_base"] = _bases(t.qty_by_base)
+    if "sides" in sections:
+        doc["sides"] = [
+            {"side": row.side, **_figures(row, with_bases)} for row in stats.sides
+        ]
+    if "exchanges" in sections:
+        doc["exchanges"] = [
+            {"exchange": row.exchange, **_figures(row, with_bases)} for row in stats.exchanges
+        ]
+    if "matrix" in sections:
+        doc["matrix"] = []
+        for cell in stats.matrix:
+            row: Doc = {
+                "exchange": cell.exchange, "side": cell.side,
+                "events": cell.events, "usd": cell.usd, "qty": cell.qty,
+            }
+            if with_bases:
+                row["qty_by_base"] = _bases(cell.qty_by_base)
+            doc["matrix"].append(row)
+    return doc
+
+
+def _figures(row: Figures, with_bases: bool) -> Doc:
+    doc: Doc = {
+        "events": row.events, "usd": row.usd, "qty": row.qty,
+        "events_pct": row.events_pct, "usd_pct": row.usd_pct, "qty_pct": row.qty_pct,
+    }
+    if with_bases:
+        doc["qty_by_base"] = _bases(row.qty_by_base)
+    return doc
+
+
+def symbols_document(stats: CumulativeStats) -> Doc:
+    """``symbols``: one entry per symbol with its events, usd, qty, first/last and exchanges."""
+    return {
+        "window": window(stats),
+        "exchange_filter": list(stats.exchange_filter),
+        "symbols": [symbol_entry(one) for one in stats.symbol_reports()],
+    }
+
+
+def symbol_entry(stats: CumulativeStats) -> Doc:
+    return {
+        "symbol": stats.symbols[0],
+        "base": stats.base,
+        "quote": stats.quote,
+        "events": stats.totals.events,
+        "usd": stats.totals.usd,
+        "qty": stats.totals.qty,
+        "first_event": iso_or_none(stats.first_ms),
+        "last_event": iso_or_none(stats.last_ms),
+        "exchanges": [row.exchange for row in stats.exchanges],
+    }
+
+
+# --------------------------------------------------------------------- rows
+def rows(stats: CumulativeStats, command: str) -> Iterator[Doc]:
+    """Flat rows (keys = ROW_COLUMNS, or SYMBOL_COLUMNS for ``symbols``).
+
+    A multi-symbol report gives the rows of every symbol, then the combined rows whose
+    ``symbol`` is ``*`` (their ``qty`` is None when the symbols mix base assets).
+    """
+    if command == "symbols":
+        for one in stats.symbol_reports():
+            entry = symbol_entry(one)
+            yield {
+                "symbol": entry["symbol"], "base": entry["base"], "quote": entry["quote"],
+                "since": iso_or_none(one.since_ms), "until": iso_or_none(one.until_ms),
+                "events": entry["events"], "usd": entry["usd"], "qty": entry["qty"],
+                "first_event": entry["first_event"], "last_event": entry["last_event"],
+                "exchanges": entry["exchanges"],
+            }
+        return
+    sections = sections_of(command)
+    if stats.multi:
+        for one in stats.per_symbol:
+            yield from _report_rows(one, sections, one.symbols[0])
+        yield from _report_rows(stats, sections, COMBINED_SYMBOL)
+    else:
+        yield from _report_rows(stats, sections, stats.symbols[0])
+
+
+def _report_rows(stats: CumulativeStats, sections: Sequence[str], symbol: str) -> Iterator[Doc]:
+    def row(section: str, **values: Any) -> Doc:
+        out: Doc = dict.fromkeys(ROW_COLUMNS)
+        out.update(
+            symbol=symbol, base=stats.base, quote=stats.quote,
+            since=iso_or_none(stats.since_ms), until=iso_or_none(stats.until_ms),
+            section=section,
+        )
+        out.update(values)
+        return out
+
+    if "totals" in sections:
+        t = stats.totals
+        yield row(
+            "totals", events=t.events, usd=t.usd, qty=t.qty, avg_usd=t.avg_usd,
+            avg_qty=t.avg_qty, events_per_hour=t.events_per_hour,
+            first_event=iso_or_none(stats.first_ms), last_event=iso_or_none(stats.last_ms),
+            duration_hours=stats.duration_hours,
+        )
+    if "sides" in sections:
+        for s in stats.sides:
+            yield row("sides", side=s.side, **_row_figures(s))
+    if "exchanges" in sections:
+        for e in stats.exchanges:
+            yield row("exchanges", exchange=e.exchange, **_row_figures(e))
+    if "matrix" in sections:
+        for c in stats.matrix:
+            yield row(
+                "matrix", exchange=c.exchange, side=c.side,
+                events=c.events, usd=c.usd, qty=c.qty,
+            )
+
+
+def _row_figures(f: Figures) -> Doc:
+    return {
+        "events": f.events, "usd": f.usd, "qty": f.qty,
+        "events_pct": f.events_pct, "usd_pct": f.usd_pct, "qty_pct": f.qty_pct,
+    }
+
+
+# ---------------------------------------------------------------- JSON text
+def dumps(value: Any, indent: int | None = 2) -> str:
+    """JSON text; Decimals are written as numbers in plain notation from their exact digits."""
+    parts: list[str] = []
+    _encode(value, parts, indent, 0)
+    return "".join(parts)
+
+
+def _encode(value: Any, out: list[str], indent: int | None, level: int) -> None:
+    import json
+
+    from liqcli.formatters._text import plain_decimal
+
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, Decimal):
+        out.append(plain_decimal(value))
+    elif isinstance(value, int):
+        out.append(str(value))
+    elif isinstance(value, str):
+        out.append(json.dumps(value))
+    elif isinstance(value, Mapping):
+        _container(list(value.items()), "{", "}", out, indent, level, keyed=True)
+    elif isinstance(value, list | tuple):
+        _container(list(value), "[", "]", out, indent, level, keyed=False)
+    else:
+        raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def _container(
+    items: list[Any], start: str, end: str, out: list[str], indent: int | None,
+    level: int, *, keyed: bool,
+) -> None:
+    import json
+
+    if not items:
+        out.append(start + end)
+        return
+    inner = "" if indent is None else "\n" + " " * (indent * (level + 1))
+    closing = "" if indent is None else "\n" + " " * (indent * level)
+    separator = "," if indent is not None else ", "
+    out.append(start)
+    for index, item in enumerate(items):
+        if index:
+            out.append(separator)
+        out.append(inner)
+        if keyed:
+            key, item = item
+            out.append(json.dumps(str(key)) + ": ")
+        _encode(item, out, indent, level + 1)
+    out.append(closing + end)

@@ -1,0 +1,17 @@
+"""``csv``: comma-separated rows with a header (columns in docs/output-formats.md)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TextIO
+
+from liqcli.formatters._delimited import write
+
+if TYPE_CHECKING:
+    from liqcli.formatters import RenderOptions
+    from liqcli.stats import CumulativeStats
+
+DESCRIPTION = "comma-separated rows, stable columns (--no-header to omit the header)"
+
+
+def render(stats: CumulativeStats, command: str, out: TextIO, options: RenderOptions) -> None:
+    write(stats, command, out, options, ",")

@@ -1,0 +1,17 @@
+"""``json``: one document per report (see docs/output-formats.md and liqcli/schemas/)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TextIO
+
+from liqcli.formatters._document import document, dumps
+
+if TYPE_CHECKING:
+    from liqcli.formatters import RenderOptions
+    from liqcli.stats import CumulativeStats
+
+DESCRIPTION = "one JSON document (amounts are exact JSON numbers)"
+
+
+def render(stats: CumulativeStats, command: str, out: TextIO, options: RenderOptions) -> None:
+    out.write(dumps(document(stats, command), indent=2) + "\n")

@@ -1,0 +1,39 @@
+"""``ndjson``: one JSON object per breakdown row, each with its symbol and window."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TextIO
+
+from liqcli.formatters._document import document, dumps, rows
+
+if TYPE_CHECKING:
+    from liqcli.formatters import RenderOptions
+    from liqcli.stats import CumulativeStats
+
+DESCRIPTION = "one JSON object per row (symbol and window on every line)"
+
+
+def row_objects(stats: CumulativeStats, command: str) -> list[dict[str, Any]]:
+    """The rows of a report, with ``window`` {since, until} in place of since/until."""
+    objects = []
+    for row in rows(stats, command):
+        since, until = row.pop("since"), row.pop("until")
+        obj = {"symbol": row.pop("symbol"), "window": {"since": since, "until": until}}
+        obj.update(row)
+        objects.append(obj)
+    return objects
+
+
+def line(value: Any) -> str:
+    """One compact JSON line (no trailing newline); reusable by ``watch -f ndjson``."""
+    return dumps(value, indent=None)
+
+
+def document_line(stats: CumulativeStats, command: str = "summary") -> str:
+    """The whole report document on one line (what ``watch -f ndjson`` prints per refresh)."""
+    return line(document(stats, command))
+
+
+def render(stats: CumulativeStats, command: str, out: TextIO, options: RenderOptions) -> None:
+    for obj in row_objects(stats, command):
+        out.write(line(obj) + "\n")

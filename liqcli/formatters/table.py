@@ -1,0 +1,152 @@
+"""``table``: rich tables with bars on a terminal; plain tabulate text when piped or NO_COLOR.
+
+rich and tabulate are imported only when a table is rendered. Names from the store are shown
+as rich ``Text`` (never parsed as markup) with control characters escaped.
+"""
+
+from __future__ import annotations
+
+import zlib
+from decimal import Decimal
+from typing import TYPE_CHECKING, TextIO
+
+from liqcli.formatters._display import DisplayTable, covered, display_tables, heading
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from liqcli.formatters import RenderOptions
+    from liqcli.stats import CumulativeStats
+
+DESCRIPTION = "rich tables on a terminal, plain text when piped (--table-style for tabulate)"
+DEFAULT_PLAIN_STYLE = "simple"
+BAR_WIDTH = 20
+
+EXCHANGE_COLOURS = {
+    "binance": "yellow",
+    "bybit": "dark_orange",
+    "okx": "magenta",
+    "dydx": "blue",
+}
+PALETTE = (
+    "cyan", "green", "bright_magenta", "bright_blue", "bright_cyan", "spring_green2",
+    "orchid", "turquoise2", "gold3", "slate_blue1", "light_salmon3", "medium_purple",
+)
+SIDE_COLOURS = {"LONG": "red", "SHORT": "green"}
+_HALF = Decimal("0.5")
+
+
+def exchange_colour(name: str) -> str:
+    """Stable colour of an exchange: fixed for the well-known ones, else from a palette by a
+    CRC of the name (the same across runs and machines)."""
+    known = EXCHANGE_COLOURS.get(name)
+    if known is not None:
+        return known
+    return PALETTE[zlib.crc32(name.encode("utf-8", "replace")) % len(PALETTE)]
+
+
+def table_styles() -> list[str]:
+    """Every tabulate format name (valid values of --table-style)."""
+    import tabulate
+
+    return list(tabulate.tabulate_formats)
+
+
+def render(stats: CumulativeStats, command: str, out: TextIO, options: RenderOptions) -> None:
+    if options.color and options.table_style is None:
+        from rich.console import Console
+
+        console = Console(
+            file=out, force_terminal=True, markup=False, highlight=False, emoji=False,
+            soft_wrap=False,
+        )
+        report = renderable(stats, command)
+        # Never drop or cut a column to fit: a narrow terminal wraps lines instead.
+        needed = console.measure(report, options=console.options.update_width(10_000)).maximum
+        if needed > console.width:
+            console.width = needed
+        console.print(report)
+    else:
+        out.write(plain_text(stats, command, options.table_style or DEFAULT_PLAIN_STYLE))
+
+
+# -------------------------------------------------------------------- plain
+def plain_text(stats: CumulativeStats, command: str, style: str = DEFAULT_PLAIN_STYLE) -> str:
+    """The report as plain text (no ANSI codes) with tabulate tables in ``style``."""
+    from tabulate import tabulate
+
+    parts = [heading(stats, command)]
+    if command != "symbols":
+        parts.append(covered(stats))
+    for table in display_tables(stats, command):
+        body = tabulate(
+            table.rows, headers=table.headers, tablefmt=style,
+            colalign=table.align, disable_numparse=True,
+        )
+        parts.append(f"\n{table.title}\n{body}")
+    return "\n".join(parts) + "\n"
+
+
+# --------------------------------------------------------------------- rich
+def renderable(stats: CumulativeStats, command: str = "summary") -> RenderableType:
+    """A rich renderable of the report (reused by ``liqcli watch``)."""
+    from rich.console import Group
+    from rich.text import Text
+
+    items: list[RenderableType] = [Text(heading(stats, command), style="bold")]
+    if command != "symbols":
+        items.append(Text(covered(stats), style="dim"))
+    for table in display_tables(stats, command):
+        items.append(Text(""))
+        items.append(_rich_table(table))
+    return Group(*items)
+
+
+def _rich_table(table: DisplayTable) -> RenderableType:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    with_bars = table.kind in ("sides", "exchanges")
+    rich_table = Table(
+        title=table.title, title_justify="left", box=box.SIMPLE_HEAD, collapse_padding=True
+    )
+    for index, (header, align) in enumerate(zip(table.headers, table.align, strict=True)):
+        # Figures never wrap nor get cut; on a narrow terminal the bars shrink first.
+        widest = max([len(header), *(len(row[index]) for row in table.rows)])
+        rich_table.add_column(
+            Text(header), justify="left" if align == "left" else "right",
+            no_wrap=True, min_width=widest,
+        )
+    if with_bars:
+        rich_table.add_column(Text("Share"), justify="left", overflow="crop", min_width=5)
+    for cells, key, share in zip(table.rows, table.keys, table.shares, strict=True):
+        style = _row_style(table.kind, key)
+        texts: list[RenderableType] = [Text(cells[0], style=style)]
+        texts += [Text(c) for c in cells[1:]]
+        if table.kind == "matrix" and len(cells) > 1:
+            texts[1] = Text(cells[1], style=SIDE_COLOURS.get(cells[1], ""))
+        if with_bars:
+            texts.append(_bar(share, style))
+        rich_table.add_row(*texts)
+    return rich_table
+
+
+def _row_style(kind: str, key: str | None) -> str:
+    if key is None:
+        return ""
+    if kind == "sides":
+        return SIDE_COLOURS.get(key, "")
+    if kind in ("exchanges", "matrix"):
+        return exchange_colour(key)
+    return ""
+
+
+def _bar(share: Decimal | None, style: str) -> RenderableType:
+    from rich.text import Text
+
+    filled = 0 if share is None else int(share * BAR_WIDTH / 100 + _HALF)
+    filled = max(0, min(BAR_WIDTH, filled))
+    bar = Text("█" * filled, style=style or "white")
+    bar.append("░" * (BAR_WIDTH - filled), style="dim")
+    return bar

@@ -1,0 +1,345 @@
+"""The aggregation core against a real store, checked by an independent Decimal recomputation.
+
+The helpers at the top (``make_events``, ``Expected``, ``check_document``) are reused by the
+formatter, CLI and library tests.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
+from typing import Any
+
+import pytest
+import redis
+
+from liqcli.core import compute_stats, stats_from_rollups
+from liqcli.errors import UsageError
+from liqcli.model import Event, split_symbol
+from liqcli.rollup import Rollup
+from liqcli.store import Store
+from liqcli.timeparse import iso_utc, parse_instant, parse_window
+
+HOUR = 3_600_000
+T0 = 1_723_896_000_000  # 2024-08-17T12:00:00Z, an hour boundary
+SYMBOLS = ("BTCUSDT", "ETHUSDT", "1000PEPEUSDT", "BTCUSDC")
+EXCHANGES = ("binance", "bybit", "okx", "hyperliquid")
+Q8 = Decimal("1e-8")
+
+
+# ------------------------------------------------------------------ helpers
+def make_events(
+    n: int = 400, seed: int = 7, symbols: Sequence[str] = SYMBOLS,
+    exchanges: Sequence[str] = EXCHANGES, span_hours: int = 10, start: int = T0,
+) -> list[Event]:
+    """Random events with exact decimal prices and quantities over ``span_hours``."""
+    rng = random.Random(seed)
+    events = []
+    for index in range(n):
+        price = Decimal(rng.randint(1, 10**7)).scaleb(-rng.randint(0, 4))
+        qty = Decimal(rng.randint(1, 10**6)).scaleb(-rng.randint(0, 8))
+        with localcontext() as ctx:
+            ctx.prec = 60
+            usd = price * qty
+        events.append(Event(
+            exchange=rng.choice(exchanges), symbol=rng.choice(symbols),
+            side=rng.choice(("LONG", "SHORT")), price=price, qty=qty, usd=usd,
+            ts_ms=start + rng.randint(0, span_hours * HOUR - 1), id=f"e{index}",
+        ))
+    return events
+
+
+@dataclass
+class Acc:
+    events: int = 0
+    usd: Decimal = Decimal(0)
+    qty: dict[str, Decimal] = field(default_factory=dict)
+    first: int | None = None
+    last: int | None = None
+
+    def add(self, e: Event) -> None:
+        self.events += 1
+        self.usd += e.usd
+        base = split_symbol(e.symbol)[0]
+        self.qty[base] = self.qty.get(base, Decimal(0)) + e.qty
+        self.first = e.ts_ms if self.first is None else min(self.first, e.ts_ms)
+        self.last = e.ts_ms if self.last is None else max(self.last, e.ts_ms)
+
+    def single_qty(self, bases: Sequence[str]) -> Decimal | None:
+        return self.qty.get(bases[0], Decimal(0)) if len(bases) == 1 else None
+
+
+class Expected:
+    """Figures recomputed from the events themselves (no store, no core)."""
+
+    def __init__(self, events: Iterable[Event], symbols: Sequence[str],
+                 since: int | None = None, until: int | None = None,
+                 exchanges: Iterable[str] = ()) -> None:
+        wanted = {e.lower() for e in exchanges}
+        self.bases = sorted({split_symbol(s)[0] for s in symbols})
+        self.total = Acc()
+        self.sides = {"LONG": Acc(), "SHORT": Acc()}
+        self.exchanges: dict[str, Acc] = {}
+        self.cells: dict[tuple[str, str], Acc] = {}
+        with localcontext() as ctx:
+            ctx.prec = 80
+            for e in events:
+                if e.symbol not in symbols or (wanted and e.exchange not in wanted):
+                    continue
+                if (since is not None and e.ts_ms < since) or (
+                        until is not None and e.ts_ms >= until):
+                    continue
+                self.total.add(e)
+                self.sides[e.side].add(e)
+                self.exchanges.setdefault(e.exchange, Acc()).add(e)
+                self.cells.setdefault((e.exchange, e.side), Acc()).add(e)
+
+    @property
+    def qty(self) -> Decimal | None:
+        return self.total.single_qty(self.bases)
+
+    def pct(self, part: Decimal | int, whole: Decimal | int) -> Decimal | None:
+        if not whole:
+            return None
+        with localcontext() as ctx:
+            ctx.prec = 80
+            return (Decimal(part) * 100 / Decimal(whole)).quantize(Q8)
+
+    def ratio(self, a: Decimal | int | None, b: Decimal | int | None) -> Decimal | None:
+        if a is None or not b:
+            return None
+        with localcontext() as ctx:
+            ctx.prec = 80
+            return (Decimal(a) / Decimal(b)).quantize(Q8)
+
+    @property
+    def duration(self) -> Decimal | None:
+        if self.total.first is None or self.total.last is None:
+            return None
+        return self.ratio(self.total.last - self.total.first, HOUR)
+
+    def figures(self, acc: Acc) -> dict[str, Any]:
+        qty = acc.single_qty(self.bases)
+        return {
+            "events": acc.events, "usd": acc.usd, "qty": qty,
+            "events_pct": self.pct(acc.events, self.total.events),
+            "usd_pct": self.pct(acc.usd, self.total.usd),
+            "qty_pct": None if qty is None or self.qty is None else self.pct(qty, self.qty),
+        }
+
+
+def check_document(doc: dict[str, Any], exp: Expected, sections: Sequence[str]) -> None:
+    """A JSON report document (parsed with parse_float=Decimal) equals the recomputation."""
+    def iso(ms: int | None) -> str | None:
+        return None if ms is None else iso_utc(ms)
+
+    assert doc["first_event"] == iso(exp.total.first)
+    assert doc["last_event"] == iso(exp.total.last)
+    assert doc["duration_hours"] == exp.duration
+    if "totals" in sections:
+        t = doc["totals"]
+        assert (t["events"], t["usd"], t["qty"]) == (exp.total.events, exp.total.usd, exp.qty)
+        assert t["avg_usd"] == exp.ratio(exp.total.usd, exp.total.events)
+        assert t["avg_qty"] == exp.ratio(exp.qty, exp.total.events)
+        rate = None if not exp.duration else exp.ratio(exp.total.events, exp.duration)
+        if rate is None:
+            assert t["events_per_hour"] is None
+        else:  # the core divides by the exact duration, not the rounded one
+            assert abs(t["events_per_hour"] - rate) <= rate * Decimal("1e-6")
+    if "sides" in sections:
+        got = {row.pop("side"): row for row in doc["sides"]}
+        got = {k: {f: v for f, v in row.items() if f != "qty_by_base"} for k, row in got.items()}
+        assert got == {side: exp.figures(acc) for side, acc in exp.sides.items()}
+    if "exchanges" in sections:
+        rows = doc["exchanges"]
+        assert [r["exchange"] for r in rows] == sorted(exp.exchanges)
+        for row in rows:
+            name = row["exchange"]
+            want = exp.figures(exp.exchanges[name])
+            assert {f: row[f] for f in want} == want, name
+    if "matrix" in sections:
+        rows = doc["matrix"]
+        assert [(r["exchange"], r["side"]) for r in rows] == [
+            (name, side) for name in sorted(exp.exchanges) for side in ("LONG", "SHORT")
+        ]
+        for row in rows:
+            acc = exp.cells.get((row["exchange"], row["side"]), Acc())
+            assert (row["events"], row["usd"], row["qty"]) == (
+                acc.events, acc.usd, acc.single_qty(exp.bases))
+
+
+@pytest.fixture()
+def store(redis_url: str) -> Store:
+    return Store(redis.Redis.from_url(redis_url))
+
+
+@pytest.fixture()
+def events() -> list[Event]:
+    return make_events()
+
+
+def document_of(stats: Any, command: str = "summary") -> dict[str, Any]:
+    import json
+
+    from liqcli.formatters._document import document, dumps
+
+    return json.loads(dumps(document(stats, command)), parse_float=Decimal)  # type: ignore[no-any-return]
+
+
+ALL = ("totals", "sides", "exchanges", "matrix")
+WINDOWS = [
+    (None, None),
+    (T0 + 17 * 60_000 + 123, None),  # cuts the first hour
+    (None, T0 + 5 * HOUR + 1),  # ends 1 ms into an hour
+    (T0 + 2 * HOUR + 59 * 60_000, T0 + 7 * HOUR + 30_001),  # both edges inside hours
+    (T0 + 3 * HOUR, T0 + 6 * HOUR),  # whole hours only
+    (T0 + 20 * HOUR, T0 + 21 * HOUR),  # no events
+]
+
+
+# -------------------------------------------------------------------- tests
+@pytest.mark.parametrize(("since", "until"), WINDOWS)
+@pytest.mark.parametrize("symbol", ["BTCUSDT", "1000PEPEUSDT"])
+def test_single_symbol_matches_recomputation(
+    store: Store, events: list[Event], symbol: str, since: int | None, until: int | None
+) -> None:
+    store.ingest(events)
+    stats = compute_stats(store, symbol, since_ms=since, until_ms=until)
+    assert not stats.multi and stats.symbol == symbol
+    check_document(document_of(stats), Expected(events, [symbol], since, until), ALL)
+
+
+@pytest.mark.parametrize("exchanges", [["binance"], ["OKX", "bybit"], ["nowhere"]])
+def test_exchange_filter(store: Store, events: list[Event], exchanges: list[str]) -> None:
+    store.ingest(events)
+    since, until = WINDOWS[3]
+    stats = compute_stats(store, "ETHUSDT", since_ms=since, until_ms=until, exchanges=exchanges)
+    assert stats.exchange_filter == tuple(sorted(e.lower() for e in exchanges))
+    check_document(document_of(stats), Expected(events, ["ETHUSDT"], since, until, exchanges), ALL)
+
+
+def test_multi_symbol_sums_events_and_usd_but_never_mixes_bases(
+    store: Store, events: list[Event]
+) -> None:
+    store.ingest(events)
+    stats = compute_stats(store, ["BTCUSDT", "ethusdt"], since_ms=WINDOWS[1][0])
+    exp = Expected(events, ["BTCUSDT", "ETHUSDT"], WINDOWS[1][0])
+    assert stats.multi and stats.symbols == ("BTCUSDT", "ETHUSDT")
+    assert stats.base is None and stats.quote == "USDT"
+    assert stats.totals.qty is None and stats.totals.avg_qty is None
+    assert dict(stats.totals.qty_by_base) == exp.total.qty
+    assert all(row.qty is None and row.qty_pct is None for row in stats.sides)
+    for side in ("LONG", "SHORT"):
+        assert dict(stats.side(side).qty_by_base) == {  # type: ignore[arg-type]
+            b: exp.sides[side].qty.get(b, Decimal(0)) for b in exp.bases}
+    check_document(document_of(stats), exp, ALL)
+    assert [one.symbol for one in stats.per_symbol] == ["BTCUSDT", "ETHUSDT"]
+    for one in stats.per_symbol:
+        assert one.symbol is not None
+        check_document(document_of(one), Expected(events, [one.symbol], WINDOWS[1][0]), ALL)
+
+
+def test_symbols_sharing_a_base_sum_their_quantity(store: Store, events: list[Event]) -> None:
+    store.ingest(events)
+    stats = compute_stats(store, ["BTCUSDT", "BTCUSDC"])
+    exp = Expected(events, ["BTCUSDT", "BTCUSDC"])
+    assert stats.base == "BTC" and stats.quote is None
+    assert stats.totals.qty == exp.qty is not None
+    check_document(document_of(stats), exp, ALL)
+
+
+def test_all_symbols_discovers_every_symbol(store: Store, events: list[Event]) -> None:
+    store.ingest(events)
+    stats = compute_stats(store, all_symbols=True)
+    assert stats.symbols == tuple(sorted(SYMBOLS)) and stats.multi
+    exp = Expected(events, SYMBOLS)
+    assert (stats.totals.events, stats.totals.usd) == (exp.total.events, exp.total.usd)
+    assert {r.exchange for r in stats.exchanges} == set(EXCHANGES)
+
+
+def test_empty_store_gives_zeros_and_nulls(store: Store) -> None:
+    stats = compute_stats(store, "BTCUSDT")
+    assert stats.totals.events == 0 and stats.totals.usd == 0 and stats.totals.qty == 0
+    assert stats.totals.avg_usd is None and stats.totals.events_per_hour is None
+    assert stats.first_ms is None and stats.duration_hours is None
+    assert [(s.side, s.events, s.events_pct) for s in stats.sides] == [
+        ("LONG", 0, None), ("SHORT", 0, None)]
+    assert stats.exchanges == () and stats.matrix == ()
+    everything = compute_stats(store, all_symbols=True)
+    assert everything.symbols == () and everything.totals.events == 0
+
+
+def test_empty_window_gives_zeros(store: Store, events: list[Event]) -> None:
+    store.ingest(events)
+    stats = compute_stats(store, "BTCUSDT", since_ms=T0 + 50 * HOUR)
+    assert stats.totals.events == 0 and stats.exchanges == ()
+    assert stats.since_ms == T0 + 50 * HOUR
+
+
+def test_single_event_has_zero_duration_and_no_rate() -> None:
+    rollup = Rollup("SOLUSDT")
+    rollup.cell("okx", "SHORT").add(1, Decimal("3"), Decimal("600"), T0, T0)
+    stats = stats_from_rollups([rollup])
+    assert stats.duration_hours == 0 and stats.totals.events_per_hour is None
+    assert stats.totals.avg_usd == Decimal(600) and stats.side("SHORT").events_pct == 100
+
+
+def test_old_field_names_are_views_of_the_same_figures(store: Store, events: list[Event]) -> None:
+    store.ingest(events)
+    stats = compute_stats(store, "BTCUSDT")
+    exp = Expected(events, ["BTCUSDT"])
+    assert (stats.total_events, stats.total_usd, stats.total_btc) == (
+        exp.total.events, exp.total.usd, exp.qty)
+    assert (stats.long_events, stats.short_events) == (
+        exp.sides["LONG"].events, exp.sides["SHORT"].events)
+    assert (stats.long_usd, stats.short_btc) == (
+        exp.sides["LONG"].usd, exp.sides["SHORT"].qty["BTC"])
+    assert stats.exchange_events == {k: v.events for k, v in exp.exchanges.items()}
+    assert stats.exchange_usd == {k: v.usd for k, v in exp.exchanges.items()}
+    assert stats.exchange_side_events == {
+        name: {side: exp.cells.get((name, side), Acc()).events for side in ("LONG", "SHORT")}
+        for name in exp.exchanges
+    }
+    assert stats.exchange_side_btc["okx"]["LONG"] == exp.cells[("okx", "LONG")].qty["BTC"]
+    assert stats.start_time is not None and stats.start_time.tzinfo is not None
+    assert int(stats.start_time.timestamp() * 1000) == exp.total.first
+    assert stats.end_time is not None
+    assert int(stats.end_time.timestamp() * 1000) == exp.total.last
+
+
+# ---------------------------------------------------------------- timeparse
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2024-08-17T12:00:00Z", T0),
+    ("2024-08-17T14:00:00+02:00", T0),
+    ("2024-08-17T12:00", T0),
+    ("2024-08-17", T0 - 12 * HOUR),
+    ("1723896000", T0),
+    ("1723896000.5", T0 + 500),
+    ("1723896000000", T0),
+])
+def test_parse_absolute_times(text: str, expected: int) -> None:
+    assert parse_instant(text) == expected
+
+
+@pytest.mark.parametrize(("text", "ago"), [
+    ("90m", 90 * 60_000), ("24h", 24 * HOUR), ("7d", 7 * 24 * HOUR), ("1h30m", 90 * 60_000),
+    ("30s", 30_000), ("2w", 14 * 24 * HOUR), ("1.5h", 90 * 60_000),
+])
+def test_parse_relative_times(text: str, ago: int) -> None:
+    assert parse_instant(text, now=T0) == T0 - ago
+
+
+@pytest.mark.parametrize("text", ["yesterday", "", "12x", "2024-13-01", "h", "-5m"])
+def test_parse_rejects_garbage(text: str) -> None:
+    with pytest.raises(UsageError):
+        parse_instant(text)
+
+
+def test_window_must_be_ordered() -> None:
+    assert parse_window("2h", "1h", now=T0) == (T0 - 2 * HOUR, T0 - HOUR)
+    with pytest.raises(UsageError):
+        parse_window("1h", "2h", now=T0)
+    with pytest.raises(UsageError):
+        parse_window("1723896000", "1723896000")

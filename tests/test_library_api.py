@@ -1,0 +1,126 @@
+"""The library API: ``import liqcli`` and the old script's names, against a real store."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import redis
+from test_core import HOUR, T0, Expected, make_events
+
+import liqcli
+from liqcli.errors import StoreError, UsageError
+from liqcli.model import Event
+from liqcli.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The README's "Library" example (keep the two in sync).
+EXAMPLE = """
+from liqcli import LiquidationDataAggregator, format_stats_summary
+
+aggregator = LiquidationDataAggregator()          # LIQCLI_REDIS_URL / REDIS_URL / localhost
+stats = aggregator.get_cumulative_stats("BTCUSDT", since="24h")
+print(f"{stats.total_events} events, {stats.total_usd:,.2f} USD, {stats.total_btc} BTC")
+for exchange in aggregator.get_exchanges(symbol="BTCUSDT"):
+    print(exchange, stats.exchange_events.get(exchange, 0), stats.exchange_side_usd.get(exchange))
+print(format_stats_summary(stats))
+"""
+
+
+@pytest.fixture()
+def events(redis_url: str) -> list[Event]:
+    events = make_events(n=300, seed=5)
+    Store(redis.Redis.from_url(redis_url)).ingest(events)
+    return events
+
+
+def test_lazy_exports() -> None:
+    code = ("import sys, liqcli; assert 'liqcli.core' not in sys.modules; "
+            "liqcli.compute_stats; assert 'liqcli.core' in sys.modules; "
+            "assert 'rich' not in sys.modules and 'redis' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+    for name in ("CumulativeStats", "SideFigures", "ExchangeFigures", "MatrixCell",
+                 "compute_stats", "LiquidationDataAggregator", "format_stats_summary"):
+        assert getattr(liqcli, name) is not None
+
+
+def test_aggregator_matches_recomputation(redis_url: str, events: list[Event]) -> None:
+    aggregator = liqcli.LiquidationDataAggregator(redis_url=redis_url)
+    stats = aggregator.get_cumulative_stats()
+    exp = Expected(events, ["BTCUSDT"])
+    assert isinstance(stats, liqcli.CumulativeStats)
+    assert (stats.total_events, stats.total_usd, stats.total_btc) == (
+        exp.total.events, exp.total.usd, exp.qty)
+    assert (stats.long_events, stats.short_events) == (
+        exp.sides["LONG"].events, exp.sides["SHORT"].events)
+    assert (stats.long_usd, stats.short_usd) == (exp.sides["LONG"].usd, exp.sides["SHORT"].usd)
+    assert (stats.long_btc, stats.short_btc) == (
+        exp.sides["LONG"].qty["BTC"], exp.sides["SHORT"].qty["BTC"])
+    assert stats.exchange_btc == {n: a.qty["BTC"] for n, a in exp.exchanges.items()}
+    assert stats.exchange_side_usd == {
+        n: {s: exp.cells[(n, s)].usd if (n, s) in exp.cells else Decimal(0)
+            for s in ("LONG", "SHORT")} for n in exp.exchanges}
+    assert stats.start_time == datetime.fromtimestamp(exp.total.first / 1000, UTC)  # type: ignore[operator]
+    assert stats.duration_hours == exp.duration
+    assert aggregator.get_exchanges(symbol="btcusdt") == sorted(exp.exchanges)
+    assert aggregator.get_exchanges() == sorted({e.exchange for e in events})
+
+
+@pytest.mark.parametrize(("since", "until"), [
+    (datetime(2024, 8, 17, 14, 30, tzinfo=UTC), datetime(2024, 8, 17, 18, 0, 0, 1000)),
+    ("2024-08-17T14:30Z", 1_723_917_600),
+    (T0 + 2 * HOUR + 1_800_000, None),
+])
+def test_aggregator_windows(redis_url: str, events: list[Event], since: object,
+                            until: object) -> None:
+    stats = liqcli.LiquidationDataAggregator(redis_url).get_cumulative_stats(
+        "ETHUSDT", since=since, until=until)  # type: ignore[arg-type]
+    lo = T0 + 2 * HOUR + 1_800_000
+    hi = None if until is None else T0 + 6 * HOUR + (1 if isinstance(until, datetime) else 0)
+    exp = Expected(events, ["ETHUSDT"], lo, hi)
+    assert (stats.total_events, stats.total_usd, stats.total_btc) == (
+        exp.total.events, exp.total.usd, exp.qty)
+
+
+def test_compute_stats_on_a_store(redis_url: str, events: list[Event]) -> None:
+    store = Store(redis.Redis.from_url(redis_url))
+    stats = liqcli.compute_stats(store, ["BTCUSDT", "ETHUSDT"], exchanges=["okx"])
+    exp = Expected(events, ["BTCUSDT", "ETHUSDT"], exchanges=["okx"])
+    assert stats.totals.usd == exp.total.usd and dict(stats.totals.qty_by_base) == exp.total.qty
+    assert [e.exchange for e in stats.exchanges] == ["okx"]
+
+
+def test_format_stats_summary(redis_url: str, events: list[Event]) -> None:
+    aggregator = liqcli.LiquidationDataAggregator(redis_url)
+    stats = aggregator.get_cumulative_stats("BTCUSDT")
+    text = liqcli.format_stats_summary(stats)
+    assert text == aggregator.format_stats_summary(stats)
+    exp = Expected(events, ["BTCUSDT"])
+    assert f"Total Events: {exp.total.events:,}" in text
+    assert f"Total USD:    ${exp.total.usd:,.2f}" in text
+    for name in exp.exchanges:
+        assert name.upper() in text
+    empty = liqcli.format_stats_summary(aggregator.get_cumulative_stats("NOPEUSDT"))
+    assert "Total Events: 0" in empty and "Duration:     - hours" in empty
+
+
+def test_errors(redis_url: str) -> None:
+    with pytest.raises(UsageError):
+        liqcli.LiquidationDataAggregator(redis_url).get_cumulative_stats(since="someday")
+    with pytest.raises(StoreError):
+        liqcli.LiquidationDataAggregator("redis://127.0.0.1:1/0").get_cumulative_stats()
+
+
+def test_readme_example_runs(redis_url: str, events: list[Event]) -> None:
+    done = subprocess.run([sys.executable, "-c", EXAMPLE], capture_output=True, text=True,
+                          cwd=ROOT, check=False, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "CUMULATIVE LIQUIDATION STATISTICS" in done.stdout
+    readme = ROOT / "README.md"
+    if readme.exists() and "LiquidationDataAggregator" in readme.read_text():
+        assert EXAMPLE.strip() in readme.read_text()
