@@ -1,0 +1,130 @@
+"""Exchange adapters: recorded websocket messages → normalized liquidation events.
+
+Each exchange is one module of this package defining ``ADAPTER = Adapter(name, parse_message,
+live=...)``; modules are discovered by name, so adding an exchange is adding one module
+(see docs/adapters.md). :func:`register_adapter` adds one from outside the package.
+
+Importing this package registers every adapter as an input format of :mod:`liqcli.readers`
+(``liqcli ingest --format binance FILE``). Contract values for those readers come from
+:func:`use_contracts` (the ingest command passes its ``--contract-size`` options there).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from typing import Any
+
+from liqcli.adapters.base import (
+    SKIPPED,
+    Adapter,
+    AdapterResult,
+    LiveFeed,
+    NormalizedEvent,
+    unwrap_recording,
+)
+from liqcli.adapters.contracts import ContractTable, ContractValue
+
+__all__ = [
+    "SKIPPED",
+    "Adapter",
+    "AdapterResult",
+    "ContractTable",
+    "ContractValue",
+    "LiveFeed",
+    "NormalizedEvent",
+    "adapter_names",
+    "get_adapter",
+    "parse_line",
+    "register_adapter",
+    "use_contracts",
+]
+
+_KEEPALIVES = frozenset({"ping", "pong"})  # OKX's and BitMEX's text keep-alives
+_HELPER_MODULES = frozenset({"base", "contracts"})
+_ADAPTERS: dict[str, Adapter] = {}
+_discovered = False
+_contracts = ContractTable()
+
+
+def use_contracts(table: ContractTable) -> None:
+    """The contract table the registered input formats use from now on."""
+    global _contracts
+    _contracts = table
+
+
+def register_adapter(adapter: Adapter) -> None:
+    """Make ``adapter`` available under ``adapter.name`` (replacing one of the same name),
+    both to :func:`get_adapter` and as an input format of :mod:`liqcli.readers`."""
+    _ADAPTERS[adapter.name] = adapter
+    _register_format(adapter)
+
+
+def _register_format(adapter: Adapter) -> None:
+    from liqcli.readers import register_format
+
+    def factory() -> Callable[[str], list[NormalizedEvent]]:
+        table = _contracts
+
+        def parse(text: str) -> list[NormalizedEvent]:
+            return parse_line(adapter, text, contracts=table).events
+
+        return parse
+
+    register_format(adapter.name, factory, detect=adapter.detect)
+
+
+def _discover() -> None:
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_") or info.name in _HELPER_MODULES:
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        adapter = getattr(module, "ADAPTER", None)
+        if isinstance(adapter, Adapter) and adapter.name not in _ADAPTERS:
+            register_adapter(adapter)
+
+
+def adapter_names() -> list[str]:
+    _discover()
+    return sorted(_ADAPTERS)
+
+
+def get_adapter(name: str) -> Adapter:
+    _discover()
+    try:
+        return _ADAPTERS[name]
+    except KeyError:
+        known = ", ".join(sorted(_ADAPTERS))
+        raise KeyError(f"no exchange adapter {name!r} (known: {known})") from None
+
+
+def parse_line(
+    adapter: Adapter | str,
+    line: str | bytes,
+    *,
+    contracts: ContractTable | None = None,
+    received_ms: int | None = None,
+) -> AdapterResult:
+    """Parse one line of a recording (a bare message or a ``collect --record`` envelope)."""
+    if isinstance(adapter, str):
+        adapter = get_adapter(adapter)
+    from liqcli.readers import parse_json
+
+    text = line.decode("utf-8") if isinstance(line, bytes) else line
+    if text.strip() in _KEEPALIVES:
+        return SKIPPED
+    obj: Any = parse_json(text)  # exact decimals; InvalidEvent "malformed JSON: ..."
+    obj, recorded_ms = unwrap_recording(obj)
+    return adapter.parse_message(
+        obj,
+        received_ms=recorded_ms if recorded_ms is not None else received_ms,
+        contracts=contracts if contracts is not None else ContractTable(),
+    )
+
+
+_discover()  # register every built-in adapter as an input format on import

@@ -1,0 +1,186 @@
+"""What every exchange adapter shares: its result type, the decimal JSON reader, field helpers.
+
+An adapter turns ONE recorded websocket message (a parsed JSON object) into zero or more events
+in the normalized contract (dicts with ``exchange, symbol, side, price, qty, usd, ts, id,
+raw_symbol``; amounts are :class:`~decimal.Decimal`, ``ts`` is epoch ms). Frames that are not
+liquidations (acks, pings, plain trades) give ``AdapterResult([], skipped=True)``; a liquidation
+frame that cannot be read raises :class:`~liqcli.errors.InvalidEvent`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from liqcli.errors import InvalidEvent
+
+if TYPE_CHECKING:
+    from liqcli.adapters.contracts import ContractTable
+
+NormalizedEvent = dict[str, Any]
+
+# Inverse contracts divide a USD amount by a price: the base quantity is rounded (half-even) to
+# the 18 decimal places the store keeps; the USD notional stays exact.
+BASE_QTY_PLACES = Decimal("1e-18")
+_WIDE = Context(prec=60, rounding=ROUND_HALF_EVEN)
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterResult:
+    """Events read from one message; ``skipped`` when the message was not a liquidation frame."""
+
+    events: list[NormalizedEvent] = field(default_factory=list)
+    skipped: bool = False
+
+
+SKIPPED = AdapterResult([], skipped=True)
+
+ParseMessage = Callable[..., AdapterResult]
+"""``parse_message(obj, *, received_ms: int | None, contracts: ContractTable) -> AdapterResult``"""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFeed:
+    """How ``liqcli collect`` talks to an exchange: endpoint and what to send after connecting."""
+
+    url: str
+    subscribe: Callable[[list[str]], list[dict[str, Any]]]  # symbols (may be empty) -> messages
+    ping_text: str | None = None  # an application-level ping the exchange wants (text frame)
+    ping_interval_s: float = 20.0
+    answer: Callable[[Any], dict[str, Any] | str | None] | None = None  # reply to server pings
+
+
+@dataclass(frozen=True, slots=True)
+class Adapter:
+    """One exchange: its name (the ``--format`` / ``--exchange`` value) and its parser."""
+
+    name: str
+    parse_message: ParseMessage
+    live: LiveFeed | None = None
+    description: str = ""
+    detect: Callable[[str], bool] | None = None  # for `ingest --format auto`: first line test
+
+
+def loads_decimal(text: str | bytes) -> Any:
+    """``json.loads`` keeping every number exact: floats and ints both become Decimal-safe."""
+    return json.loads(text, parse_float=Decimal)
+
+
+def unwrap_recording(obj: Any) -> tuple[Any, int | None]:
+    """Split a ``liqcli collect --record`` line ``{"recv_ms": N, "msg": ...}`` into its parts.
+
+    Anything else is a bare exchange message, returned as is with no receive time.
+    """
+    if isinstance(obj, dict) and set(obj) == {"recv_ms", "msg"}:
+        recv = obj["recv_ms"]
+        if isinstance(recv, int) and not isinstance(recv, bool):
+            return obj["msg"], recv
+    return obj, None
+
+
+def decimal_field(obj: dict[str, Any], key: str, what: str | None = None) -> Decimal:
+    """A required finite decimal (JSON string or number); ``InvalidEvent`` names the field."""
+    if key not in obj or obj[key] is None or obj[key] == "":
+        raise InvalidEvent(f"missing {what or key!r}")
+    return to_decimal(obj[key], what or key)
+
+
+def to_decimal(value: Any, what: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise InvalidEvent(f"{what!r} is not a number: {value!r}")
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise InvalidEvent(f"{what!r} is not a number: {value!r}") from None
+    if not number.is_finite():
+        raise InvalidEvent(f"{what!r} is not a finite number: {value!r}")
+    return number
+
+
+def positive(value: Decimal, what: str) -> Decimal:
+    if value <= 0:
+        raise InvalidEvent(f"{what!r} must be positive, got {value}")
+    return value
+
+
+def ms_field(obj: dict[str, Any], key: str) -> int:
+    """A required epoch-ms timestamp given as an integer or a string of digits."""
+    value = obj.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    raise InvalidEvent(f"missing or bad timestamp {key!r}: {value!r}")
+
+
+def str_field(obj: dict[str, Any], key: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise InvalidEvent(f"missing {key!r}")
+    return value
+
+
+def list_field(obj: dict[str, Any], key: str) -> list[Any]:
+    value = obj.get(key)
+    if not isinstance(value, list):
+        raise InvalidEvent(f"{key!r} is not a list")
+    return value
+
+
+def event(
+    *,
+    exchange: str,
+    symbol: str,
+    side: str,
+    price: Decimal,
+    qty: Decimal,
+    ts: int,
+    usd: Decimal | None = None,
+    id: str | None = None,
+    raw_symbol: str | None = None,
+) -> NormalizedEvent:
+    """One event in the normalized contract; ``usd`` defaults to ``price × qty`` (exact)."""
+    return {
+        "exchange": exchange,
+        "symbol": symbol,
+        "side": side,
+        "price": price,
+        "qty": qty,
+        "usd": price * qty if usd is None else usd,
+        "ts": ts,
+        "id": id,
+        "raw_symbol": raw_symbol if raw_symbol != symbol else None,
+    }
+
+
+def trim(number: Decimal) -> Decimal:
+    """Drop trailing zeros without switching to exponent notation (``1.500`` → ``1.5``)."""
+    normal = number.normalize()
+    exponent = normal.as_tuple().exponent
+    return normal.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else normal
+
+
+def contract_amounts(
+    contracts_count: Decimal,
+    price: Decimal,
+    exchange: str,
+    instrument: str,
+    table: ContractTable,
+    *families: str,
+) -> tuple[Decimal, Decimal]:
+    """``(base qty, usd notional)`` for a number of contracts of ``instrument`` at ``price``.
+
+    Base-valued contracts: qty = n × value, usd = price × qty. USD-valued (inverse) contracts:
+    usd = n × value exactly, qty = usd / price (rounded to 18 places).
+    """
+    value = table.resolve(exchange, instrument, *families)
+    if value.quote:
+        usd = contracts_count * value.amount
+        return trim(_WIDE.divide(usd, price).quantize(BASE_QTY_PLACES, context=_WIDE)), usd
+    qty = contracts_count * value.amount
+    return qty, price * qty

@@ -1,0 +1,97 @@
+"""``liqcli collect``: the live collector (websockets → adapters → store)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from liqcli.cli.app import app, errors_handled
+from liqcli.cli.contract_options import ContractSize, ContractSizes
+from liqcli.cli.options import Debug, Prefix, RedisUrl
+
+
+@app.command()
+def collect(
+    exchange: Annotated[
+        list[str],
+        typer.Option("--exchange", "-e", help="Exchange feed to collect (repeatable): "
+                     "binance, bybit, okx, bitmex, deribit."),
+    ],
+    symbol: Annotated[
+        list[str] | None,
+        typer.Option("--symbol", "-s", help="Keep only these normalized symbols (BTCUSDT); "
+                     "repeatable. Bybit subscribes per symbol (default: the majors)."),
+    ] = None,
+    endpoint: Annotated[
+        list[str] | None,
+        typer.Option("--endpoint", metavar="EXCHANGE=URL",
+                     help="Override an exchange's websocket URL (testing, proxies)."),
+    ] = None,
+    record: Annotated[
+        str | None,
+        typer.Option("--record", metavar="FILE", help="Append the raw messages (with receive "
+                     "time) to FILE, replayable with `ingest --format EXCHANGE`; with several "
+                     "exchanges, one file each (FILE.okx.jsonl, or {exchange} in FILE)."),
+    ] = None,
+    contract_size: ContractSize = None,
+    contract_sizes: ContractSizes = None,
+    redis_url: RedisUrl = None,
+    prefix: Prefix = "liq",
+    debug: Debug = False,
+) -> None:
+    """Collect liquidations live from the exchanges' public websocket feeds.
+
+    Reconnects with backoff; records when each feed was connected so reports show gaps.
+    SIGTERM or Ctrl-C flushes and exits 0.
+    """
+    with errors_handled(debug):
+        from liqcli.adapters import ContractTable, adapter_names
+        from liqcli.connection import open_store
+        from liqcli.errors import UsageError
+
+        known = adapter_names()
+        names = list(dict.fromkeys(e.lower() for e in exchange))
+        for name in names:
+            if name not in known:
+                raise UsageError(f"unknown exchange {name!r} (choose from {', '.join(known)})")
+        endpoints: dict[str, str] = {}
+        for item in endpoint or ():
+            name, sep, url = item.partition("=")
+            if not sep or name.lower() not in names or not url:
+                raise UsageError(f"bad --endpoint {item!r} (want EXCHANGE=URL for a collected "
+                                 "exchange)")
+            endpoints[name.lower()] = url
+        table = ContractTable.from_options(contract_size or (), contract_sizes or ())
+        store = open_store(redis_url, prefix)
+        _run(store, names, [s.upper() for s in symbol or ()], endpoints, table, record)
+
+
+def _run(store: object, names: list[str], symbols: list[str], endpoints: dict[str, str],
+         table: object, record: str | None) -> None:
+    import asyncio
+    import signal
+
+    from liqcli.adapters import ContractTable
+    from liqcli.collector import Collector, CollectorConfig
+
+    assert isinstance(table, ContractTable)
+    config = CollectorConfig(exchanges=names, symbols=symbols, endpoints=endpoints,
+                             contracts=table, record_path=record)
+    collector = Collector(store, config)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await collector.run(stop)
+
+    asyncio.run(main())
+    for name, stats in collector.stats.items():
+        sys.stderr.write(
+            f"{name}: {stats.connects} connection(s), {stats.messages} messages, "
+            f"{stats.new} new, {stats.duplicate} duplicate, {stats.skipped} skipped, "
+            f"{stats.rejected} rejected\n"
+        )
