@@ -1,0 +1,367 @@
+"""``liqcli watch`` as a user runs it: real processes, a real redis-server, a real pseudo-terminal.
+
+Covered: the ndjson stream parsed line by line (schema, deltas between refreshes after ingesting
+between them, new symbols/exchanges), reconnection after stopping and restarting the server,
+an unreachable store, the "no data yet" state, and the TTY dashboard in a pty (Ctrl-C, --screen,
+--count).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import random
+import re
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from decimal import Decimal, localcontext
+from importlib import resources
+from typing import IO, Any
+
+import pytest
+import redis
+
+from liqcli.model import Event, default_usd
+from liqcli.store import Store
+from liqcli.timeparse import now_ms
+
+LIVE_FIELDS = ("refreshed_at", "delta", "recent")
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[()][A-Z0-9]|\r")
+
+
+def make_events(
+    seed: int, n: int, *, symbol: str = "BTCUSDT", exchanges: tuple[str, ...] = ("binance", "bybit")
+) -> list[Event]:
+    """Events of the last two hours (the dashboard reads the real clock)."""
+    rng = random.Random(seed)
+    newest = now_ms() - 1000
+    events = []
+    for i in range(n):
+        price = Decimal(rng.randint(20_000, 110_000)) + Decimal(rng.randint(0, 99)) / 100
+        qty = Decimal(rng.randint(1, 10**8)) / 10**8
+        events.append(Event(
+            exchange=rng.choice(exchanges), symbol=symbol, side=rng.choice(("LONG", "SHORT")),
+            price=price, qty=qty, usd=default_usd(price, qty),
+            ts_ms=newest - rng.randint(0, 2 * 3_600_000), id=f"{seed}-{i}",
+        ))
+    return events
+
+
+def exact_sum(values: Iterator[Decimal] | list[Decimal]) -> Decimal:
+    with localcontext() as ctx:
+        ctx.prec = 80
+        return sum(values, Decimal(0))
+
+
+def ingest(url: str, events: list[Event]) -> None:
+    client = redis.Redis.from_url(url)
+    Store(client).ingest(events)
+    client.close()
+
+
+def watch_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "liqcli", "watch", *args]
+
+
+def child_env(url: str, **extra: str) -> dict[str, str]:
+    env = dict(os.environ, LIQCLI_REDIS_URL=url, PYTHONUNBUFFERED="1")
+    env.pop("NO_COLOR", None)
+    env.update(extra)
+    return env
+
+
+def summary_schema() -> dict[str, Any]:
+    text = resources.files("liqcli").joinpath("schemas/summary.json").read_text()
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def check_line(doc: dict[str, Any]) -> None:
+    """A watch line is a ``summary`` document plus the live fields."""
+    import jsonschema
+
+    for name in LIVE_FIELDS:
+        assert name in doc
+    summary = {k: v for k, v in doc.items() if k not in LIVE_FIELDS}
+    jsonschema.validate(summary, summary_schema())
+    recent = doc["recent"]
+    assert len(recent["per_minute"]["usd"]) == len(recent["per_minute"]["events"]) == 60
+    assert recent["last_15m"]["events"] <= sum(recent["per_minute"]["events"])
+
+
+def reader(stream: IO[str]) -> queue.Queue[str | None]:
+    """Lines of ``stream`` as they come (None at EOF), read by a thread."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        for line in stream:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def wait_for(lines: queue.Queue[str | None], pattern: str, seen: list[str], timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"no line matching {pattern!r} in {timeout}s; got {seen!r}")
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            continue
+        if line is None:
+            raise AssertionError(f"stream ended before {pattern!r}; got {seen!r}")
+        seen.append(line)
+        if re.search(pattern, line):
+            return line
+
+
+# --------------------------------------------------------------------- ndjson
+def test_ndjson_stream_deltas_between_refreshes(redis_url: str) -> None:
+    first = make_events(1, 120)
+    ingest(redis_url, first)
+    proc = subprocess.Popen(
+        watch_cmd("-f", "ndjson", "-n", "0.25", "--count", "6", "--all-symbols"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(redis_url),
+    )
+    assert proc.stdout is not None
+    line_one = proc.stdout.readline()
+    added = make_events(2, 40, exchanges=("binance", "okx")) + make_events(
+        3, 15, symbol="SOLUSDT", exchanges=("okx",))
+    ingest(redis_url, added + first[:10])  # repeats must not count
+    rest = proc.stdout.readlines()
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+
+    docs = [json.loads(line, parse_float=Decimal) for line in [line_one, *rest]]
+    assert len(docs) == 6
+    for doc in docs:
+        check_line(doc)
+    assert docs[0]["delta"] is None
+    assert docs[0]["symbols"] == ["BTCUSDT"]
+    assert docs[0]["totals"]["events"] == len(first)
+    assert docs[0]["totals"]["usd"] == exact_sum(e.usd for e in first)
+
+    deltas = [doc["delta"] for doc in docs[1:]]
+    assert sum(d["events"] for d in deltas) == len(added)
+    assert exact_sum([d["usd"] for d in deltas]) == exact_sum(e.usd for e in added)
+    for side in ("LONG", "SHORT"):
+        got = [s for d in deltas for s in d["sides"] if s["side"] == side]
+        assert sum(s["events"] for s in got) == sum(1 for e in added if e.side == side)
+        assert exact_sum([s["usd"] for s in got]) == exact_sum(
+            e.usd for e in added if e.side == side)
+    assert {s for d in deltas for s in d["new_symbols"]} == {"SOLUSDT"}
+    assert {x for d in deltas for x in d["new_exchanges"]} == {"okx"}
+    last = docs[-1]
+    assert last["symbols"] == ["BTCUSDT", "SOLUSDT"]
+    assert last["totals"]["events"] == len(first) + len(added)
+    assert last["totals"]["usd"] == exact_sum(e.usd for e in first + added)
+    stamps = [doc["refreshed_at"] for doc in docs]
+    assert stamps == sorted(stamps) and len(set(stamps)) == 6
+
+
+def test_reconnects_after_the_server_restarts(redis_server: Any, redis_url: str) -> None:
+    ingest(redis_url, make_events(4, 30))
+    proc = subprocess.Popen(
+        watch_cmd("-f", "ndjson", "-n", "0.2"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(redis_url),
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err = reader(proc.stdout), reader(proc.stderr)
+    seen_out: list[str] = []
+    seen_err: list[str] = []
+    try:
+        first = json.loads(wait_for(out, r"^\{", seen_out, 20), parse_float=Decimal)
+        assert first["totals"]["events"] == 30
+        redis_server.stop()
+        wait_for(err, r"reconnecting \(attempt 1,", seen_err, 10)
+        wait_for(err, r"reconnecting \(attempt 2,", seen_err, 10)
+        redis_server.start()  # empty again (no persistence)
+        after = make_events(5, 12, exchanges=("okx",))
+        ingest(redis_server.url, after)
+        wait_for(err, r"store reachable again", seen_err, 15)
+        doc = json.loads(wait_for(out, r'"events": 12,', seen_out, 10), parse_float=Decimal)
+        check_line(doc)
+        assert doc["totals"]["usd"] == exact_sum(e.usd for e in after)
+        assert doc["exchanges"][0]["exchange"] == "okx"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(15)
+    assert proc.returncode == 0
+    rest = []
+    while not err.empty():
+        line = err.get()
+        if line is not None:
+            rest.append(line)
+    assert not any("Traceback" in line for line in seen_err + rest)
+
+
+def test_unreachable_store_with_count_exits_3(redis_url: str) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = subprocess.run(
+        watch_cmd("-f", "ndjson", "-n", "0.1", "--count", "2"),
+        capture_output=True, text=True, timeout=60,
+        env=child_env(f"redis://127.0.0.1:{port}/0"),
+    )
+    assert result.returncode == 3
+    assert result.stdout == ""
+    assert "reconnecting (attempt 1," in result.stderr
+    assert "reconnecting (attempt 2," in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("liqcli: error: cannot reach store")
+    assert "Traceback" not in result.stderr
+
+
+def test_no_data_yet_and_bad_window(redis_url: str) -> None:
+    result = subprocess.run(
+        watch_cmd("--count", "1", "-n", "0.1"), capture_output=True, text=True, timeout=60,
+        env=child_env(redis_url),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "No data yet for BTCUSDT" in result.stdout
+    bad = subprocess.run(
+        watch_cmd("--count", "1", "--since", "yesterday-ish"), capture_output=True, text=True,
+        timeout=60, env=child_env(redis_url),
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("liqcli: error: --since")
+
+
+def test_plain_table_stream_when_piped(redis_url: str) -> None:
+    events = make_events(6, 25)
+    ingest(redis_url, events)
+    result = subprocess.run(
+        watch_cmd("--count", "2", "-n", "0.1"), capture_output=True, text=True, timeout=60,
+        env=child_env(redis_url),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "\x1b[" not in result.stdout  # plain text when piped
+    assert result.stdout.count("── liqcli watch · refreshed") == 2
+    assert "Change since previous refresh" in result.stdout
+    assert re.search(rf"Events\s+{len(events)}\b", result.stdout)
+
+
+# ----------------------------------------------------------------------- pty
+class Pty:
+    """``liqcli watch`` in a pseudo-terminal (stdlib pty), 120×60."""
+
+    def __init__(self, url: str, *args: str) -> None:
+        import pty
+
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: set the window size, then become liqcli
+            try:
+                import fcntl
+                import struct
+                import termios
+
+                fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 60, 120, 0, 0))
+                env = child_env(url, TERM="xterm-256color", COLUMNS="120", LINES="60")
+                os.execve(sys.executable, watch_cmd(*args), env)
+            finally:
+                os._exit(127)
+        self.pid, self.fd = pid, fd
+        self.raw = b""
+
+    @property
+    def text(self) -> str:
+        return ANSI.sub("", self.raw.decode("utf-8", "replace"))
+
+    def read_until(self, pattern: str, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        start = len(self.raw)
+        while not re.search(pattern, ANSI.sub("", self.raw[start:].decode("utf-8", "replace"))):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"screen never showed {pattern!r}:\n{self.text[-3000:]}")
+            if not self._read(left):
+                raise AssertionError(f"process ended before {pattern!r}:\n{self.text[-3000:]}")
+
+    def _read(self, timeout: float) -> bool:
+        ready, _, _ = select.select([self.fd], [], [], min(timeout, 0.5))
+        if not ready:
+            return True
+        try:
+            chunk = os.read(self.fd, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            return False
+        self.raw += chunk
+        return bool(chunk)
+
+    def wait(self, timeout: float = 20) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._read(0.1)
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                while self._read(0.05):
+                    pass
+                os.close(self.fd)
+                return os.waitstatus_to_exitcode(status)
+        os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+        raise AssertionError(f"watch did not exit:\n{self.text[-3000:]}")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+@pytest.mark.parametrize("screen", [False, True])
+def test_tty_dashboard_renders_and_exits_on_ctrl_c(redis_url: str, screen: bool) -> None:
+    before = make_events(7, 40)
+    ingest(redis_url, before)
+    args = ["-n", "0.2", *(["--screen"] if screen else [])]
+    term = Pty(redis_url, *args)
+    term.read_until(r"● live")
+    term.read_until(
+        rf"(?s)Last 15 min.*USD per minute, last hour.*Totals.*Events\s+{len(before)}\b"
+        r".*Liquidated positions by side.*By exchange.*Exchange × side.*bybit\s+SHORT"
+    )
+    added = make_events(8, 7, exchanges=("okx",))
+    ingest(redis_url, added)
+    term.read_until(rf"Events\s+{len(before) + len(added)}\b")
+    assert "+7 events" in term.text
+    assert "new exchange: okx" in term.text
+    os.write(term.fd, b"\x03")  # Ctrl-C
+    assert term.wait() == 0
+    raw = term.raw.decode("utf-8", "replace")
+    assert "Traceback" not in raw
+    assert raw.rstrip().endswith("\x1b[?25h") or "\x1b[?25h" in raw[-200:]  # cursor back
+    if screen:
+        assert "\x1b[?1049h" in raw and "\x1b[?1049l" in raw  # alternate screen left
+
+
+def test_tty_count_stops_by_itself_and_shows_no_data(redis_url: str) -> None:
+    term = Pty(redis_url, "-n", "0.1", "--count", "3")
+    assert term.wait() == 0
+    assert "No data yet for BTCUSDT" in term.text
+    assert "● live" in term.text
+
+
+def test_tty_shows_reconnecting_and_stale(redis_server: Any, redis_url: str) -> None:
+    ingest(redis_url, make_events(9, 10))
+    term = Pty(redis_url, "-n", "0.2")
+    try:
+        term.read_until(r"● live")
+        redis_server.stop()
+        term.read_until(r"reconnecting \(attempt 2\)")
+        assert "figures STALE since" in term.text
+        redis_server.start()
+        term.read_until(r"● live")
+    finally:
+        if redis_server.proc is None:
+            redis_server.start()
+        os.write(term.fd, b"\x03")
+    assert term.wait() == 0
+    assert "Traceback" not in term.text
