@@ -10,9 +10,11 @@ Everything runs against a private redis-server (``_server.RedisServer``) on this
 * memory: ``INFO memory`` ``used_memory`` after minus before that ingest, per stored event
   (log + dedupe + rollups); the XADD baseline's own figure is shown for comparison.
 * query: ``Store.rollup(symbol)`` all-time and over a 7-day window with non-hour-aligned
-  boundaries, at each stored size (each size ingested into a flushed server as an evenly strided
-  subset of the same sample, so every size spans the same 30 days); median (p50) and p95 of
-  ``calls`` timed calls after 3 warm-up calls.
+  boundaries, at each stored size. The largest store is the ingest run's; each smaller one is
+  an evenly strided subset of the same sample (so every size spans the same 30 days) stored
+  beside it under its own key prefix. Calls are interleaved across the sizes (round after
+  round) so that load from elsewhere hits every size alike; median (p50) and p95 of ``calls``
+  timed calls per size after 3 warm-up rounds.
 """
 
 from __future__ import annotations
@@ -25,12 +27,16 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from _server import RedisServer
 
 from liqcli.sample import generate, write_jsonl
+
+if TYPE_CHECKING:
+    from liqcli.store import Store
 
 DAY_MS = 86_400_000
 END_MS = 1_767_225_600_000  # 2026-01-01T00:00Z: fixed, so every run stores the same sample
@@ -40,6 +46,7 @@ QUERY_SYMBOL = "BTCUSDT"
 WINDOW_UNTIL_MS = END_MS - 3 * DAY_MS - 1_234_567
 WINDOW_SINCE_MS = WINDOW_UNTIL_MS - 7 * DAY_MS
 XADD_PIPELINE = 1000
+DEFAULT_PREFIX = "liq"
 
 INGEST_TARGET_EVENTS_S = 100_000
 INGEST_TARGET_RATIO = 0.5
@@ -84,13 +91,15 @@ def run(quick: bool, sizes: Sizes | None = None) -> list[dict[str, Any]]:
         write_jsonl(data, generate(sizes.ingest, SEED, end_ms=END_MS,
                                    span_hours=sizes.span_hours))
         log(f"generated {sizes.ingest:,} events in {time.perf_counter() - started:.1f} s")
-        rows += _ingest_rows(server, data, sizes.ingest)
-        latencies = {sizes.ingest: _query_latency(server, sizes.calls)}  # the ingested store
+        rows += _ingest_rows(server, data, sizes.ingest)  # leaves the sample stored
+        prefixes = {sizes.ingest: DEFAULT_PREFIX}
         for size in sizes.query:
-            if size not in latencies:
+            if size not in prefixes:  # smaller stores beside it, under their own prefix
+                prefixes[size] = f"bench{size}"
                 subset = _strided_subset(data, sizes.ingest, size, Path(tmp) / f"{size}.jsonl")
-                _flush_and_ingest(server, subset)
-                latencies[size] = _query_latency(server, sizes.calls)
+                _ingest(server, subset, prefixes[size])
+        latencies = _query_latency(server, {size: prefixes[size] for size in sizes.query},
+                                   sizes.calls)
         rows += _query_rows(latencies, sizes.query)
     return rows
 
@@ -148,22 +157,27 @@ def _xadd_baseline(client: Any, data: Path) -> None:
 
 def _flush_and_ingest(server: RedisServer, data: Path) -> tuple[float, int, int]:
     """Ingest ``data`` into the flushed server: (seconds, events stored, used_memory delta)."""
+    client = server.client()
+    client.flushall()
+    before = _used_memory(client)
+    seconds, stored = _ingest(server, data, DEFAULT_PREFIX)
+    return seconds, stored, _used_memory(client) - before
+
+
+def _ingest(server: RedisServer, data: Path, prefix: str) -> tuple[float, int]:
+    """Ingest ``data`` under ``prefix`` with the real ingest path: (seconds, events stored)."""
     from liqcli.connection import open_store
     from liqcli.ingest import ingest_paths
 
-    client = server.client()
-    client.flushall()
-    store = open_store(server.url)
-    before = _used_memory(client)
+    store = open_store(server.url, prefix=prefix)
     started = time.perf_counter()
     summary = ingest_paths(store, [str(data)], fmt="jsonl")
     seconds = time.perf_counter() - started
     if summary.rejected:
         log(f"WARNING: {summary.rejected} events were rejected")
-    memory = _used_memory(client) - before
     stored = sum(cell.events for symbol in store.symbols()
                  for cell in store.rollup(symbol).cells.values())
-    return seconds, stored, memory
+    return seconds, stored
 
 
 def _used_memory(client: Any) -> int:
@@ -193,31 +207,52 @@ def _strided_subset(data: Path, total: int, size: int, out: Path) -> Path:
 Latency = dict[str, tuple[float, float]]  # query kind -> (p50 ms, p95 ms)
 
 
-def _query_latency(server: RedisServer, calls: int) -> Latency:
+def _query_latency(server: RedisServer, prefixes: dict[int, str],
+                   calls: int) -> dict[int, Latency]:
+    """Time each store size's queries, interleaved call by call so that load from elsewhere on
+    the machine hits every size alike."""
     from liqcli.connection import open_store
 
-    store = open_store(server.url)
-    result = {
-        "all-time": _time_calls(lambda: store.rollup(QUERY_SYMBOL), calls),
-        "7-day window": _time_calls(
-            lambda: store.rollup(QUERY_SYMBOL, WINDOW_SINCE_MS, WINDOW_UNTIL_MS), calls),
-    }
-    for kind, (p50, p95) in result.items():
-        log(f"query {kind}: p50 {p50:.3f} ms, p95 {p95:.3f} ms")
+    stores = {size: open_store(server.url, prefix=prefix) for size, prefix in prefixes.items()}
+    result: dict[int, Latency] = {size: {} for size in stores}
+    for kind, query in QUERIES.items():
+        timings = _time_interleaved(
+            {size: partial(query, store) for size, store in stores.items()}, calls)
+        for size, (p50, p95) in timings.items():
+            result[size][kind] = (p50, p95)
+            log(f"query {kind} at {size:,} events: p50 {p50:.3f} ms, p95 {p95:.3f} ms")
     return result
 
 
-def _time_calls(call: Callable[[], object], calls: int) -> tuple[float, float]:
-    for _ in range(3):
-        call()
-    samples: list[int] = []
-    for _ in range(calls):
-        started = time.perf_counter_ns()
-        call()
-        samples.append(time.perf_counter_ns() - started)
-    samples.sort()
-    p95 = samples[max(0, math.ceil(0.95 * len(samples)) - 1)]
-    return statistics.median(samples) / 1e6, p95 / 1e6
+def _all_time(store: Store) -> object:
+    return store.rollup(QUERY_SYMBOL)
+
+
+def _seven_days(store: Store) -> object:
+    return store.rollup(QUERY_SYMBOL, WINDOW_SINCE_MS, WINDOW_UNTIL_MS)
+
+
+QUERIES: dict[str, Callable[[Store], object]] = {
+    "all-time": _all_time, "7-day window": _seven_days}
+
+
+def _time_interleaved(calls_by_key: dict[int, Callable[[], object]],
+                      calls: int) -> dict[int, tuple[float, float]]:
+    """(p50 ms, p95 ms) of each callable over ``calls`` rounds, after 3 warm-up rounds."""
+    samples: dict[int, list[int]] = {key: [] for key in calls_by_key}
+    for round_ in range(calls + 3):
+        for key, call in calls_by_key.items():
+            started = time.perf_counter_ns()
+            call()
+            if round_ >= 3:
+                samples[key].append(time.perf_counter_ns() - started)
+    return {key: _p50_p95(values) for key, values in samples.items()}
+
+
+def _p50_p95(samples: list[int]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p95 = ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+    return statistics.median(ordered) / 1e6, p95 / 1e6
 
 
 def _query_rows(latencies: dict[int, Latency], sizes: tuple[int, ...]) -> list[dict[str, Any]]:

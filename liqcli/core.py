@@ -5,7 +5,7 @@ Every report command and the library build their figures here. No Typer, rich or
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Context, Decimal, localcontext
 from typing import Protocol
@@ -13,6 +13,8 @@ from typing import Protocol
 from liqcli.model import SIDES, Side, split_symbol
 from liqcli.rollup import Rollup
 from liqcli.stats import (
+    Coverage,
+    CoverageGap,
     CumulativeStats,
     ExchangeFigures,
     MatrixCell,
@@ -62,11 +64,15 @@ def compute_stats(
     until_ms: int | None = None,
     exchanges: Iterable[str] | None = None,
     all_symbols: bool = False,
+    coverage: bool = False,
+    now_ms: int | None = None,
 ) -> CumulativeStats:
     """Cumulative figures for ``symbols`` (or every symbol of the store) over [since, until).
 
     ``exchanges`` keeps only those exchanges (case-insensitive); None or empty keeps all.
     A list of symbols, or ``all_symbols``, gives a multi-symbol report even with one symbol.
+    ``coverage`` also reads the live collector's gaps inside the window (:func:`with_coverage`;
+    ``now_ms``, default the current time, ends an open window).
     """
     if all_symbols:
         names: tuple[str, ...] = tuple(store.symbols())
@@ -75,9 +81,72 @@ def compute_stats(
         names = normalize_symbols(symbols)
         multi = not isinstance(symbols, str) and symbols is not None and len(names) > 1
     rollups = [store.rollup(name, since_ms, until_ms) for name in names]
-    return stats_from_rollups(
+    stats = stats_from_rollups(
         rollups, since_ms=since_ms, until_ms=until_ms, exchanges=exchanges, multi=multi
     )
+    return with_coverage(stats, store, now_ms=now_ms) if coverage else stats
+
+
+def with_coverage(stats: CumulativeStats, source: object,
+                  now_ms: int | None = None) -> CumulativeStats:
+    """``stats`` with its ``coverage`` (and that of each ``per_symbol`` report) filled in.
+
+    The records of the relevant exchanges (``stats.exchange_filter``, else all) are read once,
+    in at most two round trips. A source without coverage records (no ``client``/``prefix``,
+    e.g. a test double) leaves ``stats`` unchanged.
+    """
+    from liqcli.coverage import read_records
+
+    client, prefix = getattr(source, "client", None), getattr(source, "prefix", None)
+    if client is None or not isinstance(prefix, str):
+        return stats
+    if now_ms is None:
+        from liqcli.timeparse import now_ms as current_ms
+
+        now_ms = current_ms()
+    records = read_records(client, prefix, stats.exchange_filter or None)
+    return replace(
+        stats,
+        coverage=coverage_of(records, stats.symbols, stats.since_ms, stats.until_ms, now_ms),
+        per_symbol=tuple(
+            replace(one, coverage=coverage_of(
+                records, one.symbols, one.since_ms, one.until_ms, now_ms))
+            for one in stats.per_symbol
+        ),
+    )
+
+
+def coverage_of(
+    records: Mapping[str, Sequence[tuple[int, int, str]]],
+    symbols: Sequence[str],
+    since_ms: int | None,
+    until_ms: int | None,
+    now_ms: int,
+) -> Coverage:
+    """Pure: the gaps of [since, until) for ``symbols`` from coverage records by exchange.
+
+    An exchange is checked when a record covers one of ``symbols``; a time is a gap when the
+    feed of some symbol was not connected. ``since`` None starts each symbol's check at its
+    first recorded connection; the window ends at ``until`` but never after ``now_ms``.
+    """
+    from liqcli.coverage import window_gaps
+
+    end = now_ms if until_ms is None else min(until_ms, now_ms)
+    exchanges: list[str] = []
+    gaps: list[CoverageGap] = []
+    for exchange in sorted(records):
+        found = window_gaps(records[exchange], symbols, since_ms, until_ms, now_ms)
+        if found is None:
+            continue
+        exchanges.append(exchange)
+        gaps += [
+            CoverageGap(
+                exchange=exchange, start_ms=start, end_ms=stop,
+                hours=_hours(stop - start), ongoing=stop == end == now_ms,
+            )
+            for start, stop in found
+        ]
+    return Coverage(exchanges=tuple(exchanges), gaps=tuple(gaps), as_of_ms=now_ms)
 
 
 def stats_from_rollups(
@@ -245,6 +314,11 @@ def _ratio(numerator: Decimal, denominator: Decimal | None) -> Decimal | None:
         return None
     with localcontext(_WIDE):
         return tidy(numerator / denominator)
+
+
+def _hours(ms: int) -> Decimal:
+    with localcontext(_WIDE):
+        return tidy(Decimal(ms) / HOUR_MS)
 
 
 def _duration_hours(first_ms: int | None, last_ms: int | None) -> Decimal | None:

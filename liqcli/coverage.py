@@ -2,7 +2,8 @@
 
 Silence in a window means "no liquidations" only if a feed was connected; ``liqcli collect``
 records every connection as an interval, and :func:`coverage_gaps` lists the parts of a window
-no connection covered.
+no connection covered. Reports read every exchange's records at once (:func:`read_records`, one
+pipeline) and compute their gaps from them (:func:`window_gaps`, pure).
 
 Layout (``<p>`` is the store prefix):
 
@@ -20,6 +21,8 @@ from collections.abc import Iterable
 from typing import Any
 
 ALL_SYMBOLS = "*"
+# A feed whose record was refreshed this recently counts as connected now (heartbeat: 5 s).
+LIVE_GRACE_MS = 15_000
 
 
 def exchanges_key(prefix: str) -> str:
@@ -48,14 +51,7 @@ def covered_exchanges(client: Any, prefix: str) -> list[str]:
 def coverage_intervals(client: Any, prefix: str, exchange: str,
                        symbol: str | None = None) -> list[tuple[int, int]]:
     """Connected intervals ``[start, end)`` of ``exchange`` (covering ``symbol``), merged."""
-    raw = client.hgetall(coverage_key(prefix, exchange))
-    spans = []
-    for field, value in raw.items():
-        end_text, _, symbols = _text(value).partition("|")
-        if symbol is not None and symbols != ALL_SYMBOLS and symbol not in symbols.split(","):
-            continue
-        spans.append((int(_text(field)), int(end_text)))
-    return _merge(spans)
+    return intervals_of(_records(client.hgetall(coverage_key(prefix, exchange))), symbol)
 
 
 def coverage_gaps(client: Any, prefix: str, exchange: str, since_ms: int | None,
@@ -71,6 +67,44 @@ def coverage_gaps(client: Any, prefix: str, exchange: str, since_ms: int | None,
     low = spans[0][0] if since_ms is None else since_ms
     high = (time.time_ns() // 1_000_000 if now_ms is None else now_ms) if until_ms is None \
         else until_ms
+    return gaps_within(spans, low, high)
+
+
+# ------------------------------------------------------- reports (one read, pure after)
+Record = tuple[int, int, str]  # a connection: start ms, end ms, symbols field ("*" or a list)
+
+
+def read_records(client: Any, prefix: str,
+                 exchanges: Iterable[str] | None = None) -> dict[str, list[Record]]:
+    """The connection records of ``exchanges`` (default: every exchange ever collected).
+
+    One round trip with ``exchanges`` given (a pipeline of one HGETALL each), two without
+    (the exchange set first). Exchanges without records are left out.
+    """
+    names = covered_exchanges(client, prefix) if exchanges is None else sorted(set(exchanges))
+    if not names:
+        return {}
+    pipe = client.pipeline(transaction=False)
+    for name in names:
+        pipe.hgetall(coverage_key(prefix, name))
+    found: dict[str, list[Record]] = {}
+    for name, raw in zip(names, pipe.execute(), strict=True):
+        records = _records(raw)
+        if records:
+            found[name] = records
+    return found
+
+
+def intervals_of(records: Iterable[Record], symbol: str | None = None) -> list[tuple[int, int]]:
+    """The merged ``[start, end)`` intervals of the records that cover ``symbol`` (None: any)."""
+    return _merge([
+        (start, end) for start, end, symbols in records
+        if symbol is None or symbols == ALL_SYMBOLS or symbol in symbols.split(",")
+    ])
+
+
+def gaps_within(spans: list[tuple[int, int]], low: int, high: int) -> list[tuple[int, int]]:
+    """The parts of ``[low, high)`` that no span of ``spans`` (merged, sorted) covers."""
     gaps = []
     cursor = low
     for start, end in spans:
@@ -86,6 +120,36 @@ def coverage_gaps(client: Any, prefix: str, exchange: str, since_ms: int | None,
     return gaps
 
 
+def window_gaps(records: Iterable[Record], symbols: Iterable[str], since_ms: int | None,
+                until_ms: int | None, now_ms: int,
+                grace_ms: int = LIVE_GRACE_MS) -> list[tuple[int, int]] | None:
+    """Gaps of a report window for one exchange: the times when some of ``symbols`` was not
+    covered (merged), or None when no record covers any of them.
+
+    Per symbol the window starts at ``since_ms``, or (None) at the symbol's first recorded
+    connection; it ends at ``until_ms`` but never after ``now_ms`` (the future is no gap).
+    A gap reaching ``now_ms`` that began at most ``grace_ms`` earlier is dropped: a running
+    collector refreshes its record every few seconds, so its last refresh always lags now.
+    """
+    high = now_ms if until_ms is None else min(until_ms, now_ms)
+    listed = list(records)
+    found: list[tuple[int, int]] = []
+    known = False
+    for symbol in symbols:
+        spans = intervals_of(listed, symbol)
+        if not spans:
+            continue
+        known = True
+        low = spans[0][0] if since_ms is None else since_ms
+        found += gaps_within(spans, low, high)
+    if not known:
+        return None
+    gaps = _merge(found)
+    if gaps and gaps[-1][1] == now_ms and now_ms - gaps[-1][0] <= grace_ms:
+        gaps.pop()
+    return gaps
+
+
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
@@ -94,6 +158,15 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
+
+
+def _records(raw: Any) -> list[Record]:
+    """Parse a coverage hash (``start`` → ``end|symbols``)."""
+    records = []
+    for field, value in raw.items():
+        end_text, _, symbols = _text(value).partition("|")
+        records.append((int(_text(field)), int(end_text), symbols))
+    return records
 
 
 def _text(value: Any) -> str:

@@ -74,13 +74,44 @@ class Totals:
 
 
 @dataclass(frozen=True, slots=True)
+class CoverageGap:
+    """A time ``[start_ms, end_ms)`` inside the report window when the live collector was not
+    connected to ``exchange`` (for at least one of the report's symbols). ``ongoing``: the gap
+    reaches the report's "now" (the feed is not connected at report time)."""
+
+    exchange: str
+    start_ms: int
+    end_ms: int
+    hours: Decimal  # rounded like the other derived figures
+    ongoing: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """Live-collector coverage of the report window (see ``liqcli.coverage``).
+
+    ``exchanges``: the exchanges (after the exchange filter) that ``liqcli collect`` ever
+    recorded a connection for, covering one of the report's symbols; only they are checked.
+    ``gaps``: by exchange, then time. ``as_of_ms``: the "now" an open window ends at.
+    """
+
+    exchanges: tuple[str, ...]
+    gaps: tuple[CoverageGap, ...]
+    as_of_ms: int
+
+    def gaps_of(self, exchange: str) -> tuple[CoverageGap, ...]:
+        return tuple(gap for gap in self.gaps if gap.exchange == exchange)
+
+
+@dataclass(frozen=True, slots=True)
 class CumulativeStats:
     """Cumulative figures of one or more symbols over a window [since_ms, until_ms).
 
     ``first_ms``/``last_ms`` are the first and last event times in the report (None without
     events) and ``duration_hours`` the time between them. ``multi`` tells a report over a set
     of symbols (``-s A -s B``, ``--all-symbols``) from a one-symbol report; ``per_symbol`` then
-    holds the one-symbol reports it sums.
+    holds the one-symbol reports it sums. ``coverage`` lists the live collector's gaps inside
+    the window; None when not computed (``compute_stats(..., coverage=True)`` computes it).
     """
 
     symbols: tuple[str, ...]
@@ -98,6 +129,7 @@ class CumulativeStats:
     matrix: tuple[MatrixCell, ...]
     multi: bool = False
     per_symbol: tuple[CumulativeStats, ...] = field(default=())
+    coverage: Coverage | None = None
 
     # ----------------------------------------------------------- conveniences
     @property

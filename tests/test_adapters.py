@@ -277,6 +277,38 @@ def test_okx_swap_contracts_times_ct_val_and_pos_side_wins() -> None:
         == "LONG"
 
 
+def exact_product(a: str, b: str) -> Decimal:
+    """``a × b`` by integer arithmetic on the digits (no Decimal context involved)."""
+    places = [len(x.partition(".")[2]) for x in (a, b)]
+    digits = int(a.replace(".", "")) * int(b.replace(".", ""))
+    scale = sum(places)
+    whole, frac = divmod(digits, 10**scale)
+    return Decimal(f"{whole}.{frac:0{scale}d}")
+
+
+# 17 and 13 significant digits: a product of 30, beyond Python's default 28-digit context
+LONG_PRICE, BIG_QTY = "123.45678912345678", "987654321.0123"
+
+
+def test_default_notional_is_exact_beyond_the_default_decimal_context() -> None:
+    from liqcli.adapters.base import event
+
+    exact = exact_product(LONG_PRICE, BIG_QTY)
+    assert Decimal(LONG_PRICE) * Decimal(BIG_QTY) != exact  # what plain ``*`` gave
+    got = event(exchange="toy", symbol="BTCUSDT", side="LONG", price=Decimal(LONG_PRICE),
+                qty=Decimal(BIG_QTY), ts=TS)
+    assert got["usd"] == exact and str(got["usd"]) == str(exact)
+    assert normalize(got, now_ms=TS).usd == exact
+
+
+def test_contract_notional_is_exact_beyond_the_default_decimal_context() -> None:
+    sz = "98765432101.23"  # × ctVal 0.01 = BIG_QTY
+    swap = only("okx", okx_push("BTC-USDT-SWAP", detail("sell", "long", sz, LONG_PRICE)))
+    assert swap["qty"] == Decimal(BIG_QTY)
+    assert swap["usd"] == exact_product(LONG_PRICE, BIG_QTY)
+    assert normalize(swap, now_ms=TS).usd == exact_product(LONG_PRICE, BIG_QTY)
+
+
 def test_okx_inverse_and_dated_futures() -> None:
     inverse = only("okx", okx_push("BTC-USD-SWAP", detail("buy", "short", "12", "60000")))
     assert inverse["symbol"] == "BTCUSD" and inverse["usd"] == Decimal(1200)

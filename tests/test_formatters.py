@@ -16,7 +16,7 @@ import pytest
 from liqcli import formatters
 from liqcli.core import stats_from_rollups
 from liqcli.formatters import render_text
-from liqcli.formatters._document import COMMANDS, ROW_COLUMNS, SYMBOL_COLUMNS
+from liqcli.formatters._document import COMMANDS, REPORT_SECTIONS, ROW_COLUMNS, SYMBOL_COLUMNS
 from liqcli.formatters._text import fmt_pct, fmt_qty, fmt_usd
 from liqcli.formatters.table import EXCHANGE_COLOURS, exchange_colour
 from liqcli.rollup import Rollup
@@ -130,8 +130,14 @@ def test_docs_list_exactly_the_schema_fields() -> None:
             continue
         defs = s["$defs"]
         present = [name for name in sections if f"single_{name}" in defs]
-        assert set(defs["single"]["properties"]) == docs["single"] | set(present)
-        assert set(defs["multi"]["properties"]) == docs["multi"] | set(present)
+        coverage = {"coverage"} if "coverage" in defs else set()
+        assert bool(coverage) == ("coverage" in REPORT_SECTIONS[command])
+        assert set(defs["single"]["properties"]) == docs["single"] | set(present) | coverage
+        assert set(defs["multi"]["properties"]) == docs["multi"] | set(present) | coverage
+        if coverage:
+            assert set(defs["coverage"]["properties"]) == docs["coverage"]
+            gap = defs["coverage"]["properties"]["gaps"]["items"]
+            assert set(gap["properties"]) == docs["coverage-gap"]
         assert set(defs["window"]["properties"]) == docs["window"]
         for name in present:
             single_def, multi_def = defs[f"single_{name}"], defs[f"multi_{name}"]

@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from liqcli.errors import InvalidEvent
+from liqcli.model import default_usd
 
 if TYPE_CHECKING:
     from liqcli.adapters.contracts import ContractTable
@@ -144,14 +145,16 @@ def event(
     id: str | None = None,
     raw_symbol: str | None = None,
 ) -> NormalizedEvent:
-    """One event in the normalized contract; ``usd`` defaults to ``price × qty`` (exact)."""
+    """One event in the normalized contract; ``usd`` defaults to ``price × qty``, exact to the
+    18 decimal places the store keeps (:func:`liqcli.model.default_usd`, never Python's
+    28-digit default context, which would round long products silently)."""
     return {
         "exchange": exchange,
         "symbol": symbol,
         "side": side,
         "price": price,
         "qty": qty,
-        "usd": price * qty if usd is None else usd,
+        "usd": default_usd(price, qty) if usd is None else usd,
         "ts": ts,
         "id": id,
         "raw_symbol": raw_symbol if raw_symbol != symbol else None,
@@ -180,7 +183,7 @@ def contract_amounts(
     """
     value = table.resolve(exchange, instrument, *families)
     if value.quote:
-        usd = contracts_count * value.amount
+        usd = _WIDE.multiply(contracts_count, value.amount)
         return trim(_WIDE.divide(usd, price).quantize(BASE_QTY_PLACES, context=_WIDE)), usd
-    qty = contracts_count * value.amount
-    return qty, price * qty
+    qty = _WIDE.multiply(contracts_count, value.amount)
+    return qty, default_usd(price, qty)

@@ -10,6 +10,7 @@ RedisUrl = Annotated[
     str | None,
     typer.Option(
         "--redis-url",
+        metavar="URL",
         envvar=["LIQCLI_REDIS_URL", "REDIS_URL"],
         show_envvar=True,
         help="Store URL: redis://, rediss://, unix:// or embedded:PATH "
@@ -21,6 +22,7 @@ Prefix = Annotated[
     str,
     typer.Option(
         "--prefix",
+        metavar="PREFIX",
         envvar="LIQCLI_PREFIX",
         show_envvar=True,
         help="Key prefix of the store in Redis.",

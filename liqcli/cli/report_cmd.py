@@ -40,12 +40,20 @@ COMMAND_HELP: dict[str, str] = {
 }
 
 
-def report_stats(request: ReportRequest, command: str, store: RollupSource) -> CumulativeStats:
-    """The CumulativeStats a report command shows (also used by ``watch``)."""
+def report_stats(
+    request: ReportRequest, command: str, store: RollupSource, now_ms: int | None = None
+) -> CumulativeStats:
+    """The CumulativeStats a report command shows (also used by ``watch``).
+
+    ``summary`` also carries the live collector's coverage gaps inside the window (an open
+    window ends at ``now_ms``, default the current time).
+    """
     from liqcli.core import compute_stats
+    from liqcli.timeparse import now_ms as current_ms
     from liqcli.timeparse import parse_window
 
-    since_ms, until_ms = parse_window(request.since, request.until)
+    now = current_ms() if now_ms is None else now_ms
+    since_ms, until_ms = parse_window(request.since, request.until, now=now)
     all_symbols = request.all_symbols or (command == "symbols" and request.symbols is None)
     return compute_stats(
         store,
@@ -54,6 +62,8 @@ def report_stats(request: ReportRequest, command: str, store: RollupSource) -> C
         until_ms=until_ms,
         exchanges=request.exchanges,
         all_symbols=all_symbols,
+        coverage=command == "summary",
+        now_ms=now,
     )
 
 

@@ -12,6 +12,7 @@ from liqcli.formatters._text import (
     fmt_pct,
     fmt_qty,
     fmt_rate,
+    fmt_span,
     fmt_usd,
     printable,
 )
@@ -70,11 +71,14 @@ def _qty_header(stats: CumulativeStats) -> str:
 def display_tables(stats: CumulativeStats, command: str) -> list[DisplayTable]:
     if command == "symbols":
         return [_symbols_table(stats)]
-    tables: list[DisplayTable] = []
-    for section in sections_of(command):
-        tables.append(_BUILDERS[section](stats))
-    if stats.multi and stats.base is None and "totals" in sections_of(command):
+    sections = sections_of(command)
+    tables = [_BUILDERS[section](stats) for section in sections if section in _BUILDERS]
+    if stats.multi and stats.base is None and "totals" in sections:
         tables.append(_bases_table(stats))
+    if "coverage" in sections:
+        gaps = _gaps_table(stats)
+        if gaps is not None:
+            tables.append(gaps)
     return tables
 
 
@@ -169,6 +173,30 @@ def _symbols_table(stats: CumulativeStats) -> DisplayTable:
             iso_or_none(one.first_ms) or NONE_TEXT, iso_or_none(one.last_ms) or NONE_TEXT,
             " ".join(printable(e.exchange) for e in one.exchanges),
         ])
+    return table
+
+
+def _gaps_table(stats: CumulativeStats) -> DisplayTable | None:
+    """Every exchange the live collector covered, with its gaps in the window or "no gaps";
+    None without coverage records (nothing is known about gaps then)."""
+    coverage = stats.coverage
+    if coverage is None or not coverage.exchanges:
+        return None
+    table = DisplayTable(
+        "gaps", "Feed gaps (live collector not connected)",
+        ["Exchange", "From", "To", "Length"], ["left", "left", "left", "right"],
+    )
+    for exchange in coverage.exchanges:
+        gaps = coverage.gaps_of(exchange)
+        if not gaps:
+            table.add([printable(exchange), "no gaps", "", ""], key=exchange)
+        for gap in gaps:
+            end = iso_or_none(gap.end_ms) or NONE_TEXT
+            table.add(
+                [printable(exchange), iso_or_none(gap.start_ms) or NONE_TEXT,
+                 f"{end} (now)" if gap.ongoing else end, fmt_span(gap.end_ms - gap.start_ms)],
+                key=exchange,
+            )
     return table
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from liqcli.stats import CumulativeStats, Figures
+from liqcli.stats import Coverage, CumulativeStats, Figures
 from liqcli.timeparse import iso_utc
 
 REPORT_SECTIONS: dict[str, tuple[str, ...]] = {
@@ -18,7 +18,7 @@ REPORT_SECTIONS: dict[str, tuple[str, ...]] = {
     "sides": ("sides",),
     "exchanges": ("exchanges",),
     "matrix": ("matrix",),
-    "summary": ("totals", "sides", "exchanges", "matrix"),
+    "summary": ("totals", "sides", "exchanges", "matrix", "coverage"),
 }
 COMMANDS: tuple[str, ...] = (*REPORT_SECTIONS, "symbols")
 COMBINED_SYMBOL = "*"  # the ``symbol`` of rows summing several symbols
@@ -29,6 +29,7 @@ ROW_COLUMNS: tuple[str, ...] = (
     "symbol", "base", "quote", "since", "until", "section", "exchange", "side",
     "events", "usd", "qty", "events_pct", "usd_pct", "qty_pct",
     "avg_usd", "avg_qty", "events_per_hour", "first_event", "last_event", "duration_hours",
+    "gap_start", "gap_end",
 )
 # Columns of csv/tsv rows of the ``symbols`` command (``exchanges`` space-separated).
 SYMBOL_COLUMNS: tuple[str, ...] = (
@@ -126,7 +127,25 @@ def _sections(stats: CumulativeStats, sections: Sequence[str], *, with_bases: bo
             if with_bases:
                 row["qty_by_base"] = _bases(cell.qty_by_base)
             doc["matrix"].append(row)
+    if "coverage" in sections:
+        doc["coverage"] = coverage_document(stats.coverage)
     return doc
+
+
+def coverage_document(coverage: Coverage | None) -> Doc | None:
+    """``coverage`` of a summary: checked exchanges and gaps; None when not computed."""
+    if coverage is None:
+        return None
+    return {
+        "exchanges": list(coverage.exchanges),
+        "gaps": [
+            {
+                "exchange": gap.exchange, "start": iso_utc(gap.start_ms),
+                "end": iso_utc(gap.end_ms), "hours": gap.hours, "ongoing": gap.ongoing,
+            }
+            for gap in coverage.gaps
+        ],
+    }
 
 
 def _figures(row: Figures, with_bases: bool) -> Doc:
@@ -219,6 +238,12 @@ def _report_rows(stats: CumulativeStats, sections: Sequence[str], symbol: str) -
             yield row(
                 "matrix", exchange=c.exchange, side=c.side,
                 events=c.events, usd=c.usd, qty=c.qty,
+            )
+    if "coverage" in sections and stats.coverage is not None:
+        for gap in stats.coverage.gaps:
+            yield row(
+                "gap", exchange=gap.exchange, gap_start=iso_utc(gap.start_ms),
+                gap_end=iso_utc(gap.end_ms), duration_hours=gap.hours,
             )
 
 

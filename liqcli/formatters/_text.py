@@ -67,3 +67,21 @@ def fmt_rate(value: Decimal | None) -> str:
     if value is None:
         return NONE_TEXT
     return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):,f}"
+
+
+def fmt_span(ms: int) -> str:
+    """A length of time, the two largest units: ``850 ms``, ``12s``, ``4m 05s``, ``2h 30m``,
+    ``3d 04h`` (rounded down)."""
+    if ms < 1000:
+        return f"{ms} ms"
+    seconds = ms // 1000
+    minutes, sec = divmod(seconds, 60)
+    hours, minute = divmod(minutes, 60)
+    days, hour = divmod(hours, 24)
+    if days:
+        return f"{days}d {hour:02d}h"
+    if hours:
+        return f"{hours}h {minute:02d}m"
+    if minutes:
+        return f"{minutes}m {sec:02d}s"
+    return f"{sec}s"

@@ -137,7 +137,7 @@ def _row_style(kind: str, key: str | None) -> str:
         return ""
     if kind == "sides":
         return SIDE_COLOURS.get(key, "")
-    if kind in ("exchanges", "matrix"):
+    if kind in ("exchanges", "matrix", "gaps"):
         return exchange_colour(key)
     return ""
 
