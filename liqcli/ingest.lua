@@ -3,11 +3,12 @@
 --
 -- KEYS[1] = cumulative rollup hash   <prefix>:{SYM}:t
 -- KEYS[2] = hour index sorted set    <prefix>:{SYM}:hrs
--- KEYS[3..] = dedupe buckets (<prefix>:{SYM}:d:<n>), hour logs (:l:<hour>), hour rollups (:h:<hour>)
+-- KEYS[3..] = dedupe buckets (<prefix>:{SYM}:d:<n>), hour logs (:l:<hour>), hour rollups (:h:<hour>),
+--             day rollups (:D:<day>)
 -- ARGV[1] = number of events n
 -- ARGV[2] = n fingerprints of 12 bytes each, concatenated
--- ARGV[3] = n records separated by "\n", each: 11 fields and the log payload, tab-separated:
---   dedupe-key index, log-key index, hour-rollup-key index, hour,
+-- ARGV[3] = n records separated by "\n", each: 12 fields and the log payload, tab-separated:
+--   dedupe-key index, log-key index, hour-rollup-key index, day-rollup-key index, hour,
 --   qty limbs (integer part, 1e-9 part, 1e-18 part), usd limbs (same), ts (epoch ms),
 --   payload = exchange, side (L/S), price, qty, usd ('' = price*qty), ts offset in the hour (ms),
 --   id, raw symbol. The batch's payloads of one hour become ONE log entry (field 'v', payloads
@@ -22,7 +23,7 @@ local n = tonumber(ARGV[1])
 local fps = ARGV[2]
 local data = ARGV[3]
 local FP = 12
-local PAT = '^' .. string.rep('([^\t]*)\t', 11) .. '(([^\t]*)\t([^\t]*)\t.*)$'
+local PAT = '^' .. string.rep('([^\t]*)\t', 12) .. '(([^\t]*)\t([^\t]*)\t.*)$'
 
 local function has(s, fp)
   local start = 1
@@ -35,11 +36,11 @@ local function has(s, fp)
 end
 
 local seen, added = {}, {}
-local hours, logs = {}, {}
+local hours, logs, dayof = {}, {}, {}
 local flags = {}
 
 -- acc[hour-rollup key index][exchange|side|] = {n, qi, q1, q2, ui, u1, u2, first ts, last ts}
--- (the cumulative rollup gets the sum of the hours' accumulators at the end)
+-- (the day and cumulative rollups get the sums of the hours' accumulators at the end)
 local acc = {}
 local NAMES = {'n', 'qi', 'q1', 'q2', 'ui', 'u1', 'u2'}
 
@@ -61,7 +62,7 @@ end
 local pos = 1
 for i = 0, n - 1 do
   local stop = string.find(data, '\n', pos, true) or (#data + 1)
-  local dk, lk, hk, hour, qi, q1, q2, ui, u1, u2, ts, payload, ex, side =
+  local dk, lk, hk, dayk, hour, qi, q1, q2, ui, u1, u2, ts, payload, ex, side =
     string.match(string.sub(data, pos, stop - 1), PAT)
   pos = stop + 1
   dk = tonumber(dk)
@@ -83,7 +84,9 @@ for i = 0, n - 1 do
     ts = tonumber(ts)
     qi, q1, q2 = tonumber(qi), tonumber(q1), tonumber(q2)
     ui, u1, u2 = tonumber(ui), tonumber(u1), tonumber(u2)
-    add(tonumber(hk), prefix, qi, q1, q2, ui, u1, u2, ts)
+    hk = tonumber(hk)
+    add(hk, prefix, qi, q1, q2, ui, u1, u2, ts)
+    dayof[hk] = tonumber(dayk)
     hours[hour] = true
   end
 end
@@ -94,12 +97,11 @@ end
 for lk, lines in pairs(logs) do
   redis.call('XADD', KEYS[lk], '*', 'v', table.concat(lines, '\n'))
 end
-local total = {}
-for _, byprefix in pairs(acc) do
+local function merge(into, byprefix)
   for prefix, a in pairs(byprefix) do
-    local t = total[prefix]
+    local t = into[prefix]
     if t == nil then
-      total[prefix] = {a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]}
+      into[prefix] = {a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]}
     else
       for j = 1, 7 do t[j] = t[j] + a[j] end
       if a[8] < t[8] then t[8] = a[8] end
@@ -107,7 +109,15 @@ for _, byprefix in pairs(acc) do
     end
   end
 end
+local total, days = {}, {}
+for hk, byprefix in pairs(acc) do
+  merge(total, byprefix)
+  local day = days[dayof[hk]]
+  if day == nil then day = {}; days[dayof[hk]] = day end
+  merge(day, byprefix)
+end
 acc[1] = total
+for k, byprefix in pairs(days) do acc[k] = byprefix end
 for k, byprefix in pairs(acc) do
   local key = KEYS[k]
   for prefix, a in pairs(byprefix) do

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = "1"
 HOUR_MS = 3_600_000
+HOURS_PER_DAY = 24
+DAY_MS = HOUR_MS * HOURS_PER_DAY
 DEDUPE_BUCKETS = 1024
 MAX_SCRIPT_EVENTS = 500  # keeps the script's per-batch double sums exact (< 2**53)
 _E9 = 10**9
@@ -210,7 +212,8 @@ class Store:
     def _pack(self, symbol: str, events: list[Event]) -> tuple[list[str], list[Any]]:
         keys: list[str] = [self.key(symbol, "t"), self.key(symbol, "hrs")]
         buckets: dict[int, int] = {}  # dedupe bucket -> KEYS index
-        hours: dict[int, str] = {}  # hour -> "log KEYS index\thour-rollup KEYS index\thour"
+        days: dict[int, int] = {}  # day -> KEYS index of its rollup
+        hours: dict[int, str] = {}  # hour -> "log index\thour-rollup index\tday-rollup index\thour"
         tag = f"{self.prefix}:{{{symbol}}}:"
 
         fingerprints: list[bytes] = []
@@ -232,9 +235,14 @@ class Store:
             hour = event.ts_ms // HOUR_MS
             hour_indexes = hours.get(hour)
             if hour_indexes is None:
+                day = hour // HOURS_PER_DAY
+                day_index = days.get(day)
+                if day_index is None:
+                    keys.append(f"{tag}D:{day}")
+                    day_index = days[day] = len(keys)
                 keys.append(f"{tag}l:{hour}")
                 keys.append(f"{tag}h:{hour}")
-                hour_indexes = hours[hour] = f"{len(keys) - 1}\t{len(keys)}\t{hour}"
+                hour_indexes = hours[hour] = f"{len(keys) - 1}\t{len(keys)}\t{day_index}\t{hour}"
             usd_log = "" if event.usd == default_usd(event.price, event.qty) else usd
             records.append(
                 f"{bucket_index}\t{hour_indexes}\t{qi}\t{q1}\t{q2}\t{ui}\t{u1}\t{u2}\t"
@@ -254,23 +262,30 @@ class Store:
     def rollup(
         self, symbol: str, since_ms: int | None = None, until_ms: int | None = None
     ) -> Rollup:
-        """Exact sums per (exchange, side) for [since_ms, until_ms); None means unbounded."""
+        """Exact sums per (exchange, side) for [since_ms, until_ms); None means unbounded.
+
+        All time: one round trip. A window: the hours with events (one round trip), then one
+        pipeline of the day rollups wholly inside it, the hour rollups of its partial days,
+        and the logs of its (at most two) partial edge hours.
+        """
         rollup = Rollup(symbol=symbol, since_ms=since_ms, until_ms=until_ms)
         if since_ms is None and until_ms is None:
-            _add_hash(rollup, self.client.hgetall(self.key(symbol, "t")))
+            _add_hashes(rollup, [self.client.hgetall(self.key(symbol, "t"))])
             return rollup
         if since_ms is not None and until_ms is not None and since_ms >= until_ms:
             return rollup
-        full, edges = self._plan(symbol, since_ms, until_ms)
+        days, hours, edges = self._plan(symbol, since_ms, until_ms)
         pipe = self.client.pipeline(transaction=False)
-        for hour in full:
+        for day in days:
+            pipe.hgetall(self.key(symbol, f"D:{day}"))
+        for hour in hours:
             pipe.hgetall(self.key(symbol, f"h:{hour}"))
         for hour in edges:
             pipe.xrange(self.key(symbol, f"l:{hour}"))
         replies = pipe.execute()
-        for reply in replies[: len(full)]:
-            _add_hash(rollup, reply)
-        for hour, reply in zip(edges, replies[len(full) :], strict=True):
+        whole = len(days) + len(hours)
+        _add_hashes(rollup, replies[:whole])
+        for hour, reply in zip(edges, replies[whole:], strict=True):
             for event in _decode_entries(symbol, hour, reply):
                 if _inside(event.ts_ms, since_ms, until_ms):
                     rollup.cell(event.exchange, event.side).add(
@@ -280,20 +295,27 @@ class Store:
 
     def _plan(
         self, symbol: str, since_ms: int | None, until_ms: int | None
-    ) -> tuple[list[int], list[int]]:
-        """Hours with events in the window: those wholly inside, and the partial edge hours."""
+    ) -> tuple[list[int], list[int], list[int]]:
+        """What to read for a window: days wholly inside it, the other whole hours, edge hours.
+
+        Only hours that hold events are considered (from the ``:hrs`` index).
+        """
         lo = "-inf" if since_ms is None else str(since_ms // HOUR_MS)
         hi = "+inf" if until_ms is None else str((until_ms - 1) // HOUR_MS)
-        hours = [int(h) for h in self.client.zrangebyscore(self.key(symbol, "hrs"), lo, hi)]
-        full: list[int] = []
+        days: dict[int, None] = {}
+        hours: list[int] = []
         edges: list[int] = []
-        for hour in hours:
-            start, end = hour * HOUR_MS, (hour + 1) * HOUR_MS
-            whole = (since_ms is None or since_ms <= start) and (
-                until_ms is None or end <= until_ms
-            )
-            (full if whole else edges).append(hour)
-        return full, edges
+        for raw in self.client.zrangebyscore(self.key(symbol, "hrs"), lo, hi):
+            hour = int(raw)
+            if not _covers(since_ms, until_ms, hour * HOUR_MS, (hour + 1) * HOUR_MS):
+                edges.append(hour)
+                continue
+            day = hour // HOURS_PER_DAY
+            if _covers(since_ms, until_ms, day * DAY_MS, (day + 1) * DAY_MS):
+                days[day] = None
+            else:
+                hours.append(hour)
+        return list(days), hours, edges
 
     def events(
         self, symbol: str, since_ms: int | None = None, until_ms: int | None = None
@@ -345,19 +367,43 @@ def _inside(ts: int, since_ms: int | None, until_ms: int | None) -> bool:
     return (since_ms is None or ts >= since_ms) and (until_ms is None or ts < until_ms)
 
 
-def _add_hash(rollup: Rollup, raw: dict[bytes, bytes]) -> None:
-    """Fold one rollup hash (``exchange|L|figure`` → integer) into ``rollup``."""
-    grouped: dict[tuple[str, str], dict[str, int]] = {}
-    for field, value in raw.items():
-        exchange, side, figure = field.decode().split("|")
-        grouped.setdefault((exchange, side), {})[figure] = int(value)
-    for (exchange, code), f in grouped.items():
+def _covers(since_ms: int | None, until_ms: int | None, start: int, end: int) -> bool:
+    """Whether [start, end) lies wholly inside the window [since_ms, until_ms)."""
+    return (since_ms is None or since_ms <= start) and (until_ms is None or end <= until_ms)
+
+
+_FIGURES = {"n": 0, "qi": 1, "q1": 2, "q2": 3, "ui": 4, "u1": 5, "u2": 6}
+
+
+def _add_hashes(rollup: Rollup, raws: list[dict[bytes, bytes]]) -> None:
+    """Fold rollup hashes (``exchange|L|figure`` → integer) into ``rollup``.
+
+    Integers are added first, across all hashes; each cell's Decimals are built once.
+    """
+    sums: dict[bytes, list[int]] = {}  # b"exchange|L" -> n, qi, q1, q2, ui, u1, u2
+    firsts: dict[bytes, int] = {}
+    lasts: dict[bytes, int] = {}
+    for raw in raws:
+        for field, value in raw.items():
+            cell, _, figure = field.rpartition(b"|")
+            name = figure.decode()
+            if name == "t0":
+                t = int(value)
+                if cell not in firsts or t < firsts[cell]:
+                    firsts[cell] = t
+            elif name == "t1":
+                t = int(value)
+                if cell not in lasts or t > lasts[cell]:
+                    lasts[cell] = t
+            else:
+                acc = sums.get(cell)
+                if acc is None:
+                    acc = sums[cell] = [0] * 7
+                acc[_FIGURES[name]] += int(value)
+    for cell, (n, qi, q1, q2, ui, u1, u2) in sums.items():
+        exchange, _, code = cell.decode().partition("|")
         rollup.cell(exchange, _CODE_SIDE[code]).add(
-            f.get("n", 0),
-            from_limbs(f.get("qi", 0), f.get("q1", 0), f.get("q2", 0)),
-            from_limbs(f.get("ui", 0), f.get("u1", 0), f.get("u2", 0)),
-            f.get("t0"),
-            f.get("t1"),
+            n, from_limbs(qi, q1, q2), from_limbs(ui, u1, u2), firsts.get(cell), lasts.get(cell)
         )
 
 

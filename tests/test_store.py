@@ -100,7 +100,7 @@ event_strategy = st.builds(
     st.sampled_from(["LONG", "SHORT"]),
     prices,
     amounts,
-    st.integers(T0, T0 + 30 * HOUR_MS),
+    st.integers(T0, T0 + 80 * HOUR_MS),
     st.one_of(st.none(), st.text("abc123", min_size=1, max_size=3)),
 )
 
@@ -144,6 +144,18 @@ def test_amounts_the_script_cannot_add_are_refused_before_sending(redis_client, 
     with pytest.raises(ValueError, match="outside the stored range"):
         Store(redis_client).ingest_batch([ev(qty=bad, usd="1")])
     assert redis_client.dbsize() == 0
+
+
+def test_multi_day_windows_read_day_hour_and_edge_buckets(redis_client):
+    store = Store(redis_client)
+    events = [ev(ts=T0 + i * 7_777_777, exchange=("binance", "okx")[i % 2],
+                 side=("LONG", "SHORT")[i % 3 == 0], qty=f"0.{i + 1:03d}") for i in range(400)]
+    store.ingest(events)  # about 36 days
+    for since, until in [(T0 + 12_345, T0 + 20 * 24 * HOUR_MS + 999), (T0, T0 + 3 * 24 * HOUR_MS),
+                         (T0 - 1, None), (None, T0 + 5 * 24 * HOUR_MS - 1)]:
+        assert cells(store, "BTCUSDT", since, until) == recompute(events, since, until)
+    days, hours, edges = store._plan("BTCUSDT", T0 + 12_345, T0 + 20 * 24 * HOUR_MS + 999)
+    assert len(days) >= 18 and 1 <= len(edges) <= 2 and len(hours) <= 46
 
 
 def test_huge_sums_do_not_overflow_or_drift(redis_client):
