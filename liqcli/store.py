@@ -269,8 +269,10 @@ class Store:
         and the logs of its (at most two) partial edge hours.
         """
         rollup = Rollup(symbol=symbol, since_ms=since_ms, until_ms=until_ms)
+        fold = _Fold()
         if since_ms is None and until_ms is None:
-            _add_hashes(rollup, [self.client.hgetall(self.key(symbol, "t"))])
+            fold.add_hash(self.client.hgetall(self.key(symbol, "t")))
+            fold.into(rollup)
             return rollup
         if since_ms is not None and until_ms is not None and since_ms >= until_ms:
             return rollup
@@ -284,13 +286,11 @@ class Store:
             pipe.xrange(self.key(symbol, f"l:{hour}"))
         replies = pipe.execute()
         whole = len(days) + len(hours)
-        _add_hashes(rollup, replies[:whole])
+        for reply in replies[:whole]:
+            fold.add_hash(reply)
         for hour, reply in zip(edges, replies[whole:], strict=True):
-            for event in _decode_entries(symbol, hour, reply):
-                if _inside(event.ts_ms, since_ms, until_ms):
-                    rollup.cell(event.exchange, event.side).add(
-                        1, event.qty, event.usd, event.ts_ms, event.ts_ms
-                    )
+            fold.add_log(hour, reply, since_ms, until_ms)
+        fold.into(rollup)
         return rollup
 
     def _plan(
@@ -375,36 +375,88 @@ def _covers(since_ms: int | None, until_ms: int | None, start: int, end: int) ->
 _FIGURES = {"n": 0, "qi": 1, "q1": 2, "q2": 3, "ui": 4, "u1": 5, "u2": 6}
 
 
-def _add_hashes(rollup: Rollup, raws: list[dict[bytes, bytes]]) -> None:
-    """Fold rollup hashes (``exchange|L|figure`` → integer) into ``rollup``.
+class _Fold:
+    """Adds rollup hashes and edge-hour log lines with integers; Decimals are built once.
 
-    Integers are added first, across all hashes; each cell's Decimals are built once.
+    Per cell (``b"exchange|L"``): events and the qty/usd limbs of rollup hashes, plus the
+    qty/usd of log lines as integers of 1e-18 units, and first/last times.
     """
-    sums: dict[bytes, list[int]] = {}  # b"exchange|L" -> n, qi, q1, q2, ui, u1, u2
-    firsts: dict[bytes, int] = {}
-    lasts: dict[bytes, int] = {}
-    for raw in raws:
+
+    def __init__(self) -> None:
+        self.sums: dict[bytes, list[int]] = {}  # n, qi, q1, q2, ui, u1, u2, qty e18, usd e18
+        self.firsts: dict[bytes, int] = {}
+        self.lasts: dict[bytes, int] = {}
+
+    def _cell(self, cell: bytes) -> list[int]:
+        acc = self.sums.get(cell)
+        if acc is None:
+            acc = self.sums[cell] = [0] * 9
+        return acc
+
+    def _first(self, cell: bytes, ts: int) -> None:
+        if cell not in self.firsts or ts < self.firsts[cell]:
+            self.firsts[cell] = ts
+
+    def _last(self, cell: bytes, ts: int) -> None:
+        if cell not in self.lasts or ts > self.lasts[cell]:
+            self.lasts[cell] = ts
+
+    def add_hash(self, raw: dict[bytes, bytes]) -> None:
+        """A rollup hash: ``exchange|L|figure`` → integer."""
         for field, value in raw.items():
             cell, _, figure = field.rpartition(b"|")
-            name = figure.decode()
-            if name == "t0":
-                t = int(value)
-                if cell not in firsts or t < firsts[cell]:
-                    firsts[cell] = t
-            elif name == "t1":
-                t = int(value)
-                if cell not in lasts or t > lasts[cell]:
-                    lasts[cell] = t
+            if figure == b"t0":
+                self._first(cell, int(value))
+            elif figure == b"t1":
+                self._last(cell, int(value))
             else:
-                acc = sums.get(cell)
-                if acc is None:
-                    acc = sums[cell] = [0] * 7
-                acc[_FIGURES[name]] += int(value)
-    for cell, (n, qi, q1, q2, ui, u1, u2) in sums.items():
-        exchange, _, code = cell.decode().partition("|")
-        rollup.cell(exchange, _CODE_SIDE[code]).add(
-            n, from_limbs(qi, q1, q2), from_limbs(ui, u1, u2), firsts.get(cell), lasts.get(cell)
-        )
+                self._cell(cell)[_FIGURES[figure.decode()]] += int(value)
+
+    def add_log(
+        self, hour: int, entries: list[Any], since_ms: int | None, until_ms: int | None
+    ) -> None:
+        """The events of an hour's log that fall inside the window."""
+        base = hour * HOUR_MS
+        lo = -1 if since_ms is None else since_ms - base
+        hi = HOUR_MS if until_ms is None else until_ms - base
+        for line in _entry_lines(entries):
+            exchange, code, price, qty, usd, offset, _id, _raw = line.split("\t")
+            t = int(offset)
+            if not lo <= t < hi:
+                continue
+            cell = f"{exchange}|{code}".encode()
+            acc = self._cell(cell)
+            q = _e18(qty)
+            acc[0] += 1
+            acc[7] += q
+            acc[8] += _e18(usd) if usd else _default_usd_e18(_e18(price), q)
+            self._first(cell, base + t)
+            self._last(cell, base + t)
+
+    def into(self, rollup: Rollup) -> None:
+        for cell, (n, qi, q1, q2, ui, u1, u2, qe, ue) in self.sums.items():
+            exchange, _, code = cell.decode().partition("|")
+            rollup.cell(exchange, _CODE_SIDE[code]).add(
+                n,
+                from_limbs(qi, q1, q2 + qe),
+                from_limbs(ui, u1, u2 + ue),
+                self.firsts.get(cell),
+                self.lasts.get(cell),
+            )
+
+
+def _e18(text: str) -> int:
+    """A stored amount's text (plain, ≤ 18 decimals) as an integer of 1e-18 units."""
+    whole, _, frac = text.partition(".")
+    return int(whole) * _E18 + (int(frac.ljust(18, "0")) if frac else 0)
+
+
+def _default_usd_e18(price: int, qty: int) -> int:
+    """``default_usd`` in 1e-18 units: price × qty rounded half-even to 18 decimals."""
+    units, rest = divmod(price * qty, _E18)
+    if rest * 2 > _E18 or (rest * 2 == _E18 and units % 2):
+        units += 1
+    return units
 
 
 def _decode_entries(symbol: str, hour: int, entries: list[Any]) -> Iterator[Event]:
