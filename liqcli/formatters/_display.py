@@ -76,7 +76,7 @@ def display_tables(stats: CumulativeStats, command: str) -> list[DisplayTable]:
     if stats.multi and stats.base is None and "totals" in sections:
         tables.append(_bases_table(stats))
     if "coverage" in sections:
-        gaps = _gaps_table(stats)
+        gaps = gaps_table(stats)
         if gaps is not None:
             tables.append(gaps)
     return tables
@@ -176,7 +176,7 @@ def _symbols_table(stats: CumulativeStats) -> DisplayTable:
     return table
 
 
-def _gaps_table(stats: CumulativeStats) -> DisplayTable | None:
+def gaps_table(stats: CumulativeStats) -> DisplayTable | None:
     """Every exchange the live collector covered, with its gaps in the window or "no gaps";
     None without coverage records (nothing is known about gaps then)."""
     coverage = stats.coverage
@@ -207,4 +207,4 @@ _BUILDERS = {
     "matrix": _matrix_table,
 }
 
-__all__ = ["COMBINED_SYMBOL", "DisplayTable", "covered", "display_tables", "heading"]
+__all__ = ["COMBINED_SYMBOL", "DisplayTable", "covered", "display_tables", "gaps_table", "heading"]
