@@ -23,7 +23,7 @@ local n = tonumber(ARGV[1])
 local fps = ARGV[2]
 local data = ARGV[3]
 local FP = 12
-local PAT = '^' .. string.rep('([^\t]*)\t', 12) .. '(([^\t]*)\t([^\t]*)\t.*)$'
+local PAT = '^' .. string.rep('([^\t]*)\t', 12) .. '(([^\t]*\t[^\t]*)\t.*)$'
 
 local function has(s, fp)
   local start = 1
@@ -39,7 +39,7 @@ local seen, added = {}, {}
 local hours, logs, dayof = {}, {}, {}
 local flags = {}
 
--- acc[hour-rollup key index][exchange|side|] = {n, qi, q1, q2, ui, u1, u2, first ts, last ts}
+-- acc[hour-rollup key index][exchange<TAB>side] = {n, qi, q1, q2, ui, u1, u2, first ts, last ts}
 -- (the day and cumulative rollups get the sums of the hours' accumulators at the end)
 local acc = {}
 local NAMES = {'n', 'qi', 'q1', 'q2', 'ui', 'u1', 'u2'}
@@ -62,7 +62,7 @@ end
 local pos = 1
 for i = 0, n - 1 do
   local stop = string.find(data, '\n', pos, true) or (#data + 1)
-  local dk, lk, hk, dayk, hour, qi, q1, q2, ui, u1, u2, ts, payload, ex, side =
+  local dk, lk, hk, dayk, hour, qi, q1, q2, ui, u1, u2, ts, payload, cell =
     string.match(string.sub(data, pos, stop - 1), PAT)
   pos = stop + 1
   dk = tonumber(dk)
@@ -80,12 +80,11 @@ for i = 0, n - 1 do
     local lines = logs[lk]
     if lines == nil then lines = {}; logs[lk] = lines end
     lines[#lines + 1] = payload
-    local prefix = ex .. '|' .. side .. '|'
     ts = tonumber(ts)
     qi, q1, q2 = tonumber(qi), tonumber(q1), tonumber(q2)
     ui, u1, u2 = tonumber(ui), tonumber(u1), tonumber(u2)
     hk = tonumber(hk)
-    add(hk, prefix, qi, q1, q2, ui, u1, u2, ts)
+    add(hk, cell, qi, q1, q2, ui, u1, u2, ts)
     dayof[hk] = tonumber(dayk)
     hours[hour] = true
   end
@@ -120,7 +119,8 @@ acc[1] = total
 for k, byprefix in pairs(days) do acc[k] = byprefix end
 for k, byprefix in pairs(acc) do
   local key = KEYS[k]
-  for prefix, a in pairs(byprefix) do
+  for cell, a in pairs(byprefix) do
+    local prefix = string.gsub(cell, '\t', '|') .. '|'
     for j = 1, 7 do
       if a[j] ~= 0 then redis.call('HINCRBY', key, prefix .. NAMES[j], string.format('%.0f', a[j])) end
     end

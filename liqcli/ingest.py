@@ -13,7 +13,7 @@ Counting (also what ``liqcli ingest`` reports):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -51,38 +51,19 @@ class IngestSummary:
         return figures
 
 
-class _Batcher:
-    """Sends events to the store in batches and counts new/duplicate."""
+class _Counter:
+    """Counts each stored batch's new/duplicate flags into the summary."""
 
-    def __init__(self, store: Store, summary: IngestSummary, batch_size: int) -> None:
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
-        self.store = store
+    def __init__(self, summary: IngestSummary, on_batch: Callable[[], None] | None) -> None:
         self.summary = summary
-        self.batch_size = batch_size
-        self.pending: list[Event] = []
-        self.flushed_at = time.monotonic()
+        self.on_batch = on_batch
 
-    def add(self, event: Event) -> bool:
-        """Queue ``event``; True when a batch was sent."""
-        pending = self.pending
-        pending.append(event)
-        if len(pending) >= self.batch_size or (
-            time.monotonic() - self.flushed_at > _FLUSH_AFTER_S
-        ):
-            self.flush()
-            return True
-        return False
-
-    def flush(self) -> None:
-        self.flushed_at = time.monotonic()
-        if not self.pending:
-            return
-        batch, self.pending = self.pending, []
-        flags = self.store.ingest_batch(batch)
+    def __call__(self, flags: list[bool]) -> None:
         new = sum(flags)
         self.summary.new += new
         self.summary.duplicate += len(flags) - new
+        if self.on_batch is not None:
+            self.on_batch()
 
 
 def ingest_paths(
@@ -109,47 +90,54 @@ def ingest_paths(
     if fmt != "auto":
         get_format(fmt)
     check_inputs(paths)
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
     to_event = normalize if normalize_hook is None else normalize_hook
     summary = IngestSummary()
     started = time.perf_counter()
-    batcher = _Batcher(store, summary, batch_size)
-    held: list[Event] = []
     done_bytes = 0
-    for path in paths:
-        reader = RecordReader(path, fmt)
-        for record in reader:
-            data = record.data
-            if data is None:
-                if record.error is None:
-                    summary.skipped += 1
+    reader: RecordReader | None = None
+
+    def progress() -> None:
+        if on_progress is not None:
+            on_progress(done_bytes + (reader.position if reader is not None else 0))
+
+    def valid_events() -> Iterator[Event]:
+        nonlocal done_bytes, reader
+        for path in paths:
+            reader = RecordReader(path, fmt)
+            for record in reader:
+                data = record.data
+                if data is None:
+                    if record.error is None:
+                        summary.skipped += 1
+                        continue
+                    summary.read += 1
+                    summary.rejected += 1
+                    if on_reject is not None:
+                        on_reject(record)
                     continue
                 summary.read += 1
-                summary.rejected += 1
-                if on_reject is not None:
-                    on_reject(record)
-                continue
-            summary.read += 1
-            try:
-                event = to_event(data)
-            except InvalidEvent as exc:
-                record.error = exc.reason
-                summary.rejected += 1
-                if on_reject is not None:
-                    on_reject(record)
-                continue
-            if strict:
-                held.append(event)
-            elif batcher.add(event) and on_progress is not None:
-                on_progress(done_bytes + reader.position)
-        if not strict:
-            batcher.flush()
-        done_bytes += reader.position
-        if on_progress is not None:
-            on_progress(done_bytes)
-    if strict and not summary.rejected:
-        for event in held:
-            batcher.add(event)
-        batcher.flush()
+                try:
+                    event = to_event(data)
+                except InvalidEvent as exc:
+                    record.error = exc.reason
+                    summary.rejected += 1
+                    if on_reject is not None:
+                        on_reject(record)
+                    continue
+                yield event
+            done_bytes += reader.position
+            reader = None
+            progress()
+
+    count = _Counter(summary, progress)
+    if strict:
+        held = list(valid_events())
+        if not summary.rejected:
+            store.ingest(held, batch_size, on_batch=count)
+    else:
+        store.ingest(valid_events(), batch_size, on_batch=count, max_delay=_FLUSH_AFTER_S)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -158,10 +146,12 @@ def ingest_events(store: Store, events: Iterable[Event], batch_size: int = 500) 
     """Store already valid events in batches (the demo and live adapters use this)."""
     summary = IngestSummary()
     started = time.perf_counter()
-    batcher = _Batcher(store, summary, batch_size)
-    for event in events:
-        summary.read += 1
-        batcher.add(event)
-    batcher.flush()
+
+    def counted() -> Iterator[Event]:
+        for event in events:
+            summary.read += 1
+            yield event
+
+    store.ingest(counted(), batch_size, on_batch=_Counter(summary, None))
     summary.seconds = time.perf_counter() - started
     return summary

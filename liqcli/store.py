@@ -9,11 +9,13 @@ tag ``{SYMBOL}`` so a batch script touches a single Cluster slot:
 - ``<p>:{S}:hrs``           sorted set of hours (epoch ms // 3 600 000) that hold events
 - ``<p>:{S}:h:<hour>``      hash, the hour's rollup (same fields as ``:t``)
 - ``<p>:{S}:l:<hour>``      stream, the hour's events (the log)
-- ``<p>:{S}:d:<n>``         string, dedupe bucket: 12-byte fingerprints, n < 1024
+- ``<p>:{S}:d:<n>``         string, dedupe bucket of events with an id (n < 1024)
+- ``<p>:{S}:d:<hour>:<n>``  string, dedupe bucket of the hour's events without an id (n < 16)
 """
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -34,7 +36,8 @@ SCHEMA_VERSION = "1"
 HOUR_MS = 3_600_000
 HOURS_PER_DAY = 24
 DAY_MS = HOUR_MS * HOURS_PER_DAY
-DEDUPE_BUCKETS = 1024
+DEDUPE_BUCKETS = 1024  # symbol-wide buckets, for events with an id
+HOUR_DEDUPE_BUCKETS = 16  # per hour, for events without an id
 MAX_SCRIPT_EVENTS = 500  # keeps the script's per-batch double sums exact (< 2**53)
 _E9 = 10**9
 _E18 = 10**18
@@ -129,11 +132,14 @@ class Store:
         events: Iterable[Event],
         batch_size: int = MAX_SCRIPT_EVENTS,
         on_batch: Callable[[list[bool]], None] | None = None,
+        max_delay: float | None = None,
     ) -> IngestCounts:
         """Store a stream of events in batches; ``on_batch`` sees each batch's new/duplicate flags.
 
         The next batch is prepared while the server runs the previous one (a single writer
-        thread sends them in order), so client and server work overlap.
+        thread sends them in order), so client and server work overlap. With ``max_delay``
+        (seconds) a partial batch is sent once that long has passed since the last one, when
+        the next event arrives: a slow stream (a pipe) is stored promptly.
         """
         # imported here, not at the top: report start-up never needs it
         from concurrent.futures import ThreadPoolExecutor
@@ -151,11 +157,15 @@ class Store:
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="liqcli-ingest") as writer:
             batch: list[Event] = []
+            sent_at = time.monotonic()
             for event in events:
                 batch.append(event)
-                if len(batch) >= batch_size:
+                if len(batch) >= batch_size or (
+                    max_delay is not None and time.monotonic() - sent_at > max_delay
+                ):
                     inflight.append(writer.submit(self._execute, self._prepare(batch), len(batch)))
                     batch = []
+                    sent_at = time.monotonic()
                     while len(inflight) > 1:
                         settle(inflight.popleft())
             if batch:
@@ -211,7 +221,7 @@ class Store:
 
     def _pack(self, symbol: str, events: list[Event]) -> tuple[list[str], list[Any]]:
         keys: list[str] = [self.key(symbol, "t"), self.key(symbol, "hrs")]
-        buckets: dict[int, int] = {}  # dedupe bucket -> KEYS index
+        buckets: dict[str, int] = {}  # dedupe bucket key suffix -> KEYS index
         days: dict[int, int] = {}  # day -> KEYS index of its rollup
         hours: dict[int, str] = {}  # hour -> "log index\thour-rollup index\tday-rollup index\thour"
         tag = f"{self.prefix}:{{{symbol}}}:"
@@ -226,13 +236,19 @@ class Store:
                 if "\t" in text or "\n" in text:
                     raise ValueError(f"text field {text!r} holds a tab or a newline")
             digest = fingerprint(event, price, qty, usd)
-            bucket = int.from_bytes(digest[:2], "big") % DEDUPE_BUCKETS
             fingerprints.append(digest[2:14])
+            hour = event.ts_ms // HOUR_MS
+            # An id identifies an event whatever its time: such events are deduplicated
+            # symbol-wide. Without an id the identity includes the time, so the event's hour
+            # is the scope: a batch then touches a few small buckets, not hundreds.
+            if event.id:
+                bucket = f"d:{int.from_bytes(digest[:2], 'big') % DEDUPE_BUCKETS}"
+            else:
+                bucket = f"d:{hour}:{digest[0] % HOUR_DEDUPE_BUCKETS}"
             bucket_index = buckets.get(bucket)
             if bucket_index is None:
-                keys.append(f"{tag}d:{bucket}")
+                keys.append(tag + bucket)
                 bucket_index = buckets[bucket] = len(keys)
-            hour = event.ts_ms // HOUR_MS
             hour_indexes = hours.get(hour)
             if hour_indexes is None:
                 day = hour // HOURS_PER_DAY
