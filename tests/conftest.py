@@ -60,6 +60,8 @@ class RedisServer:
                 try:
                     redis.Redis(port=self.port, socket_connect_timeout=0.5).ping()
                     return
+                except (redis.AuthenticationError, redis.ResponseError):
+                    return  # up, and asking for a password
                 except redis.ConnectionError:
                     time.sleep(0.02)
             if self.proc.poll() is None:
