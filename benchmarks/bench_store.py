@@ -1,6 +1,6 @@
 """Store benchmarks: ingest throughput next to a pipelined-XADD baseline, query latency, memory.
 
-Everything runs against a private redis-server (``_server.RedisServer``) on this machine.
+Everything runs against a private redis-server (``liqcli.localredis.RedisServer``) on this machine.
 
 * ingest: ``liqcli.ingest.ingest_paths`` end to end (read JSONL, validate, store) of N sample
   events into a flushed server, in events/s; the baseline, measured in the same run, reads the
@@ -31,8 +31,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from _server import RedisServer
-
+from liqcli.localredis import RedisServer
 from liqcli.sample import generate, write_jsonl
 
 if TYPE_CHECKING:
