@@ -41,6 +41,7 @@ from liqcli.adapters.base import (
 from liqcli.adapters.contracts import ContractTable
 from liqcli.adapters.okx import normalize_symbol as okx_symbol
 from liqcli.errors import InvalidEvent
+from liqcli.model import default_usd
 
 DEFAULT_KEY = "liquidations"
 PAGE = 1000
@@ -99,7 +100,7 @@ Converter = Callable[[str, Decimal, Decimal, ContractTable], tuple[str, str, Dec
 def _binance_futures(sym: str, n: Decimal, price: Decimal, t: ContractTable
                      ) -> tuple[str, str, Decimal, Decimal]:
     base, quote, kind = _split_std(sym)
-    return _symbol(base, quote, kind), sym, n, price * n
+    return _symbol(base, quote, kind), sym, n, default_usd(price, n)
 
 
 def _binance_delivery(sym: str, n: Decimal, price: Decimal, t: ContractTable
@@ -116,7 +117,7 @@ def _bybit(sym: str, n: Decimal, price: Decimal, t: ContractTable
     if quote == "USD":
         qty, usd = contract_amounts(n, price, "bybit", f"{base}USD", t, "inverse")
         return _symbol(base, quote, kind), sym, qty, usd
-    return _symbol(base, quote, kind), sym, n, price * n
+    return _symbol(base, quote, kind), sym, n, default_usd(price, n)
 
 
 def _okx(sym: str, n: Decimal, price: Decimal, t: ContractTable
@@ -146,7 +147,7 @@ def _deribit(sym: str, n: Decimal, price: Decimal, t: ContractTable
     if quote == "USD":  # inverse: amount is USD
         qty, usd = contract_amounts(n, price, "deribit", sym, t, "inverse")
         return _symbol(base, quote, kind), sym, qty, usd
-    return _symbol(base, quote, kind), sym, n, price * n
+    return _symbol(base, quote, kind), sym, n, default_usd(price, n)
 
 
 @dataclass(frozen=True, slots=True)

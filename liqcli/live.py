@@ -2,9 +2,10 @@
 reconnect/backoff state machine. No Typer, no rich: the command draws what this module computes.
 
 One refresh reads, per symbol shown, the cumulative rollup (``Store.rollup``, through
-``liqcli.core.compute_stats``) and the last hour of the event log (``Store.events``), so its
-cost in Redis round trips depends on the symbols and the window, never on how many events are
-stored (docs/watch.md has the exact count).
+``liqcli.core.compute_stats``) and the last hour of the event log (``Store.events``), and once
+the live collector's coverage records (its feed gaps inside the window, as ``summary`` lists
+them), so its cost in Redis round trips depends on the symbols and the window, never on how
+many events are stored (docs/watch.md has the exact count).
 """
 
 from __future__ import annotations
@@ -147,6 +148,8 @@ def read_snapshot(
         until_ms=until_ms,
         exchanges=query.exchanges,
         all_symbols=query.all_symbols,
+        coverage=True,
+        now_ms=now_ms,
     )
     recent = read_recent(source, stats.symbols, now_ms, since_ms, until_ms, stats.exchange_filter)
     delta = last_change = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
@@ -307,6 +307,62 @@ def test_contract_notional_is_exact_beyond_the_default_decimal_context() -> None
     assert swap["qty"] == Decimal(BIG_QTY)
     assert swap["usd"] == exact_product(LONG_PRICE, BIG_QTY)
     assert normalize(swap, now_ms=TS).usd == exact_product(LONG_PRICE, BIG_QTY)
+
+
+def deribit_numbers(instrument: str, amount: str, price: str) -> str:
+    """A Deribit liquidation trade whose amount and price are JSON numbers, as Deribit sends."""
+    row = trade("sell", "T", instrument=instrument)
+    row["amount"], row["price"] = "@amount@", "@price@"
+    return json.dumps(deribit(row)).replace('"@amount@"', amount).replace('"@price@"', price)
+
+
+# One linear (base-quantity) frame per adapter family, quantity BIG_QTY at LONG_PRICE.
+LINEAR_FRAMES: dict[str, Any] = {
+    "binance": lambda: json.dumps(force_order(q=BIG_QTY, l=BIG_QTY, z=BIG_QTY, ap=LONG_PRICE)),
+    "bybit": lambda: json.dumps(bybit_push(
+        {"T": TS, "s": "ROSEUSDT", "S": "Buy", "v": BIG_QTY, "p": LONG_PRICE})),
+    "okx": lambda: json.dumps(okx_push("BTC-USDT", detail("sell", "net", BIG_QTY, LONG_PRICE),
+                                       inst_type="MARGIN")),
+    "deribit": lambda: deribit_numbers("SOL_USDC-PERPETUAL", BIG_QTY, LONG_PRICE),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LINEAR_FRAMES))
+def test_linear_notional_is_exact_in_every_adapter(name: str) -> None:
+    exact = exact_product(LONG_PRICE, BIG_QTY)
+    assert Decimal(LONG_PRICE) * Decimal(BIG_QTY) != exact  # plain ``*`` would round
+    (got,) = parse_line(name, LINEAR_FRAMES[name](), contracts=TABLE).events
+    assert got["qty"] == Decimal(BIG_QTY) and got["price"] == Decimal(LONG_PRICE)
+    assert got["usd"] == exact and str(got["usd"]) == str(exact)
+    assert normalize(got, now_ms=TS).usd == exact
+
+
+def test_linear_notional_beyond_18_places_is_rounded_half_even_once() -> None:
+    """A product with more than the store's 18 decimal places: rounded half-even to 18 from
+    the exact product (never first to Python's 28 significant digits)."""
+    price, qty = "987.654321987654321", "123456789.123456789"  # 15 + 9 = 24 places, 36 digits
+    exact = exact_product(price, qty)
+    with localcontext() as ctx:
+        ctx.prec = 100
+        want = exact.quantize(Q18, rounding=ROUND_HALF_EVEN)
+    assert want != exact and Decimal(price) * Decimal(qty) != want
+    (got,) = parse("bybit", bybit_push(
+        {"T": TS, "s": "ROSEUSDT", "S": "Sell", "v": qty, "p": price})).events
+    assert got["usd"] == want and normalize(got, now_ms=TS).usd == want
+
+
+def test_inverse_notional_is_exactly_contracts_times_value() -> None:
+    value = "1.2345678912345678"  # USD per contract, an override with 17 digits
+    table = ContractTable.from_options([f"okx:BTC-USD-SWAP={value}USD"])
+    sz = "987654321.0123"
+    with localcontext() as ctx:
+        ctx.prec = 100
+        usd = Decimal(sz) * Decimal(value)
+        qty = (usd / Decimal(LONG_PRICE)).quantize(Q18, rounding=ROUND_HALF_EVEN)
+    assert usd == exact_product(sz, value) != Decimal(sz) * Decimal(value)
+    got = only("okx", okx_push("BTC-USD-SWAP", detail("sell", "long", sz, LONG_PRICE)),
+               table=table)
+    assert got["usd"] == usd and got["qty"] == qty
 
 
 def test_okx_inverse_and_dated_futures() -> None:

@@ -164,6 +164,27 @@ def test_records_written_by_hand_in_the_documented_shape(source: Any) -> None:
         convert_record(member | {"side": "long"}, ContractTable())
 
 
+@pytest.mark.parametrize(("exchange", "symbol", "want_symbol"), [
+    ("BINANCE_FUTURES", "BTC-USDT-PERP", "BTCUSDT"),
+    ("BYBIT", "BTC-USDT-PERP", "BTCUSDT"),
+    ("DERIBIT", "SOL-USDC-PERP", "SOLUSDC"),
+])
+def test_linear_notional_is_exact_beyond_the_default_decimal_context(
+    exchange: str, symbol: str, want_symbol: str
+) -> None:
+    price, quantity = "123.45678912345678", "987654321.0123"  # a product of 30 digits
+    places = 14 + 4
+    digits = int(price.replace(".", "")) * int(quantity.replace(".", ""))  # exact, integers
+    whole, fraction = divmod(digits, 10**places)
+    exact = Decimal(f"{whole}.{fraction:0{places}d}")  # from the text: no context rounding
+    assert Decimal(price) * Decimal(quantity) != exact  # what plain ``*`` gives
+    record = {"exchange": exchange, "symbol": symbol, "side": "sell", "quantity": quantity,
+              "price": price, "id": "None", "status": "filled", "timestamp": T0}
+    got = convert_record(json.loads(json.dumps(record), parse_float=Decimal), ContractTable())
+    assert got is not None and got["symbol"] == want_symbol
+    assert got["qty"] == Decimal(quantity) and got["usd"] == exact
+
+
 def test_cli_import_reports_and_exits_by_outcome(source: Any, source_server: RedisServer,
                                                  redis_url: str, redis_client: Any) -> None:
     import importlib

@@ -103,11 +103,11 @@ def test_json_escapes_control_characters_of_names() -> None:
     assert json.loads(text)["exchanges"][0]["exchange"] == EVIL
 
 
-def field_tables() -> dict[str, set[str]]:
+def field_tables(doc: Path = DOC) -> dict[str, set[str]]:
     """``<!-- fields: NAME -->`` / ``<!-- columns: NAME -->`` tables of the docs: first cells."""
     tables: dict[str, set[str]] = {}
     current: str | None = None
-    for line in DOC.read_text().splitlines():
+    for line in doc.read_text().splitlines():
         marker = re.match(r"<!-- (?:fields|columns): ([\w-]+) -->", line)
         if marker:
             current = marker.group(1)
@@ -132,8 +132,10 @@ def test_docs_list_exactly_the_schema_fields() -> None:
         present = [name for name in sections if f"single_{name}" in defs]
         coverage = {"coverage"} if "coverage" in defs else set()
         assert bool(coverage) == ("coverage" in REPORT_SECTIONS[command])
-        assert set(defs["single"]["properties"]) == docs["single"] | set(present) | coverage
-        assert set(defs["multi"]["properties"]) == docs["multi"] | set(present) | coverage
+        live = set(WATCH_FIELDS) if command == "summary" else set()  # watch only: watch.md
+        for kind in ("single", "multi"):
+            assert set(defs[kind]["properties"]) == docs[kind] | set(present) | coverage | live
+            assert not live & set(defs[kind]["required"])
         if coverage:
             assert set(defs["coverage"]["properties"]) == docs["coverage"]
             gap = defs["coverage"]["properties"]["gaps"]["items"]
@@ -145,6 +147,33 @@ def test_docs_list_exactly_the_schema_fields() -> None:
                 single_def, multi_def = single_def["items"], multi_def["items"]
             assert set(single_def["properties"]) == docs[name]
             assert set(multi_def["properties"]) == docs[name] | docs["multi-extra"]
+
+
+WATCH_DOC = ROOT / "docs" / "watch.md"
+WATCH_FIELDS = ("refreshed_at", "delta", "recent")
+
+
+def test_watch_docs_list_exactly_the_schema_live_fields() -> None:
+    """The fields only ``watch`` adds to a summary document: documented in docs/watch.md (not in
+    output-formats.md), optional in summary.json, the same definitions in both variants."""
+    docs = field_tables(WATCH_DOC)
+    assert not set(WATCH_FIELDS) & set().union(*field_tables().values())
+    defs = schema("summary")["$defs"]
+    live = {name: defs[f"live_{name}"] for name in WATCH_FIELDS}
+    for kind in ("single", "multi"):
+        props = defs[kind]["properties"]
+        assert {name: props[name]["$ref"] for name in WATCH_FIELDS} == {
+            name: f"#/$defs/live_{name}" for name in WATCH_FIELDS}
+    assert docs["watch"] == set(WATCH_FIELDS)
+    delta = live["delta"]["properties"]
+    assert set(delta) == docs["watch-delta"]
+    change = delta["sides"]["items"]["properties"].keys() | delta["exchanges"]["items"][
+        "properties"].keys()
+    assert change == docs["watch-change"]
+    recent = live["recent"]["properties"]
+    assert set(recent) == docs["watch-recent"]
+    assert set(recent["last_15m"]["properties"]) == docs["watch-last-15m"]
+    assert set(recent["per_minute"]["properties"]) == docs["watch-per-minute"]
 
 
 def test_docs_list_the_csv_columns_in_order() -> None:

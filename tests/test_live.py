@@ -1,5 +1,5 @@
-"""liqcli.live against a real redis-server: snapshots, deltas, recent activity, round trips,
-and the reconnect/backoff state machine (server stopped and restarted)."""
+"""liqcli.live against a real redis-server: snapshots, deltas, recent activity, feed gaps, round
+trips, and the reconnect/backoff state machine (server stopped and restarted)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import redis
 
+from liqcli.coverage import mark_connected
 from liqcli.errors import StoreError
 from liqcli.live import (
     MINUTE_MS,
@@ -231,6 +232,37 @@ def test_relative_window_slides_with_time(redis_client: redis.Redis) -> None:
     assert short.recent.usd_15m == inside["usd"]
 
 
+def test_snapshot_lists_the_feed_gaps_at_each_refresh(redis_client: redis.Redis) -> None:
+    store = Store(redis_client)
+    store.ingest(make_events(9, 50))
+    mark_connected(redis_client, "liq", "binance", NOW - 5 * HOUR, NOW - 3 * HOUR)
+    mark_connected(redis_client, "liq", "binance", NOW - 2 * HOUR, NOW - 40 * MINUTE_MS,
+                   ["BTCUSDT"])
+    mark_connected(redis_client, "liq", "okx", NOW - 4 * HOUR, NOW - 4000)  # running
+    mark_connected(redis_client, "liq", "bybit", NOW - 5 * HOUR, NOW, ["ETHUSDT"])
+    query = WatchQuery(since="4h")
+
+    def gaps(snap: Any) -> list[tuple[str, int, int, bool]]:
+        assert snap.stats.coverage is not None
+        return [(g.exchange, g.start_ms, g.end_ms, g.ongoing) for g in snap.stats.coverage.gaps]
+
+    s1 = read_snapshot(store, query, NOW)
+    assert s1.stats.coverage is not None and s1.stats.coverage.exchanges == ("binance", "okx")
+    assert s1.stats.coverage.as_of_ms == NOW
+    assert gaps(s1) == [("binance", NOW - 3 * HOUR, NOW - 2 * HOUR, False),
+                        ("binance", NOW - 40 * MINUTE_MS, NOW, True)]
+    # ten minutes later okx's record was not refreshed: its feed is down too; binance's first
+    # gap is still inside the sliding window, which now starts ten minutes later
+    later = NOW + 10 * MINUTE_MS
+    s2 = read_snapshot(store, query, later, previous=s1)
+    assert gaps(s2) == [("binance", NOW - 3 * HOUR, NOW - 2 * HOUR, False),
+                        ("binance", NOW - 40 * MINUTE_MS, later, True),
+                        ("okx", NOW - 4000, later, True)]
+    only_okx = read_snapshot(store, WatchQuery(since="4h", exchanges=("okx",)), NOW)
+    assert only_okx.stats.coverage is not None
+    assert only_okx.stats.coverage.exchanges == ("okx",) and gaps(only_okx) == []
+
+
 class CountingConnection(redis.Connection):
     """A real connection that counts writes to the socket: one per round trip."""
 
@@ -256,15 +288,20 @@ def round_trips(url: str, query: WatchQuery) -> int:
 @pytest.mark.parametrize(
     ("query", "bound"),
     [
-        (WatchQuery(), 4),  # HGETALL + ZRANGEBYSCORE + ≤ 2 XRANGE (last hour's streams)
-        (WatchQuery(since="6h"), 5),  # ZRANGEBYSCORE + 1 pipeline for the window
-        (WatchQuery(all_symbols=True), 1 + 3 * 4),  # SMEMBERS + 4 per symbol
+        # HGETALL + ZRANGEBYSCORE + ≤ 2 XRANGE (last hour's streams) + 2 for the coverage
+        # records (SMEMBERS of the covered exchanges, then one pipeline of HGETALLs)
+        (WatchQuery(), 4 + 2),
+        (WatchQuery(since="6h"), 5 + 2),  # ZRANGEBYSCORE + 1 pipeline for the window
+        (WatchQuery(all_symbols=True), 1 + 3 * 4 + 2),  # SMEMBERS + 4 per symbol
+        (WatchQuery(exchanges=("binance", "okx")), 4 + 1),  # -e: the coverage pipeline only
     ],
 )
 def test_refresh_round_trips_do_not_grow_with_stored_events(
     redis_url: str, redis_client: redis.Redis, query: WatchQuery, bound: int
 ) -> None:
     store = Store(redis_client)
+    for exchange in ("binance", "okx"):  # coverage records to read at every refresh
+        mark_connected(redis_client, "liq", exchange, NOW - 6 * HOUR, NOW - HOUR)
     symbols = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
     for symbol in symbols:  # events in both hour streams of the last hour, and older ones
         store.ingest(make_events(10, 20, symbol=symbol, span_ms=50 * MINUTE_MS))

@@ -2,8 +2,8 @@
 
 Covered: the ndjson stream parsed line by line (schema, deltas between refreshes after ingesting
 between them, new symbols/exchanges), reconnection after stopping and restarting the server,
-an unreachable store, the "no data yet" state, and the TTY dashboard in a pty (Ctrl-C, --screen,
---count).
+an unreachable store, the "no data yet" state, the live collector's feed gaps (ndjson, plain
+table, TTY; also with no data yet), and the TTY dashboard in a pty (Ctrl-C, --screen, --count).
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ from typing import IO, Any
 
 import pytest
 import redis
+from test_summary_coverage import Records, brute_gaps, doc_gaps, write
 
 from liqcli.model import Event, default_usd
 from liqcli.store import Store
-from liqcli.timeparse import now_ms
+from liqcli.timeparse import iso_utc, now_ms, parse_instant
 
 LIVE_FIELDS = ("refreshed_at", "delta", "recent")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[()][A-Z0-9]|\r")
@@ -83,13 +84,12 @@ def summary_schema() -> dict[str, Any]:
 
 
 def check_line(doc: dict[str, Any]) -> None:
-    """A watch line is a ``summary`` document plus the live fields."""
+    """A watch line is a ``summary`` document plus the live fields, all in the schema."""
     import jsonschema
 
     for name in LIVE_FIELDS:
         assert name in doc
-    summary = {k: v for k, v in doc.items() if k not in LIVE_FIELDS}
-    jsonschema.validate(summary, summary_schema())
+    jsonschema.validate(doc, summary_schema(), format_checker=jsonschema.FormatChecker())
     recent = doc["recent"]
     assert len(recent["per_minute"]["usd"]) == len(recent["per_minute"]["events"]) == 60
     assert recent["last_15m"]["events"] <= sum(recent["per_minute"]["events"])
@@ -168,6 +168,25 @@ def test_ndjson_stream_deltas_between_refreshes(redis_url: str) -> None:
     assert last["totals"]["usd"] == exact_sum(e.usd for e in first + added)
     stamps = [doc["refreshed_at"] for doc in docs]
     assert stamps == sorted(stamps) and len(set(stamps)) == 6
+    # the schema types the live fields: a wrong one, a part missing, or one inside
+    # per_symbol is rejected
+    import jsonschema
+
+    changed = next(doc for doc in docs if doc["delta"] is not None and doc["delta"]["exchanges"])
+    broken = [
+        {**changed, "delta": {**changed["delta"], "events": "3"}},
+        {**changed, "delta": {**changed["delta"], "sides": changed["delta"]["sides"][:1]}},
+        {**changed, "delta": {**changed["delta"], "exchanges": [
+            {**changed["delta"]["exchanges"][0], "qty": 1}]}},
+        {**changed, "recent": {**changed["recent"], "per_minute": {
+            **changed["recent"]["per_minute"], "usd": changed["recent"]["per_minute"]["usd"][1:]}}},
+        {k: v for k, v in changed.items() if k != "recent"},
+        {**changed, "refreshed": changed["refreshed_at"]},
+        {**changed, "per_symbol": [{**changed["per_symbol"][0], "recent": changed["recent"]}]},
+    ]
+    for doc in broken:
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(doc, summary_schema())
 
 
 def test_reconnects_after_the_server_restarts(redis_server: Any, redis_url: str) -> None:
@@ -252,6 +271,86 @@ def test_plain_table_stream_when_piped(redis_url: str) -> None:
     assert result.stdout.count("── liqcli watch · refreshed") == 2
     assert "Change since previous refresh" in result.stdout
     assert re.search(rf"Events\s+{len(events)}\b", result.stdout)
+
+
+# ------------------------------------------------------------------ feed gaps
+H = 3_600_000
+
+
+def gap_setup(client: Any) -> tuple[int, int, int, Records]:
+    """Coverage records around a closed window [since, until) that ended an hour ago, on a
+    whole-second grid: binance has two gaps in it, okx none, bybit never covered BTCUSDT."""
+    now = now_ms() // 1000 * 1000
+    records: Records = {
+        "binance": [(now - 6 * H, now - 4 * H, ()),
+                    (now - 3 * H + 17_000, now - 2 * H, ("BTCUSDT",))],
+        "okx": [(now - 6 * H, now - 3 * H, ()), (now - 3 * H, now, ())],
+        "bybit": [(now - 6 * H, now, ("ETHUSDT",))],
+    }
+    write(client, records)
+    return now, now - 5 * H, now - H, records
+
+
+def table_gaps(text: str) -> list[tuple[str, ...]]:
+    """(exchange, from, to) rows of the last "Feed gaps" table of a text dashboard."""
+    section = text.split("Feed gaps")[-1]
+    return [tuple(line.split()[:3])
+            for line in section.splitlines() if line.split()[:1] in (["binance"], ["okx"])]
+
+
+def test_ndjson_lists_the_feed_gaps_of_the_window(redis_url: str, redis_client: Any) -> None:
+    ingest(redis_url, make_events(14, 60))
+    now, since, until, records = gap_setup(redis_client)
+    result = subprocess.run(
+        watch_cmd("--count", "1", "-f", "ndjson", "--since", iso_utc(since),
+                  "--until", iso_utc(until)),
+        capture_output=True, text=True, timeout=60, env=child_env(redis_url),
+    )
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stdout.splitlines()
+    doc = json.loads(line, parse_float=Decimal)
+    check_line(doc)
+    checked, gaps = brute_gaps(records, ["BTCUSDT"], since, until)
+    assert checked == ["binance", "okx"] and len(gaps) == 2
+    assert doc["coverage"]["exchanges"] == checked
+    assert doc_gaps(doc["coverage"]) == gaps
+    assert [g["ongoing"] for g in doc["coverage"]["gaps"]] == [False, False]
+
+    # an open window: binance's feed stopped two hours ago, so its last gap is ongoing
+    result = subprocess.run(
+        watch_cmd("--count", "1", "-f", "ndjson", "--since", iso_utc(since)),
+        capture_output=True, text=True, timeout=60, env=child_env(redis_url),
+    )
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout, parse_float=Decimal)
+    check_line(doc)
+    first, last = doc["coverage"]["gaps"]
+    assert (first["exchange"], parse_instant(first["start"]), parse_instant(first["end"])) == (
+        "binance", now - 4 * H, now - 3 * H + 17_000)
+    assert (last["exchange"], parse_instant(last["start"]), last["ongoing"]) == (
+        "binance", now - 2 * H, True)
+    refreshed = parse_instant(doc["refreshed_at"])
+    assert parse_instant(last["end"]) == refreshed == parse_instant(doc["recent"]["now"])
+
+
+@pytest.mark.parametrize("with_events", [False, True])
+def test_plain_table_lists_the_feed_gaps_also_with_no_data_yet(
+    redis_url: str, redis_client: Any, with_events: bool
+) -> None:
+    if with_events:
+        ingest(redis_url, make_events(15, 60))
+    _, since, until, records = gap_setup(redis_client)
+    result = subprocess.run(
+        watch_cmd("--count", "1", "--since", iso_utc(since), "--until", iso_utc(until)),
+        capture_output=True, text=True, timeout=60, env=child_env(redis_url),
+    )
+    assert result.returncode == 0, result.stderr
+    assert ("No data yet for BTCUSDT" in result.stdout) is not with_events
+    assert result.stdout.count("Feed gaps") == 1
+    _, gaps = brute_gaps(records, ["BTCUSDT"], since, until)
+    assert table_gaps(result.stdout) == [
+        (exchange, iso_utc(a), iso_utc(b)) for exchange, a, b in gaps
+    ] + [("okx", "no", "gaps")]
 
 
 # ----------------------------------------------------------------------- pty
@@ -365,3 +464,22 @@ def test_tty_shows_reconnecting_and_stale(redis_server: Any, redis_url: str) -> 
         os.write(term.fd, b"\x03")
     assert term.wait() == 0
     assert "Traceback" not in term.text
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+@pytest.mark.parametrize("with_events", [False, True])
+def test_tty_lists_the_feed_gaps_also_with_no_data_yet(
+    redis_url: str, redis_client: Any, with_events: bool
+) -> None:
+    if with_events:
+        ingest(redis_url, make_events(16, 60))
+    _, since, until, records = gap_setup(redis_client)
+    term = Pty(redis_url, "-n", "0.1", "--count", "1", "--since", iso_utc(since),
+               "--until", iso_utc(until))
+    assert term.wait() == 0
+    assert ("No data yet for BTCUSDT" in term.text) is not with_events
+    assert "Feed gaps (live collector not connected)" in term.text
+    _, gaps = brute_gaps(records, ["BTCUSDT"], since, until)
+    assert table_gaps(term.text) == [
+        (exchange, iso_utc(a), iso_utc(b)) for exchange, a, b in gaps
+    ] + [("okx", "no", "gaps")]

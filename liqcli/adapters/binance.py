@@ -28,6 +28,7 @@ from liqcli.adapters.base import (
 )
 from liqcli.adapters.contracts import ContractTable
 from liqcli.errors import InvalidEvent
+from liqcli.model import default_usd
 
 NAME = "binance"
 _ORDER_SIDE = {"SELL": "LONG", "BUY": "SHORT"}
@@ -69,7 +70,7 @@ def parse_message(
         pair = str(order.get("ps") or coin_m.group(1)).upper()
         qty, usd = contract_amounts(filled, price, NAME, raw_symbol, contracts, pair)
     else:
-        qty, usd = filled, price * filled
+        qty, usd = filled, default_usd(price, filled)
     return AdapterResult(
         [
             event(

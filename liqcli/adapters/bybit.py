@@ -27,6 +27,7 @@ from liqcli.adapters.base import (
 )
 from liqcli.adapters.contracts import ContractTable
 from liqcli.errors import InvalidEvent
+from liqcli.model import default_usd
 
 NAME = "bybit"
 _POSITION_SIDE = {"BUY": "LONG", "SELL": "SHORT"}
@@ -49,7 +50,7 @@ def _one(
     if _INVERSE.fullmatch(raw_symbol):
         qty, usd = contract_amounts(size, price, NAME, raw_symbol, contracts, "inverse")
     else:
-        qty, usd = size, price * size
+        qty, usd = size, default_usd(price, size)
     return event(
         exchange=NAME,
         symbol=raw_symbol,

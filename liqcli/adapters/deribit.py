@@ -25,6 +25,7 @@ from liqcli.adapters.base import (
 )
 from liqcli.adapters.contracts import ContractTable
 from liqcli.errors import InvalidEvent
+from liqcli.model import default_usd
 
 NAME = "deribit"
 _MONTHS = {m: i for i, m in enumerate(
@@ -74,7 +75,7 @@ def _trade_events(trade: Any, contracts: ContractTable) -> list[NormalizedEvent]
     if inverse:
         qty, usd = contract_amounts(amount, price, NAME, instrument, contracts, "inverse")
     else:
-        qty, usd = amount, price * amount
+        qty, usd = amount, default_usd(price, amount)
     ts = ms_field(trade, "timestamp")
     trade_id = trade.get("trade_id")
     sides = {"T": taker, "M": _OTHER[taker]}

@@ -27,6 +27,7 @@ from liqcli.adapters.base import (
 )
 from liqcli.adapters.contracts import ContractTable
 from liqcli.errors import InvalidEvent
+from liqcli.model import default_usd
 
 NAME = "okx"
 _POSITION_SIDE = {"long": "LONG", "short": "SHORT"}
@@ -81,7 +82,7 @@ def _instrument_events(item: Any, contracts: ContractTable) -> list[NormalizedEv
         size = positive(decimal_field(detail, "sz"), "sz")
         price = positive(decimal_field(detail, "bkPx"), "bkPx")
         if inst_type == "MARGIN":
-            qty, usd = size, price * size
+            qty, usd = size, default_usd(price, size)
         else:
             qty, usd = contract_amounts(size, price, NAME, inst_id, contracts, family)
         events.append(

@@ -1,9 +1,9 @@
 """``liqcli watch``: the live cumulative dashboard (docs/watch.md).
 
 On a terminal (with ``-f table``) a rich Live dashboard redrawn in place; otherwise one snapshot
-per refresh on stdout, flushed (``-f ndjson``: one ``summary`` document per line with the live
-fields ``refreshed_at``, ``delta`` and ``recent``). The figures and the reconnection logic are in
-:mod:`liqcli.live`; this module only draws them.
+per refresh on stdout, flushed (``-f ndjson``: one ``summary`` document per line, ``coverage``
+included, with the live fields ``refreshed_at``, ``delta`` and ``recent``). The figures and the
+reconnection logic are in :mod:`liqcli.live`; this module only draws them.
 """
 
 from __future__ import annotations
@@ -44,12 +44,14 @@ WATCH_PANEL = "Watch"
 DEFAULT_INTERVAL = 5.0
 MIN_INTERVAL = 0.05
 WATCH_HELP = (
-    "Live cumulative dashboard: the whole summary, refreshed every --interval seconds, with "
-    "the change since the previous refresh and the last hour's activity.\n\n"
+    "Live cumulative dashboard: the whole summary (feed gaps included), refreshed every "
+    "--interval seconds, with the change since the previous refresh and the last hour's "
+    "activity.\n\n"
     "On a terminal it redraws in place (Ctrl-C quits). Piped, it prints one snapshot per "
     "refresh, flushed (-f ndjson: one JSON summary object per line). If the store goes away "
     "it keeps running, retries with backoff and marks the figures stale until the store is "
-    "back. One refresh costs a few Redis round trips per symbol, whatever the store holds."
+    "back. One refresh costs a few Redis round trips per symbol (plus one or two for the feed "
+    "gaps), whatever the store holds."
 )
 
 
@@ -221,16 +223,20 @@ def write_snapshot(
         console.print(_snapshot_renderable(snapshot, stale=False))
         console.print()
     elif fmt == "table":
-        from liqcli.formatters.table import DEFAULT_PLAIN_STYLE, plain_text
+        from liqcli.formatters._display import gaps_table
+        from liqcli.formatters.table import DEFAULT_PLAIN_STYLE, plain_table, plain_text
 
+        style = request.table_style or DEFAULT_PLAIN_STYLE
         lines = [_stream_title(snapshot)]
         lines += ["".join(text for text, _ in line) for line in live_lines(snapshot)]
         if snapshot.empty:
             lines.append(no_data_text(snapshot))
+            gaps = gaps_table(snapshot.stats)  # silence with a feed down: show why
+            if gaps is not None:
+                lines += ["", plain_table(gaps, style)]
         out.write("\n".join(lines) + "\n")
         if not snapshot.empty:
-            out.write(plain_text(snapshot.stats, "summary",
-                                 request.table_style or DEFAULT_PLAIN_STYLE))
+            out.write(plain_text(snapshot.stats, "summary", style))
         out.write("\n")
     else:
         from liqcli.formatters import render_report
@@ -417,8 +423,14 @@ def _snapshot_renderable(snapshot: Snapshot, *, stale: bool) -> RenderableType:
     parts: list[RenderableType] = [_text(line) for line in live_lines(snapshot)]
     parts.append(Text(""))
     if snapshot.empty:
+        from liqcli.formatters._display import gaps_table
+        from liqcli.formatters.table import rich_table
+
         parts.append(Panel(Text(no_data_text(snapshot)), title="no data yet", border_style="yellow",
                            title_align="left"))
+        gaps = gaps_table(snapshot.stats)  # silence with a feed down: show why
+        if gaps is not None:
+            parts += [Text(""), rich_table(gaps)]
     else:
         parts.append(SummaryBlock(snapshot.stats))
     body = Group(*parts)
@@ -427,8 +439,9 @@ def _snapshot_renderable(snapshot: Snapshot, *, stale: bool) -> RenderableType:
 
 @dataclass(frozen=True, slots=True)
 class SummaryBlock:
-    """The whole summary (the table formatter's rich tables), two tables side by side where
-    the terminal is wide enough, so that the dashboard fits more terminals without cropping."""
+    """The whole summary (the table formatter's rich tables, feed gaps included), two tables
+    side by side where the terminal is wide enough, so that the dashboard fits more terminals
+    without cropping."""
 
     stats: CumulativeStats
     gap: int = 3
@@ -439,11 +452,11 @@ class SummaryBlock:
         from rich.text import Text
 
         from liqcli.formatters._display import covered, display_tables, heading
-        from liqcli.formatters.table import _rich_table
+        from liqcli.formatters.table import rich_table
 
         yield Text(heading(self.stats, "summary"), style="bold")
         yield Text(covered(self.stats), style="dim")
-        tables = [_rich_table(table) for table in display_tables(self.stats, "summary")]
+        tables = [rich_table(table) for table in display_tables(self.stats, "summary")]
         widths = [Measurement.get(console, options, t).maximum for t in tables]
         index = 0
         while index < len(tables):

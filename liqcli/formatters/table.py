@@ -73,18 +73,23 @@ def render(stats: CumulativeStats, command: str, out: TextIO, options: RenderOpt
 # -------------------------------------------------------------------- plain
 def plain_text(stats: CumulativeStats, command: str, style: str = DEFAULT_PLAIN_STYLE) -> str:
     """The report as plain text (no ANSI codes) with tabulate tables in ``style``."""
-    from tabulate import tabulate
-
     parts = [heading(stats, command)]
     if command != "symbols":
         parts.append(covered(stats))
     for table in display_tables(stats, command):
-        body = tabulate(
-            table.rows, headers=table.headers, tablefmt=style,
-            colalign=table.align, disable_numparse=True,
-        )
-        parts.append(f"\n{table.title}\n{body}")
+        parts.append(f"\n{plain_table(table, style)}")
     return "\n".join(parts) + "\n"
+
+
+def plain_table(table: DisplayTable, style: str = DEFAULT_PLAIN_STYLE) -> str:
+    """One titled table as plain text (title line, then the tabulate table; no final newline)."""
+    from tabulate import tabulate
+
+    body = tabulate(
+        table.rows, headers=table.headers, tablefmt=style,
+        colalign=table.align, disable_numparse=True,
+    )
+    return f"{table.title}\n{body}"
 
 
 # --------------------------------------------------------------------- rich
@@ -98,28 +103,30 @@ def renderable(stats: CumulativeStats, command: str = "summary") -> RenderableTy
         items.append(Text(covered(stats), style="dim"))
     for table in display_tables(stats, command):
         items.append(Text(""))
-        items.append(_rich_table(table))
+        items.append(rich_table(table))
     return Group(*items)
 
 
-def _rich_table(table: DisplayTable) -> RenderableType:
+def rich_table(table: DisplayTable) -> RenderableType:
+    """One titled table as a rich ``Table`` (share bars on sides and exchanges, literal names;
+    reused by ``liqcli watch``)."""
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
     with_bars = table.kind in ("sides", "exchanges")
-    rich_table = Table(
+    out = Table(
         title=table.title, title_justify="left", box=box.SIMPLE_HEAD, collapse_padding=True
     )
     for index, (header, align) in enumerate(zip(table.headers, table.align, strict=True)):
         # Figures never wrap nor get cut; on a narrow terminal the bars shrink first.
         widest = max([len(header), *(len(row[index]) for row in table.rows)])
-        rich_table.add_column(
+        out.add_column(
             Text(header), justify="left" if align == "left" else "right",
             no_wrap=True, min_width=widest,
         )
     if with_bars:
-        rich_table.add_column(Text("Share"), justify="left", overflow="crop", min_width=5)
+        out.add_column(Text("Share"), justify="left", overflow="crop", min_width=5)
     for cells, key, share in zip(table.rows, table.keys, table.shares, strict=True):
         style = _row_style(table.kind, key)
         texts: list[RenderableType] = [Text(cells[0], style=style)]
@@ -128,8 +135,8 @@ def _rich_table(table: DisplayTable) -> RenderableType:
             texts[1] = Text(cells[1], style=SIDE_COLOURS.get(cells[1], ""))
         if with_bars:
             texts.append(_bar(share, style))
-        rich_table.add_row(*texts)
-    return rich_table
+        out.add_row(*texts)
+    return out
 
 
 def _row_style(kind: str, key: str | None) -> str:
