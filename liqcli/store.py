@@ -94,6 +94,7 @@ class Store:
         self.client: Any = client  # redis.Redis or RedisCluster; replies typed below
         self.prefix = prefix
         self._script: Any = None
+        self._read_script: Any = None
         self._known_symbols: set[str] = set()
         self._schema_written = False
 
@@ -281,8 +282,8 @@ class Store:
         """Exact sums per (exchange, side) for [since_ms, until_ms); None means unbounded.
 
         All time: one round trip. A window: the hours with events (one round trip), then one
-        pipeline of the day rollups wholly inside it, the hour rollups of its partial days,
-        and the logs of its (at most two) partial edge hours.
+        read script (``read.lua``) for the day rollups wholly inside it, the hour rollups of its
+        partial days, and the logs of its (at most two) partial edge hours.
         """
         rollup = Rollup(symbol=symbol, since_ms=since_ms, until_ms=until_ms)
         fold = _Fold()
@@ -293,19 +294,20 @@ class Store:
         if since_ms is not None and until_ms is not None and since_ms >= until_ms:
             return rollup
         days, hours, edges = self._plan(symbol, since_ms, until_ms)
-        pipe = self.client.pipeline(transaction=False)
-        for day in days:
-            pipe.hgetall(self.key(symbol, f"D:{day}"))
-        for hour in hours:
-            pipe.hgetall(self.key(symbol, f"h:{hour}"))
-        for hour in edges:
-            pipe.xrange(self.key(symbol, f"l:{hour}"))
-        replies = pipe.execute()
-        whole = len(days) + len(hours)
-        for reply in replies[:whole]:
-            fold.add_hash(reply)
-        for hour, reply in zip(edges, replies[whole:], strict=True):
-            fold.add_log(hour, reply, since_ms, until_ms)
+        keys = [self.key(symbol, f"D:{day}") for day in days]
+        keys += [self.key(symbol, f"h:{hour}") for hour in hours]
+        whole = len(keys)
+        keys += [self.key(symbol, f"l:{hour}") for hour in edges]
+        if keys:
+            if self._read_script is None:
+                source = resources.files("liqcli").joinpath("read.lua").read_text()
+                self._read_script = self.client.register_script(source)
+            blobs = self._read_script(keys=keys, args=[whole])
+            for blob in blobs[:whole]:
+                fold.add_hash_blob(blob)
+            for hour, blob in zip(edges, blobs[whole:], strict=True):
+                if blob:
+                    fold.add_log_lines(hour, blob.decode().split("\n"), since_ms, until_ms)
         fold.into(rollup)
         return rollup
 
@@ -428,14 +430,20 @@ class _Fold:
             else:
                 self._cell(cell)[_FIGURES[figure.decode()]] += int(value)
 
-    def add_log(
-        self, hour: int, entries: list[Any], since_ms: int | None, until_ms: int | None
+    def add_hash_blob(self, blob: bytes) -> None:
+        """A rollup hash as ``read.lua`` returns it: fields and values joined by newlines."""
+        if blob:
+            parts = blob.split(b"\n")
+            self.add_hash(dict(zip(parts[::2], parts[1::2], strict=True)))
+
+    def add_log_lines(
+        self, hour: int, lines: list[str], since_ms: int | None, until_ms: int | None
     ) -> None:
-        """The events of an hour's log that fall inside the window."""
+        """The events of an hour's log (payload lines) that fall inside the window."""
         base = hour * HOUR_MS
         lo = -1 if since_ms is None else since_ms - base
         hi = HOUR_MS if until_ms is None else until_ms - base
-        for line in _entry_lines(entries):
+        for line in lines:
             exchange, code, price, qty, usd, offset, _id, _raw = line.split("\t")
             t = int(offset)
             if not lo <= t < hi:
