@@ -26,10 +26,12 @@ def neutralize_formula(text: str) -> str:
 
 
 def plain_decimal(value: Decimal) -> str:
-    """Plain notation (never an exponent) of a finite Decimal: ``1E+2`` → ``100``."""
+    """Plain notation, no exponent, no trailing zeros: ``1E+2`` → ``100``, ``1.50`` → ``1.5``."""
     if not value.is_finite():
         raise ValueError(f"not a finite amount: {value}")
     text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     if text.startswith("-") and not value:
         text = text[1:]
     return text
