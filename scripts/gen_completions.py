@@ -10,6 +10,7 @@ always those of the installed version. tests/test_completions.py fails when thes
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -37,8 +38,20 @@ def scripts() -> dict[str, str]:
     return out
 
 
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="gen_completions.py",
+        description="Write the bash, zsh and fish completion scripts of liqcli.",
+    )
+    parser.add_argument(
+        "outdir", nargs="?", type=Path, default=ROOT / "completions",
+        help="folder to write them to (default: completions/ of this checkout)",
+    )
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str]) -> int:
-    target = Path(argv[0]) if argv else ROOT / "completions"
+    target: Path = parse_args(argv).outdir
     target.mkdir(parents=True, exist_ok=True)
     for name, content in scripts().items():
         (target / name).write_text(content)

@@ -3,13 +3,13 @@ trips, and the reconnect/backoff state machine (server stopped and restarted).""
 
 from __future__ import annotations
 
-import random
 from collections import defaultdict
 from decimal import Decimal, localcontext
 from typing import Any
 
 import pytest
 import redis
+from event_factory import random_events
 
 from liqcli.coverage import mark_connected
 from liqcli.errors import StoreError
@@ -23,7 +23,7 @@ from liqcli.live import (
     read_snapshot,
     sparkline,
 )
-from liqcli.model import Event, default_usd
+from liqcli.model import Event
 from liqcli.store import Store
 
 HOUR = 3_600_000
@@ -35,17 +35,9 @@ def make_events(
     seed: int, n: int, *, symbol: str = "BTCUSDT", exchanges: tuple[str, ...] = EXCHANGES,
     newest: int = NOW, span_ms: int = 5 * HOUR,
 ) -> list[Event]:
-    rng = random.Random(seed)
-    events = []
-    for i in range(n):
-        price = Decimal(rng.randint(20_000, 110_000)) + Decimal(rng.randint(0, 99)) / 100
-        qty = Decimal(rng.randint(1, 10**8)) / 10**8
-        events.append(Event(
-            exchange=rng.choice(exchanges), symbol=symbol, side=rng.choice(("LONG", "SHORT")),
-            price=price, qty=qty, usd=default_usd(price, qty),
-            ts_ms=newest - rng.randint(0, span_ms), id=f"{seed}-{i}",
-        ))
-    return events
+    return random_events(
+        seed, n, symbol=symbol, exchanges=exchanges, newest=newest, span_ms=span_ms
+    )
 
 
 def distinct(events: list[Event]) -> list[Event]:

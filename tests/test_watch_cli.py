@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import random
 import re
 import select
 import signal
@@ -26,9 +25,10 @@ from typing import IO, Any
 
 import pytest
 import redis
+from event_factory import random_events
 from test_summary_coverage import Records, brute_gaps, doc_gaps, write
 
-from liqcli.model import Event, default_usd
+from liqcli.model import Event
 from liqcli.store import Store
 from liqcli.timeparse import iso_utc, now_ms, parse_instant
 
@@ -40,18 +40,10 @@ def make_events(
     seed: int, n: int, *, symbol: str = "BTCUSDT", exchanges: tuple[str, ...] = ("binance", "bybit")
 ) -> list[Event]:
     """Events of the last two hours (the dashboard reads the real clock)."""
-    rng = random.Random(seed)
-    newest = now_ms() - 1000
-    events = []
-    for i in range(n):
-        price = Decimal(rng.randint(20_000, 110_000)) + Decimal(rng.randint(0, 99)) / 100
-        qty = Decimal(rng.randint(1, 10**8)) / 10**8
-        events.append(Event(
-            exchange=rng.choice(exchanges), symbol=symbol, side=rng.choice(("LONG", "SHORT")),
-            price=price, qty=qty, usd=default_usd(price, qty),
-            ts_ms=newest - rng.randint(0, 2 * 3_600_000), id=f"{seed}-{i}",
-        ))
-    return events
+    return random_events(
+        seed, n, symbol=symbol, exchanges=exchanges, newest=now_ms() - 1000,
+        span_ms=2 * 3_600_000,
+    )
 
 
 def exact_sum(values: Iterator[Decimal] | list[Decimal]) -> Decimal:

@@ -10,7 +10,7 @@ frame that cannot be read raises :class:`~liqcli.errors.InvalidEvent`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,9 @@ NormalizedEvent = dict[str, Any]
 # the 18 decimal places the store keeps; the USD notional stays exact.
 BASE_QTY_PLACES = Decimal("1e-18")
 _WIDE = Context(prec=60, rounding=ROUND_HALF_EVEN)
+
+# A liquidation order sells to close a LONG position and buys to close a SHORT one.
+ORDER_SIDE: Mapping[str, str] = {"SELL": "LONG", "BUY": "SHORT"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +110,22 @@ def positive(value: Decimal, what: str) -> Decimal:
     return value
 
 
+def positive_field(obj: dict[str, Any], key: str) -> Decimal:
+    """A required decimal field that must be positive; ``InvalidEvent`` names the field."""
+    return positive(decimal_field(obj, key), key)
+
+
+def side_field(obj: dict[str, Any], key: str, sides: Mapping[str, str], what: str) -> str:
+    """The liquidated position's side: ``sides`` (upper-case keys) of ``obj[key]`` upper-cased.
+
+    ``InvalidEvent`` ``bad {what}: value`` when the field is missing or not in ``sides``.
+    """
+    side = sides.get(str(obj.get(key, "")).upper())
+    if side is None:
+        raise InvalidEvent(f"bad {what}: {obj.get(key)!r}")
+    return side
+
+
 def ms_field(obj: dict[str, Any], key: str) -> int:
     """A required epoch-ms timestamp given as an integer or a string of digits."""
     value = obj.get(key)
@@ -168,6 +187,11 @@ def trim(number: Decimal) -> Decimal:
     return normal.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else normal
 
 
+def base_amounts(qty: Decimal, price: Decimal) -> tuple[Decimal, Decimal]:
+    """``(base qty, usd notional)`` for a quantity already in base units: usd = price × qty."""
+    return qty, default_usd(price, qty)
+
+
 def contract_amounts(
     contracts_count: Decimal,
     price: Decimal,
@@ -185,5 +209,4 @@ def contract_amounts(
     if value.quote:
         usd = _WIDE.multiply(contracts_count, value.amount)
         return trim(_WIDE.divide(usd, price).quantize(BASE_QTY_PLACES, context=_WIDE)), usd
-    qty = _WIDE.multiply(contracts_count, value.amount)
-    return qty, default_usd(price, qty)
+    return base_amounts(_WIDE.multiply(contracts_count, value.amount), price)

@@ -14,24 +14,25 @@ from decimal import Decimal
 from typing import Any
 
 from liqcli.adapters.base import (
+    ORDER_SIDE,
     SKIPPED,
     Adapter,
     AdapterResult,
     LiveFeed,
+    base_amounts,
     contract_amounts,
     decimal_field,
     event,
     ms_field,
     positive,
+    side_field,
     str_field,
     to_decimal,
 )
 from liqcli.adapters.contracts import ContractTable
 from liqcli.errors import InvalidEvent
-from liqcli.model import default_usd
 
 NAME = "binance"
-_ORDER_SIDE = {"SELL": "LONG", "BUY": "SHORT"}
 _COIN_M = re.compile(r"([A-Z0-9]+USD)_(PERP|[0-9]{6})")
 
 
@@ -51,9 +52,7 @@ def parse_message(
     if not isinstance(order, dict):
         raise InvalidEvent("forceOrder without an 'o' object")
     raw_symbol = str_field(order, "s").upper()
-    side = _ORDER_SIDE.get(str(order.get("S", "")).upper())
-    if side is None:
-        raise InvalidEvent(f"bad order side 'S': {order.get('S')!r}")
+    side = side_field(order, "S", ORDER_SIDE, "order side 'S'")
     filled = decimal_field(order, "z", "z (filled quantity)")
     if filled < 0:
         raise InvalidEvent(f"negative filled quantity 'z': {filled}")
@@ -70,7 +69,7 @@ def parse_message(
         pair = str(order.get("ps") or coin_m.group(1)).upper()
         qty, usd = contract_amounts(filled, price, NAME, raw_symbol, contracts, pair)
     else:
-        qty, usd = filled, default_usd(price, filled)
+        qty, usd = base_amounts(filled, price)
     return AdapterResult(
         [
             event(

@@ -14,22 +14,22 @@ import re
 from typing import Any
 
 from liqcli.adapters.base import (
+    ORDER_SIDE,
     SKIPPED,
     Adapter,
     AdapterResult,
     LiveFeed,
     contract_amounts,
-    decimal_field,
     event,
     list_field,
-    positive,
+    positive_field,
+    side_field,
     str_field,
 )
 from liqcli.adapters.contracts import ContractTable
 from liqcli.errors import InvalidEvent
 
 NAME = "bitmex"
-_ORDER_SIDE = {"SELL": "LONG", "BUY": "SHORT"}
 
 
 def normalize_symbol(symbol: str) -> str:
@@ -54,11 +54,9 @@ def parse_message(
         if not isinstance(item, dict):
             raise InvalidEvent("liquidation entry is not an object")
         raw_symbol = str_field(item, "symbol").upper()
-        side = _ORDER_SIDE.get(str(item.get("side", "")).upper())
-        if side is None:
-            raise InvalidEvent(f"bad order side: {item.get('side')!r}")
-        size = positive(decimal_field(item, "leavesQty"), "leavesQty")
-        price = positive(decimal_field(item, "price"), "price")
+        side = side_field(item, "side", ORDER_SIDE, "order side")
+        size = positive_field(item, "leavesQty")
+        price = positive_field(item, "price")
         qty, usd = contract_amounts(size, price, NAME, raw_symbol, contracts)
         order_id = item.get("orderID")
         events.append(

@@ -18,16 +18,16 @@ from liqcli.adapters.base import (
     AdapterResult,
     LiveFeed,
     NormalizedEvent,
+    base_amounts,
     contract_amounts,
-    decimal_field,
     event,
     ms_field,
-    positive,
+    positive_field,
+    side_field,
     str_field,
 )
 from liqcli.adapters.contracts import ContractTable
 from liqcli.errors import InvalidEvent
-from liqcli.model import default_usd
 
 NAME = "bybit"
 _POSITION_SIDE = {"BUY": "LONG", "SELL": "SHORT"}
@@ -42,15 +42,13 @@ def _one(
     if not isinstance(item, dict):
         raise InvalidEvent("liquidation entry is not an object")
     raw_symbol = str_field(item, symbol_key).upper()
-    side = _POSITION_SIDE.get(str(item.get(side_key, "")).upper())
-    if side is None:
-        raise InvalidEvent(f"bad position side {side_key!r}: {item.get(side_key)!r}")
-    size = positive(decimal_field(item, size_key), size_key)
-    price = positive(decimal_field(item, price_key), price_key)
+    side = side_field(item, side_key, _POSITION_SIDE, f"position side {side_key!r}")
+    size = positive_field(item, size_key)
+    price = positive_field(item, price_key)
     if _INVERSE.fullmatch(raw_symbol):
         qty, usd = contract_amounts(size, price, NAME, raw_symbol, contracts, "inverse")
     else:
-        qty, usd = size, default_usd(price, size)
+        qty, usd = base_amounts(size, price)
     return event(
         exchange=NAME,
         symbol=raw_symbol,

@@ -16,16 +16,15 @@ from liqcli.adapters.base import (
     AdapterResult,
     LiveFeed,
     NormalizedEvent,
+    base_amounts,
     contract_amounts,
-    decimal_field,
     event,
     ms_field,
-    positive,
+    positive_field,
     str_field,
 )
 from liqcli.adapters.contracts import ContractTable
 from liqcli.errors import InvalidEvent
-from liqcli.model import default_usd
 
 NAME = "deribit"
 _MONTHS = {m: i for i, m in enumerate(
@@ -70,12 +69,12 @@ def _trade_events(trade: Any, contracts: ContractTable) -> list[NormalizedEvent]
     taker = _TAKER_SIDE.get(str(trade.get("direction", "")).lower())
     if taker is None:
         raise InvalidEvent(f"bad direction: {trade.get('direction')!r}")
-    amount = positive(decimal_field(trade, "amount"), "amount")
-    price = positive(decimal_field(trade, "price"), "price")
+    amount = positive_field(trade, "amount")
+    price = positive_field(trade, "price")
     if inverse:
         qty, usd = contract_amounts(amount, price, NAME, instrument, contracts, "inverse")
     else:
-        qty, usd = amount, default_usd(price, amount)
+        qty, usd = base_amounts(amount, price)
     ts = ms_field(trade, "timestamp")
     trade_id = trade.get("trade_id")
     sides = {"T": taker, "M": _OTHER[taker]}

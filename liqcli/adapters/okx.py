@@ -17,17 +17,16 @@ from liqcli.adapters.base import (
     AdapterResult,
     LiveFeed,
     NormalizedEvent,
+    base_amounts,
     contract_amounts,
-    decimal_field,
     event,
     list_field,
     ms_field,
-    positive,
+    positive_field,
     str_field,
 )
 from liqcli.adapters.contracts import ContractTable
 from liqcli.errors import InvalidEvent
-from liqcli.model import default_usd
 
 NAME = "okx"
 _POSITION_SIDE = {"long": "LONG", "short": "SHORT"}
@@ -79,10 +78,10 @@ def _instrument_events(item: Any, contracts: ContractTable) -> list[NormalizedEv
     for detail in list_field(item, "details"):
         if not isinstance(detail, dict):
             raise InvalidEvent("liquidation detail is not an object")
-        size = positive(decimal_field(detail, "sz"), "sz")
-        price = positive(decimal_field(detail, "bkPx"), "bkPx")
+        size = positive_field(detail, "sz")
+        price = positive_field(detail, "bkPx")
         if inst_type == "MARGIN":
-            qty, usd = size, default_usd(price, size)
+            qty, usd = base_amounts(size, price)
         else:
             qty, usd = contract_amounts(size, price, NAME, inst_id, contracts, family)
         events.append(

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from liqcli.cli.app import app, errors_handled
-from liqcli.cli.contract_options import ContractSize, ContractSizes
+from liqcli.cli.contract_options import ContractSize, ContractSizes, contract_table
 from liqcli.cli.options import Debug, Prefix, RedisUrl
 
 
@@ -47,7 +47,7 @@ def collect(
     SIGTERM or Ctrl-C flushes and exits 0.
     """
     with errors_handled(debug):
-        from liqcli.adapters import ContractTable, adapter_names
+        from liqcli.adapters import adapter_names
         from liqcli.connection import open_store
         from liqcli.errors import UsageError
 
@@ -63,7 +63,7 @@ def collect(
                 raise UsageError(f"bad --endpoint {item!r} (want EXCHANGE=URL for a collected "
                                  "exchange)")
             endpoints[name.lower()] = url
-        table = ContractTable.from_options(contract_size or (), contract_sizes or ())
+        table = contract_table(contract_size, contract_sizes)
         store = open_store(redis_url, prefix)
         _run(store, names, [s.upper() for s in symbol or ()], endpoints, table, record)
 

@@ -5,9 +5,12 @@ Kept apart from the command modules (no import of the app) so any command can us
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from liqcli.adapters.contracts import ContractTable
 
 ContractSize = Annotated[
     list[str] | None,
@@ -28,3 +31,12 @@ ContractSizes = Annotated[
         rich_help_panel="Contract values",
     ),
 ]
+
+
+def contract_table(
+    contract_size: list[str] | None, contract_sizes: list[str] | None
+) -> ContractTable:
+    """The contract table the two options ask for: the built-in one with their overrides."""
+    from liqcli.adapters.contracts import ContractTable
+
+    return ContractTable.from_options(contract_size or (), contract_sizes or ())

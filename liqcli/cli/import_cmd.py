@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from liqcli.cli.app import app, errors_handled
-from liqcli.cli.contract_options import ContractSize, ContractSizes
+from liqcli.cli.contract_options import ContractSize, ContractSizes, contract_table
 from liqcli.cli.options import Debug, Prefix, RedisUrl
 
 __all__ = ["ContractSize", "ContractSizes", "import_app"]  # re-exported for older importers
@@ -40,12 +40,11 @@ def import_cryptofeed_cmd(
     Keys are discovered with SCAN on the source; re-running imports only what is new.
     """
     with errors_handled(debug):
-        from liqcli.adapters import ContractTable
         from liqcli.connection import connect, mask_url, open_store
         from liqcli.cryptofeed_import import import_cryptofeed
         from liqcli.errors import ExitStatus, StoreError
 
-        table = ContractTable.from_options(contract_size or (), contract_sizes or ())
+        table = contract_table(contract_size, contract_sizes)
         store = open_store(redis_url, prefix)
         source = connect(source_url)
         try:

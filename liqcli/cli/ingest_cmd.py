@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 import typer
 
 from liqcli.cli.app import app, errors_handled, fail
-from liqcli.cli.contract_options import ContractSize, ContractSizes
+from liqcli.cli.contract_options import ContractSize, ContractSizes, contract_table
 from liqcli.cli.options import Debug, Prefix, RedisUrl
 from liqcli.errors import ExitStatus, UsageError
 
@@ -98,9 +98,9 @@ def ingest(
             get_format(input_format)
         check_inputs(files)
         if contract_size or contract_sizes:
-            from liqcli.adapters import ContractTable, use_contracts
+            from liqcli.adapters import use_contracts
 
-            use_contracts(ContractTable.from_options(contract_size or (), contract_sizes or ()))
+            use_contracts(contract_table(contract_size, contract_sizes))
         with _Rejects(reject_file) as rejects, _Progress(files) as on_progress:
             store = open_store(redis_url, prefix)
             summary = ingest_paths(

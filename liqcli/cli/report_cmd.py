@@ -11,20 +11,7 @@ from typing import TYPE_CHECKING
 
 from liqcli.cli import wanted
 from liqcli.cli.app import app, errors_handled
-from liqcli.cli.options import Debug, Prefix, RedisUrl
-from liqcli.cli.report_options import (
-    AllSymbols,
-    Color,
-    Exchanges,
-    Format,
-    NoHeader,
-    ReportRequest,
-    Since,
-    Symbols,
-    TableStyle,
-    Until,
-    report_request,
-)
+from liqcli.cli.report_options import ReportRequest, report_command
 
 if TYPE_CHECKING:
     from liqcli.core import RollupSource
@@ -96,31 +83,12 @@ def run_report(command: str, request: ReportRequest) -> None:
 
 
 def _register(command: str) -> None:
-    def report(
-        symbol: Symbols = None,
-        all_symbols: AllSymbols = False,
-        exchange: Exchanges = None,
-        since: Since = None,
-        until: Until = None,
-        fmt: Format = "table",
-        table_style: TableStyle = None,
-        no_header: NoHeader = False,
-        color: Color = "auto",
-        redis_url: RedisUrl = None,
-        prefix: Prefix = "liq",
-        debug: Debug = False,
-    ) -> None:
-        run_report(
-            command,
-            report_request(
-                symbol, all_symbols, exchange, since, until, fmt, table_style, no_header,
-                color, redis_url, prefix, debug,
-            ),
-        )
+    def report(request: ReportRequest) -> None:
+        run_report(command, request)
 
     report.__name__ = f"{command}_command"
     report.__doc__ = COMMAND_HELP[command]
-    app.command(name=command, help=COMMAND_HELP[command])(report)
+    app.command(name=command, help=COMMAND_HELP[command])(report_command(report))
 
 
 for _command in COMMAND_HELP:

@@ -1,15 +1,19 @@
 """Options shared by every report command (and ``watch``), defined once.
 
-Use the Annotated aliases in a command's signature, then :func:`report_request` to gather them.
+The signature of :func:`report_request` is the one list of those options; decorate a command
+with :func:`report_command` to take them all, gathered into a :class:`ReportRequest`.
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from liqcli.cli.options import Debug, Prefix, RedisUrl
 from liqcli.formatters import DEFAULT_FORMAT, available
 
 PANEL = "Report"
@@ -141,19 +145,20 @@ class ReportRequest:
 
 
 def report_request(
-    symbol: list[str] | None = None,
-    all_symbols: bool = False,
-    exchange: list[str] | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    fmt: str = DEFAULT_FORMAT,
-    table_style: str | None = None,
-    no_header: bool = False,
-    color: str = "auto",
-    redis_url: str | None = None,
-    prefix: str = "liq",
-    debug: bool = False,
+    symbol: Symbols = None,
+    all_symbols: AllSymbols = False,
+    exchange: Exchanges = None,
+    since: Since = None,
+    until: Until = None,
+    fmt: Format = DEFAULT_FORMAT,
+    table_style: TableStyle = None,
+    no_header: NoHeader = False,
+    color: Color = "auto",
+    redis_url: RedisUrl = None,
+    prefix: Prefix = "liq",
+    debug: Debug = False,
 ) -> ReportRequest:
+    """Gather the report options; its signature is also every report command's options."""
     return ReportRequest(
         symbols=tuple(symbol) if symbol else None,
         all_symbols=all_symbols,
@@ -168,3 +173,33 @@ def report_request(
         prefix=prefix,
         debug=debug,
     )
+
+
+_SELECTION = ("symbol", "all_symbols", "exchange", "since", "until")  # before a command's own
+
+
+def report_command(run: Callable[..., None]) -> Callable[..., None]:
+    """A Typer command taking every report option, then calling ``run(request, **own)``.
+
+    ``run``'s first parameter receives the :class:`ReportRequest`; its other parameters (Typer
+    options) are the command's own, listed after the selection options (symbol, exchange and
+    window) and before the output and connection options.
+    """
+    shared = list(inspect.signature(report_request, eval_str=True).parameters.values())
+    own = list(inspect.signature(run, eval_str=True).parameters.values())[1:]
+    selection = [p for p in shared if p.name in _SELECTION]
+    rest = [p for p in shared if p.name not in _SELECTION]
+    shared_names = [p.name for p in shared]
+
+    def command(**options: Any) -> None:
+        request = report_request(**{name: options.pop(name) for name in shared_names})
+        run(request, **options)
+
+    command.__name__ = run.__name__
+    command.__qualname__ = run.__qualname__
+    command.__doc__ = run.__doc__
+    command.__module__ = run.__module__
+    command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [*selection, *own, *rest], return_annotation=None
+    )
+    return command

@@ -19,20 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO
 import typer
 
 from liqcli.cli.app import app, errors_handled
-from liqcli.cli.options import Debug, Prefix, RedisUrl
-from liqcli.cli.report_options import (
-    AllSymbols,
-    Color,
-    Exchanges,
-    Format,
-    NoHeader,
-    ReportRequest,
-    Since,
-    Symbols,
-    TableStyle,
-    Until,
-    report_request,
-)
+from liqcli.cli.report_options import ReportRequest, report_command
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
@@ -56,12 +43,9 @@ WATCH_HELP = (
 
 
 @app.command(help=WATCH_HELP)
+@report_command
 def watch(
-    symbol: Symbols = None,
-    all_symbols: AllSymbols = False,
-    exchange: Exchanges = None,
-    since: Since = None,
-    until: Until = None,
+    request: ReportRequest,
     interval: Annotated[
         float,
         typer.Option(
@@ -84,19 +68,8 @@ def watch(
             rich_help_panel=WATCH_PANEL,
         ),
     ] = False,
-    fmt: Format = "table",
-    table_style: TableStyle = None,
-    no_header: NoHeader = False,
-    color: Color = "auto",
-    redis_url: RedisUrl = None,
-    prefix: Prefix = "liq",
-    debug: Debug = False,
 ) -> None:
-    """Live cumulative dashboard (see WATCH_HELP)."""
-    request = report_request(
-        symbol, all_symbols, exchange, since, until, fmt, table_style, no_header, color,
-        redis_url, prefix, debug,
-    )
+    """Live cumulative dashboard (see WATCH_HELP); the report options arrive as ``request``."""
     run_watch(request, interval=interval, count=count, screen=screen)
 
 

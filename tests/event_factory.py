@@ -1,0 +1,28 @@
+"""Random liquidation events for the live/watch tests (reproducible by seed)."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+from liqcli.model import Event, default_usd
+
+EXCHANGES = ("binance", "bybit")
+
+
+def random_events(
+    seed: int, n: int, *, newest: int, span_ms: int, symbol: str = "BTCUSDT",
+    exchanges: tuple[str, ...] = EXCHANGES,
+) -> list[Event]:
+    """``n`` events of ``symbol`` with times in ``[newest - span_ms, newest]``, ids ``seed-i``."""
+    rng = random.Random(seed)
+    events = []
+    for i in range(n):
+        price = Decimal(rng.randint(20_000, 110_000)) + Decimal(rng.randint(0, 99)) / 100
+        qty = Decimal(rng.randint(1, 10**8)) / 10**8
+        events.append(Event(
+            exchange=rng.choice(exchanges), symbol=symbol, side=rng.choice(("LONG", "SHORT")),
+            price=price, qty=qty, usd=default_usd(price, qty),
+            ts_ms=newest - rng.randint(0, span_ms), id=f"{seed}-{i}",
+        ))
+    return events
