@@ -20,7 +20,6 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from liqcli.errors import StoreError
@@ -211,7 +210,7 @@ class Store:
 
     def _execute(self, calls: list[_Call], size: int) -> list[bool]:
         if self._script is None:
-            source = resources.files("liqcli").joinpath("ingest.lua").read_text()
+            source = _script_source("ingest.lua")
             self._script = self.client.register_script(source)
         result = [False] * size
         for indexes, keys, args in calls:
@@ -300,7 +299,7 @@ class Store:
         keys += [self.key(symbol, f"l:{hour}") for hour in edges]
         if keys:
             if self._read_script is None:
-                source = resources.files("liqcli").joinpath("read.lua").read_text()
+                source = _script_source("read.lua")
                 self._read_script = self.client.register_script(source)
             blobs = self._read_script(keys=keys, args=[whole])
             for blob in blobs[:whole]:
@@ -383,6 +382,13 @@ def fingerprint(event: Event, price: str, qty: str, usd: str) -> bytes:
 
 def _inside(ts: int, since_ms: int | None, until_ms: int | None) -> bool:
     return (since_ms is None or ts >= since_ms) and (until_ms is None or ts < until_ms)
+
+
+def _script_source(name: str) -> str:
+    """A server-side script shipped in the package (read on first use)."""
+    from importlib import resources
+
+    return resources.files("liqcli").joinpath(name).read_text()
 
 
 def _covers(since_ms: int | None, until_ms: int | None, start: int, end: int) -> bool:
