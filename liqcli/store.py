@@ -52,14 +52,6 @@ class IngestCounts:
     duplicate: int = 0
 
 
-def dec_text(value: Decimal) -> str:
-    """Plain-notation text of a Decimal without trailing zeros (``1.50`` → ``1.5``)."""
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
-
-
 def amount_parts(value: Decimal, name: str, zero_ok: bool = False) -> tuple[str, str, str, str]:
     """An amount's canonical text and its limbs as text: (text, integer, 1e-9 part, 1e-18 part).
 
@@ -337,15 +329,22 @@ class Store:
     def events(
         self, symbol: str, since_ms: int | None = None, until_ms: int | None = None
     ) -> Iterator[Event]:
-        """The stored log of one symbol in [since_ms, until_ms), hour by hour, in store order."""
+        """The stored log of one symbol in [since_ms, until_ms), hour by hour, in store order.
+
+        Hours are read in pipelines of up to 64 (one round trip each, plus one for the index).
+        """
         lo = "-inf" if since_ms is None else str(since_ms // HOUR_MS)
         hi = "+inf" if until_ms is None else str((until_ms - 1) // HOUR_MS)
-        for raw in self.client.zrangebyscore(self.key(symbol, "hrs"), lo, hi):
-            hour = int(raw)
-            reply = self.client.xrange(self.key(symbol, f"l:{hour}"))
-            for event in _decode_entries(symbol, hour, reply):
-                if _inside(event.ts_ms, since_ms, until_ms):
-                    yield event
+        hours = [int(raw) for raw in self.client.zrangebyscore(self.key(symbol, "hrs"), lo, hi)]
+        for start in range(0, len(hours), 64):
+            chunk = hours[start : start + 64]
+            pipe = self.client.pipeline(transaction=False)
+            for hour in chunk:
+                pipe.xrange(self.key(symbol, f"l:{hour}"))
+            for hour, reply in zip(chunk, pipe.execute(), strict=True):
+                for event in _decode_entries(symbol, hour, reply):
+                    if _inside(event.ts_ms, since_ms, until_ms):
+                        yield event
 
 
 _blake2b: Any = None  # hashlib.blake2b, imported on first use: reports never hash
