@@ -47,10 +47,17 @@ def collect(
     SIGTERM or Ctrl-C flushes and exits 0.
     """
     with errors_handled(debug):
+        import importlib.util
+
         from liqcli.adapters import adapter_names
         from liqcli.connection import open_store
         from liqcli.errors import UsageError
 
+        if importlib.util.find_spec("websockets") is None:
+            raise UsageError(
+                "collect needs the websockets package: pip install 'websockets>=13' "
+                "(or install liqcli with its 'collect' extra)"
+            )
         known = adapter_names()
         names = list(dict.fromkeys(e.lower() for e in exchange))
         for name in names:
