@@ -3,16 +3,17 @@
 --
 -- KEYS[1] = cumulative rollup hash   <prefix>:{SYM}:t
 -- KEYS[2] = hour index sorted set    <prefix>:{SYM}:hrs
--- KEYS[3..] = dedupe buckets (<prefix>:{SYM}:d:<n>), hour logs (:l:<hour>), hour rollups (:h:<hour>),
---             day rollups (:D:<day>)
+-- KEYS[3..] = dedupe buckets (:d:...), 10-minute slot logs (:l:<slot>), slot rollups (:s:<slot>),
+--             hour rollups (:h:<hour>), day rollups (:D:<day>)
 -- ARGV[1] = number of events n
 -- ARGV[2] = n fingerprints of 12 bytes each, concatenated
--- ARGV[3] = n records separated by "\n", each: 12 fields and the log payload, tab-separated:
---   dedupe-key index, log-key index, hour-rollup-key index, day-rollup-key index, hour,
+-- ARGV[3] = n records separated by "\n", each: 13 fields and the log payload, tab-separated:
+--   dedupe-key index, slot-log-key index, slot-rollup-key index, hour-rollup-key index,
+--   day-rollup-key index, hour,
 --   qty limbs (integer part, 1e-9 part, 1e-18 part), usd limbs (same), ts (epoch ms),
---   payload = exchange, side (L/S), price, qty, usd ('' = price*qty), ts offset in the hour (ms),
---   id, raw symbol. The batch's payloads of one hour become ONE log entry (field 'v', payloads
---   joined by "\n"): one XADD per hour per batch instead of one per event.
+--   payload = exchange, side (L/S), price, qty, usd ('' = price*qty), ts offset in the slot (ms),
+--   id, raw symbol. The batch's payloads of one slot become ONE log entry (field 'v', payloads
+--   joined by "\n"): one XADD per slot per batch instead of one per event.
 -- (validated text: no field can contain a tab or newline; packing keeps client-side cost low)
 -- Amount limbs are added with HINCRBY and never carried: readers compute i + f1/1e9 + f2/1e18 exactly.
 -- Nothing here can fail after the first write (inputs are validated by the client), so a batch is
@@ -23,7 +24,7 @@ local n = tonumber(ARGV[1])
 local fps = ARGV[2]
 local data = ARGV[3]
 local FP = 12
-local PAT = '^' .. string.rep('([^\t]*)\t', 12) .. '(([^\t]*\t[^\t]*)\t.*)$'
+local PAT = '^' .. string.rep('([^\t]*)\t', 13) .. '(([^\t]*\t[^\t]*)\t.*)$'
 
 local function has(s, fp)
   local start = 1
@@ -36,11 +37,11 @@ local function has(s, fp)
 end
 
 local seen, added = {}, {}
-local hours, logs, dayof = {}, {}, {}
+local hours, logs, hourof, dayof = {}, {}, {}, {}
 local flags = {}
 
--- acc[hour-rollup key index][exchange<TAB>side] = {n, qi, q1, q2, ui, u1, u2, first ts, last ts}
--- (the day and cumulative rollups get the sums of the hours' accumulators at the end)
+-- acc[slot-rollup key index][exchange<TAB>side] = {n, qi, q1, q2, ui, u1, u2, first ts, last ts}
+-- (the hour, day and cumulative rollups get the sums of the slots' accumulators at the end)
 local acc = {}
 local NAMES = {'n', 'qi', 'q1', 'q2', 'ui', 'u1', 'u2'}
 
@@ -62,7 +63,7 @@ end
 local pos = 1
 for i = 0, n - 1 do
   local stop = string.find(data, '\n', pos, true) or (#data + 1)
-  local dk, lk, hk, dayk, hour, qi, q1, q2, ui, u1, u2, ts, payload, cell =
+  local dk, lk, sk, hk, dayk, hour, qi, q1, q2, ui, u1, u2, ts, payload, cell =
     string.match(string.sub(data, pos, stop - 1), PAT)
   pos = stop + 1
   dk = tonumber(dk)
@@ -83,8 +84,9 @@ for i = 0, n - 1 do
     ts = tonumber(ts)
     qi, q1, q2 = tonumber(qi), tonumber(q1), tonumber(q2)
     ui, u1, u2 = tonumber(ui), tonumber(u1), tonumber(u2)
-    hk = tonumber(hk)
-    add(hk, cell, qi, q1, q2, ui, u1, u2, ts)
+    sk, hk = tonumber(sk), tonumber(hk)
+    add(sk, cell, qi, q1, q2, ui, u1, u2, ts)
+    hourof[sk] = hk
     dayof[hk] = tonumber(dayk)
     hours[hour] = true
   end
@@ -108,15 +110,26 @@ local function merge(into, byprefix)
     end
   end
 end
-local total, days = {}, {}
-for hk, byprefix in pairs(acc) do
-  merge(total, byprefix)
-  local day = days[dayof[hk]]
-  if day == nil then day = {}; days[dayof[hk]] = day end
-  merge(day, byprefix)
+local function sums_by(level, parent_of)
+  local out = {}
+  for k, byprefix in pairs(level) do
+    local parent = parent_of[k]
+    local into = out[parent]
+    if into == nil then into = {}; out[parent] = into end
+    merge(into, byprefix)
+  end
+  return out
 end
+local slots = acc
+local hours_acc = sums_by(slots, hourof)
+local days = sums_by(hours_acc, dayof)
+local total = {}
+for _, byprefix in pairs(days) do merge(total, byprefix) end
+acc = {}
+for k, v in pairs(slots) do acc[k] = v end
+for k, v in pairs(hours_acc) do acc[k] = v end
+for k, v in pairs(days) do acc[k] = v end
 acc[1] = total
-for k, byprefix in pairs(days) do acc[k] = byprefix end
 for k, byprefix in pairs(acc) do
   local key = KEYS[k]
   for cell, a in pairs(byprefix) do

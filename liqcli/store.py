@@ -7,8 +7,10 @@ tag ``{SYMBOL}`` so a batch script touches a single Cluster slot:
 - ``<p>:symbols``           set of symbols (discovery without SCAN)
 - ``<p>:{S}:t``             hash, cumulative rollup: ``<exchange>|<L|S>|<figure>``
 - ``<p>:{S}:hrs``           sorted set of hours (epoch ms // 3 600 000) that hold events
-- ``<p>:{S}:h:<hour>``      hash, the hour's rollup (same fields as ``:t``)
-- ``<p>:{S}:l:<hour>``      stream, the hour's events (the log)
+- ``<p>:{S}:D:<day>``       hash, the UTC day's rollup (same fields as ``:t``)
+- ``<p>:{S}:h:<hour>``      hash, the hour's rollup
+- ``<p>:{S}:s:<slot>``      hash, the 10-minute slot's rollup (slot = epoch ms // 600 000)
+- ``<p>:{S}:l:<slot>``      stream, the slot's events (the log)
 - ``<p>:{S}:d:<n>``         string, dedupe bucket of events with an id (n < 1024)
 - ``<p>:{S}:d:<hour>:<n>``  string, dedupe bucket of the hour's events without an id (n < 16)
 """
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = "1"
 HOUR_MS = 3_600_000
+SLOT_MS = 600_000  # the finest rollup, and the log's partition: window edges read one slot
+SLOTS_PER_HOUR = HOUR_MS // SLOT_MS
 HOURS_PER_DAY = 24
 DAY_MS = HOUR_MS * HOURS_PER_DAY
 DEDUPE_BUCKETS = 1024  # symbol-wide buckets, for events with an id
@@ -215,7 +219,9 @@ class Store:
         keys: list[str] = [self.key(symbol, "t"), self.key(symbol, "hrs")]
         buckets: dict[str, int] = {}  # dedupe bucket key suffix -> KEYS index
         days: dict[int, int] = {}  # day -> KEYS index of its rollup
-        hours: dict[int, str] = {}  # hour -> "log index\thour-rollup index\tday-rollup index\thour"
+        hour_days: dict[int, int] = {}  # hour -> KEYS index of its day's rollup
+        slots: dict[int, str] = {}  # slot -> "log\tslot rollup\thour rollup\tday rollup\thour"
+        hours: dict[int, int] = {}  # hour -> KEYS index of its rollup
         tag = f"{self.prefix}:{{{symbol}}}:"
 
         fingerprints: list[bytes] = []
@@ -241,22 +247,30 @@ class Store:
             if bucket_index is None:
                 keys.append(tag + bucket)
                 bucket_index = buckets[bucket] = len(keys)
-            hour_indexes = hours.get(hour)
-            if hour_indexes is None:
-                day = hour // HOURS_PER_DAY
-                day_index = days.get(day)
-                if day_index is None:
-                    keys.append(f"{tag}D:{day}")
-                    day_index = days[day] = len(keys)
-                keys.append(f"{tag}l:{hour}")
-                keys.append(f"{tag}h:{hour}")
-                hour_indexes = hours[hour] = f"{len(keys) - 1}\t{len(keys)}\t{day_index}\t{hour}"
+            slot = event.ts_ms // SLOT_MS
+            slot_indexes = slots.get(slot)
+            if slot_indexes is None:
+                hour_index = hours.get(hour)
+                if hour_index is None:
+                    day = hour // HOURS_PER_DAY
+                    day_index = days.get(day)
+                    if day_index is None:
+                        keys.append(f"{tag}D:{day}")
+                        day_index = days[day] = len(keys)
+                    keys.append(f"{tag}h:{hour}")
+                    hour_index = hours[hour] = len(keys)
+                    hour_days[hour] = day_index
+                keys.append(f"{tag}l:{slot}")
+                keys.append(f"{tag}s:{slot}")
+                slot_indexes = slots[slot] = (
+                    f"{len(keys) - 1}\t{len(keys)}\t{hour_index}\t{hour_days[hour]}\t{hour}"
+                )
             usd_log = "" if event.usd == default_usd(event.price, event.qty) else usd
             records.append(
-                f"{bucket_index}\t{hour_indexes}\t{qi}\t{q1}\t{q2}\t{ui}\t{u1}\t{u2}\t"
+                f"{bucket_index}\t{slot_indexes}\t{qi}\t{q1}\t{q2}\t{ui}\t{u1}\t{u2}\t"
                 f"{event.ts_ms}\t{event.exchange}\t{_SIDE_CODE[event.side]}\t"
                 f"{price}\t{qty}\t{usd_log}\t"
-                f"{event.ts_ms - hour * HOUR_MS}\t{event.id or ''}\t{event.raw_symbol or ''}"
+                f"{event.ts_ms - slot * SLOT_MS}\t{event.id or ''}\t{event.raw_symbol or ''}"
             )
         return keys, [len(events), b"".join(fingerprints), "\n".join(records)]
 
@@ -273,8 +287,9 @@ class Store:
         """Exact sums per (exchange, side) for [since_ms, until_ms); None means unbounded.
 
         All time: one round trip. A window: the hours with events (one round trip), then one
-        read script (``read.lua``) for the day rollups wholly inside it, the hour rollups of its
-        partial days, and the logs of its (at most two) partial edge hours.
+        read script (``read.lua``) for the rollups of the days wholly inside it, of the other
+        whole hours, of the whole 10-minute slots of its edge hours, and the logs of its (at
+        most two) partial edge slots.
         """
         rollup = Rollup(symbol=symbol, since_ms=since_ms, until_ms=until_ms)
         fold = _Fold()
@@ -284,28 +299,29 @@ class Store:
             return rollup
         if since_ms is not None and until_ms is not None and since_ms >= until_ms:
             return rollup
-        days, hours, edges = self._plan(symbol, since_ms, until_ms)
+        days, hours, slots, edges = self._plan(symbol, since_ms, until_ms)
         keys = [self.key(symbol, f"D:{day}") for day in days]
         keys += [self.key(symbol, f"h:{hour}") for hour in hours]
+        keys += [self.key(symbol, f"s:{slot}") for slot in slots]
         whole = len(keys)
-        keys += [self.key(symbol, f"l:{hour}") for hour in edges]
+        keys += [self.key(symbol, f"l:{slot}") for slot in edges]
         if keys:
             if self._read_script is None:
-                source = _script_source("read.lua")
-                self._read_script = self.client.register_script(source)
+                self._read_script = self.client.register_script(_script_source("read.lua"))
             blobs = self._read_script(keys=keys, args=[whole])
             for blob in blobs[:whole]:
                 fold.add_hash_blob(blob)
-            for hour, blob in zip(edges, blobs[whole:], strict=True):
+            for slot, blob in zip(edges, blobs[whole:], strict=True):
                 if blob:
-                    fold.add_log_lines(hour, blob.decode().split("\n"), since_ms, until_ms)
+                    lines = blob.decode().split("\n")
+                    fold.add_log_lines(slot * SLOT_MS, lines, since_ms, until_ms)
         fold.into(rollup)
         return rollup
 
     def _plan(
         self, symbol: str, since_ms: int | None, until_ms: int | None
-    ) -> tuple[list[int], list[int], list[int]]:
-        """What to read for a window: days wholly inside it, the other whole hours, edge hours.
+    ) -> tuple[list[int], list[int], list[int], list[int]]:
+        """What to read for a window: whole days, other whole hours, whole slots, edge slots.
 
         Only hours that hold events are considered (from the ``:hrs`` index).
         """
@@ -313,36 +329,50 @@ class Store:
         hi = "+inf" if until_ms is None else str((until_ms - 1) // HOUR_MS)
         days: dict[int, None] = {}
         hours: list[int] = []
+        slots: list[int] = []
         edges: list[int] = []
         for raw in self.client.zrangebyscore(self.key(symbol, "hrs"), lo, hi):
             hour = int(raw)
-            if not _covers(since_ms, until_ms, hour * HOUR_MS, (hour + 1) * HOUR_MS):
-                edges.append(hour)
+            if _covers(since_ms, until_ms, hour * HOUR_MS, (hour + 1) * HOUR_MS):
+                day = hour // HOURS_PER_DAY
+                if _covers(since_ms, until_ms, day * DAY_MS, (day + 1) * DAY_MS):
+                    days[day] = None
+                else:
+                    hours.append(hour)
                 continue
-            day = hour // HOURS_PER_DAY
-            if _covers(since_ms, until_ms, day * DAY_MS, (day + 1) * DAY_MS):
-                days[day] = None
-            else:
-                hours.append(hour)
-        return list(days), hours, edges
+            for slot in range(hour * SLOTS_PER_HOUR, (hour + 1) * SLOTS_PER_HOUR):
+                start, end = slot * SLOT_MS, (slot + 1) * SLOT_MS
+                if _covers(since_ms, until_ms, start, end):
+                    slots.append(slot)
+                elif (since_ms is None or since_ms < end) and (
+                    until_ms is None or start < until_ms
+                ):
+                    edges.append(slot)
+        return list(days), hours, slots, edges
 
     def events(
         self, symbol: str, since_ms: int | None = None, until_ms: int | None = None
     ) -> Iterator[Event]:
         """The stored log of one symbol in [since_ms, until_ms), hour by hour, in store order.
 
-        Hours are read in pipelines of up to 64 (one round trip each, plus one for the index).
+        Hours are read in pipelines of up to 16 (one round trip each, plus one for the index).
         """
         lo = "-inf" if since_ms is None else str(since_ms // HOUR_MS)
         hi = "+inf" if until_ms is None else str((until_ms - 1) // HOUR_MS)
         hours = [int(raw) for raw in self.client.zrangebyscore(self.key(symbol, "hrs"), lo, hi)]
-        for start in range(0, len(hours), 64):
-            chunk = hours[start : start + 64]
+        for start in range(0, len(hours), 16):
+            chunk = [
+                slot
+                for hour in hours[start : start + 16]
+                for slot in range(hour * SLOTS_PER_HOUR, (hour + 1) * SLOTS_PER_HOUR)
+                if (since_ms is None or since_ms < (slot + 1) * SLOT_MS)
+                and (until_ms is None or slot * SLOT_MS < until_ms)
+            ]
             pipe = self.client.pipeline(transaction=False)
-            for hour in chunk:
-                pipe.xrange(self.key(symbol, f"l:{hour}"))
-            for hour, reply in zip(chunk, pipe.execute(), strict=True):
-                for event in _decode_entries(symbol, hour, reply):
+            for slot in chunk:
+                pipe.xrange(self.key(symbol, f"l:{slot}"))
+            for slot, reply in zip(chunk, pipe.execute(), strict=True):
+                for event in _decode_entries(symbol, slot * SLOT_MS, reply):
                     if _inside(event.ts_ms, since_ms, until_ms):
                         yield event
 
@@ -399,7 +429,7 @@ _FIGURES = {"n": 0, "qi": 1, "q1": 2, "q2": 3, "ui": 4, "u1": 5, "u2": 6}
 
 
 class _Fold:
-    """Adds rollup hashes and edge-hour log lines with integers; Decimals are built once.
+    """Adds rollup hashes and edge-slot log lines with integers; Decimals are built once.
 
     Per cell (``b"exchange|L"``): events and the qty/usd limbs of rollup hashes, plus the
     qty/usd of log lines as integers of 1e-18 units, and first/last times.
@@ -442,12 +472,12 @@ class _Fold:
             self.add_hash(dict(zip(parts[::2], parts[1::2], strict=True)))
 
     def add_log_lines(
-        self, hour: int, lines: list[str], since_ms: int | None, until_ms: int | None
+        self, base: int, lines: list[str], since_ms: int | None, until_ms: int | None
     ) -> None:
-        """The events of an hour's log (payload lines) that fall inside the window."""
-        base = hour * HOUR_MS
+        """The events of a slot's log (payload lines; times are offsets from ``base`` ms)
+        that fall inside the window."""
         lo = -1 if since_ms is None else since_ms - base
-        hi = HOUR_MS if until_ms is None else until_ms - base
+        hi = SLOT_MS if until_ms is None else until_ms - base
         for line in lines:
             exchange, code, price, qty, usd, offset, _id, _raw = line.split("\t")
             t = int(offset)
@@ -488,8 +518,7 @@ def _default_usd_e18(price: int, qty: int) -> int:
     return units
 
 
-def _decode_entries(symbol: str, hour: int, entries: list[Any]) -> Iterator[Event]:
-    base = hour * HOUR_MS
+def _decode_entries(symbol: str, base: int, entries: list[Any]) -> Iterator[Event]:
     for line in _entry_lines(entries):
         exchange, code, price_text, qty_text, usd_text, offset, id_, raw = line.split("\t")
         price, qty = Decimal(price_text), Decimal(qty_text)

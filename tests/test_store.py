@@ -19,7 +19,7 @@ from redis.crc import key_slot
 
 from liqcli.errors import StoreError
 from liqcli.model import AMOUNT_CONTEXT, Event, default_usd
-from liqcli.store import HOUR_MS, Store, amount_parts, from_limbs
+from liqcli.store import HOUR_MS, SLOT_MS, Store, amount_parts, from_limbs
 
 T0 = 1_735_689_600_000  # 2025-01-01T00:00Z
 
@@ -100,7 +100,8 @@ event_strategy = st.builds(
     st.sampled_from(["LONG", "SHORT"]),
     prices,
     amounts,
-    st.integers(T0, T0 + 80 * HOUR_MS),
+    # spread over days, or dense in two hours (so window edges cut through busy slots)
+    st.one_of(st.integers(T0, T0 + 80 * HOUR_MS), st.integers(T0 + 2 * HOUR_MS, T0 + 4 * HOUR_MS)),
     st.one_of(st.none(), st.text("abc123", min_size=1, max_size=3)),
 )
 
@@ -111,7 +112,20 @@ event_strategy = st.builds(
 @given(
     events=st.lists(event_strategy, min_size=0, max_size=60),
     dup_picks=st.lists(st.integers(0, 10_000), max_size=20),
-    window=st.tuples(st.integers(T0 - HOUR_MS, T0 + 31 * HOUR_MS), st.integers(0, 20 * HOUR_MS)),
+    window=st.tuples(
+        # boundaries anywhere, or exactly on slot/hour/day boundaries (whole buckets)
+        st.one_of(
+            st.integers(T0 - HOUR_MS, T0 + 81 * HOUR_MS),
+            st.integers(T0 + 2 * HOUR_MS, T0 + 4 * HOUR_MS),
+            st.integers(-1, 81).map(lambda h: T0 + h * HOUR_MS),
+            st.integers(-6, 486).map(lambda k: T0 + k * SLOT_MS),
+        ),
+        st.one_of(
+            st.integers(0, 60 * HOUR_MS),
+            st.integers(0, 60).map(lambda h: h * HOUR_MS),
+            st.integers(0, 360).map(lambda k: k * SLOT_MS),
+        ),
+    ),
     batch=st.integers(1, 25),
     seed=st.randoms(use_true_random=False),
 )
@@ -154,8 +168,9 @@ def test_multi_day_windows_read_day_hour_and_edge_buckets(redis_client):
     for since, until in [(T0 + 12_345, T0 + 20 * 24 * HOUR_MS + 999), (T0, T0 + 3 * 24 * HOUR_MS),
                          (T0 - 1, None), (None, T0 + 5 * 24 * HOUR_MS - 1)]:
         assert cells(store, "BTCUSDT", since, until) == recompute(events, since, until)
-    days, hours, edges = store._plan("BTCUSDT", T0 + 12_345, T0 + 20 * 24 * HOUR_MS + 999)
-    assert len(days) >= 18 and 1 <= len(edges) <= 2 and len(hours) <= 46
+    days, hours, slots, edges = store._plan("BTCUSDT", T0 + 12_345,
+                                            T0 + 20 * 24 * HOUR_MS + 999)
+    assert len(days) >= 18 and len(hours) <= 46 and len(slots) <= 10 and len(edges) <= 2
 
 
 def test_huge_sums_do_not_overflow_or_drift(redis_client):
