@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -49,7 +50,10 @@ def measure(url: str, runs: int) -> tuple[float, float]:
     """Median wall seconds of ``liqcli totals -f json`` and of the bare redis-py command,
     run alternately (A B A B …) so drift in the machine's speed hits both alike."""
     env = {**os.environ, "LIQCLI_REDIS_URL": url, "PYTHONPATH": str(ROOT)}
-    liqcli = [sys.executable, "-m", "liqcli", "totals", "-f", "json"]
+    # the installed console script, as a user runs it (else python -m liqcli)
+    script = shutil.which("liqcli", path=str(Path(sys.executable).parent))
+    entry = [script] if script else [sys.executable, "-m", "liqcli"]
+    liqcli = [*entry, "totals", "-f", "json"]
     bare = [sys.executable, "-c", f"import redis; redis.Redis.from_url({url!r}).hgetall('x')"]
     wall(liqcli, env), wall(bare, env)  # warm the OS caches
     ours, theirs = [], []
