@@ -108,11 +108,28 @@ _register()
 
 
 def run(argv: list[str] | None = None) -> None:
+    """Run the app; usage errors become one line on stderr (exit 2), like every other error."""
+    # typer 0.26-0.28 (pinned) vendors click as typer._click
+    from typer import Abort
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+
     try:
-        app(args=argv, prog_name="liqcli")
+        status = app(args=argv, prog_name="liqcli", standalone_mode=False)
+    except NoArgsIsHelpError as exc:  # plain `liqcli`: the help (rich prints it), exit 2
+        if exc.format_message().strip():
+            sys.stderr.write(exc.format_message() + "\n")
+        sys.exit(int(ExitStatus.USAGE))
+    except ClickException as exc:
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        message = " ".join(exc.format_message().split())
+        raise SystemExit(int(fail(message + hint, ExitStatus(exc.exit_code)).exit_code)) from None
+    except Abort:
+        raise SystemExit(int(fail("aborted", ExitStatus.ERROR).exit_code)) from None
     except BrokenPipeError:
         _silence_broken_pipe()
         sys.exit(int(ExitStatus.OK))
+    sys.exit(status if isinstance(status, int) else int(ExitStatus.OK))
 
 
 def call_with_errors(debug: bool, fn: Callable[[], T]) -> T:
