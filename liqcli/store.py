@@ -25,7 +25,7 @@ from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING, Any
 
 from liqcli.errors import StoreError
-from liqcli.model import Event, Side, default_usd
+from liqcli.model import EXCHANGE_RE, SYMBOL_RE, Event, Side, default_usd
 from liqcli.rollup import Rollup
 
 if TYPE_CHECKING:
@@ -224,13 +224,20 @@ class Store:
         hours: dict[int, int] = {}  # hour -> KEYS index of its rollup
         tag = f"{self.prefix}:{{{symbol}}}:"
 
+        if not SYMBOL_RE.fullmatch(symbol):
+            raise ValueError(f"symbol {symbol!r} is not [A-Z0-9._-]{{1,40}}")
+        checked: set[str] = set()  # exchange names already checked in this batch
         fingerprints: list[bytes] = []
         records: list[str] = []
         for event in events:
             price, _, _, _ = amount_parts(event.price, "price")
             qty, qi, q1, q2 = amount_parts(event.qty, "qty")
             usd, ui, u1, u2 = amount_parts(event.usd, "usd", zero_ok=True)
-            for text in (event.exchange, event.id or "", event.raw_symbol or ""):
+            if event.exchange not in checked:
+                if not EXCHANGE_RE.fullmatch(event.exchange):
+                    raise ValueError(f"exchange {event.exchange!r} is not [a-z0-9._-]{{1,32}}")
+                checked.add(event.exchange)
+            for text in (event.id or "", event.raw_symbol or ""):
                 if "\t" in text or "\n" in text:
                     raise ValueError(f"text field {text!r} holds a tab or a newline")
             digest = fingerprint(event, price, qty, usd)

@@ -204,6 +204,14 @@ def test_equal_values_in_other_notation_are_duplicates(redis_client):
     assert store.ingest_batch([ev(price="100.5"), ev(price="1.005E+2")]) == [False, False]
 
 
+@pytest.mark.parametrize("exchange,symbol", [("Bybit", "BTCUSDT"), ("by bit", "BTCUSDT"),
+                                             ("bybit", "btcusdt"), ("bybit", "BTC{X}")])
+def test_library_events_with_names_outside_the_contract_are_refused(redis_client, exchange, symbol):
+    with pytest.raises(ValueError, match="is not"):
+        Store(redis_client).ingest_batch([ev(exchange=exchange, symbol=symbol)])
+    assert redis_client.dbsize() == 0
+
+
 def test_discovery_without_scan(redis_client):
     store = Store(redis_client)
     store.ingest([ev(symbol="ETHUSDT"), ev(symbol="BTCUSDT", exchange="hyperliquid")])
