@@ -22,8 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from liqcli.adapters import Adapter, ContractTable, get_adapter
-from liqcli.adapters.base import unwrap_recording
+from liqcli.adapters import Adapter, ContractTable, get_adapter, parse_object
+from liqcli.adapters.base import out_of_range, unwrap_recording
 from liqcli.coverage import mark_connected
 from liqcli.errors import InvalidEvent
 from liqcli.model import Event
@@ -155,8 +155,7 @@ class Collector:
                 done, _ = await asyncio.wait({receiver, stopper}, timeout=timeout,
                                              return_when=asyncio.FIRST_COMPLETED)
                 if receiver in done:
-                    text = receiver.result()
-                    reply = self._handle(name, text if isinstance(text, str) else text.decode())
+                    reply = self._handle(name, receiver.result())
                     if reply is not None:
                         await ws.send(reply)
                 else:
@@ -176,15 +175,28 @@ class Collector:
 
     # --- one message -----------------------------------------------------------------------
 
-    def _handle(self, name: str, text: str) -> str | None:
-        """Record, parse and ingest one message; returns a reply to send, if any."""
+    def _handle(self, name: str, message: str | bytes) -> str | None:
+        """Record, parse and ingest one message; returns a reply to send, if any.
+
+        A bad frame (binary, malformed, numbers out of range) or a bad item of a batch frame is
+        counted as rejected and logged; collection goes on.
+        """
         from liqcli.readers import parse_json
-        from liqcli.validate import normalize
 
         received = now_ms()
         stats = self.stats[name]
         stats.messages += 1
         adapter = self.adapters[name]
+        if isinstance(message, str):
+            text = message
+        else:
+            try:
+                text = message.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                self._write_record(name, received, message.decode("utf-8", "replace"),
+                                   is_json=False)
+                self._reject(name, f"invalid UTF-8 at byte {exc.start + 1} (binary frame?)")
+                return None
         if text.strip() in ("pong", "ping"):
             stats.skipped += 1
             return None
@@ -192,8 +204,7 @@ class Collector:
             obj = parse_json(text)
         except InvalidEvent as exc:
             self._write_record(name, received, text, is_json=False)
-            stats.rejected += 1
-            self.config.log(f"liqcli: {name}: rejected frame: {exc.reason}")
+            self._reject(name, exc.reason)
             return None
         self._write_record(name, received, text, is_json=True)
         live = adapter.live
@@ -203,15 +214,19 @@ class Collector:
                 return answer if isinstance(answer, str) else json.dumps(answer)
         obj, _ = unwrap_recording(obj)
         try:
-            result = adapter.parse_message(obj, received_ms=received,
-                                           contracts=self.config.contracts)
-            events = [normalize(item) for item in result.events]
+            result = parse_object(adapter, obj, received_ms=received,
+                                  contracts=self.config.contracts)
         except InvalidEvent as exc:
-            stats.rejected += 1
-            self.config.log(f"liqcli: {name}: rejected frame: {exc.reason}")
+            self._reject(name, exc.reason)
             return None
+        except ValueError as exc:  # an adapter's bug on odd input must not end collection
+            self._reject(name, f"unreadable frame ({type(exc).__name__}: {exc})")
+            return None
+        for error in result.errors:  # bad items of a batch frame; its good ones are kept
+            self._reject(name, error.reason, what="item")
         if result.skipped:
             stats.skipped += 1
+        events = self._normalize(name, result.events)
         if self.symbols:
             kept = [e for e in events if e.symbol in self.symbols]
             stats.filtered += len(events) - len(kept)
@@ -219,6 +234,24 @@ class Collector:
         if events:
             self._ingest(name, events)
         return None
+
+    def _normalize(self, name: str, items: list[dict[str, Any]]) -> list[Event]:
+        """Validate each event on its own: one invalid event does not drop the others."""
+        from liqcli.validate import normalize
+
+        events = []
+        for item in items:
+            try:
+                events.append(normalize(item))
+            except InvalidEvent as exc:
+                self._reject(name, exc.reason, what="item")
+            except ArithmeticError as exc:
+                self._reject(name, out_of_range(exc).reason, what="item")
+        return events
+
+    def _reject(self, name: str, reason: str, *, what: str = "frame") -> None:
+        self.stats[name].rejected += 1
+        self.config.log(f"liqcli: {name}: rejected {what}: {reason}")
 
     def _ingest(self, name: str, events: list[Event]) -> None:
         self._pending.extend(events)

@@ -35,6 +35,7 @@ from liqcli.adapters.base import (
     contract_amounts,
     event,
     loads_decimal,
+    out_of_range,
     positive,
     to_decimal,
 )
@@ -294,11 +295,14 @@ def import_cryptofeed(
             try:
                 if record is None:
                     raise InvalidEvent("not a JSON object")
-                converted = convert_record(record, table)
-                if converted is None:
-                    report.skipped += 1
-                    continue
-                batch.append(normalize(converted))
+                try:
+                    converted = convert_record(record, table)
+                    if converted is None:
+                        report.skipped += 1
+                        continue
+                    batch.append(normalize(converted))
+                except ArithmeticError as exc:  # e.g. decimal.Overflow on absurd numbers
+                    raise out_of_range(exc) from None
             except InvalidEvent as exc:
                 report.rejected.append((where, exc.reason))
                 if not held:

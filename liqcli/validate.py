@@ -42,10 +42,12 @@ from liqcli.model import Event, Side, default_usd
 
 __all__ = [
     "FUTURE_SLACK_MS",
+    "MAX_AMOUNT_TEXT",
     "MAX_PRICE",
     "MAX_QTY",
     "MAX_USD",
     "MIN_TS_MS",
+    "NUMBER_RE",
     "normalize",
     "parse_amount",
     "parse_ts",
@@ -57,7 +59,8 @@ MAX_USD = Decimal("1e12")
 PLACES = 18  # decimal places the store keeps
 MIN_TS_MS = 1_230_768_000_000  # 2009-01-01T00:00:00Z
 FUTURE_SLACK_MS = 86_400_000  # how far after "now" a timestamp may be
-_MAX_AMOUNT_TEXT = 80  # longer number texts are rejected before parsing
+MAX_AMOUNT_TEXT = 80  # longer number texts are rejected before parsing
+_MAX_AMOUNT_TEXT = MAX_AMOUNT_TEXT
 
 # One private context for all arithmetic: precise enough that every operation here is exact
 # (price < 1e10 and qty < 1e13 with 18 places each multiply to at most 59 digits).
@@ -71,7 +74,9 @@ _INF = float("inf")
 _EXCHANGE_RE = re.compile(r"[A-Za-z0-9._-]{1,32}")
 _SYMBOL_RE = re.compile(r"[A-Za-z0-9._-]{1,40}")
 _RAW_SYMBOL_RE = re.compile(r"[A-Za-z0-9._:/-]{1,64}")
-_NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
+# A plain decimal number (no "_", spaces, NaN/Infinity); the adapters read numbers with it too.
+NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
+_NUMBER_RE = NUMBER_RE
 _INT_RE = re.compile(r"[+-]?[0-9]{1,20}")
 _SECONDS_RE = re.compile(r"[+-]?[0-9]{1,12}\.[0-9]{0,12}")
 _ISO_START_RE = re.compile(r"[0-9]{4}-?[0-9]{2}")
@@ -276,6 +281,8 @@ def _side(value: object) -> Side:
         if value is None:
             raise InvalidEvent("missing field 'side'")
         raise InvalidEvent(f"side: must be LONG or SHORT, got {type(value).__name__}")
+    if not value.isascii():  # "ſhort".upper() == "SHORT": never let Unicode case-mapping in
+        raise InvalidEvent(f"side: unknown {_show(value)} (expected LONG or SHORT)")
     upper = value.upper()
     side = _SIDES.get(upper)
     if side is not None:
@@ -292,7 +299,10 @@ def _optional_id(value: object) -> str | None:
     if value is None:
         return None
     if type(value) is int:
-        return str(value)
+        # bit_length first: str() of a huge integer is slow (and raises beyond 4300 digits).
+        if value.bit_length() > 430 or len(digits := str(value)) > 128:
+            raise InvalidEvent("id: must be 1-128 printable characters, got a longer integer")
+        return digits
     if type(value) is not str:
         raise InvalidEvent(f"id: must be a string or an integer, got {type(value).__name__}")
     text: str = value

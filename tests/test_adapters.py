@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,14 @@ def only(name: str, message: Any, **kw: Any) -> dict[str, Any]:
     assert not result.skipped
     assert len(result.events) == 1, result
     return result.events[0]
+
+
+def rejected_item(name: str, message: Any, match: str, **kw: Any) -> None:
+    """The frame's only item is rejected on its own (a per-item error, no event)."""
+    result = parse(name, message, **kw)
+    assert result.events == [] and not result.skipped
+    assert len(result.errors) == 1, result
+    assert re.search(match, result.errors[0].reason), result.errors[0].reason
 
 
 def force_order(**order: Any) -> dict[str, Any]:
@@ -242,8 +251,8 @@ def test_bybit_non_liquidation_frames_are_skipped(frame: Any) -> None:
 
 
 def test_bybit_malformed() -> None:
-    with pytest.raises(InvalidEvent, match="side"):
-        parse("bybit", bybit_push({"T": TS, "s": "X", "S": "Long", "v": "1", "p": "1"}))
+    rejected_item("bybit", bybit_push({"T": TS, "s": "X", "S": "Long", "v": "1", "p": "1"}),
+                  "side")
     with pytest.raises(InvalidEvent, match="not a list"):
         parse("bybit", {"topic": "allLiquidation.X", "data": {}})
 
@@ -376,8 +385,7 @@ def test_okx_inverse_and_dated_futures() -> None:
 
 def test_okx_unknown_contract_value_is_rejected_with_how_to_supply_it() -> None:
     frame = okx_push("ZZZ-USDT-SWAP", detail("sell", "long", "1", "2"))
-    with pytest.raises(InvalidEvent, match=r"--contract-size ZZZ-USDT-SWAP=VALUE"):
-        parse("okx", frame)
+    rejected_item("okx", frame, r"--contract-size ZZZ-USDT-SWAP=VALUE")
     table = ContractTable.from_options(["ZZZ-USDT-SWAP=10"])
     assert parse("okx", frame, table=table).events[0]["qty"] == Decimal(10)
 
@@ -417,12 +425,10 @@ def test_okx_non_liquidation_frames_are_skipped(frame: Any) -> None:
 
 
 def test_okx_malformed() -> None:
-    with pytest.raises(InvalidEvent, match="bkPx"):
-        parse("okx", okx_push("BTC-USDT-SWAP", {"side": "sell", "posSide": "long", "sz": "1",
-                                                "ts": str(TS)}))
-    with pytest.raises(InvalidEvent, match="timestamp"):
-        bad_ts = detail("sell", "long", "1", "2") | {"ts": "x"}
-        parse("okx", okx_push("BTC-USDT-SWAP", bad_ts))
+    rejected_item("okx", okx_push("BTC-USDT-SWAP", {"side": "sell", "posSide": "long",
+                                                    "sz": "1", "ts": str(TS)}), "bkPx")
+    bad_ts = detail("sell", "long", "1", "2") | {"ts": "x"}
+    rejected_item("okx", okx_push("BTC-USDT-SWAP", bad_ts), "timestamp")
 
 
 # --- BitMEX ------------------------------------------------------------------------------------
@@ -456,8 +462,8 @@ def test_bitmex_needs_a_receive_time_which_recordings_carry() -> None:
 
 def test_bitmex_unknown_instrument_is_rejected() -> None:
     row = {"orderID": "c", "symbol": "ETHUSD", "side": "Buy", "price": 3000, "leavesQty": 10}
-    with pytest.raises(InvalidEvent, match="--contract-size ETHUSD=VALUE"):
-        parse("bitmex", bitmex("insert", row), received_ms=TS)
+    rejected_item("bitmex", bitmex("insert", row), "--contract-size ETHUSD=VALUE",
+                  received_ms=TS)
 
 
 # --- Deribit -----------------------------------------------------------------------------------
@@ -499,10 +505,8 @@ def test_deribit_plain_trades_and_options_are_skipped_linear_is_base() -> None:
 
 
 def test_deribit_malformed() -> None:
-    with pytest.raises(InvalidEvent, match="liquidation flag"):
-        parse("deribit", deribit(trade("sell", "X")))
-    with pytest.raises(InvalidEvent, match="direction"):
-        parse("deribit", deribit(trade("up", "T")))
+    rejected_item("deribit", deribit(trade("sell", "X")), "liquidation flag")
+    rejected_item("deribit", deribit(trade("up", "T")), "direction")
 
 
 # --- across venues -----------------------------------------------------------------------------

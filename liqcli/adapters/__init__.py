@@ -22,9 +22,11 @@ from liqcli.adapters.base import (
     AdapterResult,
     LiveFeed,
     NormalizedEvent,
+    out_of_range,
     unwrap_recording,
 )
 from liqcli.adapters.contracts import ContractTable, ContractValue
+from liqcli.errors import InvalidEvent
 
 __all__ = [
     "SKIPPED",
@@ -37,6 +39,7 @@ __all__ = [
     "adapter_names",
     "get_adapter",
     "parse_line",
+    "parse_object",
     "register_adapter",
     "use_contracts",
 ]
@@ -64,11 +67,13 @@ def register_adapter(adapter: Adapter) -> None:
 def _register_format(adapter: Adapter) -> None:
     from liqcli.readers import register_format
 
-    def factory() -> Callable[[str], list[NormalizedEvent]]:
+    def factory() -> Callable[[str], list[NormalizedEvent | InvalidEvent]]:
         table = _contracts
 
-        def parse(text: str) -> list[NormalizedEvent]:
-            return parse_line(adapter, text, contracts=table).events
+        def parse(text: str) -> list[NormalizedEvent | InvalidEvent]:
+            result = parse_line(adapter, text, contracts=table)
+            # A batch frame's bad items are rejected one by one beside its good events.
+            return [*result.events, *result.errors]
 
         return parse
 
@@ -110,21 +115,40 @@ def parse_line(
     contracts: ContractTable | None = None,
     received_ms: int | None = None,
 ) -> AdapterResult:
-    """Parse one line of a recording (a bare message or a ``collect --record`` envelope)."""
+    """Parse one line of a recording (a bare message or a ``collect --record`` envelope).
+
+    Raises :class:`InvalidEvent` when the whole line is unreadable; the result's ``errors``
+    are the bad items of a batch frame whose other items were read.
+    """
     if isinstance(adapter, str):
         adapter = get_adapter(adapter)
     from liqcli.readers import parse_json
 
-    text = line.decode("utf-8") if isinstance(line, bytes) else line
+    try:
+        text = line.decode("utf-8") if isinstance(line, bytes) else line
+    except UnicodeDecodeError as exc:
+        raise InvalidEvent(f"invalid UTF-8 at byte {exc.start + 1} (binary data?)") from None
     if text.strip() in _KEEPALIVES:
         return SKIPPED
     obj: Any = parse_json(text)  # exact decimals; InvalidEvent "malformed JSON: ..."
     obj, recorded_ms = unwrap_recording(obj)
-    return adapter.parse_message(
+    return parse_object(
+        adapter,
         obj,
         received_ms=recorded_ms if recorded_ms is not None else received_ms,
         contracts=contracts if contracts is not None else ContractTable(),
     )
+
+
+def parse_object(
+    adapter: Adapter, obj: Any, *, received_ms: int | None, contracts: ContractTable
+) -> AdapterResult:
+    """``adapter.parse_message`` guarded: no arithmetic error on the frame's numbers escapes
+    (it becomes :class:`InvalidEvent`, the frame's rejection)."""
+    try:
+        return adapter.parse_message(obj, received_ms=received_ms, contracts=contracts)
+    except ArithmeticError as exc:  # decimal.Overflow, InvalidOperation, ZeroDivisionError...
+        raise out_of_range(exc) from None
 
 
 _discover()  # register every built-in adapter as an input format on import

@@ -4,19 +4,27 @@ An adapter turns ONE recorded websocket message (a parsed JSON object) into zero
 in the normalized contract (dicts with ``exchange, symbol, side, price, qty, usd, ts, id,
 raw_symbol``; amounts are :class:`~decimal.Decimal`, ``ts`` is epoch ms). Frames that are not
 liquidations (acks, pings, plain trades) give ``AdapterResult([], skipped=True)``; a liquidation
-frame that cannot be read raises :class:`~liqcli.errors.InvalidEvent`.
+frame that cannot be read raises :class:`~liqcli.errors.InvalidEvent`. A frame carrying several
+liquidations reads each on its own (:func:`read_items`): a bad item becomes one entry of
+``AdapterResult.errors`` and the good ones are kept.
+
+Numbers are read strictly (:func:`to_decimal`): plain decimal syntax only, magnitudes between
+1e-30 and 1e20, so no arithmetic on them can overflow; any ``ArithmeticError`` that still
+arises is turned into ``InvalidEvent`` by :func:`out_of_range`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from liqcli.errors import InvalidEvent
 from liqcli.model import default_usd
+from liqcli.validate import MAX_AMOUNT_TEXT, NUMBER_RE
 
 if TYPE_CHECKING:
     from liqcli.adapters.contracts import ContractTable
@@ -28,16 +36,25 @@ NormalizedEvent = dict[str, Any]
 BASE_QTY_PLACES = Decimal("1e-18")
 _WIDE = Context(prec=60, rounding=ROUND_HALF_EVEN)
 
+# Adapter numbers: a non-zero magnitude's adjusted exponent must lie strictly inside this range
+# (1e-30 <= |x| < 1e20), and at most this many significant digits: every product, quotient and
+# 18-place rounding the adapters do then fits their 60-digit context.
+MIN_ADJUSTED, MAX_ADJUSTED = -30, 20
+MAX_DIGITS = 40
+_LONG_EXPONENT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][+-]?[0-9]{5,}")
+
 # A liquidation order sells to close a LONG position and buys to close a SHORT one.
 ORDER_SIDE: Mapping[str, str] = {"SELL": "LONG", "BUY": "SHORT"}
 
 
 @dataclass(frozen=True, slots=True)
 class AdapterResult:
-    """Events read from one message; ``skipped`` when the message was not a liquidation frame."""
+    """Events read from one message; ``skipped`` when the message was not a liquidation frame;
+    ``errors`` the items of the frame that could not be read (the events are the good ones)."""
 
     events: list[NormalizedEvent] = field(default_factory=list)
     skipped: bool = False
+    errors: list[InvalidEvent] = field(default_factory=list)
 
 
 SKIPPED = AdapterResult([], skipped=True)
@@ -93,15 +110,57 @@ def decimal_field(obj: dict[str, Any], key: str, what: str | None = None) -> Dec
 
 
 def to_decimal(value: Any, what: str) -> Decimal:
+    """A finite decimal in a sane range (see :data:`MAX_ADJUSTED`) from a JSON string or number.
+
+    Strings must be plain decimal syntax (validation's number pattern: no ``_``, no spaces, no
+    NaN/Infinity), as Python's ``Decimal()`` alone would accept ``"1_000"`` or ``" 1 "``.
+    """
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        raise InvalidEvent(f"{what!r} is not a number: {value!r}")
+        raise InvalidEvent(f"{what!r} is not a number: {_shown(value)}")
+    if isinstance(value, str) and (
+        len(value) > MAX_AMOUNT_TEXT or NUMBER_RE.fullmatch(value) is None
+    ):
+        huge = _LONG_EXPONENT.fullmatch(value) is not None
+        raise InvalidEvent(f"{what!r} is {'out of range' if huge else 'not a number'}: "
+                           f"{_shown(value)}")
     try:
         number = Decimal(value)
-    except InvalidOperation:
-        raise InvalidEvent(f"{what!r} is not a number: {value!r}") from None
+    except (InvalidOperation, ValueError):
+        raise InvalidEvent(f"{what!r} is not a number: {_shown(value)}") from None
     if not number.is_finite():
-        raise InvalidEvent(f"{what!r} is not a finite number: {value!r}")
+        raise InvalidEvent(f"{what!r} is not a finite number: {_shown(value)}")
+    if number and not (
+        MIN_ADJUSTED < number.adjusted() < MAX_ADJUSTED
+        and len(number.as_tuple().digits) <= MAX_DIGITS
+    ):
+        raise InvalidEvent(f"{what!r} is out of range: {_shown(value)}")
     return number
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 42 else text[:39] + "..."
+
+
+def out_of_range(exc: ArithmeticError) -> InvalidEvent:
+    """The rejection for an arithmetic error (overflow, precision exceeded) on a frame's numbers."""
+    return InvalidEvent(f"numbers out of range ({type(exc).__name__})")
+
+
+def read_items(
+    items: Iterable[Any], read_one: Callable[[Any], list[NormalizedEvent]]
+) -> AdapterResult:
+    """Read each item of a batch frame on its own: the good items' events, the bad ones' errors."""
+    events: list[NormalizedEvent] = []
+    errors: list[InvalidEvent] = []
+    for item in items:
+        try:
+            events.extend(read_one(item))
+        except InvalidEvent as exc:
+            errors.append(exc)
+        except ArithmeticError as exc:
+            errors.append(out_of_range(exc))
+    return AdapterResult(events, errors=errors)
 
 
 def positive(value: Decimal, what: str) -> Decimal:
@@ -133,7 +192,8 @@ def ms_field(obj: dict[str, Any], key: str) -> int:
         return value
     if isinstance(value, str) and value.isdigit():
         return int(value)
-    if isinstance(value, Decimal) and value == value.to_integral_value():
+    if (isinstance(value, Decimal) and value.is_finite() and value.adjusted() < MAX_ADJUSTED
+            and value == value.to_integral_value()):
         return int(value)
     raise InvalidEvent(f"missing or bad timestamp {key!r}: {value!r}")
 

@@ -19,10 +19,12 @@ from liqcli.adapters.base import (
     Adapter,
     AdapterResult,
     LiveFeed,
+    NormalizedEvent,
     contract_amounts,
     event,
     list_field,
     positive_field,
+    read_items,
     side_field,
     str_field,
 )
@@ -49,8 +51,9 @@ def parse_message(
             "BitMEX liquidation frames carry no time: ingest a `liqcli collect --record` file "
             "(it stores the receive time)"
         )
-    events = []
-    for item in list_field(obj, "data"):
+    ts: int = received_ms
+
+    def read_row(item: Any) -> list[NormalizedEvent]:
         if not isinstance(item, dict):
             raise InvalidEvent("liquidation entry is not an object")
         raw_symbol = str_field(item, "symbol").upper()
@@ -59,7 +62,7 @@ def parse_message(
         price = positive_field(item, "price")
         qty, usd = contract_amounts(size, price, NAME, raw_symbol, contracts)
         order_id = item.get("orderID")
-        events.append(
+        return [
             event(
                 exchange=NAME,
                 symbol=normalize_symbol(raw_symbol),
@@ -67,12 +70,13 @@ def parse_message(
                 price=price,
                 qty=qty,
                 usd=usd,
-                ts=received_ms,
+                ts=ts,
                 id=str(order_id) if order_id else None,
                 raw_symbol=raw_symbol,
             )
-        )
-    return AdapterResult(events)
+        ]
+
+    return read_items(list_field(obj, "data"), read_row)  # each row on its own
 
 
 def _subscribe(symbols: list[str]) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from liqcli.adapters.base import (
     event,
     ms_field,
     positive_field,
+    read_items,
     str_field,
 )
 from liqcli.adapters.contracts import ContractTable
@@ -106,10 +107,9 @@ def parse_message(
     data = params.get("data")
     if not isinstance(data, list):
         raise InvalidEvent("trades 'data' is not a list")
-    events: list[NormalizedEvent] = []
-    for trade in data:
-        events.extend(_trade_events(trade, contracts))
-    return AdapterResult(events, skipped=not events)
+    result = read_items(data, lambda trade: _trade_events(trade, contracts))  # one by one
+    return AdapterResult(result.events, skipped=not (result.events or result.errors),
+                         errors=result.errors)
 
 
 def _subscribe(symbols: list[str]) -> list[dict[str, Any]]:

@@ -3,7 +3,9 @@
 ``posSide`` long/short is the liquidated position; when it is ``net`` (or absent) the order
 ``side`` decides (``sell`` → LONG). ``sz`` is CONTRACTS on SWAP/FUTURES (× ctVal; inverse
 contracts are USD: base = sz × value / bkPx) and base units on MARGIN. ``bkPx`` is the
-bankruptcy price, ``ts`` ms. Options are skipped (not perpetual/futures volume).
+bankruptcy price, ``ts`` ms. Options are skipped (not perpetual/futures volume). Each detail
+is read on its own: a bad one (or an instrument whose contract value is unknown, for each of
+its details) is rejected while the push's other liquidations are kept.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from liqcli.adapters.base import (
     list_field,
     ms_field,
     positive_field,
+    read_items,
     str_field,
 )
 from liqcli.adapters.contracts import ContractTable
@@ -60,7 +63,7 @@ def _side(detail: dict[str, Any]) -> str:
     return side
 
 
-def _instrument_events(item: Any, contracts: ContractTable) -> list[NormalizedEvent]:
+def _instrument_events(item: Any, contracts: ContractTable) -> AdapterResult:
     if not isinstance(item, dict):
         raise InvalidEvent("liquidation-orders entry is not an object")
     inst_id = str_field(item, "instId").upper()
@@ -68,14 +71,14 @@ def _instrument_events(item: Any, contracts: ContractTable) -> list[NormalizedEv
     if not inst_type:  # older pushes: infer from the id
         inst_type = "SWAP" if inst_id.endswith("-SWAP") else "FUTURES"
     if inst_type == "OPTION":
-        return []
+        return AdapterResult([])
     family = str(item.get("instFamily") or item.get("uly") or "").upper()
     if not family:
         match = _INSTRUMENT.fullmatch(inst_id)
         family = f"{match.group(1)}-{match.group(2)}" if match else inst_id
     symbol = normalize_symbol(inst_id)
-    events = []
-    for detail in list_field(item, "details"):
+
+    def read_detail(detail: Any) -> list[NormalizedEvent]:
         if not isinstance(detail, dict):
             raise InvalidEvent("liquidation detail is not an object")
         size = positive_field(detail, "sz")
@@ -84,7 +87,7 @@ def _instrument_events(item: Any, contracts: ContractTable) -> list[NormalizedEv
             qty, usd = base_amounts(size, price)
         else:
             qty, usd = contract_amounts(size, price, NAME, inst_id, contracts, family)
-        events.append(
+        return [
             event(
                 exchange=NAME,
                 symbol=symbol,
@@ -95,8 +98,9 @@ def _instrument_events(item: Any, contracts: ContractTable) -> list[NormalizedEv
                 ts=ms_field(detail, "ts"),
                 raw_symbol=inst_id,
             )
-        )
-    return events
+        ]
+
+    return read_items(list_field(item, "details"), read_detail)
 
 
 def parse_message(
@@ -108,9 +112,16 @@ def parse_message(
     if not isinstance(arg, dict) or arg.get("channel") != "liquidation-orders":
         return SKIPPED
     events: list[NormalizedEvent] = []
+    errors: list[InvalidEvent] = []
     for item in list_field(obj, "data"):
-        events.extend(_instrument_events(item, contracts))
-    return AdapterResult(events)
+        try:
+            found = _instrument_events(item, contracts)
+        except InvalidEvent as exc:  # the instrument itself is unreadable
+            errors.append(exc)
+            continue
+        events.extend(found.events)
+        errors.extend(found.errors)
+    return AdapterResult(events, errors=errors)
 
 
 def _subscribe(symbols: list[str]) -> list[dict[str, Any]]:
