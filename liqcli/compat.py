@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from liqcli.core import DEFAULT_SYMBOL, compute_stats
+from liqcli.errors import UsageError
 from liqcli.stats import CumulativeStats
 
 if TYPE_CHECKING:
@@ -27,8 +28,11 @@ __all__ = [
 ]
 
 
-def to_ms(value: TimeLike, option: str = "time") -> int | None:
-    """Epoch ms of a datetime (naive = UTC), a --since-style string, or an epoch number."""
+def to_ms(value: TimeLike, option: str = "time", *, now: int | None = None) -> int | None:
+    """Epoch ms of a datetime (naive = UTC), a --since-style string, or an epoch number.
+
+    ``now`` (epoch ms, default the current time) is the reference of durations (``24h``).
+    """
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -36,7 +40,7 @@ def to_ms(value: TimeLike, option: str = "time") -> int | None:
         return int(moment.timestamp() * 1000)
     from liqcli.timeparse import parse_instant
 
-    return parse_instant(str(value), option=option)
+    return parse_instant(str(value), now=now, option=option)
 
 
 class LiquidationDataAggregator:
@@ -55,10 +59,20 @@ class LiquidationDataAggregator:
         self, symbol: str = DEFAULT_SYMBOL, since: TimeLike = None, until: TimeLike = None,
         exchanges: list[str] | None = None,
     ) -> CumulativeStats:
-        """Exact figures of ``symbol`` in [since, until) (None = unbounded)."""
+        """Exact figures of ``symbol`` in [since, until) (None = unbounded).
+
+        Raises UsageError for an unreadable time or when ``since`` is not before ``until``.
+        """
+        from liqcli.timeparse import iso_utc, now_ms
+
+        current = now_ms()
+        since_ms, until_ms = to_ms(since, "since", now=current), to_ms(until, "until", now=current)
+        if since_ms is not None and until_ms is not None and since_ms >= until_ms:
+            raise UsageError(
+                f"since ({iso_utc(since_ms)}) must be before until ({iso_utc(until_ms)})"
+            )
         return compute_stats(
-            self.store, symbol, since_ms=to_ms(since, "since"), until_ms=to_ms(until, "until"),
-            exchanges=exchanges,
+            self.store, symbol, since_ms=since_ms, until_ms=until_ms, exchanges=exchanges
         )
 
     def get_exchanges(self, symbol: str | None = None) -> list[str]:
@@ -93,7 +107,7 @@ def format_stats_summary(stats: CumulativeStats) -> str:
         rule,
         f"Total Events: {fmt_int(stats.total_events)}",
         f"Total USD:    ${fmt_usd(stats.total_usd)}",
-        f"Total {base + ':':7}{fmt_qty(stats.total_btc)} {base}",
+        f"Total {base + ':':7} {fmt_qty(stats.total_btc)} {base}",
         f"Duration:     {hours} hours",
         thin,
     ]

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Context, Decimal, localcontext
 from typing import Protocol
 
-from liqcli.model import SIDES, Side, split_symbol
+from liqcli.errors import UsageError
+from liqcli.model import EXCHANGE_RE, SIDES, SYMBOL_RE, Side, split_symbol
 from liqcli.rollup import Rollup
 from liqcli.stats import (
     Coverage,
@@ -42,18 +43,46 @@ class RollupSource(Protocol):
 
 
 def normalize_symbols(symbols: str | Iterable[str] | None) -> tuple[str, ...]:
-    """Upper-cased symbols, duplicates dropped, order kept; ``None`` gives the default."""
+    """Upper-cased symbols, duplicates dropped, order kept; ``None`` gives the default.
+
+    An item may list several symbols separated by commas (``"ETHUSDT,SOLUSDT"``). Raises
+    UsageError for a name that is not a symbol (``model.SYMBOL_RE``), e.g. empty or ``A*``.
+    """
     if symbols is None:
         return (DEFAULT_SYMBOL,)
-    items = [symbols] if isinstance(symbols, str) else list(symbols)
     seen: dict[str, None] = {}
-    for item in items:
-        seen.setdefault(item.strip().upper(), None)
+    for name, given in _split_names(symbols):
+        symbol = name.upper()
+        if not SYMBOL_RE.fullmatch(symbol):
+            raise UsageError(
+                f"not a symbol: {given!r} (1-40 letters, digits, '.', '_' or '-', e.g. "
+                "BTCUSDT; commas separate several)"
+            )
+        seen.setdefault(symbol, None)
     return tuple(seen) or (DEFAULT_SYMBOL,)
 
 
-def normalize_exchanges(exchanges: Iterable[str] | None) -> tuple[str, ...]:
-    return tuple(sorted({e.strip().lower() for e in exchanges or ()}))
+def normalize_exchanges(exchanges: str | Iterable[str] | None) -> tuple[str, ...]:
+    """Lower-cased exchange names, sorted, duplicates dropped (commas separate names too).
+
+    Raises UsageError for a name that is not an exchange name (``model.EXCHANGE_RE``).
+    """
+    found: set[str] = set()
+    for name, given in _split_names(exchanges or ()):
+        exchange = name.lower()
+        if not EXCHANGE_RE.fullmatch(exchange):
+            raise UsageError(
+                f"not an exchange name: {given!r} (1-32 letters, digits, '.', '_' or '-', "
+                "e.g. binance; commas separate several)"
+            )
+        found.add(exchange)
+    return tuple(sorted(found))
+
+
+def _split_names(items: str | Iterable[str]) -> list[tuple[str, str]]:
+    """``(name, text it came from)`` for every comma-separated name of ``items``."""
+    texts = [items] if isinstance(items, str) else list(items)
+    return [(part.strip(), text) for text in texts for part in text.split(",")]
 
 
 def compute_stats(
@@ -69,20 +98,25 @@ def compute_stats(
 ) -> CumulativeStats:
     """Cumulative figures for ``symbols`` (or every symbol of the store) over [since, until).
 
+    ``symbols`` is one symbol, several (a list, or names separated by commas), or None for
+    the default; bad names raise UsageError (before any store access).
     ``exchanges`` keeps only those exchanges (case-insensitive); None or empty keeps all.
-    A list of symbols, or ``all_symbols``, gives a multi-symbol report even with one symbol.
+    Two or more symbols give a multi-symbol report (``per_symbol`` filled in); so does
+    ``all_symbols``, even when the store holds one symbol or none. A list of one symbol gives
+    the same one-symbol report as the plain string.
     ``coverage`` also reads the live collector's gaps inside the window (:func:`with_coverage`;
     ``now_ms``, default the current time, ends an open window).
     """
+    wanted = normalize_exchanges(exchanges)  # validated before any store access
     if all_symbols:
         names: tuple[str, ...] = tuple(store.symbols())
         multi = True
     else:
         names = normalize_symbols(symbols)
-        multi = not isinstance(symbols, str) and symbols is not None and len(names) > 1
+        multi = len(names) > 1
     rollups = [store.rollup(name, since_ms, until_ms) for name in names]
     stats = stats_from_rollups(
-        rollups, since_ms=since_ms, until_ms=until_ms, exchanges=exchanges, multi=multi
+        rollups, since_ms=since_ms, until_ms=until_ms, exchanges=wanted, multi=multi
     )
     return with_coverage(stats, store, now_ms=now_ms) if coverage else stats
 
@@ -265,9 +299,7 @@ def _build(
             qty_by_base=total.by_base(bases),
             avg_usd=_ratio(total.usd, Decimal(total.events)),
             avg_qty=None if total_qty is None else _ratio(total_qty, Decimal(total.events)),
-            events_per_hour=(
-                _ratio(Decimal(total.events), duration) if duration is not None else None
-            ),
+            events_per_hour=_per_hour(total.events, total.first_ms, total.last_ms),
         ),
         sides=tuple(SideFigures(*shares(by_side[side]), side=side) for side in SIDES),
         exchanges=tuple(
@@ -293,13 +325,30 @@ def _matrix_cell(exchange: str, side: Side, acc: _Acc, bases: Sequence[str]) -> 
     )
 
 
-def tidy(value: Decimal) -> Decimal:
+class PlainDecimal(Decimal):
+    """A Decimal whose ``str()`` and ``repr()`` never use exponent notation.
+
+    Decimal prints values below 1e-6 as ``2.8E-7`` whatever their digits; derived figures are
+    given to library users as this subclass so they print as ``0.00000028``. Arithmetic on
+    it returns plain Decimals; equality and hashing are Decimal's.
+    """
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return format(self, "f")
+
+    def __repr__(self) -> str:
+        return f"Decimal('{self!s}')"
+
+
+def tidy(value: Decimal) -> PlainDecimal:
     """Round a derived figure to DERIVED_PLACES and drop trailing zeros (no exponent)."""
     with localcontext(_WIDE):
         text = format(value.quantize(_QUANTUM), "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
-    return Decimal(text)
+    return PlainDecimal(text)
 
 
 def _pct(part: Decimal, whole: Decimal) -> Decimal | None:
@@ -319,6 +368,13 @@ def _ratio(numerator: Decimal, denominator: Decimal | None) -> Decimal | None:
 def _hours(ms: int) -> Decimal:
     with localcontext(_WIDE):
         return tidy(Decimal(ms) / HOUR_MS)
+
+
+def _per_hour(events: int, first_ms: int | None, last_ms: int | None) -> Decimal | None:
+    """Events per hour from the exact span in milliseconds (None without a span)."""
+    if first_ms is None or last_ms is None:
+        return None
+    return _ratio(Decimal(events * HOUR_MS), Decimal(last_ms - first_ms))
 
 
 def _duration_hours(first_ms: int | None, last_ms: int | None) -> Decimal | None:

@@ -344,7 +344,7 @@ class LiveSession:
         self.wall = wall or now_ms
         self.clock = clock
         self.backoff = Backoff(interval, max_backoff)
-        self.describe = describe or _describe
+        self.describe = describe or describe_error
         self.status = Status()
         self._schema_checked = False
         self._next_at: float | None = None
@@ -392,10 +392,12 @@ class LiveSession:
         return status
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException, url: str | None = None) -> str:
+    """The one-line status message of a failed refresh; ``url`` is the store's (default: the
+    URL the environment gives, see ``connection.resolve_url``)."""
     from liqcli.connection import describe_redis_error
 
-    described = describe_redis_error(exc)
+    described = describe_redis_error(exc, url)
     if described is not None:
         return described
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from liqcli.errors import UsageError
@@ -14,6 +14,18 @@ _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w
 _EPOCH = re.compile(r"\d+(?:\.\d+)?")
 # Epoch numbers at or above this are milliseconds (1e11 s is the year 5138).
 _MS_THRESHOLD = 100_000_000_000
+# Digits-only text of these lengths is first read as an ISO date: ``2024``, ``20240817``.
+_ISO_DIGITS = re.compile(r"\d{4}|\d{8}")
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# An epoch number before this (2009-01-01, older than any crypto liquidation) is a mistake.
+OLDEST_EPOCH_MS = 1_230_768_000_000
+# Times are kept to years 1970-9999: [0, 10000-01-01).
+MIN_MS = 0
+MAX_MS = 253_402_300_800_000
+_HINT = (
+    "use ISO-8601 (2024-08-17T12:00Z), epoch seconds or milliseconds, or a duration before "
+    "now (90m, 24h, 7d)"
+)
 
 
 def now_ms() -> int:
@@ -24,19 +36,38 @@ def parse_instant(text: str, *, now: int | None = None, option: str = "time") ->
     """Epoch milliseconds for ``text``.
 
     Accepted: ISO-8601 (``2024-08-17``, ``2024-08-17T12:00``, ``…Z`` or ``…+02:00``; a time
-    without offset is UTC), epoch seconds or milliseconds (``1723896000``, ``1723896000000``;
-    13+ digits are milliseconds), or a duration before now (``90m``, ``24h``, ``7d``, ``2w``,
-    ``30s``; also ``1h30m``). Raises UsageError (exit 2) for anything else.
+    without offset is UTC; also a year ``2024`` or a basic date ``20240817``), epoch seconds or
+    milliseconds (``1723896000``, ``1723896000000``; numbers from 1e11 up are milliseconds; an
+    epoch before 2009 is refused as a likely mistake), or a duration before now (``90m``,
+    ``24h``, ``7d``, ``2w``, ``30s``; also ``1h30m``). The result must fall in the years
+    1970-9999. Raises UsageError (exit 2) for anything else.
     """
     raw = text.strip()
     if not raw:
         raise UsageError(f"{option}: empty value")
     if _EPOCH.fullmatch(raw):
-        return _epoch_ms(raw, option)
-    relative = _relative_ms(raw)
-    if relative is not None:
-        return (now_ms() if now is None else now) - relative
-    return _iso_ms(raw, option)
+        result = _digits_ms(raw, option)
+    else:
+        relative = _relative_ms(raw)
+        if relative is not None:
+            result = (now_ms() if now is None else now) - relative
+        else:
+            result = _iso_ms(raw, option)
+    if not MIN_MS <= result < MAX_MS:
+        raise UsageError(f"{option}: {raw!r} is outside the years 1970-9999")
+    return result
+
+
+def _digits_ms(raw: str, option: str) -> int:
+    """A year (``2024``), a basic ISO date (``20240817``), else an epoch number."""
+    if _ISO_DIGITS.fullmatch(raw):
+        try:
+            day = datetime.strptime(raw, "%Y" if len(raw) == 4 else "%Y%m%d")
+        except ValueError:
+            pass  # e.g. 99999999: not a date, so an epoch number (refused below as too old)
+        else:
+            return _to_ms(day.replace(tzinfo=UTC))
+    return _epoch_ms(raw, option)
 
 
 def _epoch_ms(raw: str, option: str) -> int:
@@ -44,9 +75,15 @@ def _epoch_ms(raw: str, option: str) -> int:
         value = Decimal(raw)
     except InvalidOperation:  # pragma: no cover - the regex admits only numbers
         raise UsageError(f"{option}: not a number: {raw!r}") from None
-    if value >= _MS_THRESHOLD:
-        return int(value)
-    return int(value * 1000)
+    millis = value >= _MS_THRESHOLD
+    result = int(value) if millis else int(value * 1000)
+    if result < OLDEST_EPOCH_MS:
+        unit = "milliseconds" if millis else "seconds"
+        raise UsageError(
+            f"{option}: {raw} as epoch {unit} is {iso_utc(result)}, before 2009 (older than "
+            f"any liquidation data); {_HINT}"
+        )
+    return result
 
 
 def _relative_ms(raw: str) -> int | None:
@@ -72,13 +109,14 @@ def _iso_ms(raw: str, option: str) -> int:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise UsageError(
-            f"{option}: cannot read {raw!r}: use ISO-8601 (2024-08-17T12:00Z), "
-            "epoch seconds or milliseconds, or a duration before now (90m, 24h, 7d)"
-        ) from None
+        raise UsageError(f"{option}: cannot read {raw!r}: {_HINT}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    delta = parsed - datetime(1970, 1, 1, tzinfo=UTC)
+    return _to_ms(parsed)
+
+
+def _to_ms(moment: datetime) -> int:
+    delta = moment - _UNIX_EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
 
 
@@ -97,12 +135,11 @@ def parse_window(
 
 
 def iso_utc(ms: int) -> str:
-    """ISO-8601 UTC text with milliseconds: ``2024-08-17T11:58:23.305Z``."""
-    seconds, millis = divmod(ms, 1000)
-    stamp = datetime.fromtimestamp(seconds, tz=UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S") + f".{millis:03d}Z"
+    """ISO-8601 UTC text with milliseconds: ``2024-08-17T11:58:23.305Z`` (4-digit year)."""
+    stamp = utc_datetime(ms)
+    return f"{stamp.year:04d}-" + stamp.strftime("%m-%dT%H:%M:%S") + f".{ms % 1000:03d}Z"
 
 
 def utc_datetime(ms: int) -> datetime:
-    seconds, millis = divmod(ms, 1000)
-    return datetime.fromtimestamp(seconds, tz=UTC).replace(microsecond=millis * 1000)
+    """The UTC datetime of epoch milliseconds (any year 1-9999, on every platform)."""
+    return _UNIX_EPOCH + timedelta(milliseconds=ms)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal, localcontext
 from typing import Any
 
@@ -120,6 +121,13 @@ class Expected:
             return None
         return self.ratio(self.total.last - self.total.first, HOUR)
 
+    @property
+    def rate(self) -> Decimal | None:
+        """Events per hour over the exact span in milliseconds."""
+        if self.total.first is None or self.total.last is None:
+            return None
+        return self.ratio(self.total.events * HOUR, self.total.last - self.total.first)
+
     def figures(self, acc: Acc) -> dict[str, Any]:
         qty = acc.single_qty(self.bases)
         return {
@@ -143,11 +151,7 @@ def check_document(doc: dict[str, Any], exp: Expected, sections: Sequence[str]) 
         assert (t["events"], t["usd"], t["qty"]) == (exp.total.events, exp.total.usd, exp.qty)
         assert t["avg_usd"] == exp.ratio(exp.total.usd, exp.total.events)
         assert t["avg_qty"] == exp.ratio(exp.qty, exp.total.events)
-        rate = None if not exp.duration else exp.ratio(exp.total.events, exp.duration)
-        if rate is None:
-            assert t["events_per_hour"] is None
-        else:  # the core divides by the exact duration, not the rounded one
-            assert abs(t["events_per_hour"] - rate) <= rate * Decimal("1e-6")
+        assert t["events_per_hour"] == exp.rate  # from the exact span, not the rounded hours
     if "sides" in sections:
         got = {row.pop("side"): row for row in doc["sides"]}
         got = {k: {f: v for f, v in row.items() if f != "qty_by_base"} for k, row in got.items()}
@@ -286,6 +290,76 @@ def test_single_event_has_zero_duration_and_no_rate() -> None:
     assert stats.totals.avg_usd == Decimal(600) and stats.side("SHORT").events_pct == 100
 
 
+def test_events_per_hour_comes_from_the_exact_span() -> None:
+    rollup = Rollup("SOLUSDT")
+    rollup.cell("okx", "LONG").add(2, Decimal("3"), Decimal("600"), T0, T0 + 1)  # 1 ms apart
+    stats = stats_from_rollups([rollup])
+    # 2 events in 1 ms = 2 * 3 600 000 per hour (the rounded duration 0.00000028 h would give
+    # 7142857.14...)
+    assert stats.totals.events_per_hour == 2 * 3_600_000
+
+
+def test_derived_figures_print_in_plain_notation() -> None:
+    rollup = Rollup("BTCUSDT")
+    rollup.cell("okx", "SHORT").add(1, Decimal("0.00000028"), Decimal("0.0168"), T0, T0 + 1)
+    rollup.cell("okx", "LONG").add(399_999_999, Decimal("1"), Decimal("60000"), T0, T0 + 2)
+    stats = stats_from_rollups([rollup])
+    short = stats.side("SHORT")
+    with localcontext() as ctx:
+        ctx.prec = 80
+        want_pct = (Decimal(100) / 400_000_000).quantize(Q8)  # 0.00000025
+        want_qty_pct = (Decimal("0.00000028") * 100 / Decimal("1.00000028")).quantize(Q8)
+    assert short.events_pct == want_pct and short.qty_pct == want_qty_pct
+    single = stats_from_rollups([_one_event_rollup(Decimal("0.00000028"))])
+    assert single.totals.avg_qty == Decimal("2.8E-7")
+    for value in (short.events_pct, short.qty_pct, single.totals.avg_qty, single.duration_hours):
+        assert value is not None
+        assert "E" not in str(value) and "E" not in repr(value), repr(value)
+        assert str(value) == format(value, "f").rstrip("0").rstrip(".")
+    assert repr(single.totals.avg_qty) == "Decimal('0.00000028')"
+
+
+def _one_event_rollup(qty: Decimal) -> Rollup:
+    rollup = Rollup("BTCUSDT")
+    rollup.cell("okx", "LONG").add(1, qty, qty * 60_000, T0, T0 + 1)
+    return rollup
+
+
+@pytest.mark.parametrize("symbols", [
+    "", "btc usdt", "A*", ["BTCUSDT", ""], ["ETHUSDT,"], "BTC/USDT", "X" * 41,
+])
+def test_bad_symbols_are_usage_errors_before_any_store_access(symbols: Any) -> None:
+    unreachable = Store(redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1))
+    with pytest.raises(UsageError, match="not a symbol"):
+        compute_stats(unreachable, symbols)
+
+
+@pytest.mark.parametrize("exchanges", [[""], ["bin ance"], ["okx", "b*"], ["x" * 33]])
+def test_bad_exchanges_are_usage_errors_before_any_store_access(exchanges: list[str]) -> None:
+    unreachable = Store(redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1))
+    for all_symbols in (False, True):
+        with pytest.raises(UsageError, match="not an exchange name"):
+            compute_stats(unreachable, "BTCUSDT", exchanges=exchanges, all_symbols=all_symbols)
+
+
+def test_commas_separate_symbols_and_exchanges(store: Store, events: list[Event]) -> None:
+    store.ingest(events)
+    stats = compute_stats(store, "btcusdt, ETHUSDT", exchanges=["okx,BINANCE"])
+    assert stats.multi and stats.symbols == ("BTCUSDT", "ETHUSDT")
+    assert stats.exchange_filter == ("binance", "okx")
+    exp = Expected(events, ["BTCUSDT", "ETHUSDT"], exchanges=["okx", "binance"])
+    assert (stats.totals.events, stats.totals.usd) == (exp.total.events, exp.total.usd)
+    assert dict(stats.totals.qty_by_base) == exp.total.qty
+    assert [one.symbols for one in stats.per_symbol] == [("BTCUSDT",), ("ETHUSDT",)]
+
+
+def test_a_list_of_one_symbol_is_a_one_symbol_report(store: Store, events: list[Event]) -> None:
+    store.ingest(events)
+    listed, plain = compute_stats(store, ["ETHUSDT"]), compute_stats(store, "ETHUSDT")
+    assert not listed.multi and listed.per_symbol == () and listed == plain
+    assert compute_stats(store, ["ETHUSDT", "ethusdt"]) == plain  # duplicates dropped
+
+
 def test_old_field_names_are_views_of_the_same_figures(store: Store, events: list[Event]) -> None:
     store.ingest(events)
     stats = compute_stats(store, "BTCUSDT")
@@ -335,6 +409,54 @@ def test_parse_relative_times(text: str, ago: int) -> None:
 def test_parse_rejects_garbage(text: str) -> None:
     with pytest.raises(UsageError):
         parse_instant(text)
+
+
+def _utc_ms(*parts: int) -> int:
+    return int(datetime(*parts, tzinfo=UTC).timestamp()) * 1000  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2024", _utc_ms(2024, 1, 1)),
+    ("20261123", _utc_ms(2026, 11, 23)),
+    ("20240817", T0 - 12 * HOUR),
+    ("2009", _utc_ms(2009, 1, 1)),
+    ("1230768000", _utc_ms(2009, 1, 1)),  # the oldest epoch accepted
+])
+def test_four_and_eight_digits_are_iso_dates(text: str, expected: int) -> None:
+    assert parse_instant(text) == expected
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("0", "1970-01-01T00:00:00.000Z"),
+    ("1723896", "1970-01-20T22:51:36.000Z"),  # epoch seconds missing 3 digits
+    ("99999999", "1973-03-03T09:46:39.000Z"),  # 8 digits, but not a date
+    ("1230767999", "2008-12-31T23:59:59.000Z"),
+    ("172389600000", "1975-06-19T06:00:00.000Z"),  # read as milliseconds
+])
+def test_epochs_before_2009_are_refused_with_a_hint(text: str, shown: str) -> None:
+    with pytest.raises(UsageError, match="before 2009") as caught:
+        parse_instant(text, option="--since")
+    message = str(caught.value)
+    assert message.startswith(f"--since: {text} as epoch") and shown in message
+    assert "ISO-8601" in message
+
+
+@pytest.mark.parametrize("text", [
+    "99999999999999999999", "1000000000w", "0001-01-01", "1969-12-31T23:59:59Z",
+    "9999-12-31T23:00-01:00", "253402300800000",
+])
+def test_times_outside_1970_to_9999_are_usage_errors(text: str) -> None:
+    with pytest.raises(UsageError, match="outside the years 1970-9999"):
+        parse_window(text, None, now=T0)
+    with pytest.raises(UsageError, match="outside the years 1970-9999"):
+        parse_window(None, text, now=T0)
+
+
+def test_iso_utc_keeps_four_digit_years() -> None:
+    assert iso_utc(_utc_ms(9999, 12, 31, 23, 59, 59) + 999) == "9999-12-31T23:59:59.999Z"
+    assert iso_utc(_utc_ms(1, 1, 1)) == "0001-01-01T00:00:00.000Z"
+    assert iso_utc(_utc_ms(999, 5, 6, 7, 8, 9) + 5) == "0999-05-06T07:08:09.005Z"
+    assert iso_utc(T0 + 305) == "2024-08-17T12:00:00.305Z"
 
 
 def test_window_must_be_ordered() -> None:

@@ -95,6 +95,21 @@ def test_compute_stats_on_a_store(redis_url: str, events: list[Event]) -> None:
     assert [e.exchange for e in stats.exchanges] == ["okx"]
 
 
+@pytest.mark.parametrize("symbol", ["BTCUSDT", "ETHUSDT", "NOSUCHUSDT", "1000PEPEUSDT"])
+def test_format_stats_summary_aligns_the_quantity(redis_url: str, events: list[Event],
+                                                  symbol: str) -> None:
+    text = liqcli.format_stats_summary(
+        liqcli.LiquidationDataAggregator(redis_url).get_cumulative_stats(symbol))
+    lines = text.splitlines()
+    events_line = next(line for line in lines if line.startswith("Total Events:"))
+    base = symbol.removesuffix("USDT")
+    qty_line = next(line for line in lines if line.startswith(f"Total {base}:"))
+    assert f"Total {base}: " in qty_line  # never glued to the figure
+    value_at = len(events_line) - len(events_line.split()[-1])
+    if len(base) <= 6:  # short names line up with "Total Events: "
+        assert qty_line[value_at - 1] == " " and qty_line[value_at] != " ", (qty_line, value_at)
+
+
 def test_format_stats_summary(redis_url: str, events: list[Event]) -> None:
     aggregator = liqcli.LiquidationDataAggregator(redis_url)
     stats = aggregator.get_cumulative_stats("BTCUSDT")
@@ -112,6 +127,12 @@ def test_format_stats_summary(redis_url: str, events: list[Event]) -> None:
 def test_errors(redis_url: str) -> None:
     with pytest.raises(UsageError):
         liqcli.LiquidationDataAggregator(redis_url).get_cumulative_stats(since="someday")
+    aggregator = liqcli.LiquidationDataAggregator(redis_url)
+    for since, until in (("1h", "24h"), ("2024-08-17", "2024-08-17"), (T0 + 1, T0)):
+        with pytest.raises(UsageError, match="must be before"):
+            aggregator.get_cumulative_stats(since=since, until=until)
+    with pytest.raises(UsageError, match="not a symbol"):
+        aggregator.get_cumulative_stats("BTC USDT")
     with pytest.raises(StoreError):
         liqcli.LiquidationDataAggregator("redis://127.0.0.1:1/0").get_cumulative_stats()
 

@@ -171,6 +171,53 @@ def test_usage_errors_exit_2(redis_url: str, args: list[str]) -> None:
     assert result.stdout == "" and result.stderr
 
 
+@pytest.mark.parametrize(("args", "named"), [
+    (["--since", "99999999999999999999"], "99999999999999999999"),
+    (["--since", "1000000000w"], "1000000000w"),
+    (["--until", "0001-01-01"], "0001-01-01"),
+    (["--since", "1723896"], "1723896"),  # epoch seconds of 1970
+    (["-s", ""], "''"),
+    (["-s", "btc usdt"], "'btc usdt'"),
+    (["-s", "A*"], "'A*'"),
+    (["-s", "BTCUSDT", "-s", "ETH USDT"], "'ETH USDT'"),
+    (["-e", ""], "''"),
+    (["-e", "okx", "-e", "bin/ance"], "'bin/ance'"),
+])
+def test_bad_times_and_names_exit_2_naming_the_value(args: list[str], named: str) -> None:
+    # the store does not exist: the value is refused before any connection
+    for command in ("totals", "summary"):
+        result = invoke(command, "--redis-url", "redis://127.0.0.1:1/0", *args)
+        assert result.exit_code == 2, result.stderr
+        assert result.stdout == ""
+        line, = result.stderr.splitlines()
+        assert line.startswith("liqcli: error:") and named in line
+
+
+def test_year_and_basic_dates_are_iso(events: list[Event]) -> None:
+    since, until = T0 - 12 * HOUR + 24 * HOUR, T0 - 12 * HOUR + 48 * HOUR  # 2024-08-18, -19
+    doc = json.loads(invoke("totals", "--since", "20240818", "--until", "20240819", "-f",
+                            "json").stdout, parse_float=Decimal)
+    assert doc["window"] == {"since": iso_utc(since), "until": iso_utc(until)}
+    check_document(doc, Expected(events, ["BTCUSDT"], since, until), ["totals"])
+    year = json.loads(invoke("totals", "--since", "2024", "-f", "json").stdout)
+    assert year["window"]["since"] == "2024-01-01T00:00:00.000Z"
+
+
+def test_comma_separated_symbols_in_env_and_options(
+    events: list[Event], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exp = Expected(events, ["ETHUSDT", "1000PEPEUSDT"], exchanges=["okx", "bybit"])
+    monkeypatch.setenv("LIQCLI_SYMBOL", "ETHUSDT,1000pepeusdt")
+    for extra in ([], ["-s", "ETHUSDT,1000PEPEUSDT"], ["-s", "ethusdt", "-s", "1000PEPEUSDT"]):
+        doc = json.loads(invoke("totals", "-f", "json", "-e", "OKX,bybit", *extra).stdout,
+                         parse_float=Decimal)
+        assert doc["symbols"] == ["ETHUSDT", "1000PEPEUSDT"], extra
+        assert doc["exchange_filter"] == ["bybit", "okx"]
+        assert doc["totals"]["events"] == exp.total.events
+        assert doc["totals"]["usd"] == exp.total.usd
+        assert doc["totals"]["qty_by_base"] == exp.total.qty
+
+
 def test_unreachable_store_exits_3_without_password(redis_server: Any) -> None:
     import socket
 

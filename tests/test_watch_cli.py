@@ -236,6 +236,49 @@ def test_unreachable_store_with_count_exits_3(redis_url: str) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_unreachable_store_names_the_redis_url_option(redis_url: str) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    wanted = f"redis://127.0.0.1:{port}/0"
+    result = subprocess.run(  # the environment names another (working) server
+        watch_cmd("--redis-url", wanted, "-f", "ndjson", "-n", "0.1", "--count", "2"),
+        capture_output=True, text=True, timeout=60, env=child_env(redis_url),
+    )
+    assert result.returncode == 3
+    lines = result.stderr.splitlines()
+    assert len(lines) == 3 and lines[-1].startswith("liqcli: error: cannot reach store")
+    for line in lines:
+        assert f"cannot reach store {wanted}" in line, line
+
+
+@pytest.mark.parametrize("interval", ["nan", "inf", "-inf", "1e308", "86401"])
+def test_interval_must_be_a_finite_number_of_seconds_up_to_a_day(
+    redis_url: str, interval: str
+) -> None:
+    result = subprocess.run(
+        watch_cmd("-f", "ndjson", "-n", interval, "--count", "2"),
+        capture_output=True, text=True, timeout=30, env=child_env(redis_url),
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == "" and "--interval" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [["-s", "A*"], ["-s", ""], ["-e", "b a d"]])
+def test_bad_names_exit_2_before_connecting(args: list[str]) -> None:
+    # the store is unreachable: without the check, the dashboard would keep reconnecting
+    result = subprocess.run(
+        watch_cmd("-f", "ndjson", "-n", "0.1", "--count", "3", *args),
+        capture_output=True, text=True, timeout=60, env=child_env("redis://127.0.0.1:1/0"),
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == "" and "reconnecting" not in result.stderr
+    assert result.stderr.startswith("liqcli: error: not a")
+
+
 def test_no_data_yet_and_bad_window(redis_url: str) -> None:
     result = subprocess.run(
         watch_cmd("--count", "1", "-n", "0.1"), capture_output=True, text=True, timeout=60,

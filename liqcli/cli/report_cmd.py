@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from liqcli.cli import wanted
 from liqcli.cli.app import app, errors_handled
-from liqcli.cli.report_options import ReportRequest, report_command
+from liqcli.cli.report_options import ReportRequest, check_selection, report_command
 
 if TYPE_CHECKING:
     from liqcli.core import RollupSource
@@ -68,9 +68,8 @@ def run_report(command: str, request: ReportRequest) -> None:
     with errors_handled(request.debug):
         from liqcli.connection import open_store
         from liqcli.formatters import render_report
-        from liqcli.timeparse import parse_window
 
-        parse_window(request.since, request.until)  # bad times are usage errors, before I/O
+        check_selection(request)  # bad times and names are usage errors, before I/O
         store = open_store(request.redis_url, request.prefix)
         stats = report_stats(request, command, store)
         render_report(

@@ -62,7 +62,8 @@ Symbols = Annotated[
     list[str] | None,
     typer.Option(
         "-s", "--symbol", envvar="LIQCLI_SYMBOL", show_envvar=True, metavar="SYMBOL",
-        help="Symbol to report, repeatable (default BTCUSDT).", rich_help_panel=PANEL,
+        help="Symbol to report (default BTCUSDT); repeat it, or separate symbols with commas "
+        "(also in LIQCLI_SYMBOL: ETHUSDT,SOLUSDT).", rich_help_panel=PANEL,
     ),
 ]
 AllSymbols = Annotated[
@@ -77,7 +78,8 @@ Exchanges = Annotated[
     list[str] | None,
     typer.Option(
         "-e", "--exchange", metavar="NAME",
-        help="Only this exchange (repeatable).", rich_help_panel=PANEL,
+        help="Only this exchange; repeat it, or separate names with commas.",
+        rich_help_panel=PANEL,
     ),
 ]
 Since = Annotated[
@@ -173,6 +175,16 @@ def report_request(
         prefix=prefix,
         debug=debug,
     )
+
+
+def check_selection(request: ReportRequest) -> None:
+    """Raise UsageError for a bad time, symbol or exchange name: before any I/O."""
+    from liqcli.core import normalize_exchanges, normalize_symbols
+    from liqcli.timeparse import parse_window
+
+    parse_window(request.since, request.until)
+    normalize_symbols(request.symbols)
+    normalize_exchanges(request.exchanges)
 
 
 _SELECTION = ("symbol", "all_symbols", "exchange", "since", "until")  # before a command's own

@@ -8,6 +8,7 @@ reconnection logic are in :mod:`liqcli.live`; this module only draws them.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO
 import typer
 
 from liqcli.cli.app import app, errors_handled
-from liqcli.cli.report_options import ReportRequest, report_command
+from liqcli.cli.report_options import ReportRequest, check_selection, report_command
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 WATCH_PANEL = "Watch"
 DEFAULT_INTERVAL = 5.0
 MIN_INTERVAL = 0.05
+MAX_INTERVAL = 86_400.0  # one day
 WATCH_HELP = (
     "Live cumulative dashboard: the whole summary (feed gaps included), refreshed every "
     "--interval seconds, with the change since the previous refresh and the last hour's "
@@ -42,6 +44,12 @@ WATCH_HELP = (
 )
 
 
+def _check_interval(value: float) -> float:
+    if not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a number of seconds")
+    return value
+
+
 @app.command(help=WATCH_HELP)
 @report_command
 def watch(
@@ -49,8 +57,9 @@ def watch(
     interval: Annotated[
         float,
         typer.Option(
-            "-n", "--interval", metavar="SECONDS", min=MIN_INTERVAL,
-            help="Seconds between refreshes.", rich_help_panel=WATCH_PANEL,
+            "-n", "--interval", metavar="SECONDS", min=MIN_INTERVAL, max=MAX_INTERVAL,
+            callback=_check_interval,
+            help="Seconds between refreshes (0.05 to 86400).", rich_help_panel=WATCH_PANEL,
         ),
     ] = DEFAULT_INTERVAL,
     count: Annotated[
@@ -85,13 +94,15 @@ def run_watch(
 
 
 def _watch(request: ReportRequest, interval: float, count: int | None, screen: bool) -> None:
+    from functools import partial
+
     from liqcli.connection import connect
     from liqcli.errors import StoreError
-    from liqcli.live import LiveSession, WatchQuery
+    from liqcli.live import LiveSession, WatchQuery, describe_error
     from liqcli.store import Store
-    from liqcli.timeparse import parse_window
 
-    parse_window(request.since, request.until)  # bad times are usage errors, before I/O
+    # bad times and names are usage errors, before I/O (the dashboard would retry forever)
+    check_selection(request)
     # a stalled server must not freeze the dashboard for long: bound each command
     store = Store(
         connect(request.redis_url, socket_timeout=max(5.0, 2 * interval)), prefix=request.prefix
@@ -103,7 +114,9 @@ def _watch(request: ReportRequest, interval: float, count: int | None, screen: b
         since=request.since,
         until=request.until,
     )
-    session = LiveSession(store, query, interval)
+    session = LiveSession(
+        store, query, interval, describe=partial(describe_error, url=request.redis_url)
+    )
     if request.fmt == "table" and request.table_style is None and _isatty(sys.stdout):
         _run_live(session, count, screen, request.color)
     else:
