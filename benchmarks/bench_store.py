@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -170,7 +171,8 @@ def _ingest(server: RedisServer, data: Path, prefix: str) -> tuple[float, int]:
 
     store = open_store(server.url, prefix=prefix)
     started = time.perf_counter()
-    summary = ingest_paths(store, [str(data)], fmt="jsonl")
+    # as `liqcli ingest` does: one worker process per CPU for a large plain JSONL file
+    summary = ingest_paths(store, [str(data)], fmt="jsonl", workers=os.cpu_count() or 1)
     seconds = time.perf_counter() - started
     if summary.rejected:
         log(f"WARNING: {summary.rejected} events were rejected")

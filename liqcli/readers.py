@@ -314,12 +314,15 @@ def _describe_control(raw: bytes) -> str:
 _Line = tuple[int, str | None, str | None]  # (line number, text or None, error or None)
 
 
-def _split_lines(read: Callable[[int], bytes]) -> Iterator[_Line]:
-    """Non-blank lines of a byte stream, checked; errors come as (number, None, reason)."""
+def _split_lines(read: Callable[[int], bytes], at_start: bool = True) -> Iterator[_Line]:
+    """Non-blank lines of a byte stream, checked; errors come as (number, None, reason).
+
+    ``at_start``: the stream begins at the start of the input (a UTF-8 BOM is dropped).
+    """
     number = 0
     pending = b""
     skipping = False  # inside an over-long line: drop bytes up to the next newline
-    first = True
+    first = at_start
     while True:
         try:
             chunk = read(_CHUNK)
@@ -425,28 +428,54 @@ class RecordReader:
                     break
             self.format = _pick_format(self.path, texts)
             lines = itertools.chain(head, lines)
-        parse = self.format.factory()
-        source = self.source
-        for number, text, error in lines:
-            if text is None:
-                yield Record(source, number, None, error)
-                continue
-            try:
-                items = parse(text)
-            except InvalidEvent as exc:
-                yield Record(source, number, None, exc.reason)
-                continue
-            if items is None:
-                continue
-            produced = False
-            for item in items:
-                produced = True
-                if isinstance(item, InvalidEvent):
-                    yield Record(source, number, None, item.reason)
-                else:
-                    yield Record(source, number, item, None)
-            if not produced:
-                yield Record(source, number, None, None)
+        yield from _parse_lines(self.source, self.format, lines)
+
+
+def _parse_lines(source: str, fmt: InputFormat, lines: Iterable[_Line]) -> Iterator[Record]:
+    """Records of checked lines, parsed by ``fmt`` (one line may give several, or none)."""
+    parse = fmt.factory()
+    for number, text, error in lines:
+        if text is None:
+            yield Record(source, number, None, error)
+            continue
+        try:
+            items = parse(text)
+        except InvalidEvent as exc:
+            yield Record(source, number, None, exc.reason)
+            continue
+        if items is None:
+            continue
+        produced = False
+        for item in items:
+            produced = True
+            if isinstance(item, InvalidEvent):
+                yield Record(source, number, None, item.reason)
+            else:
+                yield Record(source, number, item, None)
+        if not produced:
+            yield Record(source, number, None, None)
+
+
+def detect_format(path: str, fmt: str = "auto") -> InputFormat:
+    """The format ``RecordReader`` would use for a regular file ``path``."""
+    if fmt != "auto":
+        return get_format(fmt)
+    reader = RecordReader(path, fmt)
+    for _record in reader:  # 'auto' decides on the first lines
+        break
+    return reader.format if reader.format is not None else get_format("jsonl")
+
+
+def records_in_range(path: str, fmt: InputFormat, start: int, end: int) -> Iterator[Record]:
+    """Records of bytes [start, end) of a plain file; ``start`` and ``end`` are line starts.
+
+    Line numbers count from 1 at ``start`` (the caller adds the lines before it).
+    """
+    with open(path, "rb") as f:
+        f.seek(start)
+        data = f.read(end - start)
+    buffer = io.BytesIO(data)
+    yield from _parse_lines(source_name(path), fmt, _split_lines(buffer.read, at_start=start == 0))
 
 
 def _open(path: str) -> BinaryIO:

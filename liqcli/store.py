@@ -50,6 +50,15 @@ _CODE_SIDE: dict[str, Side] = {"L": "LONG", "S": "SHORT"}
 _Call = tuple[list[int], list[str], list[Any]]
 
 
+@dataclass(frozen=True, slots=True)
+class Packed:
+    """A batch ready to send: its script calls, its size, and the symbols it writes."""
+
+    calls: list[_Call]
+    size: int
+    symbols: frozenset[str]
+
+
 @dataclass(slots=True)
 class IngestCounts:
     new: int = 0
@@ -85,7 +94,8 @@ def from_limbs(whole: int, hi: int, lo: int) -> Decimal:
 class Store:
     """One liqcli store: a Redis connection and a key prefix."""
 
-    def __init__(self, client: redis.Redis, prefix: str = "liq") -> None:
+    def __init__(self, client: redis.Redis | None, prefix: str = "liq") -> None:
+        """``client`` may be None for a store that only packs batches (worker processes)."""
         self.client: Any = client  # redis.Redis or RedisCluster; replies typed below
         self.prefix = prefix
         self._script: Any = None
@@ -137,6 +147,30 @@ class Store:
         (seconds) a partial batch is sent once that long has passed since the last one, when
         the next event arrives: a slow stream (a pipe) is stored promptly.
         """
+
+        def packed() -> Iterator[Packed]:
+            batch: list[Event] = []
+            sent_at = time.monotonic()
+            for event in events:
+                batch.append(event)
+                if len(batch) >= batch_size or (
+                    max_delay is not None and time.monotonic() - sent_at > max_delay
+                ):
+                    yield self.pack(batch)
+                    batch = []
+                    sent_at = time.monotonic()
+            if batch:
+                yield self.pack(batch)
+
+        return self.ingest_packed(packed(), on_batch)
+
+    def ingest_packed(
+        self,
+        batches: Iterable[Packed],
+        on_batch: Callable[[list[bool]], None] | None = None,
+    ) -> IngestCounts:
+        """Send batches made by :meth:`pack` (here or in another process), in order, overlapped
+        with the making of the next one."""
         # imported here, not at the top: report start-up never needs it
         from concurrent.futures import ThreadPoolExecutor
 
@@ -152,20 +186,11 @@ class Store:
                 on_batch(flags)
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="liqcli-ingest") as writer:
-            batch: list[Event] = []
-            sent_at = time.monotonic()
-            for event in events:
-                batch.append(event)
-                if len(batch) >= batch_size or (
-                    max_delay is not None and time.monotonic() - sent_at > max_delay
-                ):
-                    inflight.append(writer.submit(self._execute, self._prepare(batch), len(batch)))
-                    batch = []
-                    sent_at = time.monotonic()
-                    while len(inflight) > 1:
-                        settle(inflight.popleft())
-            if batch:
-                inflight.append(writer.submit(self._execute, self._prepare(batch), len(batch)))
+            for batch in batches:
+                self._register(batch.symbols)
+                inflight.append(writer.submit(self._execute, batch.calls, batch.size))
+                while len(inflight) > 1:
+                    settle(inflight.popleft())
             while inflight:
                 settle(inflight.popleft())
         return counts
@@ -176,16 +201,16 @@ class Store:
         Events are grouped by symbol; each group is written by one atomic server-side script
         call per ≤ 500 events (all of an event's log, dedupe and rollup updates together).
         """
-        return self._execute(self._prepare(events), len(events))
+        batch = self.pack(events)
+        self._register(batch.symbols)
+        return self._execute(batch.calls, batch.size)
 
-    def _prepare(self, events: Sequence[Event]) -> list[_Call]:
-        """The script calls that store ``events`` (validated, fingerprinted, packed).
+    def pack(self, events: Sequence[Event]) -> Packed:
+        """The script calls that store ``events`` (validated, fingerprinted, packed): no I/O.
 
         Everything is packed (and so checked) before the first write: a refused event leaves
         no trace in the store.
         """
-        if not events:
-            return []
         by_symbol: dict[str, list[int]] = {}
         for index, event in enumerate(events):
             by_symbol.setdefault(event.symbol, []).append(index)
@@ -195,14 +220,19 @@ class Store:
                 chunk = indexes[start : start + MAX_SCRIPT_EVENTS]
                 keys, args = self._pack(symbol, [events[i] for i in chunk])
                 calls.append((chunk, keys, args))
+        return Packed(calls, len(events), frozenset(by_symbol))
+
+    def _register(self, symbols: frozenset[str]) -> None:
+        """Schema key and symbol discovery, before the symbols' first events are written."""
+        if not symbols:
+            return
         self._ensure_schema()
-        new_symbols = by_symbol.keys() - self._known_symbols
+        new_symbols = symbols - self._known_symbols
         if new_symbols:
             # Registered before the data: discovery may list a symbol with no events yet,
             # never miss one that has events.
             self.client.sadd(self.symbols_key, *sorted(new_symbols))
             self._known_symbols.update(new_symbols)
-        return calls
 
     def _execute(self, calls: list[_Call], size: int) -> list[bool]:
         if self._script is None:

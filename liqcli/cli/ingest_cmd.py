@@ -9,6 +9,7 @@ events are stored (nothing with ``--strict``), and the exit status is 4.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any
@@ -75,6 +76,14 @@ def ingest(
         int,
         typer.Option("--batch-size", min=1, max=100_000, help="Events per store round trip."),
     ] = 500,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, max=64, metavar="N",
+            help="Processes that read and validate a large (16 MiB+) plain JSONL file in "
+            "parallel [default: one per CPU]; 1 = none.",
+        ),
+    ] = None,
     contract_size: ContractSize = None,
     contract_sizes: ContractSizes = None,
     redis_url: RedisUrl = None,
@@ -106,6 +115,7 @@ def ingest(
             summary = ingest_paths(
                 store, files, input_format, strict=strict, on_reject=rejects.add,
                 on_progress=on_progress, batch_size=batch_size,
+                workers=workers or os.cpu_count() or 1,
             )
         _report(summary, rejects, strict=strict, json_summary=json_summary)
         if summary.rejected:

@@ -1,0 +1,140 @@
+"""Parallel ingest of a large plain file: worker processes read, validate and pack byte ranges
+of whole lines; the calling process only registers symbols and sends the packed batches, in
+file order, through the same atomic script as every other ingest.
+
+Line numbers stay exact: each range reports its own line count, and the caller numbers the
+ranges' rejected lines in order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from liqcli.errors import InvalidEvent
+
+if TYPE_CHECKING:
+    from liqcli.readers import InputFormat
+    from liqcli.store import Packed, Store
+
+RANGE_BYTES = 4 << 20  # bytes of input a worker handles at once
+MIN_BYTES = 16 << 20  # smaller inputs are not worth starting processes for
+
+
+@dataclass(slots=True)
+class RangeResult:
+    """What a worker made of one range of lines."""
+
+    lines: int  # lines in the range (blank ones included), to number the next range
+    batches: list[Packed] = field(default_factory=list)
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # (line in range, reason)
+    read: int = 0
+    skipped: int = 0
+
+
+def worth_it(path: str, workers: int) -> bool:
+    """Whether ``path`` is a plain (not gzip) regular file big enough for ``workers`` > 1."""
+    if workers < 2 or path == "-":
+        return False
+    try:
+        if not os.path.isfile(path) or os.path.getsize(path) < MIN_BYTES:
+            return False
+        with open(path, "rb") as f:
+            return f.read(2) != b"\x1f\x8b"
+    except OSError:
+        return False
+
+
+def ranges(path: str, size: int | None = None) -> Iterator[tuple[int, int]]:
+    """[start, end) byte ranges of ``path`` of about ``size`` bytes (default RANGE_BYTES), each
+    ending after a newline (or at the end of the file)."""
+    size = size or RANGE_BYTES
+    total = os.path.getsize(path)
+    start = 0
+    with open(path, "rb") as f:
+        while start < total:
+            f.seek(min(start + size, total))
+            while True:  # to the end of the line the target falls in (without holding it)
+                piece = f.readline(1 << 20)
+                if not piece or piece.endswith(b"\n"):
+                    break
+            end = min(f.tell(), total)
+            yield start, end
+            start = end
+
+
+def read_range(
+    path: str, fmt_name: str, start: int, end: int, prefix: str, batch_size: int
+) -> RangeResult:
+    """Worker: the records of one range, validated and packed into batches (no Redis)."""
+    from liqcli.readers import get_format, records_in_range
+    from liqcli.store import Store
+    from liqcli.validate import normalize
+
+    with open(path, "rb") as f:
+        f.seek(start)
+        data = f.read(end - start)
+    result = RangeResult(lines=data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1))
+    packer = Store(None, prefix=prefix)
+    events = []
+    for record in records_in_range(path, get_format(fmt_name), start, end):
+        if record.data is None:
+            if record.error is None:
+                result.skipped += 1
+            else:
+                result.read += 1
+                result.rejected.append((record.line, record.error))
+            continue
+        result.read += 1
+        try:
+            events.append(normalize(record.data))
+        except InvalidEvent as exc:
+            result.rejected.append((record.line, exc.reason))
+            continue
+        if len(events) >= batch_size:
+            result.batches.append(packer.pack(events))
+            events = []
+    if events:
+        result.batches.append(packer.pack(events))
+    return result
+
+
+def ingest_file(
+    store: Store,
+    path: str,
+    fmt: InputFormat,
+    workers: int,
+    *,
+    batch_size: int,
+    on_result: Callable[[RangeResult, int, int], None],
+    on_batch: Callable[[list[bool]], None],
+) -> None:
+    """Ingest ``path`` with ``workers`` processes; ``on_result(result, first_line, end_byte)``
+    is called in file order, before the range's batches are sent."""
+    from concurrent.futures import Future, ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    first_line = 1
+
+    def settle(end: int, job: Future[RangeResult]) -> list[Packed]:
+        nonlocal first_line
+        result = job.result()
+        on_result(result, first_line, end)
+        first_line += result.lines
+        return result.batches
+
+    def batches() -> Iterator[Packed]:
+        pending: list[tuple[int, Future[RangeResult]]] = []
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            for start, end in ranges(path):
+                job = pool.submit(read_range, path, fmt.name, start, end, store.prefix, batch_size)
+                pending.append((end, job))
+                # in file order; a few ranges in flight keep every worker busy, memory bounded
+                while len(pending) > 2 * workers or (pending and pending[0][1].done()):
+                    yield from settle(*pending.pop(0))
+            for end, job in pending:
+                yield from settle(end, job)
+
+    store.ingest_packed(batches(), on_batch)
