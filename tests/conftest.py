@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from liqcli.localredis import RedisServer
+from liqcli.store.local import RedisServer
 
 __all__ = ["SHARED_DATA", "RedisServer"]
 

@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from liqcli import sample
-from liqcli.connection import open_store
+from liqcli.feeds import sample
+from liqcli.store.connection import open_store
 
 T = TypeVar("T")
 UNREACHABLE = "redis://127.0.0.1:1/0"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from liqcli.errors import StoreError
 
 if TYPE_CHECKING:
-    from liqcli.store import Store
+    from liqcli.store.store import Store
 
 DEFAULT_URL = "redis://localhost:6379/0"
 EMBEDDED = "embedded:"
@@ -73,7 +73,7 @@ def connect(url: str | None = None, *, socket_timeout: float = 30) -> Any:
 
 def open_store(redis_url: str | None = None, prefix: str = "liq") -> Store:
     """Connect and check the store's schema; errors become one-line StoreErrors (exit 3)."""
-    from liqcli.store import Store
+    from liqcli.store.store import Store
 
     resolved = resolve_url(redis_url)
     client = connect(resolved)
