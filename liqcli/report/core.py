@@ -11,7 +11,7 @@ from decimal import Context, Decimal, localcontext
 from typing import Protocol
 
 from liqcli.errors import UsageError
-from liqcli.model import EXCHANGE_RE, SIDES, SYMBOL_RE, Side, split_symbol
+from liqcli.model import EXCHANGE_RE, SIDES, Side, normalize_symbol, split_symbol
 from liqcli.report.stats import (
     Coverage,
     CoverageGap,
@@ -45,19 +45,22 @@ class RollupSource(Protocol):
 def normalize_symbols(symbols: str | Iterable[str] | None) -> tuple[str, ...]:
     """Upper-cased symbols, duplicates dropped, order kept; ``None`` gives the default.
 
-    An item may list several symbols separated by commas (``"ETHUSDT,SOLUSDT"``). Raises
-    UsageError for a name that is not a symbol (``model.SYMBOL_RE``), e.g. empty or ``A*``.
+    An item may list several symbols separated by commas (``"ETHUSDT,SOLUSDT"``). Names are
+    normalized like stored ones (``model.normalize_symbol``: NFC, upper case where letters
+    have case, so ``币安人生usdt`` is ``币安人生USDT``). Raises UsageError for a name that is not a
+    symbol, e.g. empty or ``A*``.
     """
     if symbols is None:
         return (DEFAULT_SYMBOL,)
     seen: dict[str, None] = {}
     for name, given in _split_names(symbols):
-        symbol = name.upper()
-        if not SYMBOL_RE.fullmatch(symbol):
+        try:
+            symbol = normalize_symbol(name)
+        except ValueError as exc:
             raise UsageError(
-                f"not a symbol: {given!r} (1-40 letters, digits, '.', '_' or '-', e.g. "
-                "BTCUSDT; commas separate several)"
-            )
+                f"not a symbol: {given!r}: {exc} (1-40 letters or digits, then also '.', '_' "
+                "or '-', e.g. BTCUSDT; commas separate several)"
+            ) from None
         seen.setdefault(symbol, None)
     return tuple(seen) or (DEFAULT_SYMBOL,)
 
