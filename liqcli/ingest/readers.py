@@ -2,7 +2,8 @@
 
 Every input is read as bytes and split into lines here, whatever its format:
 
-* ``-`` is standard input; gzip data (``.gz`` or not) is decompressed transparently;
+* ``-`` is standard input; gzip data (``.gz`` or not) is decompressed transparently, and stopped
+  (one rejection) when it expands more than MAX_GZIP_RATIO times (a decompression bomb);
 * lines longer than 64 KiB, lines with NUL or other control bytes (binary data) and lines that
   are not UTF-8 are rejected with a reason; blank lines are ignored; a UTF-8 BOM is dropped;
 * memory stays bounded whatever the input (an over-long line is skipped, never buffered).
@@ -46,6 +47,7 @@ from liqcli.errors import InvalidEvent, UsageError
 
 __all__ = [
     "FIELDS",
+    "MAX_GZIP_RATIO",
     "MAX_LINE_BYTES",
     "REQUIRED_FIELDS",
     "Detector",
@@ -65,6 +67,12 @@ __all__ = [
 
 MAX_LINE_BYTES = 64 * 1024
 _CHUNK = 1 << 20
+# A gzip input that expands more than this many times is stopped with a rejection (the rest is
+# not read): real liquidation data compresses 5-30 times, gzip's limit is about 1000, and a
+# megabyte of compressed newlines would otherwise be a gigabyte of work. The check starts after
+# 16 MiB of decompressed data.
+MAX_GZIP_RATIO = 250
+_RATIO_FLOOR = 16 << 20
 _MAX_PEEK = 1000  # lines 'auto' may hold while looking at the input
 _DETECT_LINES = 20  # good lines 'auto' shows the detectors (acks may come first)
 FIELDS = ("exchange", "symbol", "side", "price", "qty", "usd", "ts", "id", "raw_symbol")
@@ -168,12 +176,28 @@ def _reject_constant(name: str) -> object:
     raise InvalidEvent(f"malformed JSON: {name} is not a number")
 
 
-_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different: ``{"qty": 1, "qty": 100}`` is ambiguous."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                shown = repr(key) if len(key) <= 40 else repr(key[:37] + "...")
+                raise InvalidEvent(f"malformed JSON: duplicate key {shown}")
+            seen.add(key)
+    return obj
+
+
+_DECODER = json.JSONDecoder(
+    parse_float=Decimal, parse_constant=_reject_constant, object_pairs_hook=_unique_keys
+)
 _RAW_DECODE = _DECODER.raw_decode
 
 
 def parse_json(text: str) -> object:
-    """Parse one JSON text exactly (non-integers as Decimal; NaN/Infinity rejected).
+    """Parse one JSON text exactly (non-integers as Decimal; NaN/Infinity and duplicate keys
+    rejected).
 
     Raises :class:`InvalidEvent` ``"malformed JSON: ..."``; for adapters as well.
     """
@@ -341,13 +365,13 @@ def _split_lines(read: Callable[[int], bytes], at_start: bool = True) -> Iterato
                 continue
             chunk = chunk[newline + 1 :]
             skipping = False
-        lines = (pending + chunk if pending else chunk).split(b"\n")
-        pending = lines.pop()
-        for raw in lines:
-            number += 1
-            checked = _check_line(number, raw)
-            if checked is not None:
-                yield checked
+        data = pending + chunk if pending else chunk
+        end = data.rfind(b"\n") + 1  # the complete lines are data[:end]
+        pending = data[end:]
+        if end:
+            for line in _chunk_lines(data, end, number):
+                yield line
+            number += data.count(b"\n", 0, end)
         if len(pending) > MAX_LINE_BYTES:
             number += 1
             yield number, None, "line longer than 64 KiB"
@@ -355,6 +379,38 @@ def _split_lines(read: Callable[[int], bytes], at_start: bool = True) -> Iterato
             skipping = True
     if pending:
         checked = _check_line(number + 1, pending)
+        if checked is not None:
+            yield checked
+
+
+# From a line's first non-whitespace byte to its end (bytes.isspace() whitespace, as blank lines
+# are judged by it).
+_CONTENT_RE = re.compile(rb"[^ \t\n\r\x0b\x0c][^\n]*")
+
+
+def _chunk_lines(data: bytes, end: int, number: int) -> Iterator[_Line]:
+    """The checked non-blank lines of ``data[:end]`` (complete lines), numbered after ``number``.
+
+    Blank lines cost no Python work when they dominate: a chunk of whitespace only is skipped
+    at C speed, and a chunk of mostly blank lines is searched for its non-blank ones.
+    """
+    body = data[:end] if end < len(data) else data
+    if body.isspace():
+        return
+    if body.count(b"\n") * 8 <= end:  # ordinary lines: splitting is fastest
+        for raw in body.split(b"\n")[:-1]:
+            number += 1
+            if raw:
+                checked = _check_line(number, raw)
+                if checked is not None:
+                    yield checked
+        return
+    position = 0  # a line start in body; `number` lines lie before it
+    for found in _CONTENT_RE.finditer(body):
+        start = body.rfind(b"\n", position, found.start()) + 1 or position
+        number += body.count(b"\n", position, start) + 1
+        position = found.end() + 1  # after the line's newline
+        checked = _check_line(number, body[start : found.end()])
         if checked is not None:
             yield checked
 
@@ -406,13 +462,24 @@ class RecordReader:
     def _records(self, stream: BinaryIO) -> Iterator[Record]:
         raw_tell = _teller(stream)
         data: Any = stream if hasattr(stream, "peek") else io.BufferedReader(cast(Any, stream))
+        compressed: _Counting | None = None
         if data.peek(2)[:2] == b"\x1f\x8b":
-            data = gzip.GzipFile(fileobj=data, mode="rb")
+            compressed = _Counting(data)
+            data = gzip.GzipFile(fileobj=compressed, mode="rb")
         read = getattr(data, "read1", data.read)
+        expanded = 0
 
         def read_chunk(size: int) -> bytes:
+            nonlocal expanded
             chunk: bytes = read(size)
             self.position = raw_tell()
+            if compressed is not None:
+                expanded += len(chunk)
+                if expanded > _RATIO_FLOOR and expanded > MAX_GZIP_RATIO * compressed.count:
+                    raise OSError(
+                        f"gzip data expands more than {MAX_GZIP_RATIO} times, stopped "
+                        "(a decompression bomb?)"
+                    )
             return chunk
 
         lines: Iterator[_Line] = _split_lines(read_chunk)
@@ -476,6 +543,19 @@ def records_in_range(path: str, fmt: InputFormat, start: int, end: int) -> Itera
         data = f.read(end - start)
     buffer = io.BytesIO(data)
     yield from _parse_lines(source_name(path), fmt, _split_lines(buffer.read, at_start=start == 0))
+
+
+class _Counting:
+    """A readable stream that counts the bytes read through it (gzip's compressed input)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._read = stream.read
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self._read(size)
+        self.count += len(data)
+        return data
 
 
 def _open(path: str) -> BinaryIO:

@@ -18,7 +18,8 @@ ts         epoch milliseconds (an integer, or a string of digits); epoch seconds
            a fraction, or such a string); or ISO-8601 with a zone (``Z``, ``+02:00``).
            Sub-millisecond parts are truncated. Must be on/after 2009-01-01 and at most 24 h
            after now.
-id         optional exchange-side id: string or integer, 1-128 printable characters
+id         optional exchange-side id: string or integer, 1-128 printable characters; an empty
+           string is no id (as an empty CSV cell is)
 raw_symbol optional venue instrument id (adapters set it): 1-64 Unicode letters or digits,
            or ``. _ - : /`` after the first
 ========== =====================================================================================
@@ -298,7 +299,7 @@ def _side(value: object) -> Side:
 
 
 def _optional_id(value: object) -> str | None:
-    if value is None:
+    if value is None or value == "":  # an empty id is no id: the same in JSON and in CSV cells
         return None
     if type(value) is int:
         # bit_length first: str() of a huge integer is slow (and raises beyond 4300 digits).
