@@ -7,6 +7,7 @@ contract's validation, or reject the frame/item with InvalidEvent. Nothing else 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 from decimal import Decimal
@@ -101,10 +102,8 @@ def check_frame(name: str, frame: Any) -> None:
     except (InvalidEvent, ArithmeticError):
         return
     for item in result.events:
-        try:
+        with contextlib.suppress(InvalidEvent):
             normalize(item, now_ms=NOW)
-        except InvalidEvent:
-            pass
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

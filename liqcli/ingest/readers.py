@@ -369,8 +369,7 @@ def _split_lines(read: Callable[[int], bytes], at_start: bool = True) -> Iterato
         end = data.rfind(b"\n") + 1  # the complete lines are data[:end]
         pending = data[end:]
         if end:
-            for line in _chunk_lines(data, end, number):
-                yield line
+            yield from _chunk_lines(data, end, number)
             number += data.count(b"\n", 0, end)
         if len(pending) > MAX_LINE_BYTES:
             number += 1
@@ -549,10 +548,14 @@ class _Counting:
     """A readable stream that counts the bytes read through it (gzip's compressed input)."""
 
     def __init__(self, stream: Any) -> None:
+        self._stream = stream
         self._read = stream.read
         self.count = 0
 
-    def read(self, size: int = -1) -> bytes:
+    def seek(self, offset: int, /) -> object:  # only a rewind would seek (never done here)
+        return self._stream.seek(offset)
+
+    def read(self, size: int = -1, /) -> bytes:
         data: bytes = self._read(size)
         self.count += len(data)
         return data

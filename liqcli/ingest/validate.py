@@ -328,10 +328,10 @@ def _symbol(value: object) -> str:
 def _optional_raw_symbol(value: object) -> str | None:
     if value is None:
         return None
-    if type(value) is str and _RAW_SYMBOL_RE.fullmatch(value) is None and not value.isascii():
-        # A venue id with non-ASCII letters (币安人生USDT): letters, digits, . _ - : /
-        if name_problem(value, 64, _RAW_PUNCTUATION) is None:
-            return value
+    # A venue id with non-ASCII letters (币安人生USDT): letters, digits, . _ - : /
+    if (type(value) is str and not value.isascii()
+            and name_problem(value, 64, _RAW_PUNCTUATION) is None):
+        return value
     return _name(value, "raw_symbol", _RAW_SYMBOL_RE,
                  "1-64 letters or digits, or . _ - : / after the first")
 
