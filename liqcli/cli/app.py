@@ -113,6 +113,10 @@ def run(argv: list[str] | None = None) -> None:
     from typer import Abort
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
+    from liqcli.cli.encoding import safe_streams
+
+    safe_streams()  # a non-UTF-8 stdout gets ASCII glyphs, never a UnicodeEncodeError
+
     try:
         status = app(args=argv, prog_name="liqcli", standalone_mode=False)
     except NoArgsIsHelpError as exc:  # plain `liqcli`: the help (rich prints it), exit 2

@@ -7,7 +7,9 @@ store's rollups through the core, hand the CumulativeStats to the chosen formatt
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
+
+import typer
 
 from liqcli.cli import wanted
 from liqcli.cli.app import app, errors_handled
@@ -64,7 +66,7 @@ def resolve_color(choice: str) -> bool:
     return color_wanted(sys.stdout)
 
 
-def run_report(command: str, request: ReportRequest) -> None:
+def run_report(command: str, request: ReportRequest, string_amounts: bool = False) -> None:
     with errors_handled(request.debug):
         from liqcli.formatters import render_report
         from liqcli.store.connection import open_store
@@ -77,13 +79,26 @@ def run_report(command: str, request: ReportRequest) -> None:
             color=resolve_color(request.color),
             table_style=request.table_style,
             header=request.header,
+            string_amounts=string_amounts,
         )
         sys.stdout.flush()
 
 
+StringAmounts = Annotated[
+    bool,
+    typer.Option(
+        "--string-amounts",
+        help="json/ndjson: write amounts, shares and rates as strings of their exact digits "
+        '("usd": "1.000000000000000001"), for consumers that read JSON numbers as doubles '
+        "(jq 1.6, JavaScript).",
+        rich_help_panel="Output",
+    ),
+]
+
+
 def _register(command: str) -> None:
-    def report(request: ReportRequest) -> None:
-        run_report(command, request)
+    def report(request: ReportRequest, string_amounts: StringAmounts = False) -> None:
+        run_report(command, request, string_amounts)
 
     report.__name__ = f"{command}_command"
     report.__doc__ = COMMAND_HELP[command]

@@ -258,14 +258,18 @@ def _row_figures(f: Figures) -> Doc:
 
 
 # ---------------------------------------------------------------- JSON text
-def dumps(value: Any, indent: int | None = 2) -> str:
-    """JSON text; Decimals are written as numbers in plain notation from their exact digits."""
+def dumps(value: Any, indent: int | None = 2, *, decimal_strings: bool = False) -> str:
+    """JSON text; Decimals are written as numbers in plain notation from their exact digits,
+    or with ``decimal_strings`` as JSON strings of those digits (``"1.000000000000000001"``:
+    exact for consumers that parse numbers as doubles, as jq 1.6 and JavaScript do)."""
     parts: list[str] = []
-    _encode(value, parts, indent, 0)
+    _encode(value, parts, indent, 0, decimal_strings)
     return "".join(parts)
 
 
-def _encode(value: Any, out: list[str], indent: int | None, level: int) -> None:
+def _encode(
+    value: Any, out: list[str], indent: int | None, level: int, strings: bool = False
+) -> None:
     import json
 
     from liqcli.formatters._text import plain_decimal
@@ -277,22 +281,22 @@ def _encode(value: Any, out: list[str], indent: int | None, level: int) -> None:
     elif value is False:
         out.append("false")
     elif isinstance(value, Decimal):
-        out.append(plain_decimal(value))
+        out.append(f'"{plain_decimal(value)}"' if strings else plain_decimal(value))
     elif isinstance(value, int):
         out.append(str(value))
     elif isinstance(value, str):
         out.append(json.dumps(value))
     elif isinstance(value, Mapping):
-        _container(list(value.items()), "{", "}", out, indent, level, keyed=True)
+        _container(list(value.items()), "{", "}", out, indent, level, strings, keyed=True)
     elif isinstance(value, list | tuple):
-        _container(list(value), "[", "]", out, indent, level, keyed=False)
+        _container(list(value), "[", "]", out, indent, level, strings, keyed=False)
     else:
         raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 def _container(
     items: list[Any], start: str, end: str, out: list[str], indent: int | None,
-    level: int, *, keyed: bool,
+    level: int, strings: bool, *, keyed: bool,
 ) -> None:
     import json
 
@@ -310,5 +314,5 @@ def _container(
         if keyed:
             key, item = item
             out.append(json.dumps(str(key)) + ": ")
-        _encode(item, out, indent, level + 1)
+        _encode(item, out, indent, level + 1, strings)
     out.append(closing + end)
