@@ -69,7 +69,7 @@ def errors_handled(debug: bool) -> Iterator[None]:
     except Exception as exc:
         from liqcli.store.connection import describe_redis_error
 
-        described = describe_redis_error(exc)
+        described = describe_redis_error(exc, _given_url())
         if debug:
             import traceback
 
@@ -80,6 +80,16 @@ def errors_handled(debug: bool) -> Iterator[None]:
             f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)",
             ExitStatus.ERROR,
         ) from None
+
+
+def _given_url() -> str | None:
+    """The ``--redis-url`` of the running command (None: not given, the environment decides):
+    an error names the store the user asked for, not the default."""
+    from typer._click.globals import get_current_context
+
+    ctx = get_current_context(silent=True)
+    url = None if ctx is None else ctx.params.get("redis_url")
+    return url if isinstance(url, str) and url else None
 
 
 def _silence_broken_pipe() -> None:
