@@ -104,10 +104,17 @@ def ingest_paths(
     started = time.perf_counter()
     done_bytes = 0
     reader: RecordReader | None = None
+    parallel_end = 0  # bytes of the file in hand the worker processes have finished
 
     def progress() -> None:
         if on_progress is not None:
-            on_progress(done_bytes + (reader.position if reader is not None else 0))
+            inside = reader.position if reader is not None else parallel_end
+            on_progress(done_bytes + inside)
+
+    def parallel_progress(end: int) -> None:
+        nonlocal parallel_end
+        parallel_end = end
+        progress()
 
     def reject(record: Record) -> None:
         summary.rejected += 1
@@ -146,10 +153,10 @@ def ingest_paths(
     else:
         for path in paths:
             if normalize_hook is None and _ingest_in_parallel(
-                store, path, fmt, workers, batch_size, summary, reject, on_progress, done_bytes,
-                count,
+                store, path, fmt, workers, batch_size, summary, reject, parallel_progress, count,
             ):
                 done_bytes += os.path.getsize(path)
+                parallel_end = 0
                 continue
             store.ingest(valid_events(path), batch_size, on_batch=count,
                          max_delay=_FLUSH_AFTER_S)
@@ -165,8 +172,7 @@ def _ingest_in_parallel(
     batch_size: int,
     summary: IngestSummary,
     reject: Callable[[Record], None],
-    on_progress: Callable[[int], None] | None,
-    done_bytes: int,
+    on_position: Callable[[int], None],
     count: Callable[[list[bool]], None],
 ) -> bool:
     """Ingest ``path`` with worker processes when it is worth it; False when it was not."""
@@ -185,8 +191,7 @@ def _ingest_in_parallel(
         summary.skipped += result.skipped
         for line, reason in result.rejected:
             reject(Record(source, first_line + line - 1, None, reason))
-        if on_progress is not None:
-            on_progress(done_bytes + end)
+        on_position(end)  # every progress report from now on starts from here
 
     parallel_ingest.ingest_file(store, path, found, workers, batch_size=batch_size,
                                 on_result=on_result, on_batch=count)
