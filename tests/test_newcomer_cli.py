@@ -66,7 +66,8 @@ def test_two_events_a_second_apart_are_not_7200_an_hour(redis_url: str) -> None:
 def test_a_non_utf8_stdout_gets_ascii_glyphs_never_a_traceback(
     redis_url: str, env: dict[str, str]
 ) -> None:
-    store_events(redis_url, event(1_723_895_903_305), event(1_723_895_913_305, symbol="币安人生USDT"))
+    store_events(redis_url, event(1_723_895_903_305),
+                 event(1_723_895_913_305, symbol="币安人生USDT"))
     for args in (["summary", "-s", "BTCUSDT", "--color", "never"], ["symbols"],
                  ["matrix", "--help"]):
         proc = subprocess.run(
@@ -110,3 +111,48 @@ def test_string_amounts_keep_every_digit_for_double_parsers(redis_url: str) -> N
     line = run("exchanges", "-f", "ndjson", "--string-amounts").stdout.splitlines()[0]
     assert json.loads(line)["usd"] == "1.000000000000000001"
     assert json.loads(line)["events_pct"] == "100"
+
+
+# --- 9. a slow pipe ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["jsonl", "binance"])
+def test_piped_auto_ingest_stores_each_event_within_a_second(
+    redis_url: str, redis_client: redis.Redis, kind: str
+) -> None:
+    """Issue #10.9: `collector | liqcli ingest -` stored nothing until 20 lines had arrived."""
+    now = int(time.time() * 1000)
+
+    def line(i: int) -> bytes:
+        if kind == "jsonl":
+            obj: dict[str, Any] = {"exchange": "binance", "symbol": "BTCUSDT", "side": "LONG",
+                                   "price": "65012.5", "qty": "0.125", "ts": now + i}
+        else:
+            obj = {"e": "forceOrder", "E": now + i, "o": {
+                "s": "BTCUSDT", "S": "SELL", "q": "0.1", "p": "60000", "ap": "60000",
+                "X": "FILLED", "z": "0.1", "T": now + i}}
+        return (json.dumps(obj) + "\n").encode()
+
+    proc = subprocess.Popen([sys.executable, "-m", "liqcli", "ingest", "-"],
+                            stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "LIQCLI_REDIS_URL": redis_url})
+    assert proc.stdin is not None
+    try:
+        if kind == "binance":  # an ack first, as a recording of the live feed has
+            proc.stdin.write(b'{"result": null, "id": 1}\n')
+        for i in range(3):
+            proc.stdin.write(line(i))
+            proc.stdin.flush()
+            written = time.monotonic()
+            limit = 20 if i == 0 else 1.0  # the first waits for the interpreter to start
+            while not _stored(redis_client, i + 1):
+                assert time.monotonic() - written < limit, f"event {i} not stored in time"
+                time.sleep(0.02)
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    assert proc.returncode == 0
+
+
+def _stored(client: redis.Redis, count: int) -> bool:
+    cells = Store(client).rollup("BTCUSDT").cells.values()
+    return sum(cell.events for cell in cells) >= count

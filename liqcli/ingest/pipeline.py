@@ -16,19 +16,27 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from liqcli.errors import InvalidEvent
-from liqcli.ingest.readers import Record, RecordReader, check_inputs, get_format
+from liqcli.ingest.readers import (
+    Record,
+    RecordReader,
+    check_inputs,
+    get_format,
+    is_regular_file,
+)
 from liqcli.ingest.validate import normalize
 from liqcli.model import Event
 
 if TYPE_CHECKING:
-    from liqcli.store.store import Store
+    from liqcli.store.store import Packed, Store
 
 __all__ = ["IngestSummary", "ingest_events", "ingest_paths"]
 
 _FLUSH_AFTER_S = 1.0  # a slow stream (a pipe) is stored at least this often
+_PIPE_FLUSH_S = 0.5  # a pipe's events are stored at most this long after they were read
+_PIPE_IDLE_S = 0.05  # ... and as soon as the pipe has had nothing more for this long
 
 
 @dataclass(slots=True)
@@ -158,10 +166,64 @@ def ingest_paths(
                 done_bytes += os.path.getsize(path)
                 parallel_end = 0
                 continue
-            store.ingest(valid_events(path), batch_size, on_batch=count,
-                         max_delay=_FLUSH_AFTER_S)
+            if is_regular_file(path):
+                store.ingest(valid_events(path), batch_size, on_batch=count,
+                             max_delay=_FLUSH_AFTER_S)
+            else:  # a pipe: what was read is stored within _FLUSH_AFTER_S, even while it waits
+                store.ingest_packed(
+                    _timed_batches(store, valid_events(path), batch_size, _PIPE_FLUSH_S), count
+                )
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+_END = object()
+
+
+def _timed_batches(
+    store: Store, events: Iterator[Event], batch_size: int, max_delay: float
+) -> Iterator[Packed]:
+    """Batches of ``events`` read by a helper thread: a batch is sent when full, when the input
+    has had nothing more for a moment (_PIPE_IDLE_S), or ``max_delay`` seconds after its first
+    event (``collector | liqcli ingest -`` stores each event within a second of reading it,
+    while ``cat big.jsonl | liqcli ingest -`` still sends full batches)."""
+    import queue
+    import threading
+
+    items: queue.Queue[object] = queue.Queue(maxsize=4 * batch_size)
+
+    def read() -> None:
+        try:
+            for event in events:
+                items.put(event)
+        except BaseException as exc:  # handed to the consuming thread, raised there
+            items.put(exc)
+        else:
+            items.put(_END)
+
+    threading.Thread(target=read, name="liqcli-read", daemon=True).start()
+    batch: list[Event] = []
+    deadline = 0.0
+    while True:
+        try:
+            wait = min(_PIPE_IDLE_S, max(0.0, deadline - time.monotonic())) if batch else None
+            item = items.get(timeout=wait)
+        except queue.Empty:
+            yield store.pack(batch)
+            batch = []
+            continue
+        if item is _END:
+            break
+        if isinstance(item, BaseException):
+            raise item
+        if not batch:
+            deadline = time.monotonic() + max_delay
+        batch.append(cast(Event, item))
+        if len(batch) >= batch_size:
+            yield store.pack(batch)
+            batch = []
+    if batch:
+        yield store.pack(batch)
 
 
 def _ingest_in_parallel(

@@ -24,7 +24,8 @@ instance among the records to reject one item of a frame. Modules named in the
 :mod:`liqcli.feeds.adapters` is one, and registers one format per exchange adapter.
 
 ``auto`` picks a format by content first (the formats' ``detect`` on the first 20 good lines,
-as acks may come first), then by extension (``.jsonl``/``.ndjson``/``.json``, ``.csv``; a
+as acks may come first; on a pipe it decides at the first line that settles it, so a slow
+stream is never held back), then by extension (``.jsonl``/``.ndjson``/``.json``, ``.csv``; a
 ``.gz`` suffix is ignored), then by the first line (``{`` → jsonl, anything else → csv).
 """
 
@@ -59,6 +60,7 @@ __all__ = [
     "check_inputs",
     "format_names",
     "get_format",
+    "is_regular_file",
     "parse_json",
     "read_records",
     "register_format",
@@ -486,15 +488,45 @@ class RecordReader:
             _load_plugins()
             head: list[_Line] = []
             texts: list[str] = []
+            early = not is_regular_file(self.path)  # a pipe: never wait for lines to come
             for line in lines:
                 head.append(line)
                 if line[1] is not None:
                     texts.append(line[1])
+                    if early and _decisive(line[1], len(texts) == 1):
+                        break
                 if len(texts) >= _DETECT_LINES or len(head) >= _MAX_PEEK:
                     break
             self.format = _pick_format(self.path, texts)
             lines = itertools.chain(head, lines)
         yield from _parse_lines(self.source, self.format, lines)
+
+
+def is_regular_file(path: str) -> bool:
+    """Whether ``path`` is a regular file (not ``-``, a FIFO or a device: a stream)."""
+    import os
+    import stat
+
+    try:
+        return path != "-" and stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _decisive(text: str, first: bool) -> bool:
+    """Whether one line settles 'auto' on a pipe: a venue's detector knows it, it is an event of
+    the plain contract (a JSON object naming a symbol and a side), or it is a first line that
+    is not JSON (a CSV header). Acks and other lines wait for the next line."""
+    for candidate in _REGISTRY.values():
+        if not candidate.builtin and candidate.detect is not None:
+            try:
+                if candidate.detect(text):
+                    return True
+            except Exception:
+                continue
+    if _looks_like_json(text):
+        return '"symbol"' in text and '"side"' in text
+    return first
 
 
 def _parse_lines(source: str, fmt: InputFormat, lines: Iterable[_Line]) -> Iterator[Record]:
