@@ -156,3 +156,40 @@ def test_piped_auto_ingest_stores_each_event_within_a_second(
 def _stored(client: redis.Redis, count: int) -> bool:
     cells = Store(client).rollup("BTCUSDT").cells.values()
     return sum(cell.events for cell in cells) >= count
+
+
+# --- 3. typos are not quiet markets ------------------------------------------------------------
+
+def test_names_the_store_never_saw_get_a_did_you_mean_note(redis_url: str) -> None:
+    store_events(redis_url, event(1_723_895_903_305, symbol="ETHUSDT"),
+                 event(1_723_895_913_305, symbol="BTCUSDT", exchange="binance"))
+    plain = run("totals", "-s", "XRPUSDT", "-f", "json")
+    typo = run("totals", "-s", "ETHUSTD", "-f", "json")
+    assert typo.exit_code == 0 and json.loads(typo.stdout)["totals"]["events"] == 0
+    assert json.loads(plain.stdout)["symbol"] == "XRPUSDT"  # stdout: the report, no note
+    assert "liqcli: note: symbol ETHUSTD has no events in the store (did you mean ETHUSDT?)" \
+        in typo.stderr
+    assert "known: BTCUSDT, ETHUSDT" in plain.stderr
+    kraken = run("sides", "-s", "ETHUSDT", "-e", "kraken", "-e", "byibt")
+    assert kraken.exit_code == 0
+    assert "exchange kraken has no events for ETHUSDT (known: bybit)" in kraken.stderr
+    assert "exchange byibt has no events for ETHUSDT (did you mean bybit?)" in kraken.stderr
+    assert "note" not in kraken.stdout
+    # a known exchange with nothing in the window, or a known symbol: no note
+    quiet = run("totals", "-s", "ETHUSDT", "-e", "bybit", "--since", "2020-01-01",
+                "--until", "2020-01-02")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    assert run("totals", "-s", "BTCUSDT", "-e", "binance").stderr == ""
+    assert run("totals", "--all-symbols", "-e", "binance").stderr == ""
+
+
+def test_symbols_ignores_liqcli_symbol(redis_url: str) -> None:
+    """Issue #10.3: `LIQCLI_SYMBOL=ETHUSDT liqcli symbols` hid every other symbol."""
+    store_events(redis_url, event(1_723_895_903_305, symbol="ETHUSDT"),
+                 event(1_723_895_913_305, symbol="BTCUSDT"))
+    listed = json.loads(run("symbols", "-f", "json", env={"LIQCLI_SYMBOL": "ETHUSDT"}).stdout)
+    assert [entry["symbol"] for entry in listed["symbols"]] == ["BTCUSDT", "ETHUSDT"]
+    asked = json.loads(run("symbols", "-s", "ETHUSDT", "-f", "json").stdout)
+    assert [entry["symbol"] for entry in asked["symbols"]] == ["ETHUSDT"]
+    env_report = json.loads(run("totals", "-f", "json", env={"LIQCLI_SYMBOL": "ETHUSDT"}).stdout)
+    assert env_report["symbol"] == "ETHUSDT"  # a default for the other reports still

@@ -7,6 +7,7 @@ store's rollups through the core, hand the CumulativeStats to the chosen formatt
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -25,7 +26,8 @@ COMMAND_HELP: dict[str, str] = {
     "exchanges": "Figures per exchange (every exchange found in the data) with shares.",
     "matrix": "Exchange × side: events, USD and quantity of every combination.",
     "summary": "Every section together: totals, sides, exchanges and exchange × side.",
-    "symbols": "The symbols in the store, each with events, USD, first/last event and exchanges.",
+    "symbols": "The symbols in the store, each with events, USD, first/last event and exchanges "
+    "(all of them, or those given with -s; LIQCLI_SYMBOL is ignored here).",
 }
 
 
@@ -82,6 +84,19 @@ def run_report(command: str, request: ReportRequest, string_amounts: bool = Fals
             string_amounts=string_amounts,
         )
         sys.stdout.flush()
+        note_unknown_names(store, stats, request, command)
+
+
+def note_unknown_names(
+    store: RollupSource, stats: CumulativeStats, request: ReportRequest, command: str
+) -> None:
+    """A note on stderr per asked symbol or exchange the store has never seen (typos must not
+    pass for quiet markets); the report and the exit status stay as they are."""
+    from liqcli.report.hints import unknown_name_notes
+
+    asked = request.symbols is not None and not request.all_symbols
+    for note in unknown_name_notes(store, stats, asked):
+        sys.stderr.write(f"liqcli: note: {note}\n")
 
 
 StringAmounts = Annotated[
@@ -96,8 +111,20 @@ StringAmounts = Annotated[
 ]
 
 
+def _symbols_from_environment() -> bool:
+    """Whether ``-s`` came from LIQCLI_SYMBOL (not from the command line)."""
+    from typer._click.core import ParameterSource
+    from typer._click.globals import get_current_context
+
+    ctx = get_current_context(silent=True)
+    return ctx is not None and ctx.get_parameter_source("symbol") is ParameterSource.ENVIRONMENT
+
+
 def _register(command: str) -> None:
     def report(request: ReportRequest, string_amounts: StringAmounts = False) -> None:
+        if command == "symbols" and request.symbols is not None and _symbols_from_environment():
+            # discovery lists every symbol: LIQCLI_SYMBOL is a default for reports, not a filter
+            request = replace(request, symbols=None)
         run_report(command, request, string_amounts)
 
     report.__name__ = f"{command}_command"
