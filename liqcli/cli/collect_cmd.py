@@ -16,12 +16,14 @@ from liqcli.cli.options import Debug, Prefix, RedisUrl
 def collect(
     exchange: Annotated[
         list[str],
-        typer.Option("--exchange", "-e", help="Exchange feed to collect (repeatable): "
+        typer.Option("--exchange", "-e", metavar="NAME",
+                     help="Exchange feed to collect (repeatable): "
                      "binance, bybit, okx, bitmex, deribit."),
     ],
     symbol: Annotated[
         list[str] | None,
-        typer.Option("--symbol", "-s", help="Keep only these normalized symbols (BTCUSDT); "
+        typer.Option("--symbol", "-s", metavar="SYMBOL",
+                     help="Keep only these normalized symbols (BTCUSDT); "
                      "repeatable. Bybit subscribes per symbol (default: the majors)."),
     ] = None,
     endpoint: Annotated[
