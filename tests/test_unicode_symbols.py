@@ -197,3 +197,9 @@ def test_plain_tables_line_up_with_double_width_characters(stored: Path) -> None
         cells = row.split()
         idx = row.index(" " + cells[1] + " ") + 1 + len(cells[1])
         assert wcwidth.wcswidth(row[:idx]) == header_end, row
+
+
+
+def test_rich_tables_keep_cjk_names_whole_on_a_narrow_terminal(stored: Path) -> None:
+    text = run("symbols", "--color", "always", env={"COLUMNS": "50"}).stdout
+    assert CJK in text and "币安人生 " in text  # the symbol and its base, never cut
