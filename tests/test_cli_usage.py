@@ -24,6 +24,8 @@ def liqcli(*args: str) -> subprocess.CompletedProcess[str]:
     (["totals", "--table-style", "nope"], "not a tabulate format"),
     (["watch", "--interval", "abc"], "--interval"),
     (["ingest", "-f", "binance", "x.jsonl"], "the input format is -F/--format FORMAT"),
+    (["collect", "-e", "bybit", "-s", "BTC\u202eUSDT"], "not a symbol"),  # before connecting
+    (["totals", "-s", "BTC\u200bUSDT"], "not a symbol"),
 ])
 def test_usage_errors_are_one_line_exit_2(args: list[str], says: str) -> None:
     done = liqcli(*args)

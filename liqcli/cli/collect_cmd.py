@@ -72,9 +72,13 @@ def collect(
                 raise UsageError(f"bad --endpoint {item!r} (want EXCHANGE=URL for a collected "
                                  "exchange)")
             endpoints[name.lower()] = url
+        from liqcli.report.core import normalize_symbols
+
+        # the stored form (NFC, upper case where letters have case), checked before connecting
+        symbols = list(normalize_symbols(symbol)) if symbol else []
         table = contract_table(contract_size, contract_sizes)
         store = open_store(redis_url, prefix)
-        _run(store, names, [s.upper() for s in symbol or ()], endpoints, table, record)
+        _run(store, names, symbols, endpoints, table, record)
 
 
 def _run(store: object, names: list[str], symbols: list[str], endpoints: dict[str, str],
