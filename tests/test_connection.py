@@ -100,7 +100,12 @@ def test_embedded_store_persists_across_processes(tmp_path: Path) -> None:
     done = liqcli("totals", "-s", "ETHUSDT", "-f", "json", "--redis-url", f"embedded:{path}")
     assert done.returncode == 0, done.stderr
     assert '"usd": 6001' in done.stdout and '"events": 1' in done.stdout
-    assert path.exists()
+    # its server is kept running; the data is already in the append-only file beside PATH
+    assert (path.parent / "liq.rdb.aof").stat().st_size > 0 or (
+        path.parent / "liq.rdb.aof.d").is_dir()
+    done = liqcli("store", "stop", "--redis-url", f"embedded:{path}")
+    assert done.returncode == 0, done.stderr
+    assert path.exists()  # stopping saves a snapshot at PATH itself
 
 
 def test_help_and_completion_never_touch_redis() -> None:
