@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from liqcli.localredis import RedisServer  # noqa: E402
+from liqcli.store.local import RedisServer  # noqa: E402
 
 TARGET_RATIO = 1.3
 
@@ -31,9 +31,9 @@ def seed(url: str) -> None:
     """A little data so the report does real work (one symbol, three exchanges)."""
     import redis
 
-    from liqcli.sample import generate
-    from liqcli.store import Store
-    from liqcli.validate import normalize
+    from liqcli.feeds.sample import generate
+    from liqcli.ingest.validate import normalize
+    from liqcli.store.store import Store
 
     end = 1_750_000_000_000
     records = generate(2000, 1, end_ms=end, symbols=("BTCUSDT",))

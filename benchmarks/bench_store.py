@@ -1,6 +1,6 @@
 """Store benchmarks: ingest throughput next to a pipelined-XADD baseline, query latency, memory.
 
-Everything runs against a private redis-server (``liqcli.localredis.RedisServer``) on this machine.
+Everything runs against a private redis-server (``liqcli.store.local.RedisServer``) on this machine.
 
 * ingest: ``liqcli.ingest.ingest_paths`` end to end (read JSONL, validate, store) of N sample
   events into a flushed server, in events/s; the baseline, measured in the same run, reads the
@@ -32,11 +32,11 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from liqcli.localredis import RedisServer
-from liqcli.sample import generate, write_jsonl
+from liqcli.feeds.sample import generate, write_jsonl
+from liqcli.store.local import RedisServer
 
 if TYPE_CHECKING:
-    from liqcli.store import Store
+    from liqcli.store.store import Store
 
 DAY_MS = 86_400_000
 END_MS = 1_767_225_600_000  # 2026-01-01T00:00Z: fixed, so every run stores the same sample
@@ -166,8 +166,8 @@ def _flush_and_ingest(server: RedisServer, data: Path) -> tuple[float, int, int]
 
 def _ingest(server: RedisServer, data: Path, prefix: str) -> tuple[float, int]:
     """Ingest ``data`` under ``prefix`` with the real ingest path: (seconds, events stored)."""
-    from liqcli.connection import open_store
-    from liqcli.ingest import ingest_paths
+    from liqcli.ingest.pipeline import ingest_paths
+    from liqcli.store.connection import open_store
 
     store = open_store(server.url, prefix=prefix)
     started = time.perf_counter()
@@ -212,7 +212,7 @@ def _query_latency(server: RedisServer, prefixes: dict[int, str],
                    calls: int) -> dict[int, Latency]:
     """Time each store size's queries, interleaved call by call so that load from elsewhere on
     the machine hits every size alike."""
-    from liqcli.connection import open_store
+    from liqcli.store.connection import open_store
 
     stores = {size: open_store(server.url, prefix=prefix) for size, prefix in prefixes.items()}
     result: dict[int, Latency] = {size: {} for size in stores}

@@ -10,15 +10,15 @@ __version__ = "0.1.0"
 _LAZY = {
     "Event": "liqcli.model",
     "Side": "liqcli.model",
-    "CumulativeStats": "liqcli.stats",
-    "SideFigures": "liqcli.stats",
-    "ExchangeFigures": "liqcli.stats",
-    "MatrixCell": "liqcli.stats",
-    "Store": "liqcli.store",
-    "compute_stats": "liqcli.core",
-    "LiquidationDataAggregator": "liqcli.compat",
-    "format_stats_summary": "liqcli.compat",
-    "connect": "liqcli.connection",
+    "CumulativeStats": "liqcli.report.stats",
+    "SideFigures": "liqcli.report.stats",
+    "ExchangeFigures": "liqcli.report.stats",
+    "MatrixCell": "liqcli.report.stats",
+    "Store": "liqcli.store.store",
+    "compute_stats": "liqcli.report.core",
+    "LiquidationDataAggregator": "liqcli.api",
+    "format_stats_summary": "liqcli.api",
+    "connect": "liqcli.store.connection",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from liqcli.localredis import RedisServer
+from liqcli.store.local import RedisServer
 
 __all__ = ["SHARED_DATA", "RedisServer"]
 
@@ -56,7 +56,7 @@ def embedded_runtime(tmp_path_factory: pytest.TempPathFactory,
     path = tmp_path_factory.mktemp("run", numbered=True)
     monkeypatch.setenv("LIQCLI_RUNTIME_DIR", str(path))
     yield path
-    from liqcli.embedded import running_servers
+    from liqcli.store.embedded import running_servers
 
     for server in running_servers():
         server.stop(save=False)

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from liqcli.adapters import (
+from liqcli.errors import InvalidEvent, UsageError
+from liqcli.feeds.adapters import (
     Adapter,
     AdapterResult,
     ContractTable,
@@ -20,9 +21,8 @@ from liqcli.adapters import (
     parse_line,
     register_adapter,
 )
-from liqcli.adapters.contracts import ContractValue, parse_value
-from liqcli.errors import InvalidEvent, UsageError
-from liqcli.validate import normalize
+from liqcli.feeds.adapters.contracts import ContractValue, parse_value
+from liqcli.ingest.validate import normalize
 
 TS = 1_723_895_903_305  # 2024-08-17, a real time from the recorded sample
 TABLE = ContractTable()
@@ -73,12 +73,12 @@ def test_all_five_exchanges_are_registered_by_module() -> None:
 
 
 def test_a_new_adapter_is_one_registration(monkeypatch: pytest.MonkeyPatch) -> None:
-    import liqcli.adapters
-    import liqcli.readers
+    import liqcli.feeds.adapters
+    import liqcli.ingest.readers
 
     # Registries restored after the test, so the toy does not leak into other tests.
-    monkeypatch.setattr(liqcli.adapters, "_ADAPTERS", dict(liqcli.adapters._ADAPTERS))
-    monkeypatch.setattr(liqcli.readers, "_REGISTRY", dict(liqcli.readers._REGISTRY))
+    monkeypatch.setattr(liqcli.feeds.adapters, "_ADAPTERS", dict(liqcli.feeds.adapters._ADAPTERS))
+    monkeypatch.setattr(liqcli.ingest.readers, "_REGISTRY", dict(liqcli.ingest.readers._REGISTRY))
 
     def parse_message(obj: Any, *, received_ms: int | None, contracts: ContractTable
                       ) -> AdapterResult:
@@ -86,7 +86,7 @@ def test_a_new_adapter_is_one_registration(monkeypatch: pytest.MonkeyPatch) -> N
                                "price": obj["p"], "qty": obj["q"], "ts": obj["t"]}])
 
     register_adapter(Adapter("toy", parse_message))
-    assert "toy" in adapter_names() and "toy" in liqcli.readers.format_names()
+    assert "toy" in adapter_names() and "toy" in liqcli.ingest.readers.format_names()
     event = normalize(only("toy", {"s": "BTCUSDT", "p": "2", "q": "3", "t": TS}))
     assert (event.exchange, event.usd) == ("toy", Decimal(6))
 
@@ -300,7 +300,7 @@ LONG_PRICE, BIG_QTY = "123.45678912345678", "987654321.0123"
 
 
 def test_default_notional_is_exact_beyond_the_default_decimal_context() -> None:
-    from liqcli.adapters.base import event
+    from liqcli.feeds.adapters.base import event
 
     exact = exact_product(LONG_PRICE, BIG_QTY)
     assert Decimal(LONG_PRICE) * Decimal(BIG_QTY) != exact  # what plain ``*`` gave
@@ -535,7 +535,7 @@ def test_one_symbol_aggregates_across_exchanges() -> None:
 # --- as input formats of the readers -----------------------------------------------------------
 
 def test_adapters_are_input_formats_with_file_line_rejections(tmp_path: Path) -> None:
-    from liqcli.readers import format_names, read_records
+    from liqcli.ingest.readers import format_names, read_records
 
     assert {"binance", "bybit", "okx", "bitmex", "deribit"} <= set(format_names())
     lines = [
@@ -559,7 +559,7 @@ def test_adapters_are_input_formats_with_file_line_rejections(tmp_path: Path) ->
 
 
 def test_auto_format_detects_each_exchange(tmp_path: Path) -> None:
-    from liqcli.readers import RecordReader
+    from liqcli.ingest.readers import RecordReader
 
     samples = {
         "binance": force_order(),

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from liqcli.collector import Collector, CollectorConfig
-from liqcli.coverage import coverage_gaps, coverage_intervals, covered_exchanges
-from liqcli.store import Store
+from liqcli.feeds.collector import Collector, CollectorConfig
+from liqcli.store.coverage import coverage_gaps, coverage_intervals, covered_exchanges
+from liqcli.store.store import Store
 
 websockets_server = pytest.importorskip("websockets.asyncio.server")
 
@@ -218,8 +218,8 @@ def test_collect_survives_drops_replays_and_malformed_frames(redis_client: Any,
     assert coverage_gaps(redis_client, "live", "deribit", 0, 1) is None
 
     # The recordings replay to the very same figures (the malformed frame is rejected).
-    from liqcli.readers import read_records
-    from liqcli.validate import normalize
+    from liqcli.ingest.readers import read_records
+    from liqcli.ingest.validate import normalize
 
     replay = Store(redis_client, prefix="replay")
     errors = []
@@ -235,7 +235,7 @@ def test_collect_survives_drops_replays_and_malformed_frames(redis_client: Any,
 
 
 def test_coverage_gaps_arithmetic(redis_client: Any) -> None:
-    from liqcli.coverage import mark_connected
+    from liqcli.store.coverage import mark_connected
 
     mark_connected(redis_client, "p", "okx", 1000, 2000)
     mark_connected(redis_client, "p", "okx", 1500, 2500)  # overlapping connections merge

@@ -11,9 +11,9 @@ import pytest
 import redis
 from conftest import RedisServer
 
-from liqcli.connection import mask_url, open_store, resolve_url
 from liqcli.errors import StoreError
 from liqcli.model import Event, default_usd
+from liqcli.store.connection import mask_url, open_store, resolve_url
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 import redis
 
-from liqcli.core import compute_stats, stats_from_rollups
 from liqcli.errors import UsageError
 from liqcli.model import Event, split_symbol
-from liqcli.rollup import Rollup
-from liqcli.store import Store
-from liqcli.timeparse import iso_utc, parse_instant, parse_window
+from liqcli.report.core import compute_stats, stats_from_rollups
+from liqcli.report.timeparse import iso_utc, parse_instant, parse_window
+from liqcli.store.rollup import Rollup
+from liqcli.store.store import Store
 
 HOUR = 3_600_000
 T0 = 1_723_896_000_000  # 2024-08-17T12:00:00Z, an hour boundary

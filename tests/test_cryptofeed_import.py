@@ -11,10 +11,10 @@ import pytest
 import redis
 from conftest import RedisServer
 
-from liqcli.adapters import ContractTable
-from liqcli.cryptofeed_import import convert_record, discover, import_cryptofeed
 from liqcli.errors import InvalidEvent
-from liqcli.store import Store
+from liqcli.feeds.adapters import ContractTable
+from liqcli.feeds.cryptofeed_import import convert_record, discover, import_cryptofeed
+from liqcli.store.store import Store
 
 cryptofeed_redis = pytest.importorskip("cryptofeed.backends.redis")
 from cryptofeed.types import Liquidation  # noqa: E402

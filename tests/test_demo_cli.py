@@ -18,9 +18,9 @@ from typing import Any, TypeVar
 
 import pytest
 
-from liqcli import sample
-from liqcli.connection import open_store
-from liqcli.embedded import running_servers
+from liqcli.feeds import sample
+from liqcli.store.connection import open_store
+from liqcli.store.embedded import running_servers
 
 T = TypeVar("T")
 UNREACHABLE = "redis://127.0.0.1:1/0"

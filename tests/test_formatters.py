@@ -14,13 +14,13 @@ import jsonschema
 import pytest
 
 from liqcli import formatters
-from liqcli.core import stats_from_rollups
 from liqcli.formatters import render_text
 from liqcli.formatters._document import COMMANDS, REPORT_SECTIONS, ROW_COLUMNS, SYMBOL_COLUMNS
 from liqcli.formatters._text import fmt_pct, fmt_qty, fmt_usd
 from liqcli.formatters.table import EXCHANGE_COLOURS, exchange_colour
-from liqcli.rollup import Rollup
-from liqcli.stats import CumulativeStats
+from liqcli.report.core import stats_from_rollups
+from liqcli.report.stats import CumulativeStats
+from liqcli.store.rollup import Rollup
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "liqcli" / "schemas"

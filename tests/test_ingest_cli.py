@@ -16,8 +16,8 @@ import redis
 from typer.testing import CliRunner, Result
 
 from liqcli.cli.app import app
-from liqcli.readers import format_names
-from liqcli.store import Store
+from liqcli.ingest.readers import format_names
+from liqcli.store.store import Store
 
 runner = CliRunner()
 T0 = 1_723_895_903_305
@@ -294,9 +294,9 @@ def test_store_unreachable_is_exit_3(tmp_path: Path) -> None:
 def test_help_names_every_packaged_format() -> None:
     import pkgutil
 
-    import liqcli.adapters
+    import liqcli.feeds.adapters
 
-    packaged = [m.name for m in pkgutil.iter_modules(liqcli.adapters.__path__)
+    packaged = [m.name for m in pkgutil.iter_modules(liqcli.feeds.adapters.__path__)
                 if m.name not in {"base", "contracts"} and not m.name.startswith("_")]
     assert set(packaged) <= set(format_names())
     result = runner.invoke(app, ["ingest", "--help"], env={"COLUMNS": "300"})

@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from liqcli.adapters import ContractTable, adapter_names, parse_line
 from liqcli.cli.app import app
-from liqcli.collector import Collector, CollectorConfig
-from liqcli.cryptofeed_import import convert_record, import_cryptofeed
 from liqcli.errors import InvalidEvent
-from liqcli.store import Store
-from liqcli.validate import normalize
+from liqcli.feeds.adapters import ContractTable, adapter_names, parse_line
+from liqcli.feeds.collector import Collector, CollectorConfig
+from liqcli.feeds.cryptofeed_import import convert_record, import_cryptofeed
+from liqcli.ingest.validate import normalize
+from liqcli.store.store import Store
 
 TS = int(time.time() * 1000) - 3_600_000  # an hour ago: inside validation's window
 Q18 = Decimal("1e-18")
@@ -289,7 +289,7 @@ def test_collect_counts_bad_frames_and_items_and_goes_on(
 # --- 4. Bybit dated futures ----------------------------------------------------------------------
 
 def test_last_friday() -> None:
-    from liqcli.adapters.bybit import last_friday
+    from liqcli.feeds.adapters.bybit import last_friday
 
     for year in (2021, 2024, 2025):
         for month in range(1, 13):

@@ -15,7 +15,7 @@ from test_core import HOUR, T0, Expected, make_events
 import liqcli
 from liqcli.errors import StoreError, UsageError
 from liqcli.model import Event
-from liqcli.store import Store
+from liqcli.store.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,8 +40,8 @@ def events(redis_url: str) -> list[Event]:
 
 
 def test_lazy_exports() -> None:
-    code = ("import sys, liqcli; assert 'liqcli.core' not in sys.modules; "
-            "liqcli.compute_stats; assert 'liqcli.core' in sys.modules; "
+    code = ("import sys, liqcli; assert 'liqcli.report.core' not in sys.modules; "
+            "liqcli.compute_stats; assert 'liqcli.report.core' in sys.modules; "
             "assert 'rich' not in sys.modules and 'redis' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
     for name in ("CumulativeStats", "SideFigures", "ExchangeFigures", "MatrixCell",

@@ -1,5 +1,5 @@
-"""liqcli.live against a real redis-server: snapshots, deltas, recent activity, feed gaps, round
-trips, and the reconnect/backoff state machine (server stopped and restarted)."""
+"""liqcli.report.live against a real redis-server: snapshots, deltas, recent activity, feed gaps,
+round trips, and the reconnect/backoff state machine (server stopped and restarted)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 import redis
 from event_factory import random_events
 
-from liqcli.coverage import mark_connected
 from liqcli.errors import StoreError
-from liqcli.live import (
+from liqcli.model import Event
+from liqcli.report.live import (
     MINUTE_MS,
     SPARK_LEVELS,
     Backoff,
@@ -23,8 +23,8 @@ from liqcli.live import (
     read_snapshot,
     sparkline,
 )
-from liqcli.model import Event
-from liqcli.store import Store
+from liqcli.store.coverage import mark_connected
+from liqcli.store.store import Store
 
 HOUR = 3_600_000
 NOW = 1_735_734_896_789  # 2025-01-01T12:34:56.789Z: minute 34 of an hour

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from liqcli import parallel_ingest
-from liqcli.ingest import ingest_paths
-from liqcli.store import Store
+from liqcli.ingest import parallel as parallel_ingest
+from liqcli.ingest.pipeline import ingest_paths
+from liqcli.store.store import Store
 
 T0 = 1_735_689_600_000
 

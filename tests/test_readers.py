@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from liqcli import readers
 from liqcli.errors import InvalidEvent, UsageError
-from liqcli.readers import (
+from liqcli.ingest import readers
+from liqcli.ingest.readers import (
     MAX_LINE_BYTES,
     Record,
     RecordReader,

@@ -24,8 +24,8 @@ from liqcli.formatters import available
 from liqcli.formatters._document import COMMANDS, REPORT_SECTIONS, ROW_COLUMNS, SYMBOL_COLUMNS
 from liqcli.formatters._text import fmt_usd
 from liqcli.model import Event
-from liqcli.store import Store
-from liqcli.timeparse import iso_utc
+from liqcli.report.timeparse import iso_utc
+from liqcli.store.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSI = re.compile(r"\x1b\[")
@@ -300,9 +300,9 @@ def test_real_terminal_gets_colour_unless_no_color(redis_url: str) -> None:
 
 # ---------------------------------------------------------------------- demo
 def test_demo_sample_summary_end_to_end(redis_url: str) -> None:
-    """The demo's data (liqcli.sample) through ingest, the store and `summary`."""
-    from liqcli.sample import generate
-    from liqcli.validate import normalize
+    """The demo's data (liqcli.feeds.sample) through ingest, the store and `summary`."""
+    from liqcli.feeds.sample import generate
+    from liqcli.ingest.validate import normalize
 
     end = T0 + 48 * HOUR
     events = [normalize(r, now_ms=end) for r in generate(3000, 42, end_ms=end,

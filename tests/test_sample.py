@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liqcli import sample
+from liqcli.feeds import sample
 from liqcli.model import EXCHANGE_RE, SIDES, SYMBOL_RE
 
 END_MS = 1_767_225_600_000  # 2026-01-01T00:00Z

@@ -19,7 +19,7 @@ from redis.crc import key_slot
 
 from liqcli.errors import StoreError
 from liqcli.model import AMOUNT_CONTEXT, Event, default_usd
-from liqcli.store import HOUR_MS, SLOT_MS, Store, amount_parts, from_limbs
+from liqcli.store.store import HOUR_MS, SLOT_MS, Store, amount_parts, from_limbs
 
 T0 = 1_735_689_600_000  # 2025-01-01T00:00Z
 
@@ -283,7 +283,7 @@ WRITER = textwrap.dedent(
     from decimal import Decimal, localcontext
     import redis
     from liqcli.model import AMOUNT_CONTEXT, Event, default_usd
-    from liqcli.store import Store
+    from liqcli.store.store import Store
     store = Store(redis.Redis.from_url(sys.argv[1]))
     T0, worker, n = 1_735_689_600_000, int(sys.argv[2]), int(sys.argv[3])
     def events():

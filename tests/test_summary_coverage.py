@@ -1,8 +1,8 @@
 """``summary`` lists the live collector's feed gaps inside the window (real store, real CLI).
 
-Coverage is written with ``liqcli.coverage.mark_connected``, as ``liqcli collect`` does; the
+Coverage is written with ``liqcli.store.coverage.mark_connected``, as ``liqcli collect`` does; the
 expected gaps are recomputed by brute force on a one-second grid (every time in these tests is
-a whole second), independently of ``liqcli.coverage``.
+a whole second), independently of ``liqcli.store.coverage``.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from test_core import HOUR, T0, Expected, check_document, make_events
 from typer.testing import CliRunner
 
 from liqcli.cli.app import app
-from liqcli.core import compute_stats
-from liqcli.coverage import mark_connected
 from liqcli.formatters import render_text
 from liqcli.formatters._document import ROW_COLUMNS
 from liqcli.model import Event
-from liqcli.store import Store
-from liqcli.timeparse import iso_utc
+from liqcli.report.core import compute_stats
+from liqcli.report.timeparse import iso_utc
+from liqcli.store.coverage import mark_connected
+from liqcli.store.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SEC = 1000
@@ -105,7 +105,7 @@ def doc_gaps(coverage: dict[str, Any]) -> list[Gap]:
 
 
 def _ms(text: str) -> int:
-    from liqcli.timeparse import parse_instant
+    from liqcli.report.timeparse import parse_instant
 
     return parse_instant(text)
 
@@ -249,7 +249,7 @@ def test_open_window_ends_now_with_an_ongoing_gap_and_since_defaults_to_first_co
 def test_cli_open_window_marks_a_stopped_feed_as_ongoing(
     events: list[Event], redis_client: Any
 ) -> None:
-    from liqcli.timeparse import now_ms
+    from liqcli.report.timeparse import now_ms
 
     stopped = now_ms() - 2 * HOUR
     mark_connected(redis_client, "liq", "okx", stopped - HOUR, stopped)

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from liqcli.errors import InvalidEvent
+from liqcli.ingest.validate import normalize
 from liqcli.model import Event
-from liqcli.validate import normalize
 
 NOW = 1_750_000_000_000  # 2025-06-15T15:06:40Z
 GOOD: dict[str, object] = {

@@ -29,8 +29,8 @@ from event_factory import random_events
 from test_summary_coverage import Records, brute_gaps, doc_gaps, write
 
 from liqcli.model import Event
-from liqcli.store import Store
-from liqcli.timeparse import iso_utc, now_ms, parse_instant
+from liqcli.report.timeparse import iso_utc, now_ms, parse_instant
+from liqcli.store.store import Store
 
 LIVE_FIELDS = ("refreshed_at", "delta", "recent")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[()][A-Z0-9]|\r")

@@ -67,7 +67,7 @@ def errors_handled(debug: bool) -> Iterator[None]:
             traceback.print_exc()
         raise fail(str(exc), exc.exit_status) from None
     except Exception as exc:
-        from liqcli.connection import describe_redis_error
+        from liqcli.store.connection import describe_redis_error
 
         described = describe_redis_error(exc)
         if debug:

@@ -49,9 +49,9 @@ def collect(
     with errors_handled(debug):
         import importlib.util
 
-        from liqcli.adapters import adapter_names
-        from liqcli.connection import open_store
         from liqcli.errors import UsageError
+        from liqcli.feeds.adapters import adapter_names
+        from liqcli.store.connection import open_store
 
         if importlib.util.find_spec("websockets") is None:
             raise UsageError(
@@ -80,8 +80,8 @@ def _run(store: object, names: list[str], symbols: list[str], endpoints: dict[st
     import asyncio
     import signal
 
-    from liqcli.adapters import ContractTable
-    from liqcli.collector import Collector, CollectorConfig
+    from liqcli.feeds.adapters import ContractTable
+    from liqcli.feeds.collector import Collector, CollectorConfig
 
     assert isinstance(table, ContractTable)
     config = CollectorConfig(exchanges=names, symbols=symbols, endpoints=endpoints,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from liqcli.adapters.contracts import ContractTable
+    from liqcli.feeds.adapters.contracts import ContractTable
 
 ContractSize = Annotated[
     list[str] | None,
@@ -37,6 +37,6 @@ def contract_table(
     contract_size: list[str] | None, contract_sizes: list[str] | None
 ) -> ContractTable:
     """The contract table the two options ask for: the built-in one with their overrides."""
-    from liqcli.adapters.contracts import ContractTable
+    from liqcli.feeds.adapters.contracts import ContractTable
 
     return ContractTable.from_options(contract_size or (), contract_sizes or ())

@@ -19,7 +19,7 @@ from liqcli.errors import UsageError
 from liqcli.formatters import DEFAULT_FORMAT
 
 if TYPE_CHECKING:
-    from liqcli.store import Store
+    from liqcli.store.store import Store
 
 DEFAULT_EVENTS = 5000
 DEFAULT_SEED = 42
@@ -65,7 +65,7 @@ def demo(
 
 
 def _sample(events: int, seed: int) -> Iterator[dict[str, Any]]:
-    from liqcli.sample import DEMO_SYMBOLS, generate
+    from liqcli.feeds.sample import DEMO_SYMBOLS, generate
 
     try:
         return generate(events, seed, symbols=DEMO_SYMBOLS, span_hours=SPAN_HOURS)
@@ -74,7 +74,7 @@ def _sample(events: int, seed: int) -> Iterator[dict[str, Any]]:
 
 
 def _write_sample(target: Path, events: int, seed: int) -> None:
-    from liqcli.sample import dumps, write_jsonl
+    from liqcli.feeds.sample import dumps, write_jsonl
 
     records = _sample(events, seed)
     if str(target) == "-":
@@ -97,7 +97,7 @@ def _run_demo(events: int, seed: int, store_path: Path | None, fmt: str) -> None
         url = f"embedded:{store_path if store_path is not None else work / 'store'}"
         store = _open_embedded(url, stack, keep=store_path is not None)
         sample_file = work / "sample.jsonl"
-        from liqcli.sample import write_jsonl
+        from liqcli.feeds.sample import write_jsonl
 
         written = write_jsonl(sample_file, _sample(events, seed))
         summary = _ingest(store, sample_file)
@@ -114,10 +114,10 @@ def _run_demo(events: int, seed: int, store_path: Path | None, fmt: str) -> None
 
 def _open_embedded(url: str, stack: ExitStack, *, keep: bool) -> Store:
     """The demo's store; a temporary one's server is stopped (and its files removed) at exit."""
-    from liqcli.connection import embedded_path, open_store
+    from liqcli.store.connection import embedded_path, open_store
 
     if not keep:
-        from liqcli.embedded import EmbeddedServer
+        from liqcli.store.embedded import EmbeddedServer
 
         server = EmbeddedServer(embedded_path(url))
         stack.callback(server.discard)  # registered after the rmtree: runs before it
@@ -125,7 +125,7 @@ def _open_embedded(url: str, stack: ExitStack, *, keep: bool) -> Store:
 
 
 def _ingest(store: Store, sample_file: Path) -> object:
-    from liqcli.ingest import ingest_paths
+    from liqcli.ingest.pipeline import ingest_paths
 
     return ingest_paths(store, [str(sample_file)], fmt="jsonl")
 
@@ -140,8 +140,8 @@ def _summary_note(summary: object) -> str:
 
 
 def _report(store: Store, fmt: str) -> None:
-    from liqcli.core import compute_stats
     from liqcli.formatters import render_report
+    from liqcli.report.core import compute_stats
 
     stats = compute_stats(store, all_symbols=True)
     render_report(stats, "summary", fmt)

@@ -40,9 +40,9 @@ def import_cryptofeed_cmd(
     Keys are discovered with SCAN on the source; re-running imports only what is new.
     """
     with errors_handled(debug):
-        from liqcli.connection import connect, mask_url, open_store
-        from liqcli.cryptofeed_import import import_cryptofeed
         from liqcli.errors import ExitStatus, StoreError
+        from liqcli.feeds.cryptofeed_import import import_cryptofeed
+        from liqcli.store.connection import connect, mask_url, open_store
 
         table = contract_table(contract_size, contract_sizes)
         store = open_store(redis_url, prefix)
@@ -50,7 +50,7 @@ def import_cryptofeed_cmd(
         try:
             source.ping()
         except Exception as exc:
-            from liqcli.connection import describe_redis_error
+            from liqcli.store.connection import describe_redis_error
 
             message = describe_redis_error(exc, source_url)
             if message is None:

@@ -22,15 +22,15 @@ from liqcli.cli.options import Debug, Prefix, RedisUrl
 from liqcli.errors import ExitStatus, UsageError
 
 if TYPE_CHECKING:
-    from liqcli.ingest import IngestSummary
-    from liqcli.readers import Record
+    from liqcli.ingest.pipeline import IngestSummary
+    from liqcli.ingest.readers import Record
 
 REJECTS_SHOWN = 20  # rejections listed on stderr; the reject file gets all of them
 PROGRESS_MIN_BYTES = 8 << 20  # smaller inputs finish before a bar is worth drawing
 
 
 def _complete_format(incomplete: str) -> list[str]:
-    from liqcli.readers import format_names
+    from liqcli.ingest.readers import format_names
 
     return [name for name in ["auto", *format_names()] if name.startswith(incomplete)]
 
@@ -99,15 +99,15 @@ def ingest(
     with errors_handled(debug):
         if not files:
             raise fail("no input: pass FILE... or '-' for standard input", ExitStatus.USAGE)
-        from liqcli.connection import open_store
-        from liqcli.ingest import ingest_paths
-        from liqcli.readers import check_inputs, get_format
+        from liqcli.ingest.pipeline import ingest_paths
+        from liqcli.ingest.readers import check_inputs, get_format
+        from liqcli.store.connection import open_store
 
         if input_format != "auto":
             get_format(input_format)
         check_inputs(files)
         if contract_size or contract_sizes:
-            from liqcli.adapters import use_contracts
+            from liqcli.feeds.adapters import use_contracts
 
             use_contracts(contract_table(contract_size, contract_sizes))
         with _Rejects(reject_file) as rejects, _Progress(files) as on_progress:

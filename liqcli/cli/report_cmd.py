@@ -14,8 +14,8 @@ from liqcli.cli.app import app, errors_handled
 from liqcli.cli.report_options import ReportRequest, check_selection, report_command
 
 if TYPE_CHECKING:
-    from liqcli.core import RollupSource
-    from liqcli.stats import CumulativeStats
+    from liqcli.report.core import RollupSource
+    from liqcli.report.stats import CumulativeStats
 
 COMMAND_HELP: dict[str, str] = {
     "totals": "Totals: events, USD, base quantity, averages per event and events per hour.",
@@ -35,9 +35,9 @@ def report_stats(
     ``summary`` also carries the live collector's coverage gaps inside the window (an open
     window ends at ``now_ms``, default the current time).
     """
-    from liqcli.core import compute_stats
-    from liqcli.timeparse import now_ms as current_ms
-    from liqcli.timeparse import parse_window
+    from liqcli.report.core import compute_stats
+    from liqcli.report.timeparse import now_ms as current_ms
+    from liqcli.report.timeparse import parse_window
 
     now = current_ms() if now_ms is None else now_ms
     since_ms, until_ms = parse_window(request.since, request.until, now=now)
@@ -66,8 +66,8 @@ def resolve_color(choice: str) -> bool:
 
 def run_report(command: str, request: ReportRequest) -> None:
     with errors_handled(request.debug):
-        from liqcli.connection import open_store
         from liqcli.formatters import render_report
+        from liqcli.store.connection import open_store
 
         check_selection(request)  # bad times and names are usage errors, before I/O
         store = open_store(request.redis_url, request.prefix)

@@ -179,8 +179,8 @@ def report_request(
 
 def check_selection(request: ReportRequest) -> None:
     """Raise UsageError for a bad time, symbol or exchange name: before any I/O."""
-    from liqcli.core import normalize_exchanges, normalize_symbols
-    from liqcli.timeparse import parse_window
+    from liqcli.report.core import normalize_exchanges, normalize_symbols
+    from liqcli.report.timeparse import parse_window
 
     parse_window(request.since, request.until)
     normalize_symbols(request.symbols)

@@ -1,6 +1,6 @@
 """``liqcli store``: the store's server — status of any store; start, list and stop embedded ones.
 
-An ``embedded:PATH`` store's redis-server keeps running between commands (``liqcli.embedded``);
+An ``embedded:PATH`` store's redis-server keeps running between commands (``store.embedded``);
 these commands make it visible and stoppable. Status is data (stdout); notes go to stderr.
 """
 
@@ -18,7 +18,7 @@ from liqcli.cli.options import Debug, RedisUrl
 from liqcli.errors import UsageError
 
 if TYPE_CHECKING:
-    from liqcli.embedded import EmbeddedServer
+    from liqcli.store.embedded import EmbeddedServer
 
 store_app = typer.Typer(
     name="store",
@@ -39,7 +39,7 @@ def status_cmd(redis_url: RedisUrl = None, json_out: JsonOut = False, debug: Deb
     An embedded store that is not running is reported as such (exit 0), not started.
     """
     with errors_handled(debug):
-        from liqcli.connection import resolve_url
+        from liqcli.store.connection import resolve_url
 
         url = resolve_url(redis_url)
         server = _embedded(url)
@@ -51,7 +51,7 @@ def status_cmd(redis_url: RedisUrl = None, json_out: JsonOut = False, debug: Deb
 def list_cmd(json_out: JsonOut = False, debug: Debug = False) -> None:
     """The embedded stores whose server runs now (this user's), one per line: URL, pid, memory."""
     with errors_handled(debug):
-        from liqcli.embedded import running_servers
+        from liqcli.store.embedded import running_servers
 
         found = [server.status().as_dict() for server in running_servers()]
         if json_out:
@@ -85,7 +85,7 @@ def stop_cmd(
 ) -> None:
     """Save the embedded store to PATH and stop its server (the next command starts it again)."""
     with errors_handled(debug):
-        from liqcli.embedded import running_servers
+        from liqcli.store.embedded import running_servers
 
         servers = running_servers() if every else [_required_embedded(redis_url, "stop")]
         for server in servers:
@@ -97,17 +97,17 @@ def stop_cmd(
 
 
 def _embedded(url: str) -> EmbeddedServer | None:
-    from liqcli.connection import EMBEDDED, embedded_path
+    from liqcli.store.connection import EMBEDDED, embedded_path
 
     if not url.startswith(EMBEDDED):
         return None
-    from liqcli.embedded import EmbeddedServer
+    from liqcli.store.embedded import EmbeddedServer
 
     return EmbeddedServer(embedded_path(url))
 
 
 def _required_embedded(redis_url: str | None, verb: str) -> EmbeddedServer:
-    from liqcli.connection import mask_url, resolve_url
+    from liqcli.store.connection import mask_url, resolve_url
 
     url = resolve_url(redis_url)
     server = _embedded(url)
@@ -119,8 +119,8 @@ def _required_embedded(redis_url: str | None, verb: str) -> EmbeddedServer:
 
 def _remote_status(url: str) -> dict[str, Any]:
     """A running Redis server's figures (unreachable: a one-line error, exit 3)."""
-    from liqcli.connection import connect, describe_redis_error, mask_url
     from liqcli.errors import StoreError
+    from liqcli.store.connection import connect, describe_redis_error, mask_url
 
     client = connect(url, socket_timeout=10)
     try:

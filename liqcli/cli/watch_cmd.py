@@ -3,7 +3,7 @@
 On a terminal (with ``-f table``) a rich Live dashboard redrawn in place; otherwise one snapshot
 per refresh on stdout, flushed (``-f ndjson``: one ``summary`` document per line, ``coverage``
 included, with the live fields ``refreshed_at``, ``delta`` and ``recent``). The figures and the
-reconnection logic are in :mod:`liqcli.live`; this module only draws them.
+reconnection logic are in :mod:`liqcli.report.live`; this module only draws them.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from liqcli.cli.report_options import ReportRequest, check_selection, report_com
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 
-    from liqcli.live import Delta, LiveSession, Snapshot, Status
-    from liqcli.stats import CumulativeStats
+    from liqcli.report.live import Delta, LiveSession, Snapshot, Status
+    from liqcli.report.stats import CumulativeStats
 
 WATCH_PANEL = "Watch"
 DEFAULT_INTERVAL = 5.0
@@ -96,10 +96,10 @@ def run_watch(
 def _watch(request: ReportRequest, interval: float, count: int | None, screen: bool) -> None:
     from functools import partial
 
-    from liqcli.connection import connect
     from liqcli.errors import StoreError
-    from liqcli.live import LiveSession, WatchQuery, describe_error
-    from liqcli.store import Store
+    from liqcli.report.live import LiveSession, WatchQuery, describe_error
+    from liqcli.store.connection import connect
+    from liqcli.store.store import Store
 
     # bad times and names are usage errors, before I/O (the dashboard would retry forever)
     check_selection(request)
@@ -281,7 +281,7 @@ Segment = tuple[str, str]  # (text, rich style)
 def live_lines(snapshot: Snapshot) -> list[list[Segment]]:
     """The live-only lines: change since the previous refresh, last 15 minutes, sparkline."""
     from liqcli.formatters._text import fmt_int, fmt_usd
-    from liqcli.live import RECENT_MINUTES, sparkline
+    from liqcli.report.live import RECENT_MINUTES, sparkline
 
     lines: list[list[Segment]] = []
     delta = snapshot.delta
@@ -376,7 +376,7 @@ def _printable(text: str) -> str:
 
 
 def _iso(ms: int) -> str:
-    from liqcli.timeparse import iso_utc
+    from liqcli.report.timeparse import iso_utc
 
     return iso_utc(ms)
 

@@ -15,7 +15,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 if TYPE_CHECKING:
-    from liqcli.stats import CumulativeStats
+    from liqcli.report.stats import CumulativeStats
 
 DEFAULT_FORMAT = "table"
 # Formats listed first in help; any other module of the package follows in name order.

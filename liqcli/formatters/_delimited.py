@@ -11,7 +11,7 @@ from liqcli.formatters._text import neutralize_formula, plain_decimal, printable
 
 if TYPE_CHECKING:
     from liqcli.formatters import RenderOptions
-    from liqcli.stats import CumulativeStats
+    from liqcli.report.stats import CumulativeStats
 
 
 def cell(value: Any) -> str:

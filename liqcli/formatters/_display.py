@@ -16,7 +16,7 @@ from liqcli.formatters._text import (
     fmt_usd,
     printable,
 )
-from liqcli.stats import CumulativeStats, Figures
+from liqcli.report.stats import CumulativeStats, Figures
 
 
 @dataclass(slots=True)

@@ -10,8 +10,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from liqcli.stats import Coverage, CumulativeStats, Figures
-from liqcli.timeparse import iso_utc
+from liqcli.report.stats import Coverage, CumulativeStats, Figures
+from liqcli.report.timeparse import iso_utc
 
 REPORT_SECTIONS: dict[str, tuple[str, ...]] = {
     "totals": ("totals",),

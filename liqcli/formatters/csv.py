@@ -8,7 +8,7 @@ from liqcli.formatters._delimited import write
 
 if TYPE_CHECKING:
     from liqcli.formatters import RenderOptions
-    from liqcli.stats import CumulativeStats
+    from liqcli.report.stats import CumulativeStats
 
 DESCRIPTION = "comma-separated rows, stable columns (--no-header to omit the header)"
 

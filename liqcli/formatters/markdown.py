@@ -8,7 +8,7 @@ from liqcli.formatters._display import covered, display_tables, heading
 
 if TYPE_CHECKING:
     from liqcli.formatters import RenderOptions
-    from liqcli.stats import CumulativeStats
+    from liqcli.report.stats import CumulativeStats
 
 DESCRIPTION = "GitHub-flavoured Markdown tables"
 

@@ -8,7 +8,7 @@ from liqcli.formatters._document import document, dumps, rows
 
 if TYPE_CHECKING:
     from liqcli.formatters import RenderOptions
-    from liqcli.stats import CumulativeStats
+    from liqcli.report.stats import CumulativeStats
 
 DESCRIPTION = "one JSON object per row (symbol and window on every line)"
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
 
     from liqcli.formatters import RenderOptions
-    from liqcli.stats import CumulativeStats
+    from liqcli.report.stats import CumulativeStats
 
 DESCRIPTION = "rich tables on a terminal, plain text when piped (--table-style for tabulate)"
 DEFAULT_PLAIN_STYLE = "simple"

@@ -19,12 +19,12 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from liqcli.errors import InvalidEvent
+from liqcli.ingest.readers import Record, RecordReader, check_inputs, get_format
+from liqcli.ingest.validate import normalize
 from liqcli.model import Event
-from liqcli.readers import Record, RecordReader, check_inputs, get_format
-from liqcli.validate import normalize
 
 if TYPE_CHECKING:
-    from liqcli.store import Store
+    from liqcli.store.store import Store
 
 __all__ = ["IngestSummary", "ingest_events", "ingest_paths"]
 
@@ -92,7 +92,7 @@ def ingest_paths(
     and stored only if nothing was rejected. ``on_progress(bytes)`` receives the raw bytes
     consumed so far over all inputs (compressed bytes for gzip; 0 for pipes), after each batch
     and each input. ``normalize_hook`` turns a record's dict into an :class:`Event` in place of
-    :func:`liqcli.validate.normalize` (it raises :class:`InvalidEvent` to reject).
+    :func:`liqcli.ingest.validate.normalize` (it raises :class:`InvalidEvent` to reject).
     """
     if fmt != "auto":
         get_format(fmt)
@@ -170,8 +170,8 @@ def _ingest_in_parallel(
     count: Callable[[list[bool]], None],
 ) -> bool:
     """Ingest ``path`` with worker processes when it is worth it; False when it was not."""
-    from liqcli import parallel_ingest
-    from liqcli.readers import detect_format, source_name
+    from liqcli.ingest import parallel as parallel_ingest
+    from liqcli.ingest.readers import detect_format, source_name
 
     if not parallel_ingest.worth_it(path, workers):
         return False

@@ -88,7 +88,7 @@ class CoverageGap:
 
 @dataclass(frozen=True, slots=True)
 class Coverage:
-    """Live-collector coverage of the report window (see ``liqcli.coverage``).
+    """Live-collector coverage of the report window (see ``liqcli.store.coverage``).
 
     ``exchanges``: the exchanges (after the exchange filter) that ``liqcli collect`` ever
     recorded a connection for, covering one of the report's symbols; only they are checked.
@@ -139,13 +139,13 @@ class CumulativeStats:
 
     @property
     def first_event(self) -> datetime | None:
-        from liqcli.timeparse import utc_datetime
+        from liqcli.report.timeparse import utc_datetime
 
         return None if self.first_ms is None else utc_datetime(self.first_ms)
 
     @property
     def last_event(self) -> datetime | None:
-        from liqcli.timeparse import utc_datetime
+        from liqcli.report.timeparse import utc_datetime
 
         return None if self.last_ms is None else utc_datetime(self.last_ms)
 

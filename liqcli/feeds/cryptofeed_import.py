@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from liqcli.adapters.base import (
+from liqcli.errors import InvalidEvent
+from liqcli.feeds.adapters.base import (
     NormalizedEvent,
     contract_amounts,
     event,
@@ -39,9 +40,8 @@ from liqcli.adapters.base import (
     positive,
     to_decimal,
 )
-from liqcli.adapters.contracts import ContractTable
-from liqcli.adapters.okx import normalize_symbol as okx_symbol
-from liqcli.errors import InvalidEvent
+from liqcli.feeds.adapters.contracts import ContractTable
+from liqcli.feeds.adapters.okx import normalize_symbol as okx_symbol
 from liqcli.model import default_usd
 
 DEFAULT_KEY = "liquidations"
@@ -271,7 +271,7 @@ def import_cryptofeed(
     ``source_id`` names the source in the cursor hash (e.g. its masked URL), so several sources
     can be imported into one store independently.
     """
-    from liqcli.validate import normalize
+    from liqcli.ingest.validate import normalize
 
     table = contracts if contracts is not None else ContractTable()
     report = ImportReport()

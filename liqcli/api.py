@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from liqcli.core import DEFAULT_SYMBOL, compute_stats
 from liqcli.errors import UsageError
-from liqcli.stats import CumulativeStats
+from liqcli.report.core import DEFAULT_SYMBOL, compute_stats
+from liqcli.report.stats import CumulativeStats
 
 if TYPE_CHECKING:
-    from liqcli.store import Store
+    from liqcli.store.store import Store
 
 TimeLike = datetime | str | int | None
 
@@ -38,7 +38,7 @@ def to_ms(value: TimeLike, option: str = "time", *, now: int | None = None) -> i
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=UTC)
         return int(moment.timestamp() * 1000)
-    from liqcli.timeparse import parse_instant
+    from liqcli.report.timeparse import parse_instant
 
     return parse_instant(str(value), now=now, option=option)
 
@@ -50,7 +50,7 @@ class LiquidationDataAggregator:
         self, redis_url: str | None = None, prefix: str = "liq", *, store: Store | None = None
     ) -> None:
         if store is None:
-            from liqcli.connection import open_store
+            from liqcli.store.connection import open_store
 
             store = open_store(redis_url, prefix)
         self.store = store
@@ -63,7 +63,7 @@ class LiquidationDataAggregator:
 
         Raises UsageError for an unreadable time or when ``since`` is not before ``until``.
         """
-        from liqcli.timeparse import iso_utc, now_ms
+        from liqcli.report.timeparse import iso_utc, now_ms
 
         current = now_ms()
         since_ms, until_ms = to_ms(since, "since", now=current), to_ms(until, "until", now=current)

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from liqcli.errors import InvalidEvent
 
 if TYPE_CHECKING:
-    from liqcli.readers import InputFormat
-    from liqcli.store import Packed, Store
+    from liqcli.ingest.readers import InputFormat
+    from liqcli.store.store import Packed, Store
 
 RANGE_BYTES = 4 << 20  # bytes of input a worker handles at once
 MIN_BYTES = 16 << 20  # smaller inputs are not worth starting processes for
@@ -69,9 +69,9 @@ def read_range(
     path: str, fmt_name: str, start: int, end: int, prefix: str, batch_size: int
 ) -> RangeResult:
     """Worker: the records of one range, validated and packed into batches (no Redis)."""
-    from liqcli.readers import get_format, records_in_range
-    from liqcli.store import Store
-    from liqcli.validate import normalize
+    from liqcli.ingest.readers import get_format, records_in_range
+    from liqcli.ingest.validate import normalize
+    from liqcli.store.store import Store
 
     with open(path, "rb") as f:
         f.seek(start)

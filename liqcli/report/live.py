@@ -2,8 +2,8 @@
 reconnect/backoff state machine. No Typer, no rich: the command draws what this module computes.
 
 One refresh reads, per symbol shown, the cumulative rollup (``Store.rollup``, through
-``liqcli.core.compute_stats``) and the last hour of the event log (``Store.events``), and once
-the live collector's coverage records (its feed gaps inside the window, as ``summary`` lists
+``liqcli.report.core.compute_stats``) and the last hour of the event log (``Store.events``), and
+once the live collector's coverage records (its feed gaps inside the window, as ``summary`` lists
 them), so its cost in Redis round trips depends on the symbols and the window, never on how
 many events are stored (docs/watch.md has the exact count).
 """
@@ -17,10 +17,10 @@ from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING, Protocol
 
 from liqcli.model import AMOUNT_CONTEXT, SIDES, Event, Side
-from liqcli.rollup import Rollup
+from liqcli.store.rollup import Rollup
 
 if TYPE_CHECKING:
-    from liqcli.stats import CumulativeStats
+    from liqcli.report.stats import CumulativeStats
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
@@ -60,7 +60,7 @@ class WatchQuery:
     until: str | None = None
 
     def window(self, now_ms: int) -> tuple[int | None, int | None]:
-        from liqcli.timeparse import parse_window
+        from liqcli.report.timeparse import parse_window
 
         return parse_window(self.since, self.until, now=now_ms)
 
@@ -138,7 +138,7 @@ def read_snapshot(
     source: LiveSource, query: WatchQuery, now_ms: int, previous: Snapshot | None = None
 ) -> Snapshot:
     """Read the figures of ``query`` at ``now_ms``; ``previous`` gives the delta."""
-    from liqcli.core import compute_stats
+    from liqcli.report.core import compute_stats
 
     since_ms, until_ms = query.window(now_ms)
     stats = compute_stats(
@@ -336,7 +336,7 @@ class LiveSession:
         max_backoff: float = MAX_BACKOFF_S,
         describe: Callable[[BaseException], str] | None = None,
     ) -> None:
-        from liqcli.timeparse import now_ms
+        from liqcli.report.timeparse import now_ms
 
         self.source = source
         self.query = query
@@ -395,7 +395,7 @@ class LiveSession:
 def describe_error(exc: BaseException, url: str | None = None) -> str:
     """The one-line status message of a failed refresh; ``url`` is the store's (default: the
     URL the environment gives, see ``connection.resolve_url``)."""
-    from liqcli.connection import describe_redis_error
+    from liqcli.store.connection import describe_redis_error
 
     described = describe_redis_error(exc, url)
     if described is not None:

@@ -4,7 +4,7 @@ Each exchange is one module of this package defining ``ADAPTER = Adapter(name, p
 live=...)``; modules are discovered by name, so adding an exchange is adding one module
 (see docs/adapters.md). :func:`register_adapter` adds one from outside the package.
 
-Importing this package registers every adapter as an input format of :mod:`liqcli.readers`
+Importing this package registers every adapter as an input format of :mod:`liqcli.ingest.readers`
 (``liqcli ingest --format binance FILE``). Contract values for those readers come from
 :func:`use_contracts` (the ingest command passes its ``--contract-size`` options there).
 """
@@ -16,7 +16,8 @@ import pkgutil
 from collections.abc import Callable
 from typing import Any
 
-from liqcli.adapters.base import (
+from liqcli.errors import InvalidEvent
+from liqcli.feeds.adapters.base import (
     SKIPPED,
     Adapter,
     AdapterResult,
@@ -25,8 +26,7 @@ from liqcli.adapters.base import (
     out_of_range,
     unwrap_recording,
 )
-from liqcli.adapters.contracts import ContractTable, ContractValue
-from liqcli.errors import InvalidEvent
+from liqcli.feeds.adapters.contracts import ContractTable, ContractValue
 
 __all__ = [
     "SKIPPED",
@@ -59,13 +59,13 @@ def use_contracts(table: ContractTable) -> None:
 
 def register_adapter(adapter: Adapter) -> None:
     """Make ``adapter`` available under ``adapter.name`` (replacing one of the same name),
-    both to :func:`get_adapter` and as an input format of :mod:`liqcli.readers`."""
+    both to :func:`get_adapter` and as an input format of :mod:`liqcli.ingest.readers`."""
     _ADAPTERS[adapter.name] = adapter
     _register_format(adapter)
 
 
 def _register_format(adapter: Adapter) -> None:
-    from liqcli.readers import register_format
+    from liqcli.ingest.readers import register_format
 
     def factory() -> Callable[[str], list[NormalizedEvent | InvalidEvent]]:
         table = _contracts
@@ -122,7 +122,7 @@ def parse_line(
     """
     if isinstance(adapter, str):
         adapter = get_adapter(adapter)
-    from liqcli.readers import parse_json
+    from liqcli.ingest.readers import parse_json
 
     try:
         text = line.decode("utf-8") if isinstance(line, bytes) else line

@@ -20,7 +20,8 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-from liqcli.adapters.base import (
+from liqcli.errors import InvalidEvent
+from liqcli.feeds.adapters.base import (
     SKIPPED,
     Adapter,
     AdapterResult,
@@ -35,8 +36,7 @@ from liqcli.adapters.base import (
     side_field,
     str_field,
 )
-from liqcli.adapters.contracts import ContractTable
-from liqcli.errors import InvalidEvent
+from liqcli.feeds.adapters.contracts import ContractTable
 
 NAME = "bybit"
 _POSITION_SIDE = {"BUY": "LONG", "SELL": "SHORT"}

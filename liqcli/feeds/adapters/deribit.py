@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from liqcli.adapters.base import (
+from liqcli.errors import InvalidEvent
+from liqcli.feeds.adapters.base import (
     SKIPPED,
     Adapter,
     AdapterResult,
@@ -24,8 +25,7 @@ from liqcli.adapters.base import (
     read_items,
     str_field,
 )
-from liqcli.adapters.contracts import ContractTable
-from liqcli.errors import InvalidEvent
+from liqcli.feeds.adapters.contracts import ContractTable
 
 NAME = "deribit"
 _MONTHS = {m: i for i, m in enumerate(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from liqcli.errors import StoreError
 
 if TYPE_CHECKING:
-    from liqcli.store import Store
+    from liqcli.store.store import Store
 
 DEFAULT_URL = "redis://localhost:6379/0"
 EMBEDDED = "embedded:"
@@ -45,13 +45,13 @@ def connect(url: str | None = None, *, socket_timeout: float = 30) -> Any:
     """A redis client for ``url`` (not yet connected: clients connect on first command).
 
     ``embedded:PATH`` joins the redis-server liqcli keeps running for PATH, starting it first if
-    needed (``liqcli.embedded``: a unix socket, data persisted at PATH as it arrives).
+    needed (``liqcli.store.embedded``: a unix socket, data persisted at PATH as it arrives).
     ``socket_timeout`` bounds how long one command may hang (a live view passes a short one so
     a stalled server is noticed quickly).
     """
     resolved = resolve_url(url)
     if resolved.startswith(EMBEDDED):
-        from liqcli.embedded import EmbeddedServer
+        from liqcli.store.embedded import EmbeddedServer
 
         server = EmbeddedServer(embedded_path(resolved))
         server.ensure_running()
@@ -71,7 +71,7 @@ def connect(url: str | None = None, *, socket_timeout: float = 30) -> Any:
 
 def open_store(redis_url: str | None = None, prefix: str = "liq") -> Store:
     """Connect and check the store's schema; errors become one-line StoreErrors (exit 3)."""
-    from liqcli.store import Store
+    from liqcli.store.store import Store
 
     resolved = resolve_url(redis_url)
     client = connect(resolved)

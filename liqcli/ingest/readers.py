@@ -8,7 +8,7 @@ Every input is read as bytes and split into lines here, whatever its format:
 * memory stays bounded whatever the input (an over-long line is skipped, never buffered).
 
 A FORMAT turns one text line into liquidation records (dicts of the normalized contract,
-see :mod:`liqcli.validate`). Built in: ``jsonl`` (one JSON object per line) and ``csv`` (a
+see :mod:`liqcli.ingest.validate`). Built in: ``jsonl`` (one JSON object per line) and ``csv`` (a
 header row naming the fields, case-insensitive). Exchange adapters add their own with::
 
     register_format("binance", factory, detect=lambda first_line: '"forceOrder"' in first_line)
@@ -18,8 +18,9 @@ line's text returning an iterable of records (several for a frame carrying a bat
 one for a line without liquidations, such as a subscription ack: counted as "skipped"), or
 ``None`` for a structural line such as a CSV header (not counted). It raises
 :class:`~liqcli.errors.InvalidEvent` to reject the whole line, or yields an ``InvalidEvent``
-instance among the records to reject one item of a frame. Importing :mod:`liqcli.adapters`
-(done on first use of the registry) registers one format per exchange adapter.
+instance among the records to reject one item of a frame. Modules named in the
+``liqcli.formats`` entry point group are imported on first use of the registry;
+:mod:`liqcli.feeds.adapters` is one, and registers one format per exchange adapter.
 
 ``auto`` picks a format by content first (the formats' ``detect`` on the first 20 good lines,
 as acks may come first), then by extension (``.jsonl``/``.ndjson``/``.json``, ``.csv``; a
@@ -125,18 +126,17 @@ def register_format(
 
 
 def _load_plugins() -> None:
-    """Import :mod:`liqcli.adapters` once: it registers one format per exchange adapter."""
+    """Import, once, the modules that registered themselves under the ``liqcli.formats`` entry
+    point group (the exchange adapters of :mod:`liqcli.feeds.adapters`, or a third party's): each
+    calls :func:`register_format` when imported. The registry itself imports no feed."""
     global _plugins_loaded
     if _plugins_loaded:
         return
     _plugins_loaded = True
-    import importlib
+    from importlib.metadata import entry_points
 
-    try:
-        importlib.import_module("liqcli.adapters")
-    except ModuleNotFoundError as exc:  # no adapters package
-        if exc.name != "liqcli.adapters":
-            raise
+    for entry in entry_points(group="liqcli.formats"):
+        entry.load()
 
 
 def format_names() -> list[str]:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from liqcli.adapters.base import (
+from liqcli.errors import InvalidEvent
+from liqcli.feeds.adapters.base import (
     ORDER_SIDE,
     SKIPPED,
     Adapter,
@@ -28,8 +29,7 @@ from liqcli.adapters.base import (
     side_field,
     str_field,
 )
-from liqcli.adapters.contracts import ContractTable
-from liqcli.errors import InvalidEvent
+from liqcli.feeds.adapters.contracts import ContractTable
 
 NAME = "bitmex"
 

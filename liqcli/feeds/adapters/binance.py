@@ -13,7 +13,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from liqcli.adapters.base import (
+from liqcli.errors import InvalidEvent
+from liqcli.feeds.adapters.base import (
     ORDER_SIDE,
     SKIPPED,
     Adapter,
@@ -29,8 +30,7 @@ from liqcli.adapters.base import (
     str_field,
     to_decimal,
 )
-from liqcli.adapters.contracts import ContractTable
-from liqcli.errors import InvalidEvent
+from liqcli.feeds.adapters.contracts import ContractTable
 
 NAME = "binance"
 _COIN_M = re.compile(r"([A-Z0-9]+USD)_(PERP|[0-9]{6})")

@@ -5,7 +5,7 @@ exchange's keep-alives, normalizes every message with the exchange's adapter and
 events (idempotently: an exchange replaying old events on reconnect, as OKX does, changes
 nothing). A dropped connection is retried with exponential backoff and full jitter; a
 connection is also renewed before ``max_connection_s`` (Binance closes them after 24 h).
-Connected intervals are recorded in the store (:mod:`liqcli.coverage`) so reports can show
+Connected intervals are recorded in the store (:mod:`liqcli.store.coverage`) so reports can show
 gaps. ``record`` appends every received message, with its receive time, to a file that
 ``liqcli ingest --format EXCHANGE`` replays.
 """
@@ -22,11 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from liqcli.adapters import Adapter, ContractTable, get_adapter, parse_object
-from liqcli.adapters.base import out_of_range, unwrap_recording
-from liqcli.coverage import mark_connected
 from liqcli.errors import InvalidEvent
+from liqcli.feeds.adapters import Adapter, ContractTable, get_adapter, parse_object
+from liqcli.feeds.adapters.base import out_of_range, unwrap_recording
 from liqcli.model import Event
+from liqcli.store.coverage import mark_connected
 
 # Binance closes connections after 24 h: renew a little before.
 MAX_CONNECTION_S = {"binance": 23.5 * 3600}
@@ -181,7 +181,7 @@ class Collector:
         A bad frame (binary, malformed, numbers out of range) or a bad item of a batch frame is
         counted as rejected and logged; collection goes on.
         """
-        from liqcli.readers import parse_json
+        from liqcli.ingest.readers import parse_json
 
         received = now_ms()
         stats = self.stats[name]
@@ -237,7 +237,7 @@ class Collector:
 
     def _normalize(self, name: str, items: list[dict[str, Any]]) -> list[Event]:
         """Validate each event on its own: one invalid event does not drop the others."""
-        from liqcli.validate import normalize
+        from liqcli.ingest.validate import normalize
 
         events = []
         for item in items:

@@ -23,11 +23,11 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from liqcli.errors import InvalidEvent
+from liqcli.ingest.validate import MAX_AMOUNT_TEXT, NUMBER_RE
 from liqcli.model import default_usd
-from liqcli.validate import MAX_AMOUNT_TEXT, NUMBER_RE
 
 if TYPE_CHECKING:
-    from liqcli.adapters.contracts import ContractTable
+    from liqcli.feeds.adapters.contracts import ContractTable
 
 NormalizedEvent = dict[str, Any]
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from liqcli.adapters.base import (
+from liqcli.errors import InvalidEvent
+from liqcli.feeds.adapters.base import (
     SKIPPED,
     Adapter,
     AdapterResult,
@@ -28,8 +29,7 @@ from liqcli.adapters.base import (
     read_items,
     str_field,
 )
-from liqcli.adapters.contracts import ContractTable
-from liqcli.errors import InvalidEvent
+from liqcli.feeds.adapters.contracts import ContractTable
 
 NAME = "okx"
 _POSITION_SIDE = {"long": "LONG", "short": "SHORT"}

@@ -12,8 +12,7 @@ from typing import Protocol
 
 from liqcli.errors import UsageError
 from liqcli.model import EXCHANGE_RE, SIDES, SYMBOL_RE, Side, split_symbol
-from liqcli.rollup import Rollup
-from liqcli.stats import (
+from liqcli.report.stats import (
     Coverage,
     CoverageGap,
     CumulativeStats,
@@ -22,6 +21,7 @@ from liqcli.stats import (
     SideFigures,
     Totals,
 )
+from liqcli.store.rollup import Rollup
 
 DEFAULT_SYMBOL = "BTCUSDT"
 HOUR_MS = 3_600_000
@@ -129,13 +129,13 @@ def with_coverage(stats: CumulativeStats, source: object,
     in at most two round trips. A source without coverage records (no ``client``/``prefix``,
     e.g. a test double) leaves ``stats`` unchanged.
     """
-    from liqcli.coverage import read_records
+    from liqcli.store.coverage import read_records
 
     client, prefix = getattr(source, "client", None), getattr(source, "prefix", None)
     if client is None or not isinstance(prefix, str):
         return stats
     if now_ms is None:
-        from liqcli.timeparse import now_ms as current_ms
+        from liqcli.report.timeparse import now_ms as current_ms
 
         now_ms = current_ms()
     records = read_records(client, prefix, stats.exchange_filter or None)
@@ -163,7 +163,7 @@ def coverage_of(
     feed of some symbol was not connected. ``since`` None starts each symbol's check at its
     first recorded connection; the window ends at ``until`` but never after ``now_ms``.
     """
-    from liqcli.coverage import window_gaps
+    from liqcli.store.coverage import window_gaps
 
     end = now_ms if until_ms is None else min(until_ms, now_ms)
     exchanges: list[str] = []

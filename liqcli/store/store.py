@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from liqcli.errors import StoreError
 from liqcli.model import EXCHANGE_RE, SYMBOL_RE, Event, Side, default_usd
-from liqcli.rollup import Rollup
+from liqcli.store.rollup import Rollup
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -70,7 +70,7 @@ def amount_parts(value: Decimal, name: str, zero_ok: bool = False) -> tuple[str,
 
     Refuses, before anything is sent, amounts the store cannot add exactly: negative, NaN,
     infinite, ≥ 10^13, more than 18 decimals (and zero, unless ``zero_ok``: a notional may
-    round to 0). liqcli.validate rejects such input with a reason first; this guards library
+    round to 0). liqcli.ingest.validate rejects such input with a reason first; this guards library
     callers, since a script error after its first write would leave a batch half applied.
     """
     whole, _, frac = format(value, "f").partition(".")
@@ -454,7 +454,7 @@ def _script_source(name: str) -> str:
     """A server-side script shipped in the package (read on first use)."""
     from importlib import resources
 
-    return resources.files("liqcli").joinpath(name).read_text()
+    return resources.files("liqcli.store").joinpath(name).read_text()
 
 
 def _covers(since_ms: int | None, until_ms: int | None, start: int, end: int) -> bool:
