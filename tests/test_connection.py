@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -31,7 +32,9 @@ def event(i: int) -> Event:
 def test_url_resolution_order(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LIQCLI_REDIS_URL", raising=False)
     monkeypatch.delenv("REDIS_URL", raising=False)
-    assert resolve_url() == "redis://localhost:6379/0"
+    # nothing set: the embedded store in the user's data directory (XDG_DATA_HOME in tests)
+    default = Path(os.environ["XDG_DATA_HOME"]) / "liqcli" / "liqcli.rdb"
+    assert resolve_url() == f"embedded:{default}"
     monkeypatch.setenv("REDIS_URL", "redis://b:1/0")
     assert resolve_url() == "redis://b:1/0"
     monkeypatch.setenv("LIQCLI_REDIS_URL", "redis://a:1/0")

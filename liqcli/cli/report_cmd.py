@@ -70,7 +70,7 @@ def run_report(command: str, request: ReportRequest) -> None:
         from liqcli.store.connection import open_store
 
         check_selection(request)  # bad times and names are usage errors, before I/O
-        store = open_store(request.redis_url, request.prefix)
+        store = open_store(request.redis_url, request.prefix, create=False)
         stats = report_stats(request, command, store)
         render_report(
             stats, command, request.fmt, sys.stdout,

@@ -1,4 +1,4 @@
-"""``liqcli store``: the store's server — status of any store; start, list and stop embedded ones.
+"""``liqcli store``: the store's server — status of any store; path, start, list, stop of embedded.
 
 An ``embedded:PATH`` store's redis-server keeps running between commands (``store.embedded``);
 these commands make it visible and stoppable. Status is data (stdout); notes go to stderr.
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 store_app = typer.Typer(
     name="store",
-    help="The store's server: status; start, list and stop embedded stores.",
+    help="The store's server: status; path, start, list and stop of embedded stores.",
     no_args_is_help=True,
 )
 app.add_typer(store_app, name="store")
@@ -45,6 +45,14 @@ def status_cmd(redis_url: RedisUrl = None, json_out: JsonOut = False, debug: Deb
         server = _embedded(url)
         fields = server.status().as_dict() if server is not None else _remote_status(url)
         _print(fields, json_out)
+
+
+@store_app.command("path")
+def path_cmd(redis_url: RedisUrl = None, debug: Debug = False) -> None:
+    """The data file of the embedded store in use (with no URL set: the one in your data
+    directory), whether or not it exists yet."""
+    with errors_handled(debug):
+        sys.stdout.write(f"{_required_embedded(redis_url, 'path').path}\n")
 
 
 @store_app.command("list")

@@ -30,6 +30,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -41,6 +42,8 @@ from typing import Any
 from liqcli.errors import StoreError
 
 RUNTIME_ENV = "LIQCLI_RUNTIME_DIR"
+IDLE_ENV = "LIQCLI_EMBEDDED_IDLE"
+DEFAULT_IDLE = 1800.0  # seconds without a client or a command before the server stops itself
 START_TIMEOUT = 20.0  # seconds for the socket to answer at all
 LOAD_TIMEOUT = 600.0  # seconds a large data file may take to load
 _PING = b"*1\r\n$4\r\nPING\r\n"
@@ -71,6 +74,21 @@ def server_major_version(binary: str) -> int:
     return int(found.group(1))
 
 
+def idle_seconds() -> float:
+    """How long the server may sit idle before it saves and stops (``LIQCLI_EMBEDDED_IDLE``
+    seconds, default 1800; 0 = never)."""
+    raw = os.environ.get(IDLE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_IDLE
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise StoreError(f"{IDLE_ENV} must be a number of seconds (0 = never stop), not {raw!r}")
+    return value
+
+
 def runtime_dir() -> Path:
     """The private directory of the sockets, pid files, logs and locks (created mode 700)."""
     override = os.environ.get(RUNTIME_ENV)
@@ -99,19 +117,22 @@ class ServerStatus:
     running: bool
     socket: Path
     log: Path
+    exists: bool = True
     pid: int | None = None
     version: str | None = None
     used_memory: int | None = None
     keys: int | None = None
     aof: bool | None = None
     last_save: int | None = None  # epoch seconds of the last RDB save at PATH
+    idle_stop: float | None = None  # seconds idle before it stops itself (0 = never)
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "url": f"embedded:{self.path}", "path": str(self.path), "running": self.running,
+            "url": f"embedded:{self.path}", "path": str(self.path), "exists": self.exists,
+            "running": self.running,
             "pid": self.pid, "socket": str(self.socket), "log": str(self.log),
             "redis_version": self.version, "used_memory": self.used_memory, "keys": self.keys,
-            "append_only": self.aof, "last_save": self.last_save,
+            "append_only": self.aof, "last_save": self.last_save, "idle_stop": self.idle_stop,
         }
 
 
@@ -126,6 +147,7 @@ class EmbeddedServer:
         self.pidfile = base / f"{key}.pid"
         self.log = base / f"{key}.log"
         self.lockfile = base / f"{key}.lock"
+        self.watcher_pidfile = base / f"{key}.idle.pid"
 
     # -- state -------------------------------------------------------------------------------
 
@@ -141,7 +163,14 @@ class EmbeddedServer:
             pid = int(self.pidfile.read_text().strip())
         except (OSError, ValueError):
             return None
-        return pid if _alive(pid) else None
+        return pid if alive(pid) else None
+
+    def exists(self) -> bool:
+        """Whether the store exists: its server runs, or its data file or append-only file is
+        there (a read-only command must not create one)."""
+        aof = self.path.parent / f"{self.path.name}.aof"
+        return (self.path.is_file() or aof.is_file() or self._aof_dir().is_dir()
+                or self.running())
 
     def aof_exists(self, major: int) -> bool:
         """Whether an append-only file of PATH exists (then it, not the RDB, is the truth)."""
@@ -201,6 +230,7 @@ class EmbeddedServer:
         self._wait_ready()
         if not aof:
             self._enable_aof(major)
+        self._watch_idle()
 
     def _wait_ready(self) -> None:
         started = time.monotonic()
@@ -235,6 +265,44 @@ class EmbeddedServer:
         finally:
             client.close()
 
+    def _watch_idle(self) -> None:
+        """Start the idle watcher: a detached process that saves and stops the server once no
+        client has been connected and no command has run for ``idle_seconds()``."""
+        idle = idle_seconds()
+        pid = self.pid()
+        if idle <= 0 or pid is None:
+            return
+        subprocess.run([sys.executable, "-m", __name__, "watch-idle", str(self.path), str(pid),
+                        repr(idle)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=60, check=False)
+
+    def watch_idle(self, pid: int, idle: float) -> None:
+        """The idle watcher's loop (in its own process): returns when the server it was started
+        for (``pid``) is gone or replaced, or after stopping it for idleness."""
+        poll = max(0.05, min(5.0, idle / 10))
+        quiet_since, last = time.monotonic(), None
+        while True:
+            time.sleep(poll)
+            stats = info(self.socket)
+            if stats is None or stats.get("process_id") != str(pid):
+                return
+            count = int(stats["total_commands_processed"])
+            # our own INFO is one client and one command; anything more is someone's work
+            if int(stats["connected_clients"]) > 1 or (last is not None and count > last + 1):
+                quiet_since = time.monotonic()
+            last = count
+            if time.monotonic() - quiet_since >= idle:
+                with self._locked():
+                    stats = info(self.socket)
+                    if stats is None or stats.get("process_id") != str(pid):
+                        return
+                    if (int(stats["connected_clients"]) > 1
+                            or int(stats["total_commands_processed"]) > count + 1):
+                        quiet_since, last = time.monotonic(), None
+                        continue
+                    command(self.socket, "SHUTDOWN", "SAVE", timeout=LOAD_TIMEOUT)
+                    return
+
     @contextmanager
     def _locked(self) -> Iterator[None]:
         with open(self.lockfile, "a") as lock:
@@ -256,7 +324,8 @@ class EmbeddedServer:
 
     def status(self) -> ServerStatus:
         if self.answer() != "PONG":
-            return ServerStatus(self.path, False, self.socket, self.log, pid=self.pid())
+            return ServerStatus(self.path, False, self.socket, self.log, exists=self.exists(),
+                                pid=self.pid(), idle_stop=idle_seconds())
         client = self.client(socket_timeout=5)
         try:
             server = client.info("server")
@@ -270,7 +339,7 @@ class EmbeddedServer:
             version=str(server["redis_version"]),
             used_memory=int(memory["used_memory"]), keys=keys,
             aof=bool(int(persistence["aof_enabled"])),
-            last_save=int(persistence["rdb_last_save_time"]),
+            last_save=int(persistence["rdb_last_save_time"]), idle_stop=idle_seconds(),
         )
 
     def stop(self, timeout: float = 60, *, save: bool = True) -> bool:
@@ -285,9 +354,9 @@ class EmbeddedServer:
                 if failed is not None:
                     raise self._error(f"{failed} (see {self.log})", "stop")
             deadline = time.monotonic() + timeout
-            while pid is not None and _alive(pid) and time.monotonic() < deadline:
+            while pid is not None and alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.01)
-            if pid is not None and _alive(pid):
+            if pid is not None and alive(pid):
                 raise self._error(f"the server (pid {pid}) did not stop within {timeout:g} s",
                                   "stop")
             for leftover in (self.socket, self.pidfile):
@@ -298,7 +367,7 @@ class EmbeddedServer:
     def discard(self) -> None:
         """Stop without saving and remove the runtime files (for a throw-away store)."""
         self.stop(save=False)
-        for leftover in (self.log, self.lockfile):
+        for leftover in (self.log, self.lockfile, self.watcher_pidfile):
             with suppress(FileNotFoundError):
                 leftover.unlink()
 
@@ -343,8 +412,9 @@ def ping(path: Path, timeout: float = 2.0) -> str | None:
 
 def command(path: Path, *args: str, timeout: float = 2.0) -> str | None:
     """One command over a unix socket, without redis-py (whose client retries a closed socket
-    with backoff): the first line of the reply without its type byte (``PONG``, ``LOADING …``),
-    None when nothing answers or the server closes the connection (as SHUTDOWN does)."""
+    with backoff): the reply as text without its type byte (``PONG``, ``LOADING …``, a bulk
+    string's content), None when nothing answers or the server closes the connection (as
+    SHUTDOWN does)."""
     request = f"*{len(args)}\r\n".encode() + b"".join(
         f"${len(arg.encode())}\r\n".encode() + arg.encode() + b"\r\n" for arg in args)
     try:
@@ -353,17 +423,35 @@ def command(path: Path, *args: str, timeout: float = 2.0) -> str | None:
             sock.connect(str(path))
             sock.sendall(request)
             reply = b""
-            while b"\r\n" not in reply:
-                chunk = sock.recv(4096)
+            while True:
+                chunk = sock.recv(65536)
                 if not chunk:
                     return None
                 reply += chunk
-    except OSError:
+                head, sep, rest = reply.partition(b"\r\n")
+                if not sep:
+                    continue
+                if not head.startswith(b"$"):
+                    return head[1:].decode(errors="replace")
+                size = int(head[1:])
+                if size < 0:
+                    return ""
+                if len(rest) >= size + 2:
+                    return rest[:size].decode(errors="replace")
+    except (OSError, ValueError):
         return None
-    return reply.split(b"\r\n", 1)[0][1:].decode(errors="replace")
 
 
-def _alive(pid: int) -> bool:
+def info(path: Path, timeout: float = 5.0) -> dict[str, str] | None:
+    """The server's INFO fields (``process_id`` …) over its socket; None when it does not answer."""
+    text = command(path, "INFO", timeout=timeout)
+    if text is None or ":" not in text:
+        return None
+    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, exited but not yet reaped, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -381,3 +469,26 @@ def _alive(pid: int) -> bool:
 def _last_line(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[-1] if lines else ""
+
+
+def _watcher_main(argv: list[str]) -> int:
+    """``python -m liqcli.store.embedded watch-idle PATH PID SECONDS``: detach, then watch."""
+    if len(argv) != 4 or argv[0] != "watch-idle":
+        sys.stderr.write("usage: python -m liqcli.store.embedded watch-idle PATH PID SECONDS\n")
+        return 2
+    if os.fork() > 0:  # the parent returns at once; the child lives on in a session of its own
+        return 0
+    os.setsid()
+    server = EmbeddedServer(Path(argv[1]))
+    server.watcher_pidfile.write_text(f"{os.getpid()}\n")
+    try:
+        server.watch_idle(int(argv[2]), float(argv[3]))
+    finally:
+        with suppress(OSError):
+            if server.watcher_pidfile.read_text().strip() == str(os.getpid()):
+                server.watcher_pidfile.unlink()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_watcher_main(sys.argv[1:]))
