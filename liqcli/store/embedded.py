@@ -28,6 +28,7 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -227,10 +228,27 @@ class EmbeddedServer:
                               start_new_session=True, stdin=subprocess.DEVNULL)
         if done.returncode != 0:
             raise self._error(_last_line(done.stdout + done.stderr) or f"exit {done.returncode}")
-        self._wait_ready()
-        if not aof:
-            self._enable_aof(major)
+        try:
+            self._wait_ready()
+            if not aof:
+                self._enable_aof(major)
+        except BaseException:  # a store that fails to start leaves no process behind
+            self._kill()
+            raise
         self._watch_idle()
+
+    def _kill(self) -> None:
+        pid = self.pid()
+        if pid is None:
+            return
+        with suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if alive(pid):
+            with suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
     def _wait_ready(self) -> None:
         started = time.monotonic()
