@@ -494,11 +494,12 @@ def _watcher_main(argv: list[str]) -> int:
     if len(argv) != 4 or argv[0] != "watch-idle":
         sys.stderr.write("usage: python -m liqcli.store.embedded watch-idle PATH PID SECONDS\n")
         return 2
-    if os.fork() > 0:  # the parent returns at once; the child lives on in a session of its own
+    server = EmbeddedServer(Path(argv[1]))
+    child = os.fork()
+    if child > 0:  # the parent names the child and returns; it lives on in a session of its own
+        server.watcher_pidfile.write_text(f"{child}\n")
         return 0
     os.setsid()
-    server = EmbeddedServer(Path(argv[1]))
-    server.watcher_pidfile.write_text(f"{os.getpid()}\n")
     try:
         server.watch_idle(int(argv[2]), float(argv[3]))
     finally:
