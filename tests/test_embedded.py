@@ -330,3 +330,23 @@ def test_a_store_that_cannot_start_leaves_no_process(tmp_path: Path) -> None:
     assert "cannot start the embedded store at /proc/x.rdb" in done.stderr
     server = EmbeddedServer(Path("/proc/x.rdb"))
     assert not server.running() and server.pid() is None
+
+
+def test_a_long_lived_client_carries_on_after_its_server_is_killed(tmp_path: Path) -> None:
+    path = tmp_path / "long.rdb"
+    rows = make_rows(400, seed=8)
+    store = open_store(f"embedded:{path}")  # as `watch` and `collect` hold one
+    try:
+        store.ingest(normalize_all(rows))
+        first = status(f"embedded:{path}")["pid"]
+        kill_hard(first)
+        assert stored(store) == expected(rows)  # reconnected: started again from its files
+        assert status(f"embedded:{path}")["pid"] != first
+    finally:
+        store.client.close()
+
+
+def normalize_all(rows: list[dict[str, Any]]) -> list[Any]:
+    from liqcli.ingest.validate import normalize
+
+    return [normalize(row) for row in rows]

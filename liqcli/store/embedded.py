@@ -333,12 +333,25 @@ class EmbeddedServer:
     # -- use ---------------------------------------------------------------------------------
 
     def client(self, socket_timeout: float = 30) -> Any:
-        """A redis-py client on the server's socket (the server must be running)."""
+        """A redis-py client on the server's socket. Each new connection first makes sure the
+        server runs, so a long-lived client (``watch``, ``collect``, a library user) carries on
+        after the server crashed, was killed or stopped: it is started again from its files."""
         import redis
+        from redis.connection import UnixDomainSocketConnection
 
-        return redis.Redis(unix_socket_path=str(self.socket), socket_timeout=socket_timeout,
-                           socket_connect_timeout=min(5, socket_timeout),
-                           health_check_interval=30)
+        server = self
+
+        class Connection(UnixDomainSocketConnection):
+            def _connect(self) -> Any:
+                server.ensure_running()
+                return super()._connect()  # type: ignore[no-untyped-call]
+
+        pool = redis.ConnectionPool(
+            connection_class=Connection, path=str(self.socket), socket_timeout=socket_timeout,
+            socket_connect_timeout=min(5, socket_timeout), health_check_interval=30)
+        client = redis.Redis(connection_pool=pool)
+        client.auto_close_connection_pool = True  # close() disconnects, as with a plain client
+        return client
 
     def status(self) -> ServerStatus:
         if self.answer() != "PONG":
