@@ -270,8 +270,9 @@ def test_an_idle_server_saves_and_stops_itself(tmp_path: Path,
     done = liqcli("ingest", str(data), "--batch-size", "100", "--redis-url", url)
     assert done.returncode == 0, done.stderr
     server = EmbeddedServer(path)
-    watcher = int(server.watcher_pidfile.read_text())
-    assert status(url)["idle_stop"] == 1.0
+    state = status(url)
+    watcher = state["idle_watcher"]
+    assert state["idle_stop"] == 1.0 and alive(watcher)
     assert wait_until(lambda: server.pid() is None)  # (a PING would count as activity)
     assert wait_until(lambda: not alive(watcher), 10)
     assert path.is_file()  # saved on the way out

@@ -125,7 +125,8 @@ class ServerStatus:
     keys: int | None = None
     aof: bool | None = None
     last_save: int | None = None  # epoch seconds of the last RDB save at PATH
-    idle_stop: float | None = None  # seconds idle before it stops itself (0 = never)
+    idle_stop: float | None = None  # seconds idle before it stops itself (None: no watcher)
+    idle_watcher: int | None = None  # pid of the process that stops it when idle
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -134,6 +135,7 @@ class ServerStatus:
             "pid": self.pid, "socket": str(self.socket), "log": str(self.log),
             "redis_version": self.version, "used_memory": self.used_memory, "keys": self.keys,
             "append_only": self.aof, "last_save": self.last_save, "idle_stop": self.idle_stop,
+            "idle_watcher": self.idle_watcher,
         }
 
 
@@ -356,7 +358,7 @@ class EmbeddedServer:
     def status(self) -> ServerStatus:
         if self.answer() != "PONG":
             return ServerStatus(self.path, False, self.socket, self.log, exists=self.exists(),
-                                pid=self.pid(), idle_stop=idle_seconds())
+                                pid=self.pid())
         client = self.client(socket_timeout=5)
         try:
             server = client.info("server")
@@ -370,8 +372,17 @@ class EmbeddedServer:
             version=str(server["redis_version"]),
             used_memory=int(memory["used_memory"]), keys=keys,
             aof=bool(int(persistence["aof_enabled"])),
-            last_save=int(persistence["rdb_last_save_time"]), idle_stop=idle_seconds(),
+            last_save=int(persistence["rdb_last_save_time"]), **self._watcher(),
         )
+
+    def _watcher(self) -> dict[str, Any]:
+        """The idle watcher's pid and limit, from its pid file (``PID SECONDS``), if it runs."""
+        try:
+            pid_text, idle_text = self.watcher_pidfile.read_text().split()
+            pid, idle = int(pid_text), float(idle_text)
+        except (OSError, ValueError):
+            return {}
+        return {"idle_watcher": pid, "idle_stop": idle} if alive(pid) else {}
 
     def stop(self, timeout: float = 60, *, save: bool = True) -> bool:
         """Save PATH (unless ``save`` is false) and stop the server; False when none ran."""
@@ -510,14 +521,14 @@ def _watcher_main(argv: list[str]) -> int:
     server = EmbeddedServer(Path(argv[1]))
     child = os.fork()
     if child > 0:  # the parent names the child and returns; it lives on in a session of its own
-        server.watcher_pidfile.write_text(f"{child}\n")
+        server.watcher_pidfile.write_text(f"{child} {argv[3]}\n")
         return 0
     os.setsid()
     try:
         server.watch_idle(int(argv[2]), float(argv[3]))
     finally:
         with suppress(OSError):
-            if server.watcher_pidfile.read_text().strip() == str(os.getpid()):
+            if server.watcher_pidfile.read_text().split()[0] == str(os.getpid()):
                 server.watcher_pidfile.unlink()
     return 0
 
