@@ -23,6 +23,7 @@ COMMAND_MODULES: dict[str, str] = {
     "import": "import_cmd",
     "collect": "collect_cmd",
     "store": "store_cmd",
+    "export": "export_cmd",
 }
 ALL_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMAND_MODULES.values()))
 
