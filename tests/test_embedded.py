@@ -315,7 +315,8 @@ def test_the_default_store_lives_in_the_data_directory(tmp_path: Path) -> None:
 
 def test_a_mistyped_store_path_is_an_error_and_creates_nothing(tmp_path: Path) -> None:
     typo = tmp_path / "dmeo.rdb"
-    for args in (["totals"], ["symbols"], ["summary", "--all-symbols"], ["watch", "-n", "1"]):
+    for args in (["totals"], ["symbols"], ["summary", "--all-symbols"], ["watch", "-n", "1"],
+                 ["export", "--all-symbols"]):
         done = liqcli(*args, "--redis-url", f"embedded:{typo}")
         assert done.returncode == 3, (args, done.stderr)
         assert f"no embedded store at {typo}" in done.stderr and done.stderr.count("\n") == 1
