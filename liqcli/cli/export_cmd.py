@@ -95,7 +95,7 @@ def export_command(
         since_ms, until_ms = parse_window(since, until)
         wanted = normalize_symbols(tuple(symbol) if symbol else None)
         exchanges = normalize_exchanges(tuple(exchange or ()))
-        store = open_store(redis_url, prefix)
+        store = open_store(redis_url, prefix, create=False)
         symbols = store.symbols() if all_symbols else list(wanted)
         events = ordered_events(
             store, symbols, since_ms, until_ms, exchanges=exchanges,

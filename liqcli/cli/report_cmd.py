@@ -72,7 +72,7 @@ def run_report(command: str, request: ReportRequest, output: str | None = None) 
         from liqcli.store.connection import open_store
 
         check_selection(request)  # bad times and names are usage errors, before I/O
-        store = open_store(request.redis_url, request.prefix)
+        store = open_store(request.redis_url, request.prefix, create=False)
         stats = report_stats(request, command, store)
         with text_output(output) as out:
             render_report(
