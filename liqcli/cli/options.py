@@ -24,8 +24,8 @@ RedisUrl = Annotated[
         metavar="URL",
         envvar=["LIQCLI_REDIS_URL", "REDIS_URL"],
         show_envvar=True,
-        help="Store URL: redis://, rediss://, unix:// or embedded:PATH "
-        "(default redis://localhost:6379/0).",
+        help="Store URL: redis://, rediss://, unix:// or embedded:PATH (default: an embedded "
+        "store in your data directory, see 'liqcli store path').",
         rich_help_panel="Connection",
     ),
 ]

@@ -14,6 +14,7 @@ import typer
 
 from liqcli.cli import wanted
 from liqcli.cli.app import app, errors_handled
+from liqcli.cli.output import Output
 from liqcli.cli.report_options import ReportRequest, check_selection, report_command
 
 if TYPE_CHECKING:
@@ -68,22 +69,26 @@ def resolve_color(choice: str) -> bool:
     return color_wanted(sys.stdout)
 
 
-def run_report(command: str, request: ReportRequest, string_amounts: bool = False) -> None:
+def run_report(
+    command: str, request: ReportRequest, output: str | None = None,
+    string_amounts: bool = False,
+) -> None:
     with errors_handled(request.debug):
+        from liqcli.cli.output import text_output
         from liqcli.formatters import render_report
         from liqcli.store.connection import open_store
 
         check_selection(request)  # bad times and names are usage errors, before I/O
-        store = open_store(request.redis_url, request.prefix)
+        store = open_store(request.redis_url, request.prefix, create=False)
         stats = report_stats(request, command, store)
-        render_report(
-            stats, command, request.fmt, sys.stdout,
-            color=resolve_color(request.color),
-            table_style=request.table_style,
-            header=request.header,
-            string_amounts=string_amounts,
-        )
-        sys.stdout.flush()
+        with text_output(output) as out:
+            render_report(
+                stats, command, request.fmt, out,
+                color=resolve_color(request.color) and out is sys.stdout,
+                table_style=request.table_style,
+                header=request.header,
+                string_amounts=string_amounts,
+            )
         note_unknown_names(store, stats, request, command)
 
 
@@ -121,11 +126,13 @@ def _symbols_from_environment() -> bool:
 
 
 def _register(command: str) -> None:
-    def report(request: ReportRequest, string_amounts: StringAmounts = False) -> None:
+    def report(
+        request: ReportRequest, output: Output = None, string_amounts: StringAmounts = False
+    ) -> None:
         if command == "symbols" and request.symbols is not None and _symbols_from_environment():
             # discovery lists every symbol: LIQCLI_SYMBOL is a default for reports, not a filter
             request = replace(request, symbols=None)
-        run_report(command, request, string_amounts)
+        run_report(command, request, output, string_amounts)
 
     report.__name__ = f"{command}_command"
     report.__doc__ = COMMAND_HELP[command]
