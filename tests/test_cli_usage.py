@@ -70,10 +70,10 @@ def test_every_command_help_ends_with_examples_and_shows_no_raw_metavar() -> Non
     from liqcli.cli.app import app
 
     commands = _all_commands()
-    assert len(commands) >= 11
+    assert len(commands) >= 12
     for command in commands:
         text = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "200"}).stdout
-        examples = text[text.index("Examples:"):]
+        examples = text[text.index("EXAMPLES"):]
         assert f"liqcli {' '.join(command)}" in examples, command
         assert "<int" not in text and "<str>" not in text and "<float" not in text, command
     ingest = CliRunner().invoke(app, ["ingest", "--help"], env={"COLUMNS": "200"}).stdout

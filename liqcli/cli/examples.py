@@ -1,7 +1,8 @@
 """The EXAMPLES section at the end of every command's ``--help`` (gh and httpie have them).
 
 One entry per command name (a subcommand of a group as ``"import cryptofeed"``); the app adds
-each as its command's epilog when it registers the commands (``app._register``). A new command
+each as its command's epilog when it registers the commands (``app._register``), unless the
+command writes its own EXAMPLES (``export`` does, in its docstring). A new command
 adds its examples here (tests/test_cli_usage.py checks that every command has some).
 Text is rich markup: write ``\\[`` for a literal ``[``.
 """
@@ -47,6 +48,21 @@ EXAMPLES: dict[str, str] = {
     "collect": """
   liqcli collect -e binance -e bybit
   liqcli collect -e okx --record okx.jsonl""",
+    "store status": """
+  liqcli store status
+  liqcli store status --redis-url redis://localhost:6379/0 --json""",
+    "store path": """
+  liqcli store path
+  liqcli store path --redis-url embedded:./demo.rdb""",
+    "store list": """
+  liqcli store list
+  liqcli store list --json""",
+    "store start": """
+  liqcli store start
+  liqcli store start --redis-url embedded:./demo.rdb""",
+    "store stop": """
+  liqcli store stop
+  liqcli store stop --redis-url embedded:./demo.rdb""",
     "import cryptofeed": """
   liqcli import cryptofeed --source-url redis://localhost:6379/0
   liqcli import cryptofeed --source-url redis://cf:6379/1 --key liquidations""",
@@ -56,4 +72,4 @@ EXAMPLES: dict[str, str] = {
 def epilog(command: str) -> str | None:
     """The EXAMPLES text of ``command``, or None when it has none."""
     text = EXAMPLES.get(command)
-    return None if text is None else "Examples:\n" + text.strip("\n")
+    return None if text is None else "EXAMPLES\n" + text.strip("\n")
