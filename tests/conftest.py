@@ -74,3 +74,5 @@ def shared_data() -> Path:
 
 
 os.environ.setdefault("COLUMNS", "120")
+# The built-in completeness table only, whatever the user's ~/.config/liqcli/feeds.toml says.
+os.environ["LIQCLI_FEEDS"] = str(Path(__file__).resolve().parent / "no-feeds.toml")

@@ -121,3 +121,19 @@ def test_help_and_completion_never_touch_redis() -> None:
                           env={**env, "_LIQCLI_COMPLETE": "complete_bash",
                                "COMP_WORDS": "liqcli su", "COMP_CWORD": "1"})
     assert "summary" in done.stdout and "error" not in done.stderr.lower()
+
+
+@pytest.mark.parametrize("command", [
+    ["watch", "--count", "1", "-f", "json"], ["totals"], ["symbols", "-f", "csv"],
+])
+def test_a_refused_password_names_the_url_given_not_the_default(
+    auth_server: RedisServer, command: list[str]
+) -> None:
+    """Issue #10.5: `watch` with a refused password named redis://localhost:6379/0."""
+    url = f"redis://:wrong-battery@127.0.0.1:{auth_server.port}/0"
+    done = liqcli(*command, "--redis-url", url,
+                  env={"PATH": "/usr/bin:/bin", "LIQCLI_REDIS_URL": "redis://elsewhere:1/0"})
+    assert done.returncode == 3, done.stderr
+    assert f"127.0.0.1:{auth_server.port}" in done.stderr, done.stderr
+    assert "elsewhere" not in done.stderr and "localhost" not in done.stderr
+    assert "wrong-battery" not in done.stderr

@@ -29,10 +29,12 @@ SPAN_HOURS = 48
 @app.command()
 def demo(
     events: Annotated[
-        int, typer.Option("--events", "-n", min=1, help="How many sample liquidations.")
+        int,
+        typer.Option("--events", "-n", min=1, metavar="N", help="How many sample liquidations."),
     ] = DEFAULT_EVENTS,
     seed: Annotated[
-        int, typer.Option("--seed", help="Random seed: the same seed gives the same sample.")
+        int, typer.Option("--seed", metavar="N",
+                          help="Random seed: the same seed gives the same sample.")
     ] = DEFAULT_SEED,
     store: Annotated[
         Path | None,

@@ -5,6 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from typer._click.types import StringParamType
+
+
+class _PlainText(StringParamType):
+    """A string whose help shows only the metavar, not the type column's raw ``<str>``."""
+
+    def get_metavar(self, param: object, ctx: object) -> str | None:
+        return ""
+
+
+PLAIN_TEXT = _PlainText()
 
 RedisUrl = Annotated[
     str | None,

@@ -62,8 +62,9 @@ Symbols = Annotated[
     list[str] | None,
     typer.Option(
         "-s", "--symbol", envvar="LIQCLI_SYMBOL", show_envvar=True, metavar="SYMBOL",
-        help="Symbol to report (default BTCUSDT); repeat it, or separate symbols with commas "
-        "(also in LIQCLI_SYMBOL: ETHUSDT,SOLUSDT).", rich_help_panel=PANEL,
+        help="Symbol to report; repeat it, or separate symbols with commas (also in "
+        "LIQCLI_SYMBOL: ETHUSDT,SOLUSDT). Default: LIQCLI_SYMBOL, else BTCUSDT; 'symbols' lists "
+        "every symbol unless -s is given.", rich_help_panel=PANEL,
     ),
 ]
 AllSymbols = Annotated[

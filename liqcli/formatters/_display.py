@@ -90,12 +90,27 @@ def _totals_table(stats: CumulativeStats) -> DisplayTable:
     table.add([_qty_header(stats), fmt_qty(t.qty)])
     table.add(["Avg USD / event", fmt_usd(t.avg_usd)])
     table.add([f"Avg {_qty_header(stats)} / event", fmt_qty(t.avg_qty)])
-    table.add(["Events / hour", fmt_rate(t.events_per_hour)])
+    span = "" if t.rate_hours is None else f" (over {fmt_rate(t.rate_hours)} h)"
+    table.add([f"Events / hour{span}", fmt_rate(t.events_per_hour)])
     table.add(["First event", iso_or_none(stats.first_ms) or NONE_TEXT])
     table.add(["Last event", iso_or_none(stats.last_ms) or NONE_TEXT])
     hours = stats.duration_hours
     table.add(["Duration (h)", NONE_TEXT if hours is None else fmt_rate(hours)])
     return table
+
+
+def footnotes(stats: CumulativeStats, command: str) -> list[str]:
+    """One line per exchange of the report whose feed is sampled: its figures are lower
+    bounds (``binance: sampled feed, …, at least these figures``)."""
+    if command == "symbols":
+        rows = [row for one in stats.symbol_reports() for row in one.exchanges]
+    else:
+        rows = list(stats.exchanges)
+    notes: dict[str, str] = {}
+    for row in rows:
+        if row.complete is False:
+            notes.setdefault(row.exchange, f"{printable(row.exchange)}: {row.note}")
+    return [notes[name] for name in sorted(notes)]
 
 
 def _figure_cells(row: Figures) -> list[str]:
@@ -207,4 +222,7 @@ _BUILDERS = {
     "matrix": _matrix_table,
 }
 
-__all__ = ["COMBINED_SYMBOL", "DisplayTable", "covered", "display_tables", "gaps_table", "heading"]
+__all__ = [
+    "COMBINED_SYMBOL", "DisplayTable", "covered", "display_tables", "footnotes", "gaps_table",
+    "heading",
+]

@@ -151,11 +151,19 @@ def parse_object(
     adapter: Adapter, obj: Any, *, received_ms: int | None, contracts: ContractTable
 ) -> AdapterResult:
     """``adapter.parse_message`` guarded: no arithmetic error on the frame's numbers escapes
-    (it becomes :class:`InvalidEvent`, the frame's rejection)."""
+    (it becomes :class:`InvalidEvent`, the frame's rejection), and no other error of an adapter
+    on a frame it did not foresee aborts a recording: it is that line's rejection, named."""
     try:
         return adapter.parse_message(obj, received_ms=received_ms, contracts=contracts)
     except ArithmeticError as exc:  # decimal.Overflow, InvalidOperation, ZeroDivisionError...
         raise out_of_range(exc) from None
+    except InvalidEvent:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        detail = str(exc).splitlines()[0][:80] if str(exc) else ""
+        raise InvalidEvent(
+            f"unreadable frame ({type(exc).__name__}{': ' + detail if detail else ''})"
+        ) from None
 
 
 _discover()  # register every built-in adapter as an input format on import
