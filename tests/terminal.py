@@ -4,6 +4,7 @@ scripts/gen_watch_screens.py (the screens in docs/watch.md)."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -124,7 +125,5 @@ class Terminal:
             except (ProcessLookupError, ChildProcessError):
                 pass
             self.exit_code = -9
-            try:
+            with contextlib.suppress(OSError):
                 os.close(self.fd)
-            except OSError:
-                pass

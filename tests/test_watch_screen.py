@@ -164,8 +164,8 @@ def test_recent_liquidations_newest_first_with_tiers_and_min_usd(redis_url: str)
     try:
         term.wait_text("Recent liquidations ≥ 50,000.00")
         term.wait_text("60,000.00")
-        pane = term.lines[[i for i, line in enumerate(term.lines)
-                           if "Recent liquidations" in line][0]:]
+        pane = term.lines[next(i for i, line in enumerate(term.lines)
+                           if "Recent liquidations" in line):]
         listed = [line for line in pane if re.match(r"\d\d:\d\d:\d\d ", line)]
         assert [whole_usd(line) for line in listed] == [
             "2,000,000.00", "300,000.00", "150,000.00", "60,000.00"]  # newest first
@@ -362,3 +362,38 @@ def test_feed_gaps_on_the_screen_also_with_no_data_yet(
         assert term.wait() == 0
     finally:
         term.kill()
+
+
+def test_grid_size_is_what_rich_draws(redis_url: str) -> None:
+    """The layout sizes tables without rendering them (idle cost): the sizes must be rich's."""
+    import io
+
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    from liqcli.formatters import _dashboard as dash
+    from liqcli.report.live import WatchQuery, read_snapshot
+
+    ingest(redis_url, [*recent_events(29, 80), at(now_ms() - 5000, "1250000", "okx")])
+    client = redis.Redis.from_url(redis_url)
+    snapshot = read_snapshot(Store(client), WatchQuery(windows=(("1h", 3_600_000),),
+                                                       min_usd=Decimal(1)), now_ms())
+    client.close()
+    console = Console(file=io.StringIO(), force_terminal=True, width=300)
+    checked = 0
+    for level in range(len(dash.LEVELS)):
+        grids = [dash.totals_grid(snapshot.stats, level), dash.sides_grid(snapshot.stats, level),
+                 dash.exchanges_grid(snapshot.stats, level),
+                 dash.matrix_grid(snapshot.stats, level),
+                 dash.liquidations_grid(snapshot, level, 5, Decimal(1)),
+                 dash.windows_grid(snapshot, level)]
+        for grid in grids:
+            assert grid is not None
+            bar = dash.BAR_WIDTHS[level]
+            table = dash._grid_table(grid, bar, level == 0)
+            width, height = dash.grid_size(grid, bar, level == 0)
+            assert Measurement.get(console, console.options, table).maximum == width, grid.title
+            lines = console.render_lines(table, console.options.update(width=width))
+            assert len(lines) == height, grid.title
+            checked += 1
+    assert checked == 6 * len(dash.LEVELS)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from liqcli.formatters._display import heading, tier_of
@@ -246,6 +247,30 @@ class Grid:
             self.bars.append(share)
 
 
+def _widths(grid: Grid, bar_width: int) -> list[int]:
+    from rich.cells import cell_len
+
+    widths = [
+        max([cell_len(column.header), *(cell_len(row[index]) for row in grid.rows)], default=1)
+        for index, column in enumerate(grid.columns)
+    ]
+    return [*widths, bar_width] if grid.bars is not None else widths
+
+
+def grid_size(grid: Grid, bar_width: int, full: bool) -> tuple[int, int]:
+    """Width and height of :func:`_grid_table`'s table, computed without rendering it: cells
+    never wrap (``no_wrap``, columns as wide as their widest cell), one cell of padding between
+    columns (two with the ``full`` box's blank separators), the title on one line (the table
+    is at least as wide as it), then the header (and its rule when ``full``) and the rows.
+    tests/test_watch_screen.py checks it against rich's own rendering."""
+    from rich.cells import cell_len
+
+    widths = _widths(grid, bar_width)
+    width = sum(widths) + (2 if full else 1) * (len(widths) - 1)
+    height = 1 + (1 + int(full) if grid.header else 0) + len(grid.rows)
+    return max(width, cell_len(grid.title)), height
+
+
 def _grid_table(grid: Grid, bar_width: int, full: bool) -> Table:
     from rich import box
     from rich.bar import Bar
@@ -256,10 +281,11 @@ def _grid_table(grid: Grid, bar_width: int, full: bool) -> Table:
         title=grid.title, title_justify="left", title_style="bold",
         box=box.SIMPLE_HEAD if full else None, show_edge=False, show_header=grid.header,
         header_style="bold dim" if not full else "bold", padding=(0, 1), pad_edge=False,
-        collapse_padding=True,
+        collapse_padding=True, min_width=grid_size(grid, bar_width, full)[0],
     )
+    widths = _widths(grid, bar_width)
     for index, column in enumerate(grid.columns):
-        widest = max([len(column.header), *(len(row[index]) for row in grid.rows)], default=1)
+        widest = widths[index]
         table.add_column(
             column.header, justify="left" if column.justify == "left" else "right",
             no_wrap=True, min_width=widest,
@@ -341,7 +367,7 @@ def _figure_row(row: Any) -> list[str]:
 
 
 def _breakdown(stats: CumulativeStats, level: int, title: str, first: str,
-               rows: list[tuple[str, str, Any]]) -> Grid:
+               rows: Sequence[tuple[str, str, Any]]) -> Grid:
     columns = _figure_columns(stats, level)
     keep = [index for index, (_, last) in enumerate(columns) if level <= last]
     grid = Grid(title, [Column(first, "left"), *(columns[i][0] for i in keep)], bars=[],
@@ -374,7 +400,7 @@ def matrix_grid(stats: CumulativeStats, level: int) -> Grid:
             grid.add([printable(cell.exchange), cell.side, fmt_int(cell.events),
                       fmt_usd(cell.usd), fmt_qty(cell.qty)], style=_exchange_style(cell.exchange))
         return grid
-    cells = {(cell.exchange, cell.side): cell for cell in stats.matrix}
+    cells: dict[tuple[str, str], Any] = {(c.exchange, c.side): c for c in stats.matrix}
     columns = [Column("Exch.", "left")]
     for side in ("LONG", "SHORT"):
         if level == 1:
@@ -384,10 +410,10 @@ def matrix_grid(stats: CumulativeStats, level: int) -> Grid:
     for row in stats.exchanges:
         values = [printable(row.exchange)]
         for side in ("LONG", "SHORT"):
-            cell = cells.get((row.exchange, side))
+            found = cells.get((row.exchange, side))
             if level == 1:
-                values.append(fmt_int(cell.events if cell else 0))
-            values.append(fmt_usd(cell.usd if cell else Decimal(0)))
+                values.append(fmt_int(found.events if found else 0))
+            values.append(fmt_usd(found.usd if found else Decimal(0)))
         grid.add(values, style=_exchange_style(row.exchange))
     return grid
 
@@ -455,19 +481,13 @@ def windows_grid(snapshot: Snapshot, level: int) -> Grid | None:
         columns.append(Column(f"{window.label} USD"))
     grid = Grid(SECTION_TITLES["windows"], columns)
     names = sorted({row.exchange for w in windows for row in w.stats.exchanges})
-    keys: list[tuple[str, str, Callable[[CumulativeStats], tuple[int, Decimal]]]] = [
-        ("All", "bold", lambda s: (s.totals.events, s.totals.usd)),
-    ]
-    for side in ("LONG", "SHORT"):
-        keys.append((side, SIDE_COLOURS[side],
-                     lambda s, side=side: (s.side(side).events, s.side(side).usd)))
-    for name in names:
-        keys.append((printable(name), _exchange_style(name),
-                     lambda s, name=name: _exchange_figures(s, name)))
-    for label, style, figures in keys:
-        cells = [label]
+    keys = [("All", "bold", "total"), ("LONG", SIDE_COLOURS["LONG"], "side"),
+            ("SHORT", SIDE_COLOURS["SHORT"], "side")]
+    keys += [(name, _exchange_style(name), "exchange") for name in names]
+    for key, style, kind in keys:
+        cells = [printable(key)]
         for window in windows:
-            events, usd = figures(window.stats)
+            events, usd = _window_figures(window.stats, kind, key)
             if level < 2:
                 cells.append(fmt_int(events))
             cells.append(fmt_usd(usd))
@@ -475,9 +495,13 @@ def windows_grid(snapshot: Snapshot, level: int) -> Grid | None:
     return grid
 
 
-def _exchange_figures(stats: CumulativeStats, name: str) -> tuple[int, Decimal]:
-    for row in stats.exchanges:
-        if row.exchange == name:
+def _window_figures(stats: CumulativeStats, kind: str, key: str) -> tuple[int, Decimal]:
+    """Events and USD of the total, a side or an exchange of one trailing window."""
+    if kind == "total":
+        return stats.totals.events, stats.totals.usd
+    rows: Sequence[Any] = stats.sides if kind == "side" else stats.exchanges
+    for row in rows:
+        if (row.side if kind == "side" else row.exchange) == key:
             return row.events, row.usd
     return 0, Decimal(0)
 
@@ -486,20 +510,10 @@ def _exchange_figures(stats: CumulativeStats, name: str) -> tuple[int, Decimal]:
 @dataclass(slots=True)
 class Block:
     name: str
-    renderable: Any
+    make: Callable[[], Any]  # the renderable, built only for the level drawn
     width: int
     height: int
-
-
-def _measure(console: Console, options: ConsoleOptions, renderable: Any) -> tuple[int, int]:
-    """Natural width (may exceed the terminal: then the level does not fit) and height."""
-    from rich.measure import Measurement
-
-    width = Measurement.get(console, options.update(width=10_000), renderable).maximum
-    lines = console.render_lines(
-        renderable, options.update(width=min(width, options.max_width), height=None)
-    )
-    return width, len(lines)
+    key: str = ""  # what it shows (equal keys draw the same)
 
 
 def pack(blocks: Sequence[Block], width: int) -> list[list[list[Block]]]:
@@ -606,8 +620,7 @@ class DashboardView:
                                   MIN_LIQUIDATIONS[level])
             spaced = level == 0
             rows = pack(blocks, width)
-            head_height = len(console.render_lines(_lines(head), options.update(width=width)))
-            used = head_height + (1 if rows and spaced else 0) + _rows_height(rows, spaced)
+            used = len(head) + (1 if rows and spaced else 0) + _rows_height(rows, spaced)
             best = (head, rows, spaced)
             if used <= height and all(b.width <= width for b in blocks):
                 # the recent-liquidations pane takes the room left
@@ -622,9 +635,9 @@ class DashboardView:
                     if extra > 0:
                         grid = liquidations_grid(snapshot, level, MIN_LIQUIDATIONS[level] + extra,
                                                  self.min_usd)
-                        table = _grid_table(grid, 0, level == 0)
-                        w, h = _measure(console, options.update(width=width), table)
-                        column[column.index(liq)] = Block(liq.name, table, w, h)
+                        w, h = grid_size(grid, 0, level == 0)
+                        column[column.index(liq)] = Block(
+                            liq.name, partial(self._table, grid, level), w, h, repr(grid))
                         # a wider pane must still fit its row: else keep the short one
                         used_w = sum(_col_width(c) for c in row) + GAP * (len(row) - 1)
                         if used_w > width:
@@ -633,13 +646,13 @@ class DashboardView:
                 break
         assert best is not None
         head, rows, spaced = best
-        head_height = len(console.render_lines(_lines(head), options.update(width=width)))
-        regions: list[Any] = [Layout(_lines(head), size=max(head_height, 1))]
+        regions: list[Any] = [Layout(_lines(head), size=max(len(head), 1))]
         if rows and spaced:
             regions.append(Layout(Text(" "), size=1))
+        body: list[Any] = []
         for index, row in enumerate(rows):
             if index and spaced:
-                regions.append(Layout(Text(" "), size=1))
+                body.append(Layout(Text(" "), size=1))
             row_layout = Layout(size=max(_col_height(c) for c in row))
             cells = []
             for position, column in enumerate(row):
@@ -647,12 +660,15 @@ class DashboardView:
                 cells.append(Layout(_column(column), size=min(_col_width(column) + pad, width)))
             cells.append(Layout(Text(" "), ratio=1))
             row_layout.split_row(*cells)
-            regions.append(row_layout)
-        regions.append(Layout(Text(" "), ratio=1))
+            body.append(row_layout)
+        body.append(Layout(Text(" "), ratio=1))
+        tables = Layout()
+        tables.split_column(*body)
+        key = repr([[[(b.name, b.key) for b in column] for column in row] for row in rows])
+        regions.append(Layout(Unchanged(tables, (key, self.stale))))
         return regions
 
     def _head(self, level: int, width: int) -> list[Text]:
-        from rich.text import Text
 
         from liqcli.report.live import RECENT_MINUTES, sparkline
 
@@ -692,7 +708,8 @@ class DashboardView:
                 body.append(_text([(label, "bold"), ("▕", "dim"), (spark, "cyan"),
                                    ("▏", "dim")]))
         if snapshot.empty:
-            body.append(Text(no_data_text(snapshot), style="yellow"))
+            words = no_data_text(snapshot).split()
+            body += flow([[(word, "yellow")] for word in words], width, sep=" ")
         for line in body:
             if dim:
                 line.stylize(dim)
@@ -727,14 +744,42 @@ class DashboardView:
                 grid = windows_grid(snapshot, level)
             if grid is None:
                 continue
-            table: Any = _grid_table(grid, BAR_WIDTHS[level], full)
-            if self.stale:
-                from rich.styled import Styled
-
-                table = Styled(table, "dim")
-            w, h = _measure(console, options.update(width=width), table)
-            blocks.append(Block(name, table, w, h))
+            w, h = grid_size(grid, BAR_WIDTHS[level], full)
+            blocks.append(Block(name, partial(self._table, grid, level), w, h, repr(grid)))
         return blocks
+
+    def _table(self, grid: Grid, level: int) -> Any:
+        table: Any = _grid_table(grid, BAR_WIDTHS[level], level == 0)
+        if self.stale:
+            from rich.styled import Styled
+
+            table = Styled(table, "dim")
+        return table
+
+
+_DRAWN: dict[Any, list[Any]] = {}  # the last tables drawn, by what they show and their size
+
+
+@dataclass(frozen=True, slots=True)
+class Unchanged:
+    """``renderable``, drawn once per ``key`` and size: an idle dashboard (same figures at
+    every refresh) redraws its status and change lines, not its tables."""
+
+    renderable: Any
+    key: Any
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.segment import Segment
+
+        key = (self.key, options.max_width, options.height, console.color_system)
+        lines = _DRAWN.get(key)
+        if lines is None:
+            lines = console.render_lines(self.renderable, options, pad=True)
+            _DRAWN.clear()
+            _DRAWN[key] = lines
+        for line in lines:
+            yield from line
+            yield Segment.line()
 
 
 def _lines(lines: list[Text]) -> Any:
@@ -746,7 +791,7 @@ def _lines(lines: list[Text]) -> Any:
 def _column(column: list[Block]) -> Any:
     from rich.console import Group
 
-    return Group(*(b.renderable for b in column))
+    return Group(*(b.make() for b in column))
 
 
 def iter_levels() -> Iterator[tuple[int, str]]:
