@@ -35,27 +35,28 @@ MIN_INTERVAL = 0.05
 MAX_INTERVAL = 86_400.0  # one day
 WATCH_HELP = (
     "Live cumulative dashboard: the whole summary (feed gaps included), refreshed every "
-    "--interval seconds, with the change since the previous refresh and the last hour's "
-    "activity.\n\n"
-    "On a terminal it redraws in place (Ctrl-C quits). Piped, it prints one snapshot per "
-    "refresh, flushed (-f ndjson: one JSON summary object per line). If the store goes away "
-    "it keeps running, retries with backoff and marks the figures stale until the store is "
-    "back. One refresh costs a few Redis round trips per symbol (plus one or two for the feed "
-    "gaps), whatever the store holds."
+    "--interval seconds, with the change since the previous refresh, the last hour's "
+    "activity and the recent liquidations.\n\n"
+    "On a terminal it fills the screen (alternate screen; --no-screen keeps the scrollback) "
+    "with every section at any size, redrawn at each refresh and resize (Ctrl-C quits). "
+    "Piped, it prints one snapshot per refresh, flushed (-f ndjson: one JSON summary object "
+    "per line). If the store goes away it keeps running, retries with backoff and marks the "
+    "figures stale until the store is back. One refresh costs a few Redis round trips per "
+    "symbol (plus one or two for the feed gaps), whatever the store holds."
 )
 WATCH_EXAMPLES = """
 
 Examples:
 
-  liqcli watch                                   # BTCUSDT, all time, every 5 s
+  liqcli watch                          # BTCUSDT, all time, every 5 s
 
-  liqcli watch --since 1h --windows 15m,24h      # sliding hour, plus trailing 15m and 24h
+  liqcli watch --since 1h --windows 15m,24h
 
   liqcli watch --min-usd 10000 --sections liquidations,sides,totals
 
-  liqcli watch --all-symbols -f ndjson | jq -c '.totals'
+  liqcli watch --all-symbols -f ndjson | jq -c .totals
 
-  liqcli watch -f csv --count 1 >> snapshots.csv  # rows carry refreshed_at
+  liqcli watch -f csv --count 1 >> snapshots.csv   # with refreshed_at
 """
 
 
