@@ -46,6 +46,19 @@ class Terminal:
         self.raw = b""
         self.exit_code: int | None = None
 
+    def __enter__(self) -> Terminal:
+        return self
+
+    def __exit__(self, kind: object, value: object, traceback: object) -> None:
+        """Leaving the block: Ctrl-C, which must end watch with status 0 (unless the block
+        failed); the process never outlives the block."""
+        try:
+            if kind is None:
+                self.interrupt()
+                assert self.wait() == 0, self.text
+        finally:
+            self.kill()
+
     # ------------------------------------------------------------------ reading
     @property
     def lines(self) -> list[str]:

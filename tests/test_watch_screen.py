@@ -103,8 +103,7 @@ def assert_not_cut(term: Terminal) -> None:
 def test_every_section_on_every_terminal_size(redis_url: str, cols: int, rows: int) -> None:
     ingest(redis_url, recent_events(21, 150))
     stats = core_stats(redis_url)
-    term = Terminal(redis_url, "-n", "0.5", cols=cols, rows=rows)
-    try:
+    with Terminal(redis_url, "-n", "0.5", cols=cols, rows=rows) as term:
         term.wait_for(shows_everything(stats), "every section with exact figures")
         assert_bars(term, stats)
         assert_not_cut(term)
@@ -112,10 +111,6 @@ def test_every_section_on_every_terminal_size(redis_url: str, cols: int, rows: i
         if cols >= 160:  # the room is used: exchange × side and the pane side by side
             assert line_with(term, r"Exchange × side\s+Recent liquidations")
             assert len(term.text.split("USD/min, last 60 min ▕")[1].split("▏")[0]) == 120
-        term.interrupt()
-        assert term.wait() == 0
-    finally:
-        term.kill()
     raw = term.raw.decode("utf-8", "replace")
     assert "Traceback" not in raw
     assert "\x1b[?1049h" in raw and "\x1b[?1049l" in raw  # the alternate screen, left on exit
@@ -126,8 +121,7 @@ def test_every_section_on_every_terminal_size(redis_url: str, cols: int, rows: i
 def test_resize_redraws_cleanly(redis_url: str, screen: list[str]) -> None:
     ingest(redis_url, recent_events(22, 120))
     stats = core_stats(redis_url)
-    term = Terminal(redis_url, "-n", "30", *screen, cols=160, rows=50)
-    try:
+    with Terminal(redis_url, "-n", "30", *screen, cols=160, rows=50) as term:
         term.wait_for(shows_everything(stats), "the wide dashboard")
         assert "Feed gaps" not in term.text
         for cols, rows in ((60, 20), (80, 24), (160, 50)):
@@ -141,10 +135,6 @@ def test_resize_redraws_cleanly(redis_url: str, screen: list[str]) -> None:
             if cols == 160:  # the compact labels of the narrow frames are gone
                 assert "Exch." not in term.text
         assert not screen or "\x1b[?1049h" not in term.raw.decode("utf-8", "replace")
-        term.interrupt()
-        assert term.wait() == 0
-    finally:
-        term.kill()
 
 
 def at(ts: int, usd: str, exchange: str, side: str = "LONG", n: int = 0) -> Event:
@@ -160,8 +150,7 @@ def test_recent_liquidations_newest_first_with_tiers_and_min_usd(redis_url: str)
     events = [at(now - (i + 1) * 7000, usd, EXCHANGES[i % 3], ("LONG", "SHORT")[i % 2], i)
               for i, usd in enumerate(sizes)]
     ingest(redis_url, events)
-    term = Terminal(redis_url, "-n", "0.5", "--min-usd", "50,000", cols=80, rows=24)
-    try:
+    with Terminal(redis_url, "-n", "0.5", "--min-usd", "50,000", cols=80, rows=24) as term:
         term.wait_text("Recent liquidations ≥ 50,000.00")
         term.wait_text("60,000.00")
         pane = term.lines[next(i for i, line in enumerate(term.lines)
@@ -177,10 +166,6 @@ def test_recent_liquidations_newest_first_with_tiers_and_min_usd(redis_url: str)
             cells = [term.screen.buffer[row_of[usd]][x] for x in range(8)]
             assert all(c.bold for c in cells), usd
             assert all(c.reverse == reverse for c in cells), usd
-        term.interrupt()
-        assert term.wait() == 0
-    finally:
-        term.kill()
     done = subprocess.run(watch_cmd("-f", "ndjson", "--count", "1"), capture_output=True,
                           text=True, timeout=60, env=child_env(redis_url))
     doc = json.loads(done.stdout, parse_float=Decimal)
@@ -195,9 +180,8 @@ def whole_usd(line: str) -> str:
 
 def test_sections_pick_and_order(redis_url: str) -> None:
     ingest(redis_url, recent_events(23, 40))
-    term = Terminal(redis_url, "-n", "0.5", "--sections", "liquidations,totals,change",
-                    cols=80, rows=24)
-    try:
+    with Terminal(redis_url, "-n", "0.5", "--sections", "liquidations,totals,change",
+                    cols=80, rows=24) as term:
         term.wait_text("Totals")
         term.wait_text("Change since previous refresh")
         text = term.text
@@ -205,10 +189,6 @@ def test_sections_pick_and_order(redis_url: str) -> None:
             "Totals")
         for gone in ("Long vs short", "By exchange", "Exchange × side", "Last 15 min"):
             assert gone not in text
-        term.interrupt()
-        assert term.wait() == 0
-    finally:
-        term.kill()
     bad = subprocess.run(watch_cmd("--sections", "totals,pie", "--count", "1"),
                          capture_output=True, text=True, timeout=60, env=child_env(redis_url))
     assert bad.returncode == 2 and bad.stdout == ""
@@ -233,17 +213,12 @@ def test_windows_columns_equal_the_core(redis_url: str) -> None:
     for side in hour["sides"]:
         assert side["usd"] == exact_sum(e.usd for e in inside if e.side == side["side"])
     stats = core_stats(redis_url, since_ms=now - 3_600_000)
-    term = Terminal(redis_url, "-n", "0.5", "--windows", "1h,24h", cols=80, rows=24)
-    try:
+    with Terminal(redis_url, "-n", "0.5", "--windows", "1h,24h", cols=80, rows=24) as term:
         term.wait_text("Trailing windows")
         term.wait_for(shows_everything(core_stats(redis_url),
                                        (*TITLES, "Trailing windows")), "every section")
         assert line_with(term, r"1h USD\s+24h USD")
         assert line_with(term, rf"(?:^|\s)All\s.*{re.escape(fmt_usd(stats.totals.usd))}")
-        term.interrupt()
-        assert term.wait() == 0
-    finally:
-        term.kill()
     bad = subprocess.run(watch_cmd("--windows", "1h,soon", "--count", "1"),
                          capture_output=True, text=True, timeout=60, env=child_env(redis_url))
     assert bad.returncode == 2 and "'soon' is not a duration" in bad.stderr
@@ -279,14 +254,9 @@ def test_sliding_window_shows_entered_and_left_apart(redis_url: str) -> None:
     assert second["entered"] is None and second["left"] is None
     # on the screen: the parts apart, the rest labelled net
     ingest(redis_url, [at(now_ms() - 3_600_000 + 1500, "555.55", "okx", "LONG", 4)])
-    term = Terminal(redis_url, "-n", "0.5", "--since", "1h", cols=80, rows=24)
-    try:
+    with Terminal(redis_url, "-n", "0.5", "--since", "1h", cols=80, rows=24) as term:
         term.wait_text("left -1 / -555.55 USD")
         assert "entered +0 / +0.00 USD" in term.text and "net -1 events" in term.text
-        term.interrupt()
-        assert term.wait() == 0
-    finally:
-        term.kill()
 
 
 def test_csv_and_tsv_rows_carry_refreshed_at(redis_url: str) -> None:
@@ -343,9 +313,8 @@ def test_feed_gaps_on_the_screen_also_with_no_data_yet(
     _, since, until, _ = gap_setup(redis_client)
     from liqcli.report.timeparse import iso_utc
 
-    term = Terminal(redis_url, "-n", "0.2", "--since", iso_utc(since), "--until",
-                    iso_utc(until), cols=160, rows=50)
-    try:
+    with Terminal(redis_url, "-n", "0.2", "--since", iso_utc(since), "--until",
+                    iso_utc(until), cols=160, rows=50) as term:
         term.wait_text("Feed gaps (live collector not connected)")
         stats = core_stats(redis_url, since_ms=since, until_ms=until, coverage=True,
                            now_ms=now_ms())
@@ -358,10 +327,6 @@ def test_feed_gaps_on_the_screen_also_with_no_data_yet(
         term.resize(60, 20)
         term.wait_text("Feed gaps", 20)
         term.wait_for(lambda t: "(live collector" not in t.text, "the short title", 20)
-        term.interrupt()
-        assert term.wait() == 0
-    finally:
-        term.kill()
 
 
 def test_grid_size_is_what_rich_draws(redis_url: str) -> None:

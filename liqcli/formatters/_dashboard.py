@@ -10,8 +10,7 @@ their widest cell; only bars and the number of recent liquidations listed give w
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -565,7 +564,6 @@ class DashboardView:
     sections: tuple[str, ...] = SECTIONS
     min_usd: Decimal = Decimal(0)
     height: int | None = None  # rows to fill (default: the console's height)
-    clock: Callable[[], float] = time.monotonic
 
     def status(self, width: int) -> list[list[Segment]]:
         """The status line; on a narrow terminal "Ctrl-C quits", then the pace, give way."""
@@ -623,26 +621,7 @@ class DashboardView:
             used = len(head) + (1 if rows and spaced else 0) + _rows_height(rows, spaced)
             best = (head, rows, spaced)
             if used <= height and all(b.width <= width for b in blocks):
-                # the recent-liquidations pane takes the room left
-                spare = height - used
-                liq = next((b for row in rows for col in row for b in col
-                            if b.name == "liquidations"), None)
-                if liq is not None and spare >= 0:
-                    row = next(r for r in rows if any(liq in c for c in r))
-                    column = next(c for c in row if liq in c)
-                    slack = max(_col_height(c) for c in row) - _col_height(column)
-                    extra = min(spare + slack, len(snapshot.liquidations) - MIN_LIQUIDATIONS[level])
-                    if extra > 0:
-                        grid = liquidations_grid(snapshot, level, MIN_LIQUIDATIONS[level] + extra,
-                                                 self.min_usd)
-                        w, h = grid_size(grid, 0, level == 0)
-                        column[column.index(liq)] = Block(
-                            liq.name, partial(self._table, grid, level), w, h, repr(grid))
-                        # a wider pane must still fit its row: else keep the short one
-                        used_w = sum(_col_width(c) for c in row) + GAP * (len(row) - 1)
-                        if used_w > width:
-                            column[column.index(next(b for b in column
-                                                     if b.name == liq.name))] = liq
+                self._grow_pane(rows, level, height - used, width)
                 break
         assert best is not None
         head, rows, spaced = best
@@ -667,6 +646,30 @@ class DashboardView:
         key = repr([[[(b.name, b.key) for b in column] for column in row] for row in rows])
         regions.append(Layout(Unchanged(tables, (key, self.stale))))
         return regions
+
+    def _grow_pane(self, rows: list[list[list[Block]]], level: int, spare: int,
+                   width: int) -> None:
+        """Let the recent-liquidations pane take the rows left (``spare`` under the tables,
+        and the room beside it in its own row), if its wider rows still fit the width."""
+        snapshot = self.snapshot
+        assert snapshot is not None
+        for row in rows:
+            for column in row:
+                for index, block in enumerate(column):
+                    if block.name != "liquidations":
+                        continue
+                    slack = max(_col_height(c) for c in row) - _col_height(column)
+                    shown = MIN_LIQUIDATIONS[level] + min(
+                        spare + slack, len(snapshot.liquidations) - MIN_LIQUIDATIONS[level])
+                    if shown <= MIN_LIQUIDATIONS[level]:
+                        return
+                    grid = liquidations_grid(snapshot, level, shown, self.min_usd)
+                    w, h = grid_size(grid, 0, level == 0)
+                    column[index] = Block(block.name, partial(self._table, grid, level), w, h,
+                                          repr(grid))
+                    if sum(_col_width(c) for c in row) + GAP * (len(row) - 1) > width:
+                        column[index] = block  # wider than the room: keep the short one
+                    return
 
     def _head(self, level: int, width: int) -> list[Text]:
 
@@ -793,7 +796,3 @@ def _column(column: list[Block]) -> Any:
 
     return Group(*(b.make() for b in column))
 
-
-def iter_levels() -> Iterator[tuple[int, str]]:
-    """The levels of detail in the order they are tried (docs/watch.md)."""
-    yield from enumerate(LEVELS)
