@@ -117,6 +117,20 @@ def test_every_section_on_every_terminal_size(redis_url: str, cols: int, rows: i
     assert "\x1b[?25h" in raw[-200:]  # cursor shown again
 
 
+def test_every_section_at_60x20_also_with_feed_gaps(redis_url: str, redis_client: Any) -> None:
+    ingest(redis_url, random_events(30, 200, newest=now_ms() - 1000, span_ms=6 * 3_600_000,
+                                    exchanges=EXCHANGES))
+    _, since, _, _ = gap_setup(redis_client)  # binance: two gaps (one ongoing), okx none
+    from liqcli.report.timeparse import iso_utc
+
+    stats = core_stats(redis_url, since_ms=since)
+    with Terminal(redis_url, "-n", "0.5", "--since", iso_utc(since), cols=60, rows=20) as term:
+        term.wait_for(shows_everything(stats, (*TITLES, "Feed gaps")), "every section")
+        assert_bars(term, stats)
+        assert_not_cut(term)
+        assert line_with(term, r"^binance\s+2\s+3h 00m\s+now$")  # the gaps, one row
+
+
 @pytest.mark.parametrize("screen", [[], ["--no-screen"]])
 def test_resize_redraws_cleanly(redis_url: str, screen: list[str]) -> None:
     ingest(redis_url, recent_events(22, 120))
@@ -354,6 +368,7 @@ def test_grid_size_is_what_rich_draws(redis_url: str) -> None:
                  dash.windows_grid(snapshot, level)]
         for grid in grids:
             assert grid is not None
+            grid.inline_title = level >= 4 and grid.header  # as the layout sets it
             bar = dash.BAR_WIDTHS[level]
             table = dash._grid_table(grid, bar, level == 0)
             width, height = dash.grid_size(grid, bar, level == 0)

@@ -65,10 +65,13 @@ LEVELS = (
     "price; 6-cell bars; the change line without the per-side part",
     "minimal: no column headers in sides and exchanges; totals as events, USD and quantity; "
     "sparkline of the last 30 minutes; at least one recent liquidation",
+    "tiny: a table's title heads its first column instead of a line of its own; feed gaps "
+    "as one row per exchange with gaps (how many, how long in all, until when)",
 )
+MINIMAL = 3  # the level that keeps the fewest columns (the next ones drop lines, not columns)
 SPARK_SHORT = 30
-MIN_LIQUIDATIONS = (3, 3, 2, 1)  # rows of the recent-liquidations pane kept at each level
-BAR_WIDTHS = (20, 10, 6, 6)
+MIN_LIQUIDATIONS = (3, 3, 2, 1, 1)  # rows of the recent-liquidations pane kept at each level
+BAR_WIDTHS = (20, 10, 6, 6, 6)
 GAP = 2  # columns between tables side by side
 SIDE_COLOURS = {"LONG": "red", "SHORT": "green"}
 
@@ -236,6 +239,7 @@ class Grid:
     row_styles: list[str] = field(default_factory=list)  # style of the whole row
     bars: list[Decimal | None] | None = None
     header: bool = True
+    inline_title: bool = False  # the title heads the first column (no title line)
 
     def add(self, cells: list[str], style: str = "", share: Decimal | None = None,
             row_style: str = "") -> None:
@@ -253,6 +257,8 @@ def _widths(grid: Grid, bar_width: int) -> list[int]:
         max([cell_len(column.header), *(cell_len(row[index]) for row in grid.rows)], default=1)
         for index, column in enumerate(grid.columns)
     ]
+    if grid.inline_title:
+        widths[0] = max(widths[0], cell_len(grid.title))
     return [*widths, bar_width] if grid.bars is not None else widths
 
 
@@ -266,6 +272,8 @@ def grid_size(grid: Grid, bar_width: int, full: bool) -> tuple[int, int]:
 
     widths = _widths(grid, bar_width)
     width = sum(widths) + (2 if full else 1) * (len(widths) - 1)
+    if grid.inline_title:
+        return width, 1 + int(full) + len(grid.rows)
     height = 1 + (1 + int(full) if grid.header else 0) + len(grid.rows)
     return max(width, cell_len(grid.title)), height
 
@@ -277,7 +285,8 @@ def _grid_table(grid: Grid, bar_width: int, full: bool) -> Table:
     from rich.text import Text
 
     table = Table(
-        title=grid.title, title_justify="left", title_style="bold",
+        title=None if grid.inline_title else grid.title, title_justify="left",
+        title_style="bold",
         box=box.SIMPLE_HEAD if full else None, show_edge=False, show_header=grid.header,
         header_style="bold dim" if not full else "bold", padding=(0, 1), pad_edge=False,
         collapse_padding=True, min_width=grid_size(grid, bar_width, full)[0],
@@ -285,8 +294,11 @@ def _grid_table(grid: Grid, bar_width: int, full: bool) -> Table:
     widths = _widths(grid, bar_width)
     for index, column in enumerate(grid.columns):
         widest = widths[index]
+        header: Any = column.header
+        if grid.inline_title and index == 0:
+            header = Text(grid.title, style="bold")
         table.add_column(
-            column.header, justify="left" if column.justify == "left" else "right",
+            header, justify="left" if column.justify == "left" else "right",
             no_wrap=True, min_width=widest,
         )
     if grid.bars is not None:
@@ -334,7 +346,7 @@ def totals_grid(stats: CumulativeStats, level: int) -> Grid:
          else fmt_rate(stats.duration_hours), 0),
     ]
     for label, value, last in rows:
-        if level <= last:
+        if min(level, MINIMAL) <= last:
             grid.add([label, value])
     return grid
 
@@ -368,7 +380,7 @@ def _figure_row(row: Any) -> list[str]:
 def _breakdown(stats: CumulativeStats, level: int, title: str, first: str,
                rows: Sequence[tuple[str, str, Any]]) -> Grid:
     columns = _figure_columns(stats, level)
-    keep = [index for index, (_, last) in enumerate(columns) if level <= last]
+    keep = [index for index, (_, last) in enumerate(columns) if min(level, MINIMAL) <= last]
     grid = Grid(title, [Column(first, "left"), *(columns[i][0] for i in keep)], bars=[],
                 header=level < 3)
     for label, style, row in rows:
@@ -422,6 +434,20 @@ def gaps_grid(stats: CumulativeStats, level: int) -> Grid | None:
     if coverage is None or not coverage.exchanges:
         return None
     title = "Feed gaps (live collector not connected)" if level == 0 else "Feed gaps"
+    if level >= 4:  # one row per exchange with gaps
+        grid = Grid(title, [Column("", "left"), Column("Gaps"), Column("In all"),
+                            Column("Last until", "left")])
+        for exchange in coverage.exchanges:
+            gaps = coverage.gaps_of(exchange)
+            if gaps:
+                last = gaps[-1]
+                grid.add([printable(exchange), fmt_int(len(gaps)),
+                          fmt_span(sum(g.end_ms - g.start_ms for g in gaps)),
+                          "now" if last.ongoing else _time(last.end_ms, level)],
+                         style=_exchange_style(exchange))
+        if not grid.rows:
+            grid.add(["none", "", "", ""], style="dim")
+        return grid
     grid = Grid(title, [Column("Exchange" if level == 0 else "Exch.", "left"),
                         Column("From", "left"), Column("To", "left"), Column("Length")])
     for exchange in coverage.exchanges:
@@ -664,6 +690,7 @@ class DashboardView:
                     if shown <= MIN_LIQUIDATIONS[level]:
                         return
                     grid = liquidations_grid(snapshot, level, shown, self.min_usd)
+                    grid.inline_title = level >= 4
                     w, h = grid_size(grid, 0, level == 0)
                     column[index] = Block(block.name, partial(self._table, grid, level), w, h,
                                           repr(grid))
@@ -747,6 +774,8 @@ class DashboardView:
                 grid = windows_grid(snapshot, level)
             if grid is None:
                 continue
+            if level >= 4 and grid.header:
+                grid.inline_title = True
             w, h = grid_size(grid, BAR_WIDTHS[level], full)
             blocks.append(Block(name, partial(self._table, grid, level), w, h, repr(grid)))
         return blocks
