@@ -377,3 +377,16 @@ def test_grid_size_is_what_rich_draws(redis_url: str) -> None:
             assert len(lines) == height, grid.title
             checked += 1
     assert checked == 6 * len(dash.LEVELS)
+    # double-width characters (a symbol like 币安人生USDT) count two cells, as rich draws them
+    wide = dash.Grid("Recent liquidations", [dash.Column("Symbol", "left"), dash.Column("USD")])
+    wide.add(["币安人生USDT", "1,000.00"])
+    wide.add(["BTCUSDT", "12.00"])
+    for inline in (False, True):
+        wide.inline_title = inline
+        table = dash._grid_table(wide, 6, False)
+        width, height = dash.grid_size(wide, 6, False)
+        assert Measurement.get(console, console.options, table).maximum == width
+        lines = console.render_lines(table, console.options.update(width=width))
+        assert len(lines) == height
+        assert {sum(len(seg.text) + sum(1 for ch in seg.text if ord(ch) > 0x2E80)
+                    for seg in line) for line in lines} == {width}  # columns line up
