@@ -1,9 +1,11 @@
 """``liqcli watch``: the live cumulative dashboard (docs/watch.md).
 
-On a terminal (with ``-f table``) a rich Live dashboard redrawn in place; otherwise one snapshot
-per refresh on stdout, flushed (``-f ndjson``: one ``summary`` document per line, ``coverage``
-included, with the live fields ``refreshed_at``, ``delta`` and ``recent``). The figures and the
-reconnection logic are in :mod:`liqcli.report.live`; this module only draws them.
+On a terminal (with ``-f table``) a rich Live dashboard filling the terminal, drawn at each
+refresh and resize; otherwise one snapshot per refresh on stdout, flushed (``-f ndjson``: one
+``summary`` document per line, ``coverage`` included, with the live fields ``refreshed_at``,
+``delta``, ``recent`` and, with ``--windows``, ``windows``). The figures and the reconnection
+logic are in :mod:`liqcli.report.live`, the dashboard's drawing in
+:mod:`liqcli.formatters._dashboard`; this module runs them.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import typer
 
 from liqcli.cli.app import app, errors_handled
 from liqcli.cli.report_options import ReportRequest, check_selection, report_command
-from liqcli.formatters._dashboard import seconds
 
 if TYPE_CHECKING:
     from liqcli.formatters._dashboard import DashboardView
@@ -284,6 +285,8 @@ def _refreshes(
 
 # ------------------------------------------------------------------ streaming
 def _run_stream(session: LiveSession, count: int | None, request: ReportRequest) -> None:
+    from liqcli.formatters._dashboard import seconds
+
     out = sys.stdout
     first = True
     for status in _refreshes(session, count):
