@@ -479,6 +479,16 @@ def _resizes() -> Iterator[Callable[[float], bool]]:
     False after the full time: a self-pipe the signal handler writes to."""
     import select
     import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():  # no signals there
+
+        def sleep(timeout: float) -> bool:
+            time.sleep(max(0.0, timeout))
+            return False
+
+        yield sleep
+        return
 
     read_fd, write_fd = os.pipe()
     os.set_blocking(write_fd, False)
