@@ -239,36 +239,39 @@ def test_windows_columns_equal_the_core(redis_url: str) -> None:
 
 
 def test_sliding_window_shows_entered_and_left_apart(redis_url: str) -> None:
-    now = now_ms()
-    leaving = at(now - 3_600_000 + 2500, "12345.67", "okx", "SHORT", 1)  # leaves in ~2.5 s
-    staying = at(now - 60_000, "1000", "binance", "LONG", 2)
-    ingest(redis_url, [leaving, staying])
-    proc = subprocess.Popen(watch_cmd("-f", "ndjson", "-n", "0.5", "--count", "12",
+    staying = at(now_ms() - 60_000, "1000", "binance", "LONG", 2)
+    ingest(redis_url, [staying])
+    proc = subprocess.Popen(watch_cmd("-f", "ndjson", "-n", "0.5", "--count", "14",
                                       "--since", "1h"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=child_env(redis_url))
     assert proc.stdout is not None
     first = proc.stdout.readline()
-    added = [at(now_ms() - 100, "777.01", "bybit", "LONG", 3)]
-    ingest(redis_url, added)
-    out, err = proc.communicate(timeout=60)
+    # after the first refresh: one event that enters now and leaves the hour ~3 s later
+    leaving = at(now_ms() - 3_600_000 + 3000, "12345.67", "okx", "SHORT", 1)
+    added = at(now_ms() - 100, "777.01", "bybit", "LONG", 3)
+    ingest(redis_url, [leaving, added])
+    out, err = proc.communicate(timeout=90)
     assert proc.returncode == 0, err
     docs = [json.loads(line, parse_float=Decimal) for line in [first, *out.splitlines()]]
     deltas = [d["delta"] for d in docs[1:]]
     assert all(d["entered"] is not None and d["left"] is not None for d in deltas)
     assert sum(d["left"]["events"] for d in deltas) == 1
     assert exact_sum(d["left"]["usd"] for d in deltas) == leaving.usd
-    assert sum(d["entered"]["events"] for d in deltas) == 1
-    assert exact_sum(d["entered"]["usd"] for d in deltas) == added[0].usd
+    assert sum(d["entered"]["events"] for d in deltas) == 2
+    assert exact_sum(d["entered"]["usd"] for d in deltas) == leaving.usd + added.usd
     for d in deltas:
         assert d["entered"]["events"] - d["left"]["events"] == d["events"]
+    assert docs[-1]["totals"]["usd"] == staying.usd + added.usd
     fixed = subprocess.run(watch_cmd("-f", "ndjson", "-n", "0.1", "--count", "2"),
                            capture_output=True, text=True, timeout=60, env=child_env(redis_url))
     second = json.loads(fixed.stdout.splitlines()[1])["delta"]
     assert second["entered"] is None and second["left"] is None
     # on the screen: the parts apart, the rest labelled net
-    ingest(redis_url, [at(now_ms() - 3_600_000 + 1500, "555.55", "okx", "LONG", 4)])
     with Terminal(redis_url, "-n", "0.5", "--since", "1h", cols=80, rows=24) as term:
+        term.wait_text("● live")
+        ingest(redis_url, [at(now_ms() - 3_600_000 + 3000, "555.55", "okx", "LONG", 4)])
+        term.wait_text("entered +1 / +555.55 USD")
         term.wait_text("left -1 / -555.55 USD")
         assert "entered +0 / +0.00 USD" in term.text and "net -1 events" in term.text
 
