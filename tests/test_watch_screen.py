@@ -393,3 +393,18 @@ def test_grid_size_is_what_rich_draws(redis_url: str) -> None:
         assert len(lines) == height
         assert {sum(len(seg.text) + sum(1 for ch in seg.text if ord(ch) > 0x2E80)
                     for seg in line) for line in lines} == {width}  # columns line up
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--min-usd", "abc"], "'abc' is not an amount of USD"),
+    (["--min-usd", "-5"], "'-5' is not an amount of USD (0 or more)"),
+    (["--min-usd", "NaN"], "'NaN' is not an amount of USD"),
+    (["--windows", ",1h"], "'' is not a duration"),
+    (["--windows", "0m"], "'0m' is not a duration"),
+    (["--sections", "totals,"], "'' is not a section"),
+])
+def test_bad_watch_options_exit_2_before_connecting(args: list[str], message: str) -> None:
+    done = subprocess.run(watch_cmd(*args, "--count", "1", "-f", "ndjson"), capture_output=True,
+                          text=True, timeout=60, env=child_env("redis://127.0.0.1:1/0"))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
