@@ -3,9 +3,11 @@
 It draws what :mod:`liqcli.report.live` and the core compute (a :class:`Snapshot`); nothing
 here reads the store. The layout adapts to the terminal: the sections are rich tables packed
 side by side into rows (a rich ``Layout`` of exactly the terminal's size), and when they do not
-fit, detail is dropped level by level, least important first (:data:`LEVELS`), so that every
-section stays visible and no figure is ever cut: figures are ``no_wrap`` columns as wide as
-their widest cell; only bars and the number of recent liquidations listed give way.
+fit, detail is dropped level by level, least important first (:data:`LEVELS`: columns, rows of
+the totals, bar cells, headers, title lines), so that every section stays visible and no figure
+is ever cut: figures are ``no_wrap`` columns as wide as their widest cell. Tables are sized
+without rendering (:func:`grid_size`) and drawn again only when what they show changes
+(:class:`Unchanged`), which keeps an idle dashboard cheap.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from liqcli.formatters._text import (
     fmt_usd,
     printable,
 )
+from liqcli.formatters.table import SIDE_COLOURS, exchange_colour
 from liqcli.report.timeparse import iso_utc
 
 if TYPE_CHECKING:
@@ -73,7 +76,6 @@ SPARK_SHORT = 30
 MIN_LIQUIDATIONS = (3, 3, 2, 1, 1)  # rows of the recent-liquidations pane kept at each level
 BAR_WIDTHS = (20, 10, 6, 6, 6)
 GAP = 2  # columns between tables side by side
-SIDE_COLOURS = {"LONG": "red", "SHORT": "green"}
 
 Segment = tuple[str, str]  # (text, rich style)
 
@@ -317,8 +319,6 @@ def _grid_table(grid: Grid, bar_width: int, full: bool) -> Table:
 
 
 def _exchange_style(name: str) -> str:
-    from liqcli.formatters.table import exchange_colour
-
     return exchange_colour(name)
 
 
@@ -623,12 +623,11 @@ class DashboardView:
         width = options.max_width
         height = self.height or options.height or console.height
         layout = Layout()
-        layout.split_column(*self._regions(console, options.update(height=None), width, height))
+        layout.split_column(*self._regions(width, height))
         yield from layout.__rich_console__(console, options.update(width=width, height=height))
 
     # the regions of the layout: header lines, then rows of tables, then the rest
-    def _regions(self, console: Console, options: ConsoleOptions, width: int,
-                 height: int) -> list[Any]:
+    def _regions(self, width: int, height: int) -> list[Any]:
         from rich.layout import Layout
         from rich.text import Text
 
@@ -640,8 +639,7 @@ class DashboardView:
                 best = ([*head, Text("Waiting for the store: no figures yet.", style="yellow")],
                         [], False)
                 break
-            blocks = self._blocks(console, options, level, width,
-                                  MIN_LIQUIDATIONS[level])
+            blocks = self._blocks(level)
             spaced = level == 0
             rows = pack(blocks, width)
             used = len(head) + (1 if rows and spaced else 0) + _rows_height(rows, spaced)
@@ -745,8 +743,8 @@ class DashboardView:
                 line.stylize(dim)
         return lines + body
 
-    def _blocks(self, console: Console, options: ConsoleOptions, level: int, width: int,
-                liquidations: int) -> list[Block]:
+    def _blocks(self, level: int) -> list[Block]:
+        """The tables of the sections at ``level``, sized (not rendered)."""
         snapshot = self.snapshot
         assert snapshot is not None
         stats = snapshot.stats
@@ -769,7 +767,7 @@ class DashboardView:
             elif name == "gaps":
                 grid = gaps_grid(stats, level)
             elif name == "liquidations":
-                grid = liquidations_grid(snapshot, level, liquidations, self.min_usd)
+                grid = liquidations_grid(snapshot, level, MIN_LIQUIDATIONS[level], self.min_usd)
             elif name == "windows":
                 grid = windows_grid(snapshot, level)
             if grid is None:
