@@ -65,7 +65,8 @@ LEVELS = (
     "base unit, first event and duration; exchange × side as one row per exchange; "
     "10-cell bars; feed gaps with short times",
     "narrow: no base-quantity columns; exchange × side in USD only; liquidations without "
-    "price; 6-cell bars; the change line without the per-side part",
+    "price; 6-cell bars; the change line without the per-side part, the activity line "
+    "without the peak minute",
     "minimal: no column headers in sides and exchanges; totals as events, USD and quantity; "
     "sparkline of the last 30 minutes; at least one recent liquidation",
     "tiny: a table's title heads its first column instead of a line of its own; feed gaps "
