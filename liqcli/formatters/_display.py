@@ -215,6 +215,33 @@ def gaps_table(stats: CumulativeStats) -> DisplayTable | None:
     return table
 
 
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """A size class of one liquidation (USD notional at least ``usd``), with its rich style."""
+
+    usd: Decimal
+    label: str
+    style: str
+
+
+# One table for every view of individual liquidations (watch's recent pane; a `tail`):
+# like aggr's thresholds, largest first.
+LIQUIDATION_TIERS = (
+    Tier(Decimal(1_000_000), "1M", "bold reverse magenta"),
+    Tier(Decimal(200_000), "200k", "bold reverse red"),
+    Tier(Decimal(100_000), "100k", "bold red"),
+    Tier(Decimal(50_000), "50k", "bold yellow"),
+)
+
+
+def tier_of(usd: Decimal) -> Tier | None:
+    """The largest tier ``usd`` reaches; None below the smallest (50,000 USD)."""
+    for tier in LIQUIDATION_TIERS:
+        if usd >= tier.usd:
+            return tier
+    return None
+
+
 _BUILDERS = {
     "totals": _totals_table,
     "sides": _sides_table,
@@ -223,6 +250,6 @@ _BUILDERS = {
 }
 
 __all__ = [
-    "COMBINED_SYMBOL", "DisplayTable", "covered", "display_tables", "footnotes", "gaps_table",
-    "heading",
+    "COMBINED_SYMBOL", "LIQUIDATION_TIERS", "DisplayTable", "Tier", "covered", "display_tables",
+    "footnotes", "gaps_table", "heading", "tier_of",
 ]

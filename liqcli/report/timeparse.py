@@ -143,3 +143,27 @@ def iso_utc(ms: int) -> str:
 def utc_datetime(ms: int) -> datetime:
     """The UTC datetime of epoch milliseconds (any year 1-9999, on every platform)."""
     return _UNIX_EPOCH + timedelta(milliseconds=ms)
+
+
+def parse_windows(text: str | None, *, option: str = "--windows") -> tuple[tuple[str, int], ...]:
+    """Trailing windows from a comma list of durations: ``"1h,24h"`` → ``(("1h", 3600000),
+    ("24h", 86400000))``, in the given order, without repeats (same length counts once).
+
+    Each item is a duration as ``--since`` takes it (``90m``, ``1h30m``, ``7d``); anything else,
+    an empty item or a zero length is a UsageError (exit 2).
+    """
+    if text is None:
+        return ()
+    out: list[tuple[str, int]] = []
+    seen: set[int] = set()
+    for item in text.split(","):
+        label = item.strip()
+        length = _relative_ms(label) if label else None
+        if not length or length <= 0:
+            raise UsageError(
+                f"{option}: {label!r} is not a duration (use a comma list like 15m,1h,24h)"
+            )
+        if length not in seen:
+            seen.add(length)
+            out.append((label.lower(), length))
+    return tuple(out)
