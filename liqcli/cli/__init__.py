@@ -20,6 +20,9 @@ COMMAND_MODULES: dict[str, str] = {
     "summary": "report_cmd",
     "symbols": "report_cmd",
     "watch": "watch_cmd",
+    "tail": "tail_cmd",
+    "alert": "alert_cmd",
+    "check": "alert_cmd",
     "import": "import_cmd",
     "collect": "collect_cmd",
 }

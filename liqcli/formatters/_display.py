@@ -207,4 +207,33 @@ _BUILDERS = {
     "matrix": _matrix_table,
 }
 
-__all__ = ["COMBINED_SYMBOL", "DisplayTable", "covered", "display_tables", "gaps_table", "heading"]
+__all__ = [
+    "COMBINED_SYMBOL", "USD_TIERS", "DisplayTable", "covered", "display_tables", "gaps_table",
+    "heading", "usd_tier", "usd_tier_style",
+]
+
+
+# USD size tiers of a single liquidation (aggr-like), shared by ``tail`` and any pane listing
+# individual liquidations: (lower bound in USD, rich style), largest first. Below the last
+# bound an event is drawn dim.
+USD_TIERS: tuple[tuple[Decimal, str], ...] = (
+    (Decimal(1_000_000), "bold reverse"),
+    (Decimal(200_000), "bold underline"),
+    (Decimal(100_000), "bold"),
+    (Decimal(50_000), ""),
+)
+BELOW_TIERS_STYLE = "dim"
+
+
+def usd_tier(usd: Decimal) -> int:
+    """The tier of an event's USD: 4 (≥ 1M), 3 (≥ 200k), 2 (≥ 100k), 1 (≥ 50k) or 0."""
+    for index, (bound, _style) in enumerate(USD_TIERS):
+        if usd >= bound:
+            return len(USD_TIERS) - index
+    return 0
+
+
+def usd_tier_style(usd: Decimal) -> str:
+    """The rich style of an event's USD tier (combine it with the side's colour)."""
+    tier = usd_tier(usd)
+    return BELOW_TIERS_STYLE if tier == 0 else USD_TIERS[len(USD_TIERS) - tier][1]

@@ -143,3 +143,13 @@ def iso_utc(ms: int) -> str:
 def utc_datetime(ms: int) -> datetime:
     """The UTC datetime of epoch milliseconds (any year 1-9999, on every platform)."""
     return _UNIX_EPOCH + timedelta(milliseconds=ms)
+
+
+def parse_duration(text: str, *, option: str = "duration") -> int:
+    """Milliseconds of a positive duration: ``30s``, ``5m``, ``1h30m``, ``7d``, ``500ms``.
+
+    Raises UsageError (exit 2) for anything else."""
+    value = _relative_ms(text.strip())
+    if value is None or value <= 0:
+        raise UsageError(f"{option}: {text!r} is not a duration (e.g. 30s, 5m, 1h30m, 7d)")
+    return value

@@ -18,6 +18,7 @@
 -- Amount limbs are added with HINCRBY and never carried: readers compute i + f1/1e9 + f2/1e18 exactly.
 -- Nothing here can fail after the first write (inputs are validated by the client), so a batch is
 -- applied completely or (if the server never received it) not at all.
+-- ARGV[4], ARGV[5] = the live feed's key index and cap (see the block at the end).
 -- Returns one character per event: '1' stored, '0' duplicate.
 
 local n = tonumber(ARGV[1])
@@ -146,4 +147,27 @@ end
 for hour in pairs(hours) do
   redis.call('ZADD', KEYS[2], 'NX', hour, hour)
 end
+
+-- >>> live feed (liqcli tail / alert; liqcli/store/feed.py) ------------------------------------
+-- ARGV[4] = KEYS index of <prefix>:{SYM}:feed, ARGV[5] = its approximate MAXLEN (entries).
+-- One entry per batch holding the batch's NEW events only (the dedupe above decided), each line
+-- '<slot>\t<log payload>', slots in ascending order, arrival order inside a slot. Written in this
+-- same call, so the feed holds an event exactly when the store does.
+if ARGV[4] ~= nil and ARGV[4] ~= '' then
+  local fk = tonumber(ARGV[4])
+  local order = {}
+  for lk in pairs(logs) do
+    order[#order + 1] = {tonumber(string.match(KEYS[lk], ':l:(%d+)$')), lk}
+  end
+  table.sort(order, function(a, b) return a[1] < b[1] end)
+  local out = {}
+  for _, item in ipairs(order) do
+    local slot = string.format('%d', item[1])
+    for _, line in ipairs(logs[item[2]]) do out[#out + 1] = slot .. '\t' .. line end
+  end
+  if #out > 0 then
+    redis.call('XADD', KEYS[fk], 'MAXLEN', '~', ARGV[5], '*', 'v', table.concat(out, '\n'))
+  end
+end
+-- <<< live feed ---------------------------------------------------------------------------------
 return table.concat(flags)

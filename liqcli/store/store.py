@@ -13,6 +13,8 @@ tag ``{SYMBOL}`` so a batch script touches a single Cluster slot:
 - ``<p>:{S}:l:<slot>``      stream, the slot's events (the log)
 - ``<p>:{S}:d:<n>``         string, dedupe bucket of events with an id (n < 1024)
 - ``<p>:{S}:d:<hour>:<n>``  string, dedupe bucket of the hour's events without an id (n < 16)
+- ``<p>:{S}:feed``          stream, capped: the newly stored events in arrival order (tail/alert)
+- ``<p>:hints``             stream, capped: which symbols just got new events (wakes a tail)
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from liqcli.errors import StoreError
 from liqcli.model import EXCHANGE_RE, SYMBOL_RE, Event, Side, default_usd
+from liqcli.store.feed import FEED_MAXLEN, feed_key, send_hint, symbol_of_key
 from liqcli.store.rollup import Rollup
 
 if TYPE_CHECKING:
@@ -239,10 +242,15 @@ class Store:
             source = _script_source("ingest.lua")
             self._script = self.client.register_script(source)
         result = [False] * size
+        fresh: dict[str, None] = {}  # symbols that got new events: the live feed's hint
         for indexes, keys, args in calls:
             flags = self._script(keys=keys, args=args)
             for i, flag in zip(indexes, flags, strict=True):
                 result[i] = flag == 0x31  # b'1'
+            if 0x31 in flags:
+                fresh[symbol_of_key(self.prefix, keys[0])] = None
+        if fresh:
+            send_hint(self.client, self.prefix, list(fresh))
         return result
 
     def _pack(self, symbol: str, events: list[Event]) -> tuple[list[str], list[Any]]:
@@ -309,7 +317,11 @@ class Store:
                 f"{price}\t{qty}\t{usd_log}\t"
                 f"{event.ts_ms - slot * SLOT_MS}\t{event.id or ''}\t{event.raw_symbol or ''}"
             )
-        return keys, [len(events), b"".join(fingerprints), "\n".join(records)]
+        # the live feed block of ingest.lua (liqcli.store.feed): its key's index and its cap
+        keys.append(feed_key(self.prefix, symbol))
+        return keys, [
+            len(events), b"".join(fingerprints), "\n".join(records), len(keys), FEED_MAXLEN,
+        ]
 
     # ---------------------------------------------------------------- reads
     def symbols(self) -> list[str]:
@@ -557,19 +569,24 @@ def _default_usd_e18(price: int, qty: int) -> int:
 
 def _decode_entries(symbol: str, base: int, entries: list[Any]) -> Iterator[Event]:
     for line in _entry_lines(entries):
-        exchange, code, price_text, qty_text, usd_text, offset, id_, raw = line.split("\t")
-        price, qty = Decimal(price_text), Decimal(qty_text)
-        yield Event(
-            exchange=exchange,
-            symbol=symbol,
-            side=_CODE_SIDE[code],
-            price=price,
-            qty=qty,
-            usd=Decimal(usd_text) if usd_text else default_usd(price, qty),
-            ts_ms=base + int(offset),
-            id=id_ or None,
-            raw_symbol=raw or None,
-        )
+        yield decode_line(symbol, base, line)
+
+
+def decode_line(symbol: str, base: int, line: str) -> Event:
+    """One log payload line (docs/redis-layout.md) as an Event; ``base`` is its slot's start."""
+    exchange, code, price_text, qty_text, usd_text, offset, id_, raw = line.split("\t")
+    price, qty = Decimal(price_text), Decimal(qty_text)
+    return Event(
+        exchange=exchange,
+        symbol=symbol,
+        side=_CODE_SIDE[code],
+        price=price,
+        qty=qty,
+        usd=Decimal(usd_text) if usd_text else default_usd(price, qty),
+        ts_ms=base + int(offset),
+        id=id_ or None,
+        raw_symbol=raw or None,
+    )
 
 
 def _entry_lines(entries: list[Any]) -> Iterator[str]:
