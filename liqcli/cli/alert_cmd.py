@@ -114,7 +114,10 @@ def load_rules(
     from liqcli.report.alerts import check_rules, parse_rules_toml, rule_from_option
     from liqcli.report.timeparse import parse_duration
 
-    cooldown_ms = None if cooldown is None else parse_duration(cooldown, option="--cooldown")
+    cooldown_ms = (
+        None if cooldown is None
+        else parse_duration(cooldown, option="--cooldown", zero_ok=True)
+    )
     rules: list[Rule] = []
     if rules_file is not None:
         try:

@@ -274,16 +274,16 @@ def amount(value: Any, what: str, *, positive: bool = True) -> Decimal:
     return number
 
 
-def _duration(value: Any, what: str) -> int:
+def _duration(value: Any, what: str, *, zero_ok: bool = False) -> int:
     from liqcli.report.timeparse import parse_duration
 
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise UsageError(f"{what}: {value!r} is not a duration (e.g. \"30s\", \"5m\")")
     if isinstance(value, int):  # a bare number is seconds
-        if value <= 0:
+        if value < 0 or (value == 0 and not zero_ok):
             raise UsageError(f"{what}: {value!r} must be positive")
         return value * 1000
-    return parse_duration(value, option=what)
+    return parse_duration(value, option=what, zero_ok=zero_ok)
 
 
 def _names(value: Any, what: str) -> list[str]:
@@ -336,9 +336,9 @@ def rule_from_mapping(spec: Mapping[str, Any], *, default_name: str, cooldown_ms
         window = _duration(spec["window"], f"{where} window") if "window" in spec else 0
         usd = amount(spec.get("usd", 0), f"{where} usd", positive=kind != "cascade")
     factor = amount(spec["factor"], f"{where} factor") if "factor" in spec else _ZERO
-    cooldown = (
-        _duration(spec["cooldown"], f"{where} cooldown") if "cooldown" in spec else cooldown_ms
-    )
+    cooldown = cooldown_ms
+    if "cooldown" in spec:
+        cooldown = _duration(spec["cooldown"], f"{where} cooldown", zero_ok=True)
     return Rule(
         name=name.strip(), kind=kind, usd=usd, count=count, window_ms=window, factor=factor,
         side=side, exchanges=exchanges, per=per, cooldown_ms=cooldown,
@@ -358,7 +358,9 @@ def parse_rules_toml(text: str, *, cooldown_ms: int | None = None) -> list[Rule]
     unknown = set(doc) - {"cooldown", "rule"}
     if unknown:
         raise UsageError(f"rules file: unknown top-level key(s): {', '.join(sorted(unknown))}")
-    default = _duration(doc["cooldown"], "rules file cooldown") if "cooldown" in doc else 0
+    default = 0
+    if "cooldown" in doc:
+        default = _duration(doc["cooldown"], "rules file cooldown", zero_ok=True)
     if cooldown_ms is not None:
         default = cooldown_ms
     tables = doc.get("rule", [])

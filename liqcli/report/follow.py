@@ -10,7 +10,8 @@ stderr) and the command prints them. The store side is in ``liqcli.store.feed``.
    after C1: after reading each hour, the replay reads the feed after C1 so far and skips those
    events — the follow phase prints them (from C1). Nothing twice, nothing skipped.
 3. Follow: block on the hint stream (``XREAD BLOCK``), then read the named symbols' feeds after
-   their cursors; a cursor moves past an entry once its events were handed out. After a lost
+   their cursors, and hand their new events out merged in event-time order; the cursors move
+   once the events were handed out. After a lost
    connection: retry with backoff, then read every selected symbol's feed from its cursor once
    (events stored meanwhile, and any lost hint), and report an entry the feed's cap removed.
 """
@@ -97,14 +98,24 @@ class Follower:
         self.describe = describe
         self.cursors: dict[str, str] = {}
         self.hint_cursor = START
+        self._started = False
 
-    def __iter__(self) -> Iterator[Item]:
+    def start(self) -> None:
+        """Take the cursors ('now'): the newest hint, then every selected feed's newest entry
+        (in this order, so a batch stored after its feed cursor has a newer hint). Called by
+        the first iteration if not before; idempotent."""
+        if self._started:
+            return
+        self._started = True
         if self.follow:
             self.hint_cursor = self.reader.hint_end()
         if self.all_symbols:
             self.symbols = self.store.symbols()
         if self.follow:
             self.cursors = self.reader.feed_ends(self.symbols)
+
+    def __iter__(self) -> Iterator[Item]:
+        self.start()
         if self.since_ms is not None:
             streams = [self._replay(symbol) for symbol in self.symbols]
             for event in heapq.merge(*streams, key=_ts):
@@ -130,15 +141,33 @@ class Follower:
                     yield event
 
     # ------------------------------------------------------------------ follow
-    def _drain(self, symbol: str) -> Iterator[Item]:
+    def _read_all(self, symbol: str) -> tuple[str | None, list[Event]]:
+        """Every feed entry of ``symbol`` after its cursor: (the newest entry ID, events)."""
+        cursor = self.cursors.get(symbol, START)
+        newest: str | None = None
+        events: list[Event] = []
         while True:
-            entries = self.reader.read(symbol, self.cursors.get(symbol, START), READ_COUNT)
-            for entry_id, events in entries:
-                for event in events:
-                    yield Item(event)
-                self.cursors[symbol] = entry_id
+            entries = self.reader.read(symbol, cursor, READ_COUNT)
+            for entry_id, batch in entries:
+                events.extend(batch)
+                cursor = newest = entry_id
             if len(entries) < READ_COUNT:
-                return
+                return newest, events
+
+    def _deliver(self, symbols: Iterable[str]) -> Iterator[Item]:
+        """The new events of ``symbols``, merged in event-time order (ties: feed order); the
+        cursors move only once everything was read, so a failed read loses nothing."""
+        moved: dict[str, str] = {}
+        found: list[Event] = []
+        for symbol in symbols:
+            newest, events = self._read_all(symbol)
+            if newest is not None:
+                moved[symbol] = newest
+                found.extend(events)
+        found.sort(key=_ts)
+        for event in found:
+            yield Item(event)
+        self.cursors.update(moved)
 
     def _sweep(self) -> Iterator[Item]:
         """After a reconnect: every selected feed from its cursor (lost hints included)."""
@@ -151,7 +180,7 @@ class Follower:
             if self.reader.trimmed_after(symbol, self.cursors.get(symbol, START)):
                 yield Item(notice=f"{symbol}: the feed's cap removed events this tail had not "
                            "read yet (it was disconnected too long); they are in the store")
-            yield from self._drain(symbol)
+        yield from self._deliver(self.symbols)
 
     def _follow(self) -> Iterator[Item]:
         selected = set(self.symbols)
@@ -164,6 +193,7 @@ class Follower:
                     failures = 0
                     yield Item(notice="store reachable again")
                 self.hint_cursor, named = self.reader.wait(self.hint_cursor, self.block_ms)
+                wanted = []
                 for symbol in named:
                     if symbol not in selected:
                         if not self.all_symbols:
@@ -171,7 +201,8 @@ class Follower:
                         selected.add(symbol)
                         self.symbols.append(symbol)
                         self.cursors[symbol] = START  # registered after we started
-                    yield from self._drain(symbol)
+                    wanted.append(symbol)
+                yield from self._deliver(wanted)
             except Exception as exc:
                 if not _is_connection_error(exc):
                     raise

@@ -110,15 +110,12 @@ class FeedReader:
         return out
 
     def trimmed_after(self, symbol: str, cursor: str) -> bool:
-        """Whether the cap removed entries newer than ``cursor`` (they cannot be read)."""
+        """Whether the cap may have removed entries newer than ``cursor``: the entry at the
+        cursor is gone (the oldest kept entry is newer), and trimming removes oldest first."""
         if cursor == START:
             return False
-        try:
-            info = self.client.xinfo_stream(feed_key(self.prefix, symbol))
-        except Exception:  # no such stream yet: nothing was trimmed
-            return False
-        deleted = _text(info.get("max-deleted-entry-id", START))
-        return _id_tuple(deleted) > _id_tuple(cursor)
+        oldest = self.client.xrange(feed_key(self.prefix, symbol), count=1)
+        return bool(oldest) and _id_tuple(_text(oldest[0][0])) > _id_tuple(cursor)
 
 
 def _id_tuple(entry_id: str) -> tuple[int, int]:
