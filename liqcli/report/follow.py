@@ -4,10 +4,10 @@ No Typer, no output: :class:`Follower` yields :class:`Item` objects (an event, o
 stderr) and the command prints them. The store side is in ``liqcli.store.feed``.
 
 1. Cursors: the newest hint ID, then the newest feed entry ID of every selected symbol (C1).
-2. Replay (``since_ms``): the stored log of ``[since, until)`` through ``Store.events``, hour by
-   hour, each hour sorted by event time (ties keep store order), symbols merged by time. An
+2. Replay (``since_ms``): the stored log of ``[since, until)`` through ``Store.events``, day by
+   day, each day sorted by event time (ties keep store order), symbols merged by time. An
    event stored while the replay runs may be both in the log the replay reads and in the feed
-   after C1: after reading each hour, the replay reads the feed after C1 so far and skips those
+   after C1: after reading each day, the replay reads the feed after C1 so far and skips those
    events — the follow phase prints them (from C1). Nothing twice, nothing skipped.
 3. Follow: block on the hint stream (``XREAD BLOCK``), then read the named symbols' feeds after
    their cursors, and hand their new events out merged in event-time order; the cursors move
@@ -27,7 +27,7 @@ from typing import Any
 from liqcli.model import Event
 from liqcli.store.feed import START, FeedReader
 
-HOUR_MS = 3_600_000
+DAY_MS = 86_400_000
 BLOCK_MS = 2000
 READ_COUNT = 200
 MAX_BACKOFF_S = 2.0
@@ -49,15 +49,15 @@ def _is_connection_error(exc: BaseException) -> bool:
 
 
 def by_time(events: Iterable[Event]) -> Iterator[list[Event]]:
-    """Events read hour by hour (``Store.events``), as hour groups sorted by event time."""
+    """Events read day by day (``Store.events``), as day groups sorted by event time."""
     group: list[Event] = []
-    hour: int | None = None
+    day: int | None = None
     for event in events:
-        this = event.ts_ms // HOUR_MS
-        if group and this != hour:
+        this = event.ts_ms // DAY_MS
+        if group and this != day:
             yield sorted(group, key=_ts)
             group = []
-        hour = this
+        day = this
         group.append(event)
     if group:
         yield sorted(group, key=_ts)

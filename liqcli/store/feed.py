@@ -5,8 +5,9 @@ Two structures, both Redis streams:
 - ``<p>:{S}:feed`` — per symbol, in the symbol's hash slot. The ingest script appends ONE entry
   per batch holding the batch's NEW events of that symbol (duplicates never reach it), in the
   same atomic call that stores them, so the feed holds an event exactly when the store does.
-  Capped with ``MAXLEN ~ FEED_MAXLEN`` entries (batches). Entry field ``v``: one line per event,
-  ``<slot>\\t<log payload>`` (the log's eight fields, docs/redis-layout.md).
+  Capped with ``MAXLEN ~ FEED_MAXLEN`` entries (script calls). Entry field ``v``: one line per
+  event, ``<day>\\t<log line>`` (the log's eight fields, time in ms after the day's start;
+  docs/redis-layout.md).
 - ``<p>:hints`` — global, used alone (a single-key command, fine on Cluster). After each batch
   the ingesting client adds one entry naming the symbols that got new events (field ``s``,
   comma-separated). Capped with ``MAXLEN ~ HINT_MAXLEN``.
@@ -26,7 +27,7 @@ from typing import Any
 from liqcli.model import Event
 
 FEED_SUFFIX = "feed"
-FEED_MAXLEN = 1000  # entries (ingest batches of ≤ 500 events) kept per symbol, approximately
+FEED_MAXLEN = 1000  # entries (script calls: one per batch and symbol) kept, approximately
 HINT_MAXLEN = 10000  # hint entries kept, approximately
 START = "0-0"  # the cursor before any entry
 
@@ -97,15 +98,15 @@ class FeedReader:
         self, symbol: str, cursor: str, count: int = 100
     ) -> list[tuple[str, list[Event]]]:
         """Up to ``count`` feed entries of ``symbol`` after ``cursor``: (entry ID, its events)."""
-        from liqcli.store.store import SLOT_MS, decode_line
+        from liqcli.store.store import DAY_MS, _decode_lines
 
         reply = self.client.xrange(feed_key(self.prefix, symbol), min=f"({cursor}", count=count)
         out: list[tuple[str, list[Event]]] = []
         for entry_id, fields in reply:
             events = []
             for line in fields[b"v"].decode().split("\n"):
-                slot, _, payload = line.partition("\t")
-                events.append(decode_line(symbol, int(slot) * SLOT_MS, payload))
+                day, _, payload = line.partition("\t")
+                events.extend(_decode_lines(symbol, int(day) * DAY_MS, [payload]))
             out.append((_text(entry_id), events))
         return out
 
