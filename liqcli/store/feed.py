@@ -103,7 +103,7 @@ class FeedReader:
         reply = self.client.xrange(feed_key(self.prefix, symbol), min=f"({cursor}", count=count)
         out: list[tuple[str, list[Event]]] = []
         for entry_id, fields in reply:
-            events = []
+            events: list[Event] = []
             for line in fields[b"v"].decode().split("\n"):
                 day, _, payload = line.partition("\t")
                 events.extend(_decode_lines(symbol, int(day) * DAY_MS, [payload]))
