@@ -269,3 +269,19 @@ def test_rules_from_options() -> None:
     for kind, spec in (("sum", "5"), ("cascade", "x/5m"), ("single", "1/2"), ("spike", "")):
         with pytest.raises(UsageError):
             rule_from_option(kind, spec)
+
+
+def test_docs_list_exactly_the_schema_fields() -> None:
+    import json
+    from pathlib import Path
+
+    from test_formatters import field_tables
+
+    root = Path(__file__).resolve().parent.parent
+    tables = field_tables(root / "docs" / "alerts.md")
+    tail = json.loads((root / "liqcli" / "schemas" / "tail.json").read_text())
+    alert = json.loads((root / "liqcli" / "schemas" / "alert.json").read_text())
+    assert set(tail["properties"]) == tables["tail"]
+    assert set(alert["properties"]) == tables["alert"]
+    assert set(alert["properties"]["threshold"]["properties"]) == tables["alert-threshold"]
+    assert alert["$defs"]["event"]["properties"] == tail["properties"]
