@@ -3,8 +3,8 @@ the Follower's replay → follow hand-off, lost hints and cost (O(new events))."
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -156,18 +156,12 @@ def test_follow_costs_reads_of_new_events_only(redis_client: redis.Redis) -> Non
     assert "cmdstat_xrevrange" not in stats
 
 
-def test_follower_on_a_cluster_mode_server(tmp_path: object) -> None:
-    from conftest import RedisServer
+def test_follower_on_a_cluster_mode_server(tmp_path: Path) -> None:
+    from conftest import cluster_node
 
-    server = RedisServer("--cluster-enabled", "yes", "--cluster-config-file",
-                         f"{tmp_path}/nodes.conf")
-    server.start()
+    server = cluster_node(tmp_path)
     try:
         client = redis.Redis(port=server.port)
-        client.execute_command("CLUSTER", "ADDSLOTS", *range(16384))
-        deadline = time.monotonic() + 10
-        while client.cluster("info")["cluster_state"] != "ok" and time.monotonic() < deadline:
-            time.sleep(0.05)
         store = Store(client)
         old = random_events(30, 10, newest=NOW, span_ms=60_000, symbol="ETHUSDT")
         store.ingest_batch(old)

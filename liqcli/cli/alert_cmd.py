@@ -6,6 +6,8 @@ module reads events, prints each firing as one ndjson line and runs ``--exec`` (
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -45,7 +47,8 @@ ALERT_EXAMPLES = (
 ALERT_HELP = ALERT_HELP.replace("[", "\\[")  # rich markup: brackets are literal here
 CHECK_HELP = (
     "Cron/monitoring check: evaluates the alert rules over the stored events of [--since, "
-    "--until) (until: now) and prints the firings as JSON lines. Exit status: 0 nothing "
+    "--until) (--since required; until: now) and prints the firings as JSON lines, like "
+    "alert --replay. Exit status: 0 nothing "
     "fired, 1 something fired, 2 usage error, 3 store unreachable, 5 unexpected error."
 )
 CHECK_EXAMPLES = (
@@ -206,8 +209,6 @@ def run_alerts(
     since_ms, until_ms = parse_window(since, until, now=now)
     wanted_exchanges = set(normalize_exchanges(exchanges))
     names = None if all_symbols else normalize_symbols(symbols)
-    if replay and since_ms is None:
-        raise UsageError("--replay needs --since (the start of the history to evaluate)")
     if not replay and until_ms is not None:
         raise UsageError("--until needs --replay (a live run has no end)")
     engine = AlertEngine(rules)
@@ -236,21 +237,101 @@ def run_alerts(
                 return
 
 
+@dataclass(frozen=True, slots=True)
+class AlertRequest:
+    """The options ``alert`` and ``check`` share: selection, rules, ``--exec``, connection."""
+
+    symbols: list[str] | None
+    all_symbols: bool
+    exchanges: list[str] | None
+    since: str | None
+    until: str | None
+    rules_file: Path | None
+    single: list[str] | None
+    sums: list[str] | None
+    cascades: list[str] | None
+    spikes: list[str] | None
+    cooldown: str | None
+    exec_cmd: str | None
+    exec_timeout: float
+    redis_url: str | None
+    prefix: str
+    debug: bool
+
+
+def alert_request(
+    symbol: Symbols = None,
+    all_symbols: AllSymbols = False,
+    exchange: Exchanges = None,
+    since: Since = None,
+    until: Until = None,
+    rules_file: RulesFile = None,
+    single: Single = None,
+    sums: Sum = None,
+    cascade: Cascade = None,
+    spike: Spike = None,
+    cooldown: Cooldown = None,
+    exec_cmd: Exec = None,
+    exec_timeout: ExecTimeout = DEFAULT_EXEC_TIMEOUT,
+    redis_url: RedisUrl = None,
+    prefix: Prefix = "liq",
+    debug: Debug = False,
+) -> AlertRequest:
+    """Gather the shared options; its signature is also both commands' shared options."""
+    return AlertRequest(symbol, all_symbols, exchange, since, until, rules_file, single, sums,
+                        cascade, spike, cooldown, exec_cmd, exec_timeout, redis_url, prefix,
+                        debug)
+
+
+def alert_command(run: Callable[..., None]) -> Callable[..., None]:
+    """A Typer command taking the shared options (gathered into an :class:`AlertRequest`, passed
+    first to ``run``) followed by ``run``'s own options."""
+    import inspect
+
+    shared = list(inspect.signature(alert_request, eval_str=True).parameters.values())
+    own = list(inspect.signature(run, eval_str=True).parameters.values())[1:]
+    names = [p.name for p in shared]
+
+    def command(**options: Any) -> None:
+        run(alert_request(**{name: options.pop(name) for name in names}), **options)
+
+    for attribute in ("__name__", "__qualname__", "__doc__", "__module__"):
+        setattr(command, attribute, getattr(run, attribute))
+    command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [*shared, *own], return_annotation=None
+    )
+    return command
+
+
+def evaluate(request: AlertRequest, *, replay: bool, count: int | None = None) -> int:
+    """Load the rules, evaluate them (``replay``: stored history; else live), print the
+    firings; returns how many fired. Errors become exit statuses (``errors_handled``)."""
+    from liqcli.errors import UsageError
+
+    output = Output(request.exec_cmd, request.exec_timeout)
+    with errors_handled(request.debug):
+        try:
+            rules = load_rules(request.rules_file, request.single, request.sums,
+                               request.cascades, request.spikes, request.cooldown)
+            if replay and request.since is None:
+                raise UsageError("--since is required here (the start of the window)")
+            run_alerts(
+                rules=rules, symbols=request.symbols, all_symbols=request.all_symbols,
+                exchanges=request.exchanges, since=request.since, until=request.until,
+                replay=replay, count=count, output=output, redis_url=request.redis_url,
+                prefix=request.prefix,
+            )
+        finally:
+            output.close()
+    return output.fired
+
+
 if wanted("alert"):
 
     @app.command(help=ALERT_HELP, epilog=ALERT_EXAMPLES)
+    @alert_command
     def alert(
-        symbol: Symbols = None,
-        all_symbols: AllSymbols = False,
-        exchange: Exchanges = None,
-        since: Since = None,
-        until: Until = None,
-        rules_file: RulesFile = None,
-        single: Single = None,
-        sums: Sum = None,
-        cascade: Cascade = None,
-        spike: Spike = None,
-        cooldown: Cooldown = None,
+        request: AlertRequest,
         replay: Annotated[
             bool,
             typer.Option("--replay", help="Evaluate stored history [--since, --until) instead "
@@ -262,25 +343,10 @@ if wanted("alert"):
             typer.Option("--count", metavar="N", min=1, help="Stop after N firings.",
                          rich_help_panel=RUN_PANEL),
         ] = None,
-        exec_cmd: Exec = None,
-        exec_timeout: ExecTimeout = DEFAULT_EXEC_TIMEOUT,
-        redis_url: RedisUrl = None,
-        prefix: Prefix = "liq",
-        debug: Debug = False,
     ) -> None:
         """Alert on liquidations (see ALERT_HELP)."""
-        output = Output(exec_cmd, exec_timeout)
         try:
-            with errors_handled(debug):
-                try:
-                    rules = load_rules(rules_file, single, sums, cascade, spike, cooldown)
-                    run_alerts(
-                        rules=rules, symbols=symbol, all_symbols=all_symbols,
-                        exchanges=exchange, since=since, until=until, replay=replay,
-                        count=count, output=output, redis_url=redis_url, prefix=prefix,
-                    )
-                finally:
-                    output.close()
+            evaluate(request, replay=replay, count=count)
         except KeyboardInterrupt:
             raise typer.Exit(0) from None
 
@@ -288,47 +354,15 @@ if wanted("alert"):
 if wanted("check"):
 
     @app.command(help=CHECK_HELP, epilog=CHECK_EXAMPLES)
-    def check(
-        symbol: Symbols = None,
-        all_symbols: AllSymbols = False,
-        exchange: Exchanges = None,
-        since: Annotated[
-            str,
-            typer.Option("--since", metavar="TIME", help="Window start, inclusive (required): "
-                         "ISO-8601, epoch s/ms, or a duration ago (5m, 1h)."),
-        ] = "",
-        until: Until = None,
-        rules_file: RulesFile = None,
-        single: Single = None,
-        sums: Sum = None,
-        cascade: Cascade = None,
-        spike: Spike = None,
-        cooldown: Cooldown = None,
-        exec_cmd: Exec = None,
-        exec_timeout: ExecTimeout = DEFAULT_EXEC_TIMEOUT,
-        redis_url: RedisUrl = None,
-        prefix: Prefix = "liq",
-        debug: Debug = False,
-    ) -> None:
-        """Cron check (see CHECK_HELP)."""
-        from liqcli.errors import ExitStatus, UsageError
+    @alert_command
+    def check(request: AlertRequest) -> None:
+        """Cron check (see CHECK_HELP); --since is required."""
+        from liqcli.errors import ExitStatus
 
-        output = Output(exec_cmd, exec_timeout)
         try:
-            with errors_handled(debug):
-                try:
-                    if not since:
-                        raise UsageError("check needs --since (e.g. --since 5m)")
-                    rules = load_rules(rules_file, single, sums, cascade, spike, cooldown)
-                    run_alerts(
-                        rules=rules, symbols=symbol, all_symbols=all_symbols,
-                        exchanges=exchange, since=since, until=until, replay=True,
-                        count=None, output=output, redis_url=redis_url, prefix=prefix,
-                    )
-                finally:
-                    output.close()
+            fired = evaluate(request, replay=True)
         except typer.Exit as exc:
             if exc.exit_code == int(ExitStatus.ERROR):
                 raise typer.Exit(CHECK_ERROR) from None
             raise
-        raise typer.Exit(1 if output.fired else 0)
+        raise typer.Exit(1 if fired else 0)
