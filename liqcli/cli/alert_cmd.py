@@ -5,6 +5,7 @@ module reads events, prints each firing as one ndjson line and runs ``--exec`` (
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,14 @@ import typer
 from liqcli.cli import wanted
 from liqcli.cli.app import app, errors_handled
 from liqcli.cli.options import Debug, Prefix, RedisUrl
-from liqcli.cli.report_options import AllSymbols, Exchanges, Since, Symbols, Until
+from liqcli.cli.report_options import (
+    AllSymbols,
+    Exchanges,
+    Since,
+    Symbols,
+    Until,
+    gathered_command,
+)
 
 if TYPE_CHECKING:
     from liqcli.report.alerts import Firing, Rule
@@ -285,22 +293,9 @@ def alert_request(
 
 def alert_command(run: Callable[..., None]) -> Callable[..., None]:
     """A Typer command taking the shared options (gathered into an :class:`AlertRequest`, passed
-    first to ``run``) followed by ``run``'s own options."""
-    import inspect
-
-    shared = list(inspect.signature(alert_request, eval_str=True).parameters.values())
-    own = list(inspect.signature(run, eval_str=True).parameters.values())[1:]
-    names = [p.name for p in shared]
-
-    def command(**options: Any) -> None:
-        run(alert_request(**{name: options.pop(name) for name in names}), **options)
-
-    for attribute in ("__name__", "__qualname__", "__doc__", "__module__"):
-        setattr(command, attribute, getattr(run, attribute))
-    command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [*shared, *own], return_annotation=None
-    )
-    return command
+    first to ``run``), then ``run``'s own options."""
+    return gathered_command(alert_request, run, first=tuple(
+        inspect.signature(alert_request).parameters))
 
 
 def evaluate(request: AlertRequest, *, replay: bool, count: int | None = None) -> int:
