@@ -439,3 +439,12 @@ def test_replays_are_found_in_every_dedupe_tier_whatever_the_caps(redis_client):
         store.dedupe_cap = cap
         assert store.ingest_batch(events) == [False] * 300
     assert cells(store, "BTCUSDT") == recompute(events)
+
+
+@given(st.integers(0, 10**40), st.integers(0, 10**12), st.integers(0, 10**12))
+def test_limbs_decode_like_a_wide_context_normalize(whole, hi, lo):
+    with localcontext() as ctx:
+        ctx.prec = 80
+        expected = (Decimal(whole) + Decimal(hi).scaleb(-9) + Decimal(lo).scaleb(-18)).normalize()
+    got = from_limbs(whole, hi, lo)
+    assert got == expected and str(got) == str(expected if whole or hi or lo else Decimal(0))
