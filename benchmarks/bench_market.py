@@ -33,10 +33,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import workload  # noqa: E402
-from bench_store import row  # noqa: E402
+import workload
+from bench_store import row
 
-from liqcli.store.local import RedisServer  # noqa: E402
+from liqcli.store.local import RedisServer
 
 FULL = (100_000, 300_000, 1_000_000)
 QUICK = (3_000,)
