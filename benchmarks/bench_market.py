@@ -34,7 +34,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import workload
-from bench_store import row
+from bench_store import _xadd_baseline, row
 
 from liqcli.store.local import RedisServer
 
@@ -45,7 +45,6 @@ HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 MEMORY_TARGET = 100.0  # B/event at 1M and 10M
 SPARSE_MEMORY_TARGET = 150.0
-XADD_PIPELINE = 1000
 
 
 def log(message: str) -> None:
@@ -84,7 +83,7 @@ def _one_size(n: int, calls: int, use_duckdb: bool) -> list[dict[str, Any]]:
         client.flushall()
         before = int(client.info("memory")["used_memory"])
         started = time.perf_counter()
-        _xadd(client, data)
+        _xadd_baseline(client, data)  # the same baseline as bench_store
         base_rate = n / (time.perf_counter() - started)
         base_bytes = (int(client.info("memory")["used_memory"]) - before) / n
         client.flushall()
@@ -137,21 +136,6 @@ def _one_size(n: int, calls: int, use_duckdb: bool) -> list[dict[str, Any]]:
             log(f"{case}: {name}: liqcli {ms:.2f} ms, DuckDB "
                 f"{'-' if base is None else f'{base:.2f} ms'}")
     return rows
-
-
-def _xadd(client: Any, data: Path) -> None:
-    pipe = client.pipeline(transaction=False)
-    pending = 0
-    with open(data, encoding="utf-8") as lines:
-        for line in lines:
-            record = json.loads(line)
-            pipe.xadd(f"baseline:{record['symbol']}", record)
-            pending += 1
-            if pending == XADD_PIPELINE:
-                pipe.execute()
-                pending = 0
-    if pending:
-        pipe.execute()
 
 
 def _windows(data: Path) -> dict[str, tuple[int | None, int | None, str | None]]:
