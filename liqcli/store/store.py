@@ -23,7 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from liqcli.errors import StoreError
@@ -93,11 +93,17 @@ def amount_parts(value: Decimal, name: str, zero_ok: bool = False) -> tuple[str,
 
 
 def from_limbs(whole: int, hi: int, lo: int) -> Decimal:
-    """Inverse of the limbs of :func:`amount_parts`, exact for any (unnormalized) limb sums."""
-    with localcontext() as ctx:
-        ctx.prec = 80
-        value = Decimal(whole * _E18 + hi * _E9 + lo).scaleb(-18)
-        return value.normalize() if value else Decimal(0)
+    """Inverse of the limbs of :func:`amount_parts`, exact for any (unnormalized) limb sums.
+
+    The value in its shortest form (``Decimal.normalize``), built from text: exact whatever the
+    context's precision, and cheaper than arithmetic in a wide context.
+    """
+    units = whole * _E18 + hi * _E9 + lo
+    if not units:
+        return Decimal(0)
+    digits = str(units)
+    stripped = digits.rstrip("0")
+    return Decimal(f"{stripped}E{len(digits) - len(stripped) - 18}")
 
 
 class Store:
@@ -109,6 +115,7 @@ class Store:
         self.prefix = prefix
         self._script: Any = None
         self._read_script: Any = None
+        self._plan_script: Any = None
         self._known_symbols: set[str] = set()
         self._schema_written = False
         self.log_caps = (DAY_LOG_CAP, HOUR_LOG_CAP)  # bytes: see DAY_LOG_CAP (tests lower them)
@@ -234,11 +241,9 @@ class Store:
         calls: list[_Call] = []
         for symbol, indexes in by_symbol.items():
             for start in range(0, len(indexes), MAX_SCRIPT_EVENTS):
-                # sorted by slot (stable): each slot's events form one group of the call
-                chunk = sorted(indexes[start : start + MAX_SCRIPT_EVENTS],
-                               key=lambda i: events[i].ts_ms // SLOT_MS)
-                keys, args = self._pack(symbol, [events[i] for i in chunk])
-                calls.append((chunk, keys, args))
+                chunk = indexes[start : start + MAX_SCRIPT_EVENTS]
+                sent, keys, args = self._pack(symbol, events, chunk)
+                calls.append((sent, keys, args))
         return Packed(calls, len(events), frozenset(by_symbol))
 
     def _register(self, symbols: frozenset[str]) -> None:
@@ -274,15 +279,19 @@ class Store:
             except redis_module.exceptions.NoScriptError:  # pragma: no cover - flushed scripts
                 replies = [self._call(call) for call in calls]
         fresh: dict[str, None] = {}  # symbols that got new events: the live feed's hint
+        refused: Exception | None = None
         for (indexes, keys, _args), flags in zip(calls, replies, strict=True):
             if isinstance(flags, Exception):
-                raise _refusal(flags) from flags
+                refused = refused or flags
+                continue
             for i, flag in zip(indexes, flags, strict=True):
                 result[i] = flag == 0x31  # b'1'
             if 0x31 in flags:
                 fresh[symbol_of_key(self.prefix, keys[0])] = None
-        if fresh:
+        if fresh:  # also when another call was refused: what was stored is announced
             send_hint(self.client, self.prefix, list(fresh))
+        if refused is not None:
+            raise _refusal(refused) from refused
         return result
 
     def _call(self, call: _Call) -> Any:
@@ -293,8 +302,16 @@ class Store:
         except redis_module.ResponseError as exc:
             raise _refusal(exc) from exc
 
-    def _pack(self, symbol: str, events: list[Event]) -> tuple[list[str], list[Any]]:
-        """One script call for ``events`` of ``symbol``, which must be sorted by slot."""
+    def _pack(
+        self, symbol: str, batch: Sequence[Event], chunk: list[int]
+    ) -> tuple[list[int], list[str], list[Any]]:
+        """One script call for the events ``batch[i]``, ``i`` in ``chunk`` (all of ``symbol``).
+
+        Returns the positions sent, in the call's order, its KEYS and its ARGV. Events are
+        sorted by slot (each slot is one group of the call); a repeat of an identity earlier
+        in the chunk is not sent (it is a duplicate whatever the store holds: its flag stays
+        False), so the first occurrence in input order is the one stored.
+        """
         tag = f"{self.prefix}:{{{symbol}}}:"
         keys: list[str] = [tag + "t", tag + "days", tag + "hrs", tag + "d"]
         index: dict[str, int] = {}  # key suffix -> KEYS index (1-based)
@@ -309,6 +326,29 @@ class Store:
         if not SYMBOL_RE.fullmatch(symbol):
             raise ValueError(f"symbol {symbol!r} is not [A-Z0-9._-]{{1,40}}")
         checked: set[str] = set()  # exchange names already checked in this batch
+        # (slot, position, event, digest, amount texts) of each first occurrence
+        prepared: list[tuple[int, int, Event, bytes, tuple[str, ...]]] = []
+        seen: set[bytes] = set()
+        for position in chunk:
+            event = batch[position]
+            price, _, _, _ = amount_parts(event.price, "price")
+            qty, qi, q1, q2 = amount_parts(event.qty, "qty")
+            usd, ui, u1, u2 = amount_parts(event.usd, "usd", zero_ok=True)
+            if event.exchange not in checked:
+                if not EXCHANGE_RE.fullmatch(event.exchange):
+                    raise ValueError(f"exchange {event.exchange!r} is not [a-z0-9._-]{{1,32}}")
+                checked.add(event.exchange)
+            for text in (event.id or "", event.raw_symbol or ""):
+                if "\t" in text or "\n" in text:
+                    raise ValueError(f"text field {text!r} holds a tab or a newline")
+            digest = fingerprint(event, price, qty, usd)
+            if digest in seen:
+                continue
+            seen.add(digest)
+            prepared.append((event.ts_ms // SLOT_MS, position, event, digest,
+                             (price, qty, qi, q1, q2, usd, ui, u1, u2)))
+        prepared.sort(key=lambda item: item[0])  # stable: input order within a slot
+
         identities: list[bytes] = []
         buckets: dict[tuple[int, int], None] = {}
         groups: list[str] = []
@@ -335,24 +375,13 @@ class Store:
             ))
             groups.append("\n".join(details))
 
-        for position, event in enumerate(events):
-            event_slot = event.ts_ms // SLOT_MS
+        for number, (event_slot, _, event, digest, texts) in enumerate(prepared):
+            price, qty, qi, q1, q2, usd, ui, u1, u2 = texts
             if event_slot != slot:
-                if position:
-                    close_group(position - 1)
-                slot, first = event_slot, position
+                if number:
+                    close_group(number - 1)
+                slot, first = event_slot, number
                 lines, details, cells, cell_no = [], [], {}, {}
-            price, _, _, _ = amount_parts(event.price, "price")
-            qty, qi, q1, q2 = amount_parts(event.qty, "qty")
-            usd, ui, u1, u2 = amount_parts(event.usd, "usd", zero_ok=True)
-            if event.exchange not in checked:
-                if not EXCHANGE_RE.fullmatch(event.exchange):
-                    raise ValueError(f"exchange {event.exchange!r} is not [a-z0-9._-]{{1,32}}")
-                checked.add(event.exchange)
-            for text in (event.id or "", event.raw_symbol or ""):
-                if "\t" in text or "\n" in text:
-                    raise ValueError(f"text field {text!r} holds a tab or a newline")
-            digest = fingerprint(event, price, qty, usd)
             identities.append(digest)
             h = (digest[0] << 8) | digest[1]
             buckets[(1, h % t1)] = buckets[(2, h % t2)] = buckets[(3, h % t3)] = None
@@ -380,16 +409,16 @@ class Store:
                 f"{event.exchange}\t{side}\t{price}\t{qty}\t{usd_log}\t{ts % DAY_MS}\t"
                 f"{event.id or ''}\t{event.raw_symbol or ''}"
             )
-        if events:
-            close_group(len(events) - 1)
+        if prepared:
+            close_group(len(prepared) - 1)
         table = "\n".join(
             f"{tier} {number} {key_index(f'd{tier}:{number}')}" for tier, number in buckets
         )
         day_cap, hour_cap = self.log_caps
         # the live feed block of ingest.lua (liqcli.store.feed): its key's index and its cap
         keys.append(feed_key(self.prefix, symbol))
-        return keys, [
-            len(events), b"".join(identities), table, day_cap, hour_cap, self.dedupe_cap,
+        return [item[1] for item in prepared], keys, [
+            len(prepared), b"".join(identities), table, day_cap, hour_cap, self.dedupe_cap,
             len(groups) // 4, *groups, len(keys), FEED_MAXLEN,
         ]
 
@@ -478,20 +507,22 @@ class Store:
                 hour_ranges = [(hour_ranges[0][0], (until_ms - 1) // HOUR_MS)]
             else:
                 hour_ranges.append((first, (until_ms - 1) // HOUR_MS))
-        pipe = self.client.pipeline(transaction=False)
-        for name in symbols:
-            pipe.zrangebyscore(self.key(name, "days"), lo_day, hi_day)
-            for lo, hi in hour_ranges:
-                pipe.zrangebyscore(self.key(name, "hrs"), lo, hi)
-        replies = pipe.execute()
-        step = 1 + len(hour_ranges)
+        if self._plan_script is None:
+            self._plan_script = self.client.register_script(_script_source("plan.lua"))
+        args = [lo_day, hi_day, *(bound for pair in hour_ranges for bound in pair)]
+        if len(symbols) == 1:
+            replies = [self._plan_script(keys=[self.key(symbols[0], "days"),
+                                               self.key(symbols[0], "hrs")], args=args)]
+        else:
+            pipe = self.client.pipeline(transaction=False)
+            for name in symbols:
+                self._plan_script(keys=[self.key(name, "days"), self.key(name, "hrs")],
+                                  args=args, client=pipe)
+            replies = pipe.execute()
         return [
-            self._plan(
-                [int(d) for d in replies[i * step]],
-                [int(h) for reply in replies[i * step + 1 : (i + 1) * step] for h in reply],
-                since_ms, until_ms,
-            )
-            for i in range(len(symbols))
+            self._plan([int(d) for d in days.split()], [int(h) for h in hours.split()],
+                       since_ms, until_ms)
+            for days, hours in replies
         ]
 
     @staticmethod
