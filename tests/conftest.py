@@ -65,6 +65,24 @@ def embedded_runtime(tmp_path_factory: pytest.TempPathFactory,
         server.stop(save=False)
 
 
+def cluster_node(tmp_path: Path) -> RedisServer:
+    """A started cluster-enabled redis-server owning every slot (it refuses CROSSSLOT
+    commands like a real Cluster); the caller cleans it up."""
+    import time
+
+    server = RedisServer(
+        "--cluster-enabled", "yes", "--cluster-config-file", str(tmp_path / "nodes.conf")
+    )
+    server.start()
+    client = redis.Redis(port=server.port)
+    client.execute_command("CLUSTER", "ADDSLOTS", *range(16384))
+    deadline = time.monotonic() + 10
+    while client.cluster("info")["cluster_state"] != "ok" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    client.close()
+    return server
+
+
 @pytest.fixture()
 def shared_data() -> Path:
     """../shared/data when present (recorded real samples); skips the test otherwise."""

@@ -60,6 +60,24 @@ def _recompute(
     return {k: tuple(v) for k, v in out.items()}  # type: ignore[misc]
 
 
+def _distinct(events: list[Event]) -> list[Event]:
+    """The first occurrence of each identity, in order."""
+    seen: set[object] = set()
+    out = []
+    for e in events:
+        identity = (e.exchange, e.symbol, e.id) if e.id else (
+            e.exchange, e.symbol, e.side, e.price, e.qty, e.usd, e.ts_ms)
+        if identity not in seen:
+            seen.add(identity)
+            out.append(e)
+    return out
+
+
+def _events(events) -> list[tuple]:
+    return sorted((e.exchange, e.side, e.price, e.qty, e.usd, e.ts_ms, e.id or "")
+                  for e in events)
+
+
 def cells(store: Store, symbol: str, since: int | None = None, until: int | None = None) -> dict:
     rollup = store.rollup(symbol, since, until)
     return {
@@ -128,10 +146,16 @@ event_strategy = st.builds(
     ),
     batch=st.integers(1, 25),
     seed=st.randoms(use_true_random=False),
+    # log and dedupe caps (bytes): every placement (day, hour, slot logs; dedupe tiers) is hit
+    caps=st.sampled_from([(4096, 4096, 4096), (0, 0, 0), (60, 120, 24), (200, 0, 12),
+                          (0, 300, 36)]),
 )
-def test_rollups_equal_decimal_recomputation(redis_client, events, dup_picks, window, batch, seed):
+def test_rollups_equal_decimal_recomputation(
+    redis_client, events, dup_picks, window, batch, seed, caps
+):
     redis_client.flushall()
     store = Store(redis_client)
+    store.log_caps, store.dedupe_cap = caps[:2], caps[2]
     stream = list(events)
     if events:
         stream += [events[i % len(events)] for i in dup_picks]  # replays
@@ -143,8 +167,10 @@ def test_rollups_equal_decimal_recomputation(redis_client, events, dup_picks, wi
     assert cells(store, "BTCUSDT", since, until) == recompute(stream, since, until)
     assert cells(store, "BTCUSDT", since, None) == recompute(stream, since, None)
     assert cells(store, "BTCUSDT", None, until) == recompute(stream, None, until)
-    # the log holds each distinct event exactly once
+    # the log holds each distinct event exactly once, the first occurrence, found by window
     assert len(list(store.events("BTCUSDT"))) == sum(v[0] for v in recompute(stream).values())
+    assert _events(store.events("BTCUSDT", since, until)) == _events(
+        e for e in _distinct(stream) if since <= e.ts_ms < until)
 
 
 @given(st.decimals(min_value=0, max_value=Decimal("1e13") - 1, places=18, allow_nan=False))
@@ -168,9 +194,9 @@ def test_multi_day_windows_read_day_hour_and_edge_buckets(redis_client):
     for since, until in [(T0 + 12_345, T0 + 20 * 24 * HOUR_MS + 999), (T0, T0 + 3 * 24 * HOUR_MS),
                          (T0 - 1, None), (None, T0 + 5 * 24 * HOUR_MS - 1)]:
         assert cells(store, "BTCUSDT", since, until) == recompute(events, since, until)
-    days, hours, slots, edges = store._plan("BTCUSDT", T0 + 12_345,
-                                            T0 + 20 * 24 * HOUR_MS + 999)
-    assert len(days) >= 18 and len(hours) <= 46 and len(slots) <= 10 and len(edges) <= 2
+    [(hashes, logs)] = store._plans(["BTCUSDT"], T0 + 12_345, T0 + 20 * 24 * HOUR_MS + 999)
+    assert sum(k.startswith("D:") for k in hashes) >= 18 and len(hashes) <= 20 + 46 + 10
+    assert len(logs) <= 2 + 2 + 2  # two day logs, two hour logs, two slot logs at most
 
 
 def test_huge_sums_do_not_overflow_or_drift(redis_client):
@@ -221,9 +247,12 @@ def test_discovery_without_scan(redis_client):
 
 def test_every_key_of_a_symbol_shares_one_hash_slot(redis_client):
     store = Store(redis_client)
-    store.ingest([ev(ts=T0 + i * 1_000_000, exchange=x) for i in range(30) for x in ("a", "b")])
+    store.log_caps, store.dedupe_cap = (150, 150), 24  # every kind of key, with few events
+    store.ingest([ev(ts=T0 + i * 100_000, exchange=x) for i in range(90) for x in ("a", "b")])
     keys = [k for k in redis_client.keys("liq:{*") if b"BTCUSDT" in k]
-    assert len(keys) > 10
+    kinds = {k.split(b":")[2] for k in keys}
+    assert kinds == {b"t", b"days", b"hrs", b"D", b"h", b"s", b"ld", b"lh", b"ls",
+                     b"d", b"d1", b"d2", b"d3", b"feed"}
     assert {key_slot(k) for k in keys} == {key_slot(b"{BTCUSDT}")}
 
 
@@ -244,18 +273,11 @@ def test_prefixes_are_separate_stores(redis_client):
 
 def test_cluster_mode_server_accepts_the_scripts(tmp_path):
     """A cluster-enabled redis-server rejects cross-slot multi-key commands (CROSSSLOT)."""
-    from conftest import RedisServer
+    from conftest import cluster_node
 
-    server = RedisServer(
-        "--cluster-enabled", "yes", "--cluster-config-file", str(tmp_path / "nodes.conf")
-    )
-    server.start()
+    server = cluster_node(tmp_path)
     try:
         client = redis.Redis(port=server.port)
-        client.execute_command("CLUSTER", "ADDSLOTS", *range(16384))
-        deadline = time.monotonic() + 10
-        while client.cluster("info")["cluster_state"] != "ok" and time.monotonic() < deadline:
-            time.sleep(0.05)
         with pytest.raises(redis.ResponseError, match=r"CROSSSLOT|same slot"):
             client.eval("return 1", 2, "liq:{A}:t", "liq:{B}:t")
         store = Store(client)
@@ -374,3 +396,93 @@ def test_concurrent_ingesters_lose_nothing(redis_url, redis_client):
     for symbol in ("BTCUSDT", "ETHUSDT"):
         assert cells(store, symbol) == recompute([e for e in expected if e.symbol == symbol])
         _log_agrees_with_rollups(store, symbol)
+
+
+def _dump(client: redis.Redis) -> dict:
+    return {k: client.dump(k) for k in sorted(client.keys("*"))}
+
+
+def test_a_sum_beyond_the_limits_refuses_the_whole_batch_before_any_write(redis_client):
+    """Issue #11.5: the old script added `n` and failed on an overflowing limb, half-applied."""
+    store = Store(redis_client)
+    big = "9999999999999.999999999999999999"  # the largest quantity the contract allows
+    first = [ev(qty=big, price="0.000001", ts=T0 + i, id=f"a{i}") for i in range(900)]
+    store.ingest_batch(first)  # 8.999e15 base units: within 2^53 - 1
+    before = _dump(redis_client)
+    more = [ev(qty=big, price="0.000001", ts=T0 + 10 * HOUR_MS + i, id=f"b{i}") for i in range(7)]
+    for _ in range(2):  # a re-run is refused the same way, and still writes nothing
+        with pytest.raises(StoreError, match=r"refused.*nothing of it written"):
+            store.ingest_batch(more)
+        assert _dump(redis_client) == before
+    cell = store.rollup("BTCUSDT").cells[("binance", "LONG")]
+    with localcontext() as ctx:
+        ctx.prec = 80
+        assert cell.events == 900 and cell.qty == Decimal(big) * 900
+    # what fits is still stored exactly: up to 2^53 - 1 whole units
+    assert store.ingest_batch([ev(qty="7000000000000", price="0.000001", id="c")]) == [True]
+    cell = store.rollup("BTCUSDT").cells[("binance", "LONG")]
+    with localcontext() as ctx:
+        ctx.prec = 80
+        assert cell.events == 901 and cell.qty == Decimal(big) * 900 + 7_000_000_000_000
+
+
+def test_limb_limit_is_per_cell_and_documented(redis_client):
+    from liqcli.store.store import LIMB_LIMIT
+
+    assert LIMB_LIMIT == 2**53 - 1 > 10**15  # the documented requirement: 10^15 base units
+    store = Store(redis_client)
+    big = "9999999999999"
+    # a single batch that overflows by itself is refused whole, too
+    with pytest.raises(StoreError, match="refused"):
+        store.ingest_batch([ev(qty=big, price="0.000001", ts=T0 + i) for i in range(1000)])
+    assert redis_client.keys("liq:{*") == []
+
+
+def test_replays_are_found_in_every_dedupe_tier_whatever_the_caps(redis_client):
+    store = Store(redis_client)
+    events = [ev(ts=T0 + i * 60_000, id=None if i % 3 else f"i{i}", qty=f"0.{i + 1:04d}")
+              for i in range(300)]
+    store.dedupe_cap = 24  # two fingerprints per bucket: tiers 0-3 all used
+    assert store.ingest_batch(events[:200]) == [True] * 200
+    kinds = {k.split(b":")[2] for k in redis_client.keys("liq:{BTCUSDT}:d*")}
+    assert {b"d", b"d1", b"d2", b"d3"} <= kinds
+    store.dedupe_cap = 4096  # a larger cap later: the overflow marks still lead the search
+    assert store.ingest_batch(events[::-1]) == [True] * 100 + [False] * 200
+    for cap in (0, 24, 4096):
+        store.dedupe_cap = cap
+        assert store.ingest_batch(events) == [False] * 300
+    assert cells(store, "BTCUSDT") == recompute(events)
+
+
+@given(st.integers(0, 10**40), st.integers(0, 10**12), st.integers(0, 10**12))
+def test_limbs_decode_like_a_wide_context_normalize(whole, hi, lo):
+    with localcontext() as ctx:
+        ctx.prec = 80
+        expected = (Decimal(whole) + Decimal(hi).scaleb(-9) + Decimal(lo).scaleb(-18)).normalize()
+    got = from_limbs(whole, hi, lo)
+    assert got == expected and str(got) == str(expected if whole or hi or lo else Decimal(0))
+
+
+def test_many_symbols_read_together_equal_each_alone_and_the_recomputation(redis_client):
+    import random
+
+    rng = random.Random(11)
+    store = Store(redis_client)
+    store.log_caps, store.dedupe_cap = (300, 600), 48  # sparse and dense placements mixed
+    names = ["BTCUSDT", "ETHUSDT", "X001USDT", "X002USDT"]
+    events = [ev(symbol=rng.choice(names[:2]) if i % 5 else rng.choice(names[2:]),
+                 exchange=rng.choice(["binance", "okx", "bybit"]),
+                 side=rng.choice(["LONG", "SHORT"]), qty=f"0.{rng.randrange(1, 10**6)}",
+                 price=str(rng.randrange(1, 90_000)), ts=T0 + rng.randrange(0, 50 * HOUR_MS),
+                 id=None if i % 2 else f"i{i}")
+              for i in range(1500)]
+    store.ingest(events, batch_size=700)
+    windows = [(None, None), (T0 + 7_777_777, None), (None, T0 + 30 * HOUR_MS + 1234),
+               (T0 + 25 * HOUR_MS - 1, T0 + 26 * HOUR_MS + 601_000), (T0 + 5, T0 + 6)]
+    for since, until in windows:
+        together = store.rollups([*names, "NOSUCH"], since, until)
+        for name, rollup in zip([*names, "NOSUCH"], together, strict=True):
+            mine = [e for e in events if e.symbol == name]
+            got = {k: (c.events, c.qty, c.usd, c.first_ms, c.last_ms)
+                   for k, c in rollup.cells.items() if c.events}
+            assert got == recompute(mine, since, until) == cells(store, name, since, until)

@@ -34,7 +34,7 @@ EXAMPLES
 
 
 def _check_format(value: str | None) -> str | None:
-    from liqcli.formatters._events import FORMATS
+    from liqcli.formatters._contract import FORMATS
 
     if value is not None and value not in FORMATS:
         raise typer.BadParameter(f"{value!r} is not one of {', '.join(FORMATS)}")
@@ -83,7 +83,7 @@ def export_command(
     with errors_handled(debug):
         from liqcli.cli.output import atomic_path, text_output
         from liqcli.errors import UsageError
-        from liqcli.formatters._events import TEXT_WRITERS, write_parquet
+        from liqcli.formatters._contract import TEXT_WRITERS, write_parquet
         from liqcli.report.core import normalize_exchanges, normalize_symbols
         from liqcli.report.events import ordered_events
         from liqcli.report.timeparse import parse_window

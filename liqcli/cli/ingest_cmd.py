@@ -77,7 +77,7 @@ def ingest(
         int,
         typer.Option("--batch-size", min=1, max=100_000, metavar="N",
                      help="Events per store round trip."),
-    ] = 500,
+    ] = 5000,
     workers: Annotated[
         int | None,
         typer.Option(

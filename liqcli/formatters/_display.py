@@ -221,16 +221,17 @@ class Tier:
 
     usd: Decimal
     label: str
-    style: str
+    style: str  # watch's recent pane: the whole row
+    emphasis: str  # tail: added to the side's colour
 
 
 # One table for every view of individual liquidations (watch's recent pane; a `tail`):
 # like aggr's thresholds, largest first.
 LIQUIDATION_TIERS = (
-    Tier(Decimal(1_000_000), "1M", "bold reverse magenta"),
-    Tier(Decimal(200_000), "200k", "bold reverse red"),
-    Tier(Decimal(100_000), "100k", "bold red"),
-    Tier(Decimal(50_000), "50k", "bold yellow"),
+    Tier(Decimal(1_000_000), "1M", "bold reverse magenta", "bold reverse"),
+    Tier(Decimal(200_000), "200k", "bold reverse red", "bold underline"),
+    Tier(Decimal(100_000), "100k", "bold red", "bold"),
+    Tier(Decimal(50_000), "50k", "bold yellow", ""),
 )
 
 
@@ -251,5 +252,20 @@ _BUILDERS = {
 
 __all__ = [
     "COMBINED_SYMBOL", "LIQUIDATION_TIERS", "DisplayTable", "Tier", "covered", "display_tables",
-    "footnotes", "gaps_table", "heading", "tier_of",
+    "footnotes", "gaps_table", "heading", "tier_of", "usd_tier", "usd_tier_style",
 ]
+
+
+BELOW_TIERS_STYLE = "dim"  # ``tail``: an event below the smallest tier
+
+
+def usd_tier(usd: Decimal) -> int:
+    """The tier number of an event's USD: 4 (≥ 1M), 3 (≥ 200k), 2 (≥ 100k), 1 (≥ 50k) or 0."""
+    tier = tier_of(usd)
+    return 0 if tier is None else len(LIQUIDATION_TIERS) - LIQUIDATION_TIERS.index(tier)
+
+
+def usd_tier_style(usd: Decimal) -> str:
+    """``tail``'s emphasis for an event's tier (combined there with the side's colour)."""
+    tier = tier_of(usd)
+    return BELOW_TIERS_STYLE if tier is None else tier.emphasis
