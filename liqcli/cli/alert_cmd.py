@@ -46,23 +46,12 @@ ALERT_HELP = (
     "--replay --since T [--until U]: prints what a live run would have fired in [T, U), in "
     "order, and exits."
 )
-ALERT_EXAMPLES = (
-    "Examples:\n\n"
-    "  liqcli alert -s BTCUSDT --single 1000000 --cascade 20/30s --cooldown 5m\n\n"
-    "  liqcli alert --all-symbols --rules rules.toml --exec 'curl -s -d @- $HOOK_URL'\n\n"
-    "  liqcli alert --rules rules.toml --all-symbols --since 30d --until now --replay"
-)
 ALERT_HELP = ALERT_HELP.replace("[", "\\[")  # rich markup: brackets are literal here
 CHECK_HELP = (
     "Cron/monitoring check: evaluates the alert rules over the stored events of [--since, "
     "--until) (--since required; until: now) and prints the firings as JSON lines, like "
     "alert --replay. Exit status: 0 nothing "
     "fired, 1 something fired, 2 usage error, 3 store unreachable, 5 unexpected error."
-)
-CHECK_EXAMPLES = (
-    "Examples:\n\n"
-    "  liqcli check -s BTCUSDT --sum 5000000/5m --since 5m || notify-send 'BTC liquidations'\n\n"
-    "  liqcli check --all-symbols --rules rules.toml --since 1h --exec ./page-oncall.sh"
 )
 
 CHECK_HELP = CHECK_HELP.replace("[", "\\[")
@@ -323,7 +312,7 @@ def evaluate(request: AlertRequest, *, replay: bool, count: int | None = None) -
 
 if wanted("alert"):
 
-    @app.command(help=ALERT_HELP, epilog=ALERT_EXAMPLES)
+    @app.command(help=ALERT_HELP)
     @alert_command
     def alert(
         request: AlertRequest,
@@ -348,7 +337,7 @@ if wanted("alert"):
 
 if wanted("check"):
 
-    @app.command(help=CHECK_HELP, epilog=CHECK_EXAMPLES)
+    @app.command(help=CHECK_HELP)
     @alert_command
     def check(request: AlertRequest) -> None:
         """Cron check (see CHECK_HELP); --since is required."""

@@ -63,6 +63,17 @@ EXAMPLES: dict[str, str] = {
     "store stop": """
   liqcli store stop
   liqcli store stop --redis-url embedded:./demo.rdb""",
+    "tail": """
+  liqcli tail -s BTCUSDT,ETHUSDT --min-usd 100000
+  liqcli tail --all-symbols --since 10m -f ndjson | jq -c '{symbol, side, usd}'
+  liqcli tail -s SOLUSDT --side LONG --since 1h --no-follow -f csv""",
+    "alert": """
+  liqcli alert -s BTCUSDT --single 1000000 --cascade 20/30s --cooldown 5m
+  liqcli alert --all-symbols --rules rules.toml --exec 'curl -s -d @- $HOOK'
+  liqcli alert --rules rules.toml --all-symbols --since 30d --replay""",
+    "check": """
+  liqcli check -s BTCUSDT --sum 5000000/5m --since 5m || notify-send 'BTC'
+  liqcli check --all-symbols --rules rules.toml --since 1h --exec ./page.sh""",
     "import cryptofeed": """
   liqcli import cryptofeed --source-url redis://localhost:6379/0
   liqcli import cryptofeed --source-url redis://cf:6379/1 --key liquidations""",

@@ -24,14 +24,6 @@ TAIL_HELP = (
     "the tail starts now. If the store goes away, tail reconnects and continues from its "
     "cursors: nothing skipped, nothing printed twice. Ctrl-C quits (exit 0)."
 )
-TAIL_EXAMPLES = (
-    "Examples:\n\n"
-    "  liqcli tail -s BTCUSDT,ETHUSDT --min-usd 100000\n\n"
-    "  liqcli tail --all-symbols --since 10m -f ndjson | jq -c '{symbol, side, usd}'\n\n"
-    "  liqcli tail -s SOLUSDT --side LONG -e binance --since 1h --no-follow -f csv > sol.csv"
-)
-
-
 def _check_side(value: str | None) -> str | None:
     if value is None:
         return None
@@ -51,7 +43,7 @@ Side_ = Annotated[
 ]
 
 
-@app.command(help=TAIL_HELP, epilog=TAIL_EXAMPLES)
+@app.command(help=TAIL_HELP)
 @report_command
 def tail(
     request: ReportRequest,
