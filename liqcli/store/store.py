@@ -27,8 +27,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from liqcli.errors import StoreError
-from liqcli.model import EXCHANGE_RE, SYMBOL_RE, Event, Side, default_usd
-from liqcli.store.rollup import Rollup
+from liqcli.model import AMOUNT_CONTEXT, EXCHANGE_RE, SYMBOL_RE, Event, Side, default_usd
+from liqcli.store.rollup import Cell, Rollup
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -51,6 +51,7 @@ HOUR_LOG_CAP = 4096
 DEDUPE_CAP = 4096  # bytes of fingerprints (341 events) per bucket of the first three tiers
 LIMB_LIMIT = 2**53 - 1  # largest integer limb (whole units) a rollup cell can hold
 _E9 = 10**9
+_ZERO = Decimal(0)
 _E18 = 10**18
 _SIDE_CODE: dict[str, str] = {"LONG": "L", "SHORT": "S"}
 _CODE_SIDE: dict[str, Side] = {"L": "LONG", "S": "SHORT"}
@@ -437,12 +438,21 @@ class Store:
         if not symbols:
             return out
         if since_ms is None and until_ms is None:
+            if len(symbols) == 1:
+                fold = _Fold()
+                fold.add_hash(self.client.hgetall(self.key(symbols[0], "t")))
+                fold.into(out[0])
+                return out
+            # many symbols: each cumulative rollup as one string (read.lua), all pipelined:
+            # one reply element per symbol is far cheaper to parse than a map per symbol
+            if self._read_script is None:
+                self._read_script = self.client.register_script(_script_source("read.lua"))
             pipe = self.client.pipeline(transaction=False)
             for name in symbols:
-                pipe.hgetall(self.key(name, "t"))
-            for rollup, raw in zip(out, pipe.execute(), strict=True):
+                self._read_script(keys=[self.key(name, "t")], args=[1], client=pipe)
+            for rollup, (blob,) in zip(out, pipe.execute(), strict=True):
                 fold = _Fold()
-                fold.add_hash(raw)
+                fold.add_hash_blob(blob)
                 fold.into(rollup)
             return out
         if since_ms is not None and until_ms is not None and since_ms >= until_ms:
@@ -724,13 +734,14 @@ class _Fold:
     def into(self, rollup: Rollup) -> None:
         for cell, (n, qi, q1, q2, ui, u1, u2, qe, ue) in self.sums.items():
             exchange, _, code = cell.decode().partition("|")
-            rollup.cell(exchange, _CODE_SIDE[code]).add(
-                n,
-                from_limbs(qi, q1, q2 + qe),
-                from_limbs(ui, u1, u2 + ue),
-                self.firsts.get(cell),
-                self.lasts.get(cell),
-            )
+            key = (exchange, _CODE_SIDE[code])
+            qty, usd = from_limbs(qi, q1, q2 + qe), from_limbs(ui, u1, u2 + ue)
+            first, last = self.firsts.get(cell), self.lasts.get(cell)
+            if key in rollup.cells:
+                rollup.cells[key].add(n, qty, usd, first, last)
+            else:  # the usual case (0 + value: the same exponent as Cell.add gives)
+                rollup.cells[key] = Cell(n, AMOUNT_CONTEXT.add(_ZERO, qty),
+                                         AMOUNT_CONTEXT.add(_ZERO, usd), first, last)
 
 
 def _e18(text: str) -> int:
