@@ -438,21 +438,14 @@ class Store:
         if not symbols:
             return out
         if since_ms is None and until_ms is None:
-            if len(symbols) == 1:
-                fold = _Fold()
-                fold.add_hash(self.client.hgetall(self.key(symbols[0], "t")))
-                fold.into(out[0])
-                return out
-            # many symbols: each cumulative rollup as one string (read.lua), all pipelined:
-            # one reply element per symbol is far cheaper to parse than a map per symbol
-            if self._read_script is None:
-                self._read_script = self.client.register_script(_script_source("read.lua"))
+            # (measured: a pipeline of HGETALLs parses faster than read.lua's one string per
+            # symbol, whose EVALSHA costs more on both sides)
             pipe = self.client.pipeline(transaction=False)
             for name in symbols:
-                self._read_script(keys=[self.key(name, "t")], args=[1], client=pipe)
-            for rollup, (blob,) in zip(out, pipe.execute(), strict=True):
+                pipe.hgetall(self.key(name, "t"))
+            for rollup, raw in zip(out, pipe.execute(), strict=True):
                 fold = _Fold()
-                fold.add_hash_blob(blob)
+                fold.add_hash(raw)
                 fold.into(rollup)
             return out
         if since_ms is not None and until_ms is not None and since_ms >= until_ms:
