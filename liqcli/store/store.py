@@ -555,18 +555,21 @@ class Store:
         """The stored log of one symbol in [since_ms, until_ms), day by day, in store order.
 
         Each day costs one pipelined round trip (its day log, and the hour and slot logs of
-        its hours with hour rollups), plus two for the day and hour indexes.
+        its hours with hour rollups), plus one for the day and hour indexes (plain reads).
         """
         lo = "-inf" if since_ms is None else str(since_ms // DAY_MS)
         hi = "+inf" if until_ms is None else str((until_ms - 1) // DAY_MS)
-        days = [int(raw) for raw in self.client.zrangebyscore(self.key(symbol, "days"), lo, hi)]
-        if not days:
-            return
         hour_lo = "-inf" if since_ms is None else str(since_ms // HOUR_MS)
         hour_hi = "+inf" if until_ms is None else str((until_ms - 1) // HOUR_MS)
+        # plain reads (no script: a read-only user can follow the log), one round trip
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zrangebyscore(self.key(symbol, "days"), lo, hi)
+        pipe.zrangebyscore(self.key(symbol, "hrs"), hour_lo, hour_hi)
+        day_members, hour_members = pipe.execute()
+        days = [int(day) for day in day_members]
         by_day: dict[int, list[int]] = {}
-        for raw in self.client.zrangebyscore(self.key(symbol, "hrs"), hour_lo, hour_hi):
-            by_day.setdefault(int(raw) // HOURS_PER_DAY, []).append(int(raw))
+        for hour in map(int, hour_members):
+            by_day.setdefault(hour // HOURS_PER_DAY, []).append(hour)
         for day in days:
             hours = by_day.get(day, [])
             logs: list[tuple[str, int]] = [(f"ld:{day}", day * DAY_MS)]
