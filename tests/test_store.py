@@ -252,7 +252,7 @@ def test_every_key_of_a_symbol_shares_one_hash_slot(redis_client):
     keys = [k for k in redis_client.keys("liq:{*") if b"BTCUSDT" in k]
     kinds = {k.split(b":")[2] for k in keys}
     assert kinds == {b"t", b"days", b"hrs", b"D", b"h", b"s", b"ld", b"lh", b"ls",
-                     b"d", b"d1", b"d2", b"d3"}
+                     b"d", b"d1", b"d2", b"d3", b"feed"}
     assert {key_slot(k) for k in keys} == {key_slot(b"{BTCUSDT}")}
 
 
@@ -273,18 +273,11 @@ def test_prefixes_are_separate_stores(redis_client):
 
 def test_cluster_mode_server_accepts_the_scripts(tmp_path):
     """A cluster-enabled redis-server rejects cross-slot multi-key commands (CROSSSLOT)."""
-    from conftest import RedisServer
+    from conftest import cluster_node
 
-    server = RedisServer(
-        "--cluster-enabled", "yes", "--cluster-config-file", str(tmp_path / "nodes.conf")
-    )
-    server.start()
+    server = cluster_node(tmp_path)
     try:
         client = redis.Redis(port=server.port)
-        client.execute_command("CLUSTER", "ADDSLOTS", *range(16384))
-        deadline = time.monotonic() + 10
-        while client.cluster("info")["cluster_state"] != "ok" and time.monotonic() < deadline:
-            time.sleep(0.05)
         with pytest.raises(redis.ResponseError, match=r"CROSSSLOT|same slot"):
             client.eval("return 1", 2, "liq:{A}:t", "liq:{B}:t")
         store = Store(client)

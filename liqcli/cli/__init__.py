@@ -20,8 +20,13 @@ COMMAND_MODULES: dict[str, str] = {
     "summary": "report_cmd",
     "symbols": "report_cmd",
     "watch": "watch_cmd",
+    "tail": "tail_cmd",
+    "alert": "alert_cmd",
+    "check": "alert_cmd",
     "import": "import_cmd",
     "collect": "collect_cmd",
+    "store": "store_cmd",
+    "export": "export_cmd",
 }
 ALL_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMAND_MODULES.values()))
 

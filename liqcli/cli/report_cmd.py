@@ -7,10 +7,14 @@ store's rollups through the core, hand the CumulativeStats to the chosen formatt
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, Annotated
+
+import typer
 
 from liqcli.cli import wanted
 from liqcli.cli.app import app, errors_handled
+from liqcli.cli.output import Output
 from liqcli.cli.report_options import ReportRequest, check_selection, report_command
 
 if TYPE_CHECKING:
@@ -23,7 +27,8 @@ COMMAND_HELP: dict[str, str] = {
     "exchanges": "Figures per exchange (every exchange found in the data) with shares.",
     "matrix": "Exchange × side: events, USD and quantity of every combination.",
     "summary": "Every section together: totals, sides, exchanges and exchange × side.",
-    "symbols": "The symbols in the store, each with events, USD, first/last event and exchanges.",
+    "symbols": "The symbols in the store, each with events, USD, first/last event and exchanges "
+    "(all of them, or those given with -s; LIQCLI_SYMBOL is ignored here).",
 }
 
 
@@ -64,26 +69,70 @@ def resolve_color(choice: str) -> bool:
     return color_wanted(sys.stdout)
 
 
-def run_report(command: str, request: ReportRequest) -> None:
+def run_report(
+    command: str, request: ReportRequest, output: str | None = None,
+    string_amounts: bool = False,
+) -> None:
     with errors_handled(request.debug):
+        from liqcli.cli.output import text_output
         from liqcli.formatters import render_report
         from liqcli.store.connection import open_store
 
         check_selection(request)  # bad times and names are usage errors, before I/O
-        store = open_store(request.redis_url, request.prefix)
+        store = open_store(request.redis_url, request.prefix, create=False)
         stats = report_stats(request, command, store)
-        render_report(
-            stats, command, request.fmt, sys.stdout,
-            color=resolve_color(request.color),
-            table_style=request.table_style,
-            header=request.header,
-        )
-        sys.stdout.flush()
+        with text_output(output) as out:
+            render_report(
+                stats, command, request.fmt, out,
+                color=resolve_color(request.color) and out is sys.stdout,
+                table_style=request.table_style,
+                header=request.header,
+                string_amounts=string_amounts,
+            )
+        note_unknown_names(store, stats, request, command)
+
+
+def note_unknown_names(
+    store: RollupSource, stats: CumulativeStats, request: ReportRequest, command: str
+) -> None:
+    """A note on stderr per asked symbol or exchange the store has never seen (typos must not
+    pass for quiet markets); the report and the exit status stay as they are."""
+    from liqcli.report.hints import unknown_name_notes
+
+    asked = request.symbols is not None and not request.all_symbols
+    for note in unknown_name_notes(store, stats, asked):
+        sys.stderr.write(f"liqcli: note: {note}\n")
+
+
+StringAmounts = Annotated[
+    bool,
+    typer.Option(
+        "--string-amounts",
+        help="json/ndjson: write amounts, shares and rates as strings of their exact digits "
+        '("usd": "1.000000000000000001"), for consumers that read JSON numbers as doubles '
+        "(jq 1.6, JavaScript).",
+        rich_help_panel="Output",
+    ),
+]
+
+
+def _symbols_from_environment() -> bool:
+    """Whether ``-s`` came from LIQCLI_SYMBOL (not from the command line)."""
+    from typer._click.core import ParameterSource
+    from typer._click.globals import get_current_context
+
+    ctx = get_current_context(silent=True)
+    return ctx is not None and ctx.get_parameter_source("symbol") is ParameterSource.ENVIRONMENT
 
 
 def _register(command: str) -> None:
-    def report(request: ReportRequest) -> None:
-        run_report(command, request)
+    def report(
+        request: ReportRequest, output: Output = None, string_amounts: StringAmounts = False
+    ) -> None:
+        if command == "symbols" and request.symbols is not None and _symbols_from_environment():
+            # discovery lists every symbol: LIQCLI_SYMBOL is a default for reports, not a filter
+            request = replace(request, symbols=None)
+        run_report(command, request, output, string_amounts)
 
     report.__name__ = f"{command}_command"
     report.__doc__ = COMMAND_HELP[command]

@@ -62,8 +62,9 @@ Symbols = Annotated[
     list[str] | None,
     typer.Option(
         "-s", "--symbol", envvar="LIQCLI_SYMBOL", show_envvar=True, metavar="SYMBOL",
-        help="Symbol to report (default BTCUSDT); repeat it, or separate symbols with commas "
-        "(also in LIQCLI_SYMBOL: ETHUSDT,SOLUSDT).", rich_help_panel=PANEL,
+        help="Symbol to report; repeat it, or separate symbols with commas (also in "
+        "LIQCLI_SYMBOL: ETHUSDT,SOLUSDT). Default: LIQCLI_SYMBOL, else BTCUSDT; 'symbols' lists "
+        "every symbol unless -s is given.", rich_help_panel=PANEL,
     ),
 ]
 AllSymbols = Annotated[
@@ -197,21 +198,30 @@ def report_command(run: Callable[..., None]) -> Callable[..., None]:
     options) are the command's own, listed after the selection options (symbol, exchange and
     window) and before the output and connection options.
     """
-    shared = list(inspect.signature(report_request, eval_str=True).parameters.values())
+    return gathered_command(report_request, run, first=_SELECTION)
+
+
+def gathered_command(
+    gather: Callable[..., Any], run: Callable[..., None], *, first: tuple[str, ...] = ()
+) -> Callable[..., None]:
+    """A Typer command whose options are ``gather``'s parameters and ``run``'s own (all but its
+    first); it calls ``run(gather(**shared), **own)``. ``gather``'s parameters named in
+    ``first`` come before ``run``'s own options, the others after them."""
+    shared = list(inspect.signature(gather, eval_str=True).parameters.values())
     own = list(inspect.signature(run, eval_str=True).parameters.values())[1:]
-    selection = [p for p in shared if p.name in _SELECTION]
-    rest = [p for p in shared if p.name not in _SELECTION]
+    leading = [p for p in shared if p.name in first]
+    rest = [p for p in shared if p.name not in first]
     shared_names = [p.name for p in shared]
 
     def command(**options: Any) -> None:
-        request = report_request(**{name: options.pop(name) for name in shared_names})
-        run(request, **options)
+        gathered = gather(**{name: options.pop(name) for name in shared_names})
+        run(gathered, **options)
 
     command.__name__ = run.__name__
     command.__qualname__ = run.__qualname__
     command.__doc__ = run.__doc__
     command.__module__ = run.__module__
     command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [*selection, *own, *rest], return_annotation=None
+        [*leading, *own, *rest], return_annotation=None
     )
     return command

@@ -29,11 +29,16 @@ def cell(value: Any) -> str:
 
 
 def write(
-    stats: CumulativeStats, command: str, out: TextIO, options: RenderOptions, delimiter: str
+    stats: CumulativeStats, command: str, out: TextIO, options: RenderOptions, delimiter: str,
+    leading: dict[str, Any] | None = None,
 ) -> None:
+    """The rows of ``command``; ``leading``: columns put first, the same value on every row
+    (``watch``'s ``refreshed_at``)."""
     columns = SYMBOL_COLUMNS if command == "symbols" else ROW_COLUMNS
+    first = leading or {}
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     if options.header:
-        writer.writerow(columns)
+        writer.writerow([*first, *columns])
+    values = [cell(value) for value in first.values()]
     for row in rows(stats, command):
-        writer.writerow([cell(row[name]) for name in columns])
+        writer.writerow([*values, *(cell(row[name]) for name in columns)])

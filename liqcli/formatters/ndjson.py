@@ -24,9 +24,9 @@ def row_objects(stats: CumulativeStats, command: str) -> list[dict[str, Any]]:
     return objects
 
 
-def line(value: Any) -> str:
+def line(value: Any, *, decimal_strings: bool = False) -> str:
     """One compact JSON line (no trailing newline); reusable by ``watch -f ndjson``."""
-    return dumps(value, indent=None)
+    return dumps(value, indent=None, decimal_strings=decimal_strings)
 
 
 def document_line(stats: CumulativeStats, command: str = "summary") -> str:
@@ -36,4 +36,4 @@ def document_line(stats: CumulativeStats, command: str = "summary") -> str:
 
 def render(stats: CumulativeStats, command: str, out: TextIO, options: RenderOptions) -> None:
     for obj in row_objects(stats, command):
-        out.write(line(obj) + "\n")
+        out.write(line(obj, decimal_strings=options.string_amounts) + "\n")

