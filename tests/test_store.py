@@ -486,3 +486,11 @@ def test_many_symbols_read_together_equal_each_alone_and_the_recomputation(redis
             got = {k: (c.events, c.qty, c.usd, c.first_ms, c.last_ms)
                    for k, c in rollup.cells.items() if c.events}
             assert got == recompute(mine, since, until) == cells(store, name, since, until)
+
+
+def test_a_schema_1_store_is_refused_with_what_to_do(redis_client):
+    redis_client.set("liq:schema", "1")
+    refused = r"schema version '1'.*reads version '2'.*another --prefix"
+    with pytest.raises(StoreError, match=refused):
+        Store(redis_client).ingest([ev()])
+    assert redis_client.keys("liq:{*") == []

@@ -27,9 +27,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from liqcli.errors import StoreError
-from liqcli.model import EXCHANGE_RE, SYMBOL_RE, Event, Side, default_usd
+from liqcli.model import AMOUNT_CONTEXT, EXCHANGE_RE, SYMBOL_RE, Event, Side, default_usd
 from liqcli.store.feed import FEED_MAXLEN, feed_key, send_hint, symbol_of_key
-from liqcli.store.rollup import Rollup
+from liqcli.store.rollup import Cell, Rollup
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -52,6 +52,7 @@ HOUR_LOG_CAP = 4096
 DEDUPE_CAP = 4096  # bytes of fingerprints (341 events) per bucket of the first three tiers
 LIMB_LIMIT = 2**53 - 1  # largest integer limb (whole units) a rollup cell can hold
 _E9 = 10**9
+_ZERO = Decimal(0)
 _E18 = 10**18
 _SIDE_CODE: dict[str, str] = {"LONG": "L", "SHORT": "S"}
 _CODE_SIDE: dict[str, Side] = {"L": "LONG", "S": "SHORT"}
@@ -449,6 +450,8 @@ class Store:
         if not symbols:
             return out
         if since_ms is None and until_ms is None:
+            # (measured: a pipeline of HGETALLs parses faster than read.lua's one string per
+            # symbol, whose EVALSHA costs more on both sides)
             pipe = self.client.pipeline(transaction=False)
             for name in symbols:
                 pipe.hgetall(self.key(name, "t"))
@@ -564,18 +567,21 @@ class Store:
         """The stored log of one symbol in [since_ms, until_ms), day by day, in store order.
 
         Each day costs one pipelined round trip (its day log, and the hour and slot logs of
-        its hours with hour rollups), plus two for the day and hour indexes.
+        its hours with hour rollups), plus one for the day and hour indexes (plain reads).
         """
         lo = "-inf" if since_ms is None else str(since_ms // DAY_MS)
         hi = "+inf" if until_ms is None else str((until_ms - 1) // DAY_MS)
-        days = [int(raw) for raw in self.client.zrangebyscore(self.key(symbol, "days"), lo, hi)]
-        if not days:
-            return
         hour_lo = "-inf" if since_ms is None else str(since_ms // HOUR_MS)
         hour_hi = "+inf" if until_ms is None else str((until_ms - 1) // HOUR_MS)
+        # plain reads (no script: a read-only user can follow the log), one round trip
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zrangebyscore(self.key(symbol, "days"), lo, hi)
+        pipe.zrangebyscore(self.key(symbol, "hrs"), hour_lo, hour_hi)
+        day_members, hour_members = pipe.execute()
+        days = [int(day) for day in day_members]
         by_day: dict[int, list[int]] = {}
-        for raw in self.client.zrangebyscore(self.key(symbol, "hrs"), hour_lo, hour_hi):
-            by_day.setdefault(int(raw) // HOURS_PER_DAY, []).append(int(raw))
+        for hour in map(int, hour_members):
+            by_day.setdefault(hour // HOURS_PER_DAY, []).append(hour)
         for day in days:
             hours = by_day.get(day, [])
             logs: list[tuple[str, int]] = [(f"ld:{day}", day * DAY_MS)]
@@ -736,13 +742,14 @@ class _Fold:
     def into(self, rollup: Rollup) -> None:
         for cell, (n, qi, q1, q2, ui, u1, u2, qe, ue) in self.sums.items():
             exchange, _, code = cell.decode().partition("|")
-            rollup.cell(exchange, _CODE_SIDE[code]).add(
-                n,
-                from_limbs(qi, q1, q2 + qe),
-                from_limbs(ui, u1, u2 + ue),
-                self.firsts.get(cell),
-                self.lasts.get(cell),
-            )
+            key = (exchange, _CODE_SIDE[code])
+            qty, usd = from_limbs(qi, q1, q2 + qe), from_limbs(ui, u1, u2 + ue)
+            first, last = self.firsts.get(cell), self.lasts.get(cell)
+            if key in rollup.cells:
+                rollup.cells[key].add(n, qty, usd, first, last)
+            else:  # the usual case (0 + value: the same exponent as Cell.add gives)
+                rollup.cells[key] = Cell(n, AMOUNT_CONTEXT.add(_ZERO, qty),
+                                         AMOUNT_CONTEXT.add(_ZERO, usd), first, last)
 
 
 def _e18(text: str) -> int:
