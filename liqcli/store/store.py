@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING, Any
 
-from liqcli.errors import StoreError
+from liqcli.errors import PrunedWindow, StoreError
 from liqcli.model import EXCHANGE_RE, SYMBOL_RE, Event, Side, default_usd
 from liqcli.store.rollup import Rollup
 
@@ -337,6 +337,8 @@ class Store:
         if since_ms is not None and until_ms is not None and since_ms >= until_ms:
             return rollup
         days, hours, slots, edges = self._plan(symbol, since_ms, until_ms)
+        if edges:
+            self._check_not_pruned(symbol, edges, since_ms, until_ms)
         keys = [self.key(symbol, f"D:{day}") for day in days]
         keys += [self.key(symbol, f"h:{hour}") for hour in hours]
         keys += [self.key(symbol, f"s:{slot}") for slot in slots]
@@ -386,6 +388,26 @@ class Store:
                 ):
                     edges.append(slot)
         return list(days), hours, slots, edges
+
+    def _check_not_pruned(
+        self, symbol: str, edges: list[int], since_ms: int | None, until_ms: int | None
+    ) -> None:
+        """A window edge inside a slot whose log was pruned (``liqcli prune``) cannot be exact:
+        refuse it, naming the nearest exact boundaries (the slot's ends)."""
+        raw = self.client.get(self.key(symbol, "pruned"))
+        if not raw:
+            return
+        before = int(raw) * HOUR_MS
+        for slot in edges:
+            start, end = slot * SLOT_MS, (slot + 1) * SLOT_MS
+            if start >= before:
+                continue
+            inside = since_ms if since_ms is not None and start < since_ms < end else until_ms
+            raise PrunedWindow(
+                f"{symbol}: the window edge {_iso(inside)} falls inside a 10-minute slot whose "
+                f"events were pruned (log kept from {_iso(before)}); the nearest exact "
+                f"boundaries are {_iso(start)} and {_iso(end)}"
+            )
 
     def events(
         self, symbol: str, since_ms: int | None = None, until_ms: int | None = None
@@ -444,6 +466,16 @@ def fingerprint(event: Event, price: str, qty: str, usd: str) -> bytes:
         )
     digest: bytes = _blake2b(identity.encode(), digest_size=14).digest()
     return digest
+
+
+def _iso(ms: int | None) -> str:
+    from datetime import UTC, datetime
+
+    if ms is None:
+        return "?"
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z"
+    )
 
 
 def _inside(ts: int, since_ms: int | None, until_ms: int | None) -> bool:
