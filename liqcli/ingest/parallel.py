@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -75,6 +76,23 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="liqcli-parent-watch", daemon=True).start()
+
+
+@contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """SIGINT held back while workers are started: a child inherits the mask, so Ctrl-C during
+    its start-up (before ``worker_init`` runs) cannot make it print a traceback; the parent
+    gets the pending signal when the block ends."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def worth_it(path: str, workers: int) -> bool:
@@ -170,13 +188,17 @@ def ingest_file(
 
     def batches() -> Iterator[Packed]:
         pending: list[tuple[int, Future[RangeResult]]] = []
-        pool = ProcessPoolExecutor(
-            workers, mp_context=get_context("spawn"), initializer=worker_init,
-            initargs=(os.getpid(),),
-        )
+        with _sigint_blocked():
+            pool = ProcessPoolExecutor(
+                workers, mp_context=get_context("spawn"), initializer=worker_init,
+                initargs=(os.getpid(),),
+            )
         try:
             for start, end in ranges(path):
-                job = pool.submit(read_range, path, fmt.name, start, end, store.prefix, batch_size)
+                with _sigint_blocked():  # a submit may start a worker
+                    job = pool.submit(
+                        read_range, path, fmt.name, start, end, store.prefix, batch_size
+                    )
                 pending.append((end, job))
                 # in file order; a few ranges in flight keep every worker busy, memory bounded
                 while len(pending) > 2 * workers or (pending and pending[0][1].done()):
