@@ -32,10 +32,15 @@ def run(*args: str, url: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture()
 def loaded(redis_url: str, tmp_path: Path) -> tuple[Path, Store]:
+    """3,000 events over two days, stored with small log caps and dedupe buckets, so that
+    every kind of key exists: day, hour and slot logs and rollups, all four dedupe tiers."""
     data = tmp_path / "events.jsonl"
     write_events(data, 3_000, seed=3, span_ms=SPAN)
     store = Store(redis.Redis.from_url(redis_url))
+    store.log_caps, store.dedupe_cap = (400, 400), 24
     assert ingest_paths(store, [str(data)]).new > 2_500
+    for kind in ("ld", "lh", "ls", "D", "h", "s", "d1", "d3"):
+        assert some_key(store.client, f"liq:{{BTCUSDT}}:{kind}:*")
     return data, store
 
 
@@ -43,15 +48,26 @@ def some_key(client: Any, pattern: str) -> str:
     return sorted(k.decode() for k in client.scan_iter(match=pattern, count=1000))[0]
 
 
+def bump(client: Any, key: str, index: int, delta: int, value: int | None = None) -> None:
+    """Change figure ``index`` (0 n, 1-3 qty limbs, 4-6 usd limbs, 7 first, 8 last) of the
+    first cell of a rollup hash."""
+    cell, raw = sorted(client.hgetall(key).items())[0]
+    figures = [int(x) for x in raw.split(b" ")]
+    figures[index] = figures[index] + delta if value is None else value
+    client.hset(key, cell, " ".join(map(str, figures)))
+
+
 CORRUPTIONS = {
-    "slot events": lambda c: c.hincrby(some_key(c, "liq:{BTCUSDT}:s:*"), "okx|L|n", 1),
-    "hour quantity": lambda c: c.hincrby(some_key(c, "liq:{BTCUSDT}:h:*"), "bybit|S|q2", 7),
+    "slot events": lambda c: bump(c, some_key(c, "liq:{BTCUSDT}:s:*"), 0, 1),
+    "hour quantity": lambda c: bump(c, some_key(c, "liq:{BTCUSDT}:h:*"), 3, 7),
     "day rollup deleted": lambda c: c.delete(some_key(c, "liq:{ETHUSDT}:D:*")),
-    "all-time usd": lambda c: c.hincrby("liq:{ETHUSDT}:t", "binance|S|ui", -1),
-    "first time": lambda c: c.hset("liq:{BTCUSDT}:t", "okx|S|t0", T0 - 1),
-    "stray cell": lambda c: c.hset(some_key(c, "liq:{BTCUSDT}:h:*"), "kraken|L|n", 2),
-    "slot rollup without log": lambda c: c.hset("liq:{BTCUSDT}:s:9", "okx|L|n", 1),
+    "all-time usd": lambda c: bump(c, "liq:{ETHUSDT}:t", 4, -1),
+    "first time": lambda c: bump(c, "liq:{BTCUSDT}:t", 7, 0, value=T0 - 1),
+    "stray cell": lambda c: c.hset(some_key(c, "liq:{BTCUSDT}:h:*"), "kraken|L",
+                                   f"2 0 0 0 0 0 0 {T0} {T0}"),
+    "slot rollup without log": lambda c: c.hset("liq:{BTCUSDT}:s:9", "okx|L", "1 0 0 0 0 0 0 1 1"),
     "hour index": lambda c: c.zrem("liq:{BTCUSDT}:hrs", c.zrange("liq:{BTCUSDT}:hrs", 0, 0)[0]),
+    "day index": lambda c: c.zrem("liq:{ETHUSDT}:days", c.zrange("liq:{ETHUSDT}:days", -1, -1)[0]),
 }
 
 
@@ -88,7 +104,7 @@ def test_verify_command_lines_exit_status_and_repair(
     assert done.returncode == 1, done.stderr
     assert "DIFFERENCES FOUND" in done.stderr
     lines = done.stdout.splitlines()
-    assert len(lines) == 2  # the hour's stray cell (n), the all-time usd
+    assert len(lines) == 5 + 1  # the hour's stray cell (its five figures), the all-time usd
     for line in lines:
         key, _cell, figure, was, now = line.split("\t")
         assert key.startswith("liq:{") and was.startswith("stored=") and now.startswith(
@@ -112,12 +128,20 @@ def test_verify_json_matches_its_schema(loaded: tuple[Path, Store], redis_url: s
     assert document["symbols"][0]["differences"][0]["figure"] == "n"
 
 
-def test_a_lost_fingerprint_is_reported(loaded: tuple[Path, Store], redis_url: str) -> None:
+def test_a_lost_fingerprint_or_log_line_is_reported(
+    loaded: tuple[Path, Store], redis_url: str
+) -> None:
     client = loaded[1].client
-    key = some_key(client, "liq:{BTCUSDT}:d:*")
-    client.set(key, client.get(key)[12:])
+    key = some_key(client, "liq:{BTCUSDT}:d3:*")
+    blob = client.get(key)
+    cut = next(i for i in range(0, len(blob), 12) if blob[i:i + 12] != b"\0" * 12)
+    client.set(key, blob[:cut] + blob[cut + 12:])
     done = run("verify", "-s", "BTCUSDT", url=redis_url)
     assert done.returncode == 1 and "fingerprints" in done.stdout
+    log = some_key(client, "liq:{ETHUSDT}:lh:*")
+    client.set(log, client.get(log).split(b"\n", 1)[1])  # an event vanished from the log
+    found = verify_symbol(loaded[1], "ETHUSDT").differences
+    assert {d.key for d in found} >= {log.replace("lh:", "h:"), "liq:{ETHUSDT}:t"}
 
 
 def test_usage_errors_before_connecting() -> None:
@@ -135,68 +159,62 @@ def memory(client: Any) -> int:
 
 
 def test_prune_dry_run_changes_nothing_and_yes_keeps_every_rollup(
-    loaded: tuple[Path, Store], redis_url: str
+    loaded: tuple[Path, Store], redis_url: str, tmp_path: Path
 ) -> None:
     data, store = loaded
     client = store.client
-    cut = T0 + 30 * HOUR_MS  # keep the log of the last 18 hours
+    cut = T0 + DAY + 5 * HOUR_MS  # rounded down to T0 + DAY: the first day's log goes
     keys_before = sorted(client.scan_iter(count=1000))
     dry = run("prune", "--keep-log", str(cut), "--json", url=redis_url)
     assert dry.returncode == 0, dry.stderr
     plan = json.loads(dry.stdout)
     assert plan["dry_run"] and plan["events"] > 1_000 and plan["bytes"] > 0
+    assert plan["keep_log_from_ms"] == T0 + DAY
     assert sorted(client.scan_iter(count=1000)) == keys_before
     before = memory(client)
     done = run("prune", "--keep-log", str(cut), "--yes", url=redis_url)
     assert done.returncode == 0, done.stderr
     assert "pruned the log of" in done.stderr
     assert before - memory(client) > plan["bytes"] // 2
-    # every all-time figure and every whole-slot window is exactly what the raw input says
+    # every all-time figure is exactly what the raw input says
     assert stored(redis_url) == expected(data)
     assert run("verify", url=redis_url).returncode == 0
     for symbol in ("BTCUSDT", "ETHUSDT"):
         result = verify_symbol(store, symbol)
-        assert result.pruned_slots > 0 and not result.differences
-        assert not list(store.events(symbol, None, cut))  # the log before the cut is gone
-        assert list(store.events(symbol, cut, None))
-    window = store.rollup("BTCUSDT", T0 + 2 * HOUR_MS + 2 * SLOT_MS, T0 + 40 * HOUR_MS)
-    assert sum(c.events for c in window.cells.values()) == sum(
-        1 for line in data.read_text().splitlines()
-        if (e := json.loads(line))["symbol"] == "BTCUSDT"
-        and T0 + 2 * HOUR_MS + 2 * SLOT_MS <= e["ts"] < T0 + 40 * HOUR_MS
-    ) - duplicates_in(data, "BTCUSDT", T0 + 2 * HOUR_MS + 2 * SLOT_MS, T0 + 40 * HOUR_MS)
-    # an edge inside a pruned slot: refused, naming the slot's ends
+        assert result.pruned_days == 1 and not result.differences
+        assert not list(store.events(symbol, None, T0 + DAY))  # the log before the cut is gone
+        assert list(store.events(symbol, T0 + DAY, None))
+    # a window from a pruned day's boundary to any millisecond after the cut: exact
+    since, until = T0, T0 + DAY + 3 * HOUR_MS + 2 * SLOT_MS + 17
+    inside = tmp_path / "inside.jsonl"
+    inside.write_text("".join(line + "\n" for line in data.read_text().splitlines()
+                              if since <= json.loads(line)["ts"] < until))
+    window = store.rollup("BTCUSDT", since, until)
+    assert {k: (c.events, c.qty, c.usd) for k, c in window.cells.items()} == expected(
+        inside)["BTCUSDT"]
+    # an edge inside a pruned day: refused, naming the day's ends
     with pytest.raises(PrunedWindow, match="nearest exact boundaries"):
         store.rollup("BTCUSDT", T0 + 2 * HOUR_MS + 5, None)
     edge = run("totals", "-s", "BTCUSDT", "--since", str(T0 + 2 * HOUR_MS + 5), url=redis_url)
-    assert edge.returncode == 2 and "2026-01-01T02:00:00.000Z and 2026-01-01T02:10:00.000Z" \
-        in edge.stderr
-    # edges inside kept hours stay exact to the millisecond
-    assert store.rollup("BTCUSDT", cut + 12_345, None).cells
-
-
-def duplicates_in(data: Path, symbol: str, since: int, until: int) -> int:
-    """Lines of ``symbol`` in the window that repeat an earlier line (counted once)."""
-    seen: set[str] = set()
-    repeats = 0
-    for line in data.read_text().splitlines():
-        e = json.loads(line)
-        if e["symbol"] == symbol and since <= e["ts"] < until:
-            repeats += line in seen
-            seen.add(line)
-    return repeats
+    assert edge.returncode == 2 and edge.stderr.count("\n") == 1
+    assert "2026-01-01T00:00:00.000Z and 2026-01-02T00:00:00.000Z" in edge.stderr
 
 
 def test_prune_removes_dedupe_data_so_replays_count_again(
     loaded: tuple[Path, Store], redis_url: str
 ) -> None:
     data, store = loaded
-    fingerprints = sum(store.client.strlen(k) for k in store.client.scan_iter(
-        match="liq:{BTCUSDT}:d:*", count=1000))
     result = prune_symbol(store, "BTCUSDT", T0 + SPAN + DAY, apply=True)  # everything
-    assert result.events == fingerprints // 12
-    assert not list(store.client.scan_iter(match="liq:{BTCUSDT}:d:*", count=1000))
-    assert not list(store.client.scan_iter(match="liq:{BTCUSDT}:l:*", count=1000))
+    assert result.days == len({json.loads(x)["ts"] // DAY for x in data.read_text().splitlines()
+                               if json.loads(x)["symbol"] == "BTCUSDT"})
+    assert result.events == sum(c[0] for c in expected(data)["BTCUSDT"].values())
+    for key in store.client.scan_iter(match="liq:{BTCUSDT}:d*", count=1000):
+        if key.endswith(b":days"):
+            continue
+        blob = store.client.get(key)  # overflow marks may stay, fingerprints may not
+        assert blob == b"\0" * len(blob), key
+    assert not list(store.client.scan_iter(match="liq:{BTCUSDT}:l*", count=1000))
+    assert not verify_symbol(store, "BTCUSDT").differences
     figures = stored(redis_url)
     assert figures == expected(data)
     again = run("ingest", str(data), url=redis_url)  # documented: a replay counts again
@@ -207,18 +225,17 @@ def test_prune_removes_dedupe_data_so_replays_count_again(
     assert stored(redis_url)["ETHUSDT"] == figures["ETHUSDT"]  # not pruned: duplicates
 
 
-def test_prune_is_idempotent_and_verify_checks_pruned_levels(
+def test_prune_is_idempotent_and_verify_checks_what_is_left(
     loaded: tuple[Path, Store], redis_url: str
 ) -> None:
-    _data, store = loaded
-    first = prune_symbol(store, "ETHUSDT", T0 + 24 * HOUR_MS, apply=True)
-    assert first.hours > 0 and first.pruned_before_ms == T0 + 24 * HOUR_MS
-    again = prune_symbol(store, "ETHUSDT", T0 + 24 * HOUR_MS, apply=True)
-    assert again.hours == 0 and again.events == 0
-    # a pruned slot's rollup is the only record left: the levels above must still add up
-    key = some_key(store.client, "liq:{ETHUSDT}:h:*")
-    store.client.hincrby(key, "okx|S|n", 3)
+    data, store = loaded
+    first = prune_symbol(store, "ETHUSDT", T0 + DAY, apply=True)
+    assert first.days == 1 and first.pruned_before_ms == T0 + DAY
+    again = prune_symbol(store, "ETHUSDT", T0 + DAY, apply=True)
+    assert again.days == 0 and again.events == 0
+    bump(store.client, "liq:{ETHUSDT}:t", 0, 3)
     result = verify_symbol(store, "ETHUSDT")
-    assert [(d.key, d.figure) for d in result.differences] == [(key, "n")]
+    assert [(d.key, d.figure) for d in result.differences] == [("liq:{ETHUSDT}:t", "n")]
     assert verify_symbol(store, "ETHUSDT", repair=True).repaired == 1
     assert not verify_symbol(store, "ETHUSDT").differences
+    assert stored(redis_url) == expected(data)

@@ -1,7 +1,7 @@
-"""``liqcli prune --keep-log 90d``: drop the per-event log and dedupe data of older hours while
+"""``liqcli prune --keep-log 90d``: drop the per-event log and dedupe data of older days while
 every rollup stays (dry run unless ``--yes``).
 
-Output: one line per symbol on stdout (``SYMBOL<TAB>hours=N<TAB>events=N<TAB>bytes=N``) and a
+Output: one line per symbol on stdout (``SYMBOL<TAB>days=N<TAB>events=N<TAB>bytes=N``) and a
 total on stderr, or one JSON document with ``--json`` (schema ``liqcli/schemas/prune.json``).
 """
 
@@ -29,7 +29,7 @@ def prune(
         typer.Option(
             "--keep-log", metavar="AGE|TIME",
             help="Keep the log of events from this time on: an age (90d, 2160h) or a time "
-            "(ISO-8601, epoch); rounded down to a whole hour.",
+            "(ISO-8601, epoch); rounded down to a UTC day boundary.",
         ),
     ],
     symbol: MaintenanceSymbols = None,
@@ -44,27 +44,27 @@ def prune(
     prefix: Prefix = "liq",
     debug: Debug = False,
 ) -> None:
-    """Drop the event log and dedupe data of older hours; every rollup stays.
+    """Drop the event log and dedupe data of older UTC days; every rollup stays.
 
-    All-time figures and windows whose edges fall on 10-minute boundaries stay exact for ever;
-    a window edge inside a pruned 10-minute slot is refused (exit 2) with the nearest exact
-    boundaries. Replaying pruned events would count them again (their dedupe data is gone).
+    All-time figures and windows whose edges fall on UTC day boundaries in the pruned past stay
+    exact for ever; a window edge inside a pruned day is refused (exit 2), naming the nearest
+    exact boundaries. Replaying pruned events would count them again (their dedupe data is gone).
     """
     with errors_handled(debug):
         from liqcli.report.timeparse import iso_utc, parse_instant
         from liqcli.store.connection import open_store
         from liqcli.store.maintenance import iter_symbols, prune_symbol
-        from liqcli.store.store import HOUR_MS
+        from liqcli.store.store import DAY_MS
 
-        keep_from = parse_instant(keep_log, option="--keep-log") // HOUR_MS * HOUR_MS
+        keep_from = parse_instant(keep_log, option="--keep-log") // DAY_MS * DAY_MS
         chosen = selected_symbols(symbol, all_symbols)
         store = open_store(redis_url, prefix)
         results = []
         for name in iter_symbols(store, chosen):
             result = prune_symbol(store, name, keep_from, apply=yes)
             results.append(result)
-            if not json_output and result.hours:
-                sys.stdout.write(f"{name}\thours={result.hours}\tevents={result.events}\t"
+            if not json_output and result.days:
+                sys.stdout.write(f"{name}\tdays={result.days}\tevents={result.events}\t"
                                  f"bytes={result.bytes}\n")
                 sys.stdout.flush()
         events = sum(r.events for r in results)

@@ -64,7 +64,7 @@ def verify(
 
     Run it after a crash, a restore or a migration. Each difference is one line on stdout:
     key, cell (exchange|side), figure, stored and recomputed values. Exit 0 when every rollup
-    agrees with the log, 1 when not. Streams the log hour by hour.
+    agrees with the log, 1 when not. Streams the log day by day.
     """
     with errors_handled(debug):
         from liqcli.store.connection import open_store
@@ -87,7 +87,7 @@ def verify(
             results.append((result, after))
             sys.stderr.write(
                 f"{name}: {result.events:,} events, {result.keys:,} rollup keys, "
-                f"{result.pruned_slots:,} pruned slots, {len(result.differences):,} differences"
+                f"{result.pruned_days:,} pruned days, {len(result.differences):,} differences"
                 + (f", {result.repaired:,} keys repaired, {len(after.differences):,} left"
                    if repair and result.differences else "")
                 + "\n"

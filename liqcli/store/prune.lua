@@ -1,21 +1,28 @@
--- liqcli prune: drops one hour's log and dedupe data of ONE symbol atomically (liqcli/store/
--- maintenance.py); every key shares the symbol's hash tag.
--- KEYS[1] the :pruned marker; KEYS[2..ARGV[2]+1] logs and hour dedupe buckets to delete;
--- the rest: id dedupe buckets, ARGV[i+2] the fingerprints (12 bytes each) to remove from each.
+-- liqcli prune: drops one day's logs of ONE symbol and its events' dedupe fingerprints,
+-- atomically (liqcli/store/maintenance.py); every key shares the symbol's hash tag.
+-- KEYS[1] the :pruned marker (first day that keeps its log); KEYS[2..ARGV[2]+1] the day's logs;
+-- the rest: dedupe buckets, ARGV[i+2] the fingerprints (12 bytes each) to remove from each.
+-- Overflow marks (twelve zero bytes) stay, so lookups still reach the next tiers.
 local marker = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > marker then redis.call('SET', KEYS[1], ARGV[1]) end
-local ndel = tonumber(ARGV[2])
-for i = 2, ndel + 1 do redis.call('DEL', KEYS[i]) end
-for i = ndel + 2, #KEYS do
+local nlogs = tonumber(ARGV[2])
+for i = 2, nlogs + 1 do redis.call('DEL', KEYS[i]) end
+for i = nlogs + 2, #KEYS do
   local drop = {}
-  local fps = ARGV[i - ndel + 1]
+  local fps = ARGV[i - nlogs + 1]
   for j = 1, #fps, 12 do drop[string.sub(fps, j, j + 11)] = true end
-  local s = redis.call('GET', KEYS[i]) or ''
-  local keep = {}
-  for j = 1, #s, 12 do
-    local fp = string.sub(s, j, j + 11)
-    if not drop[fp] then keep[#keep + 1] = fp end
+  local s = redis.call('GET', KEYS[i])
+  if s then
+    local keep = {}
+    for j = 1, #s, 12 do
+      local fp = string.sub(s, j, j + 11)
+      if not drop[fp] then keep[#keep + 1] = fp end
+    end
+    if #keep == 0 then
+      redis.call('DEL', KEYS[i])
+    elseif #keep * 12 < #s then
+      redis.call('SET', KEYS[i], table.concat(keep))
+    end
   end
-  if #keep == 0 then redis.call('DEL', KEYS[i]) else redis.call('SET', KEYS[i], table.concat(keep)) end
 end
 return 1
