@@ -61,3 +61,14 @@ def test_runner_help_works_without_running_anything() -> None:
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert "--quick" in done.stdout
+
+
+def test_prune_benchmark_runs_with_a_tiny_workload(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    runner = importlib.import_module("run")
+    rows = importlib.import_module("bench_prune").run(quick=True, events=3_000)
+    assert [r["case"].split(", ", 1)[1] for r in rows] == [
+        "whole log", "log of the last 7 days kept", "every log pruned (rollups only)"]
+    for r in rows:
+        runner.check_row(r, "bench_prune")
+    assert rows[2]["value"] < rows[1]["value"] < rows[0]["value"]

@@ -19,7 +19,7 @@ from liqcli.cli.verify_cmd import AllSymbols, MaintenanceSymbols, selected_symbo
 
 @app.command(
     epilog="EXAMPLES\n\n"
-    "  liqcli prune --keep-log 90d        # dry run: what would go, memory it frees\n\n"
+    "  liqcli prune --keep-log 90d        # dry run: what would go\n\n"
     "  liqcli prune --keep-log 90d --yes  # do it\n\n"
     "  liqcli prune --keep-log 2024-06-01 -s BTCUSDT --yes --json"
 )

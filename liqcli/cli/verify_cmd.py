@@ -41,9 +41,9 @@ def selected_symbols(symbols: list[str] | None, all_symbols: bool) -> list[str] 
 
 @app.command(
     epilog="EXAMPLES\n\n"
-    "  liqcli verify                      # every symbol; exit 1 if any rollup differs\n\n"
+    "  liqcli verify             # every symbol; exit 1 on a difference\n\n"
     "  liqcli verify -s BTCUSDT --json | jq '.symbols[].differences'\n\n"
-    "  liqcli verify --repair             # rebuild what differs from the log"
+    "  liqcli verify --repair    # rebuild what differs from the log"
 )
 def verify(
     symbol: MaintenanceSymbols = None,
