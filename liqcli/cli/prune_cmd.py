@@ -14,7 +14,7 @@ import typer
 
 from liqcli.cli.app import app, errors_handled
 from liqcli.cli.options import Debug, Prefix, RedisUrl
-from liqcli.cli.verify_cmd import AllSymbols, MaintenanceSymbols, selected_symbols
+from liqcli.cli.verify_cmd import AllSymbols, JsonOutput, MaintenanceSymbols, selected_symbols
 
 
 @app.command(
@@ -37,9 +37,7 @@ def prune(
     yes: Annotated[
         bool, typer.Option("--yes", help="Prune for real (without it: a dry run).")
     ] = False,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON document on stdout.")
-    ] = False,
+    json_output: JsonOutput = False,
     redis_url: RedisUrl = None,
     prefix: Prefix = "liq",
     debug: Debug = False,

@@ -27,6 +27,7 @@ MaintenanceSymbols = Annotated[
 AllSymbols = Annotated[
     bool, typer.Option("--all-symbols", help="Every symbol in the store (the default).")
 ]
+JsonOutput = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 
 def selected_symbols(symbols: list[str] | None, all_symbols: bool) -> list[str] | None:
@@ -53,9 +54,7 @@ def verify(
         typer.Option("--repair", help="Rewrite every rollup that differs from the log "
                      "(atomically per symbol; refused while an ingest of it runs)."),
     ] = False,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON document on stdout.")
-    ] = False,
+    json_output: JsonOutput = False,
     redis_url: RedisUrl = None,
     prefix: Prefix = "liq",
     debug: Debug = False,
