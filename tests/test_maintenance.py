@@ -223,6 +223,7 @@ def test_prune_removes_dedupe_data_so_replays_count_again(
     assert {k: v[0] for k, v in twice.items()} == {
         k: 2 * v[0] for k, v in figures["BTCUSDT"].items()}
     assert stored(redis_url)["ETHUSDT"] == figures["ETHUSDT"]  # not pruned: duplicates
+    assert not verify_symbol(store, "BTCUSDT").differences  # the replayed logs are counted
 
 
 def test_prune_is_idempotent_and_verify_checks_what_is_left(

@@ -270,6 +270,14 @@ def _verify(
             if stored_day:
                 days_with_events.add(day)
             hours_with_rollups.update(h for h in hours_of.get(day, []) if h in hour_index)
+            # events stored into a pruned day later (a replay: counted again, as documented)
+            # have a log and fingerprints: count them for the dedupe check
+            late = ([f"ld:{day}"] if day in keys.of("ld") else []) + [
+                f"lh:{h}" for h in hours_of.get(day, []) if h in keys.of("lh")] + [
+                f"ls:{s}" for s in slots if s // (SLOTS_PER_HOUR * HOURS_PER_DAY) == day
+                and s in keys.of("ls")]
+            for suffix in late:
+                result.events += _from_log(base, client.get(store.key(symbol, suffix)))[1]
             continue
         plan: list[tuple[str, str]] = [(f"ld:{day}", f"D:{day}")]
         for hour in hours_of.get(day, []):
@@ -362,45 +370,62 @@ def prune_symbol(store: Store, symbol: str, keep_from_ms: int, apply: bool) -> P
     days = [int(raw) for raw in client.zrangebyscore(
         store.key(symbol, "days"), marker, before_day - 1)]
     script = client.register_script(_script_source("prune.lua")) if apply else None
-    _, t1, t2, t3 = DEDUPE_TIERS
     for day in days:
-        hours = [int(raw) for raw in client.zrangebyscore(
-            store.key(symbol, "hrs"), day * HOURS_PER_DAY, (day + 1) * HOURS_PER_DAY - 1)]
-        logs = [store.key(symbol, f"ld:{day}")]
-        for hour in hours:
-            logs.append(store.key(symbol, f"lh:{hour}"))
-            logs += [store.key(symbol, f"ls:{slot}")
-                     for slot in range(hour * SLOTS_PER_HOUR, (hour + 1) * SLOTS_PER_HOUR)]
-        pipe = client.pipeline(transaction=False)
-        for key in logs:
-            pipe.get(key)
-        for key in logs:
-            pipe.memory_usage(key, samples=0)
-        replies = pipe.execute()
-        drops: dict[str, list[bytes]] = {}  # dedupe key -> fingerprints that may be in it
-        events = 0
-        for blob in replies[: len(logs)]:
-            if not blob:
-                continue
-            for event in _decode_lines(symbol, day * DAY_MS, blob.decode().split("\n")):
-                events += 1
-                price, _, _, _ = amount_parts(event.price, "price")
-                qty, _, _, _ = amount_parts(event.qty, "qty")
-                usd, _, _, _ = amount_parts(event.usd, "usd", zero_ok=True)
-                digest = fingerprint(event, price, qty, usd)
-                h = (digest[0] << 8) | digest[1]
-                for suffix in ("d", f"d1:{h % t1}", f"d2:{h % t2}", f"d3:{h % t3}"):
-                    drops.setdefault(store.key(symbol, suffix), []).append(digest[2:14])
+        for _attempt in range(REPAIR_ATTEMPTS):
+            events, freed, done = _prune_day(store, symbol, day, script)
+            if done:
+                break
+        else:
+            raise StoreError(f"{symbol}: events of the day starting at {day * DAY_MS} (epoch "
+                             "ms) kept arriving while pruning it; run prune again later")
         result.days += 1
         result.events += events
-        result.bytes += sum(r or 0 for r in replies[len(logs):]) + FP_BYTES * events
-        if script is not None:
-            dedupe = sorted(drops)
-            script(keys=[store.key(symbol, "pruned"), *logs, *dedupe],
-                   args=[day + 1, len(logs), *(b"".join(drops[k]) for k in dedupe)])
+        result.bytes += freed
     after = max(marker, days[-1] + 1) if days and apply else marker
     result.pruned_before_ms = after * DAY_MS if after else None
     return result
+
+
+def _prune_day(store: Store, symbol: str, day: int, script: Any) -> tuple[int, int, bool]:
+    """Prune (``script``) or measure (None) one day: (events, bytes, done)."""
+    client = store.client
+    _, t1, t2, t3 = DEDUPE_TIERS
+    hours = [int(raw) for raw in client.zrangebyscore(
+        store.key(symbol, "hrs"), day * HOURS_PER_DAY, (day + 1) * HOURS_PER_DAY - 1)]
+    logs = [store.key(symbol, f"ld:{day}")]
+    for hour in hours:
+        logs.append(store.key(symbol, f"lh:{hour}"))
+        logs += [store.key(symbol, f"ls:{slot}")
+                 for slot in range(hour * SLOTS_PER_HOUR, (hour + 1) * SLOTS_PER_HOUR)]
+    pipe = client.pipeline(transaction=False)
+    for key in logs:
+        pipe.get(key)
+    for key in logs:
+        pipe.memory_usage(key, samples=0)
+    replies = pipe.execute()
+    blobs = replies[: len(logs)]
+    drops: dict[str, list[bytes]] = {}  # dedupe key -> fingerprints that may be in it
+    events = 0
+    for blob in blobs:
+        if not blob:
+            continue
+        for event in _decode_lines(symbol, day * DAY_MS, blob.decode().split("\n")):
+            events += 1
+            price, _, _, _ = amount_parts(event.price, "price")
+            qty, _, _, _ = amount_parts(event.qty, "qty")
+            usd, _, _, _ = amount_parts(event.usd, "usd", zero_ok=True)
+            digest = fingerprint(event, price, qty, usd)
+            h = (digest[0] << 8) | digest[1]
+            for suffix in ("d", f"d1:{h % t1}", f"d2:{h % t2}", f"d3:{h % t3}"):
+                drops.setdefault(store.key(symbol, suffix), []).append(digest[2:14])
+    freed = sum(r or 0 for r in replies[len(logs):]) + FP_BYTES * events
+    if script is None:
+        return events, freed, True
+    dedupe = sorted(drops)
+    done = script(keys=[store.key(symbol, "pruned"), *logs, *dedupe],
+                  args=[day + 1, len(logs), *(len(b or b"") for b in blobs),
+                        *(b"".join(drops[k]) for k in dedupe)])
+    return events, freed, bool(done)
 
 
 def iter_symbols(store: Store, symbols: list[str] | None) -> Iterator[str]:

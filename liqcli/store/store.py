@@ -423,7 +423,6 @@ class Store:
         if since_ms is not None and until_ms is not None and since_ms >= until_ms:
             return out
         plans = self._plans(symbols, since_ms, until_ms)
-        self._check_not_pruned(symbols, plans, since_ms, until_ms)
         if self._read_script is None:
             self._read_script = self.client.register_script(_script_source("read.lua"))
         reads = [(i, plan) for i, plan in enumerate(plans) if plan[0] or plan[1]]
@@ -473,19 +472,23 @@ class Store:
                 hour_ranges.append((first, (until_ms - 1) // HOUR_MS))
         pipe = self.client.pipeline(transaction=False)
         for name in symbols:
+            pipe.get(self.key(name, "pruned"))  # liqcli prune's marker: see _check_not_pruned
             pipe.zrangebyscore(self.key(name, "days"), lo_day, hi_day)
             for lo, hi in hour_ranges:
                 pipe.zrangebyscore(self.key(name, "hrs"), lo, hi)
         replies = pipe.execute()
-        step = 1 + len(hour_ranges)
-        return [
-            self._plan(
-                [int(d) for d in replies[i * step]],
-                [int(h) for reply in replies[i * step + 1 : (i + 1) * step] for h in reply],
+        step = 2 + len(hour_ranges)
+        plans = []
+        for i, name in enumerate(symbols):
+            plan = self._plan(
+                [int(d) for d in replies[i * step + 1]],
+                [int(h) for reply in replies[i * step + 2 : (i + 1) * step] for h in reply],
                 since_ms, until_ms,
             )
-            for i in range(len(symbols))
-        ]
+            if replies[i * step] and plan[1]:
+                _check_not_pruned(name, int(replies[i * step]), plan[1], since_ms, until_ms)
+            plans.append(plan)
+        return plans
 
     @staticmethod
     def _plan(
@@ -519,37 +522,6 @@ class Store:
                 ):
                     logs.append((f"ls:{slot}", base))
         return hashes, logs
-
-    def _check_not_pruned(
-        self,
-        symbols: Sequence[str],
-        plans: list[tuple[list[str], list[tuple[str, int]]]],
-        since_ms: int | None,
-        until_ms: int | None,
-    ) -> None:
-        """A window edge inside a day whose log was pruned (``liqcli prune``) cannot be exact:
-        refuse it, naming the nearest exact boundaries (the day's ends). One round trip, only
-        for windows whose edges read logs."""
-        cut = [(name, logs) for name, (_hashes, logs) in zip(symbols, plans, strict=True) if logs]
-        if not cut:
-            return
-        pipe = self.client.pipeline(transaction=False)
-        for name, _logs in cut:
-            pipe.get(self.key(name, "pruned"))
-        for (name, logs), raw in zip(cut, pipe.execute(), strict=True):
-            if not raw:
-                continue
-            kept_from = int(raw) * DAY_MS
-            for _suffix, base in logs:  # every log's base is the start of its day
-                if base >= kept_from:
-                    continue
-                start, end = base, base + DAY_MS
-                inside = since_ms if since_ms is not None and start < since_ms < end else until_ms
-                raise PrunedWindow(
-                    f"{name}: the window edge {_iso(inside)} falls inside a day whose events "
-                    f"were pruned (log kept from {_iso(kept_from)}); the nearest exact "
-                    f"boundaries are {_iso(start)} and {_iso(end)}"
-                )
 
     def events(
         self, symbol: str, since_ms: int | None = None, until_ms: int | None = None
@@ -636,6 +608,26 @@ def fingerprint(event: Event, price: str, qty: str, usd: str) -> bytes:
         )
     digest: bytes = _blake2b(identity.encode(), digest_size=14).digest()
     return digest
+
+
+def _check_not_pruned(
+    symbol: str, pruned: int, logs: list[tuple[str, int]], since_ms: int | None,
+    until_ms: int | None,
+) -> None:
+    """A window edge inside a day whose log was pruned (``liqcli prune``; ``pruned`` is the
+    first day that keeps its log) cannot be exact: refuse it, naming the nearest exact
+    boundaries (the day's ends)."""
+    kept_from = pruned * DAY_MS
+    for _suffix, base in logs:  # every log's base is the start of its day
+        if base >= kept_from:
+            continue
+        start, end = base, base + DAY_MS
+        inside = since_ms if since_ms is not None and start < since_ms < end else until_ms
+        raise PrunedWindow(
+            f"{symbol}: the window edge {_iso(inside)} falls inside a day whose events "
+            f"were pruned (log kept from {_iso(kept_from)}); the nearest exact "
+            f"boundaries are {_iso(start)} and {_iso(end)}"
+        )
 
 
 def _iso(ms: int | None) -> str:
