@@ -75,7 +75,7 @@ def ingest(
     batch_size: Annotated[
         int,
         typer.Option("--batch-size", min=1, max=100_000, help="Events per store round trip."),
-    ] = 500,
+    ] = 5000,
     workers: Annotated[
         int | None,
         typer.Option(

@@ -75,7 +75,7 @@ def ingest_paths(
     strict: bool = False,
     on_reject: Callable[[Record], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
-    batch_size: int = 500,
+    batch_size: int = 5000,
     normalize_hook: Callable[[Mapping[str, object]], Event] | None = None,
     workers: int = 1,
 ) -> IngestSummary:
@@ -193,7 +193,9 @@ def _ingest_in_parallel(
     return True
 
 
-def ingest_events(store: Store, events: Iterable[Event], batch_size: int = 500) -> IngestSummary:
+def ingest_events(
+    store: Store, events: Iterable[Event], batch_size: int = 5000
+) -> IngestSummary:
     """Store already valid events in batches (the demo and live adapters use this)."""
     summary = IngestSummary()
     started = time.perf_counter()

@@ -109,22 +109,21 @@ local linebytes = {} -- key index -> bytes of those
 local days, hours = {}, {}
 -- acc[key index][cell] = {n, qi, q1, q2, ui, u1, u2, first ts, last ts}, limbs carried
 local acc = {}
+-- a[i], a[i + 1], a[i + 2] += an amount's three limbs, carrying (the two fractional limbs
+-- stay below 1e9; each addend's are below 1e9 too, so one carry each suffices)
+local function add_amount(a, i, whole, hi, lo)
+  local x = a[i + 2] + lo
+  if x >= E9 then x = x - E9; a[i + 1] = a[i + 1] + 1 end
+  a[i + 2] = x
+  x = a[i + 1] + hi
+  if x >= E9 then x = x - E9; a[i] = a[i] + 1 end
+  a[i + 1] = x
+  a[i] = a[i] + whole
+end
 local function add(a, c, qi, q1, q2, ui, u1, u2, t0, t1)
   a[1] = a[1] + c
-  local x = a[4] + q2
-  if x >= E9 then x = x - E9; a[3] = a[3] + 1 end
-  a[4] = x
-  x = a[3] + q1
-  if x >= E9 then x = x - E9; a[2] = a[2] + 1 end
-  a[3] = x
-  a[2] = a[2] + qi
-  x = a[7] + u2
-  if x >= E9 then x = x - E9; a[6] = a[6] + 1 end
-  a[7] = x
-  x = a[6] + u1
-  if x >= E9 then x = x - E9; a[5] = a[5] + 1 end
-  a[6] = x
-  a[5] = a[5] + ui
+  add_amount(a, 2, qi, q1, q2)
+  add_amount(a, 5, ui, u1, u2)
   if t0 < a[8] then a[8] = t0 end
   if t1 > a[9] then a[9] = t1 end
 end

@@ -23,12 +23,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from liqcli.errors import PrunedWindow, StoreError
-from liqcli.model import EXCHANGE_RE, SYMBOL_RE, Event, Side, default_usd
-from liqcli.store.rollup import Rollup
+from liqcli.model import AMOUNT_CONTEXT, EXCHANGE_RE, SYMBOL_RE, Event, Side, default_usd
+from liqcli.store.rollup import Cell, Rollup
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -51,6 +51,7 @@ HOUR_LOG_CAP = 4096
 DEDUPE_CAP = 4096  # bytes of fingerprints (341 events) per bucket of the first three tiers
 LIMB_LIMIT = 2**53 - 1  # largest integer limb (whole units) a rollup cell can hold
 _E9 = 10**9
+_ZERO = Decimal(0)
 _E18 = 10**18
 _SIDE_CODE: dict[str, str] = {"LONG": "L", "SHORT": "S"}
 _CODE_SIDE: dict[str, Side] = {"L": "LONG", "S": "SHORT"}
@@ -92,11 +93,17 @@ def amount_parts(value: Decimal, name: str, zero_ok: bool = False) -> tuple[str,
 
 
 def from_limbs(whole: int, hi: int, lo: int) -> Decimal:
-    """Inverse of the limbs of :func:`amount_parts`, exact for any (unnormalized) limb sums."""
-    with localcontext() as ctx:
-        ctx.prec = 80
-        value = Decimal(whole * _E18 + hi * _E9 + lo).scaleb(-18)
-        return value.normalize() if value else Decimal(0)
+    """Inverse of the limbs of :func:`amount_parts`, exact for any (unnormalized) limb sums.
+
+    The value in its shortest form (``Decimal.normalize``), built from text: exact whatever the
+    context's precision, and cheaper than arithmetic in a wide context.
+    """
+    units = whole * _E18 + hi * _E9 + lo
+    if not units:
+        return Decimal(0)
+    digits = str(units)
+    stripped = digits.rstrip("0")
+    return Decimal(f"{stripped}E{len(digits) - len(stripped) - 18}")
 
 
 class Store:
@@ -108,6 +115,7 @@ class Store:
         self.prefix = prefix
         self._script: Any = None
         self._read_script: Any = None
+        self._plan_script: Any = None
         self._known_symbols: set[str] = set()
         self._schema_written = False
         self.log_caps = (DAY_LOG_CAP, HOUR_LOG_CAP)  # bytes: see DAY_LOG_CAP (tests lower them)
@@ -233,11 +241,9 @@ class Store:
         calls: list[_Call] = []
         for symbol, indexes in by_symbol.items():
             for start in range(0, len(indexes), MAX_SCRIPT_EVENTS):
-                # sorted by slot (stable): each slot's events form one group of the call
-                chunk = sorted(indexes[start : start + MAX_SCRIPT_EVENTS],
-                               key=lambda i: events[i].ts_ms // SLOT_MS)
-                keys, args = self._pack(symbol, [events[i] for i in chunk])
-                calls.append((chunk, keys, args))
+                chunk = indexes[start : start + MAX_SCRIPT_EVENTS]
+                sent, keys, args = self._pack(symbol, events, chunk)
+                calls.append((sent, keys, args))
         return Packed(calls, len(events), frozenset(by_symbol))
 
     def _register(self, symbols: frozenset[str]) -> None:
@@ -287,8 +293,16 @@ class Store:
         except redis_module.ResponseError as exc:
             raise _refusal(exc) from exc
 
-    def _pack(self, symbol: str, events: list[Event]) -> tuple[list[str], list[Any]]:
-        """One script call for ``events`` of ``symbol``, which must be sorted by slot."""
+    def _pack(
+        self, symbol: str, batch: Sequence[Event], chunk: list[int]
+    ) -> tuple[list[int], list[str], list[Any]]:
+        """One script call for the events ``batch[i]``, ``i`` in ``chunk`` (all of ``symbol``).
+
+        Returns the positions sent, in the call's order, its KEYS and its ARGV. Events are
+        sorted by slot (each slot is one group of the call); a repeat of an identity earlier
+        in the chunk is not sent (it is a duplicate whatever the store holds: its flag stays
+        False), so the first occurrence in input order is the one stored.
+        """
         tag = f"{self.prefix}:{{{symbol}}}:"
         keys: list[str] = [tag + "t", tag + "days", tag + "hrs", tag + "d"]
         index: dict[str, int] = {}  # key suffix -> KEYS index (1-based)
@@ -303,6 +317,29 @@ class Store:
         if not SYMBOL_RE.fullmatch(symbol):
             raise ValueError(f"symbol {symbol!r} is not [A-Z0-9._-]{{1,40}}")
         checked: set[str] = set()  # exchange names already checked in this batch
+        # (slot, position, event, digest, amount texts) of each first occurrence
+        prepared: list[tuple[int, int, Event, bytes, tuple[str, ...]]] = []
+        seen: set[bytes] = set()
+        for position in chunk:
+            event = batch[position]
+            price, _, _, _ = amount_parts(event.price, "price")
+            qty, qi, q1, q2 = amount_parts(event.qty, "qty")
+            usd, ui, u1, u2 = amount_parts(event.usd, "usd", zero_ok=True)
+            if event.exchange not in checked:
+                if not EXCHANGE_RE.fullmatch(event.exchange):
+                    raise ValueError(f"exchange {event.exchange!r} is not [a-z0-9._-]{{1,32}}")
+                checked.add(event.exchange)
+            for text in (event.id or "", event.raw_symbol or ""):
+                if "\t" in text or "\n" in text:
+                    raise ValueError(f"text field {text!r} holds a tab or a newline")
+            digest = fingerprint(event, price, qty, usd)
+            if digest in seen:
+                continue
+            seen.add(digest)
+            prepared.append((event.ts_ms // SLOT_MS, position, event, digest,
+                             (price, qty, qi, q1, q2, usd, ui, u1, u2)))
+        prepared.sort(key=lambda item: item[0])  # stable: input order within a slot
+
         identities: list[bytes] = []
         buckets: dict[tuple[int, int], None] = {}
         groups: list[str] = []
@@ -329,24 +366,13 @@ class Store:
             ))
             groups.append("\n".join(details))
 
-        for position, event in enumerate(events):
-            event_slot = event.ts_ms // SLOT_MS
+        for number, (event_slot, _, event, digest, texts) in enumerate(prepared):
+            price, qty, qi, q1, q2, usd, ui, u1, u2 = texts
             if event_slot != slot:
-                if position:
-                    close_group(position - 1)
-                slot, first = event_slot, position
+                if number:
+                    close_group(number - 1)
+                slot, first = event_slot, number
                 lines, details, cells, cell_no = [], [], {}, {}
-            price, _, _, _ = amount_parts(event.price, "price")
-            qty, qi, q1, q2 = amount_parts(event.qty, "qty")
-            usd, ui, u1, u2 = amount_parts(event.usd, "usd", zero_ok=True)
-            if event.exchange not in checked:
-                if not EXCHANGE_RE.fullmatch(event.exchange):
-                    raise ValueError(f"exchange {event.exchange!r} is not [a-z0-9._-]{{1,32}}")
-                checked.add(event.exchange)
-            for text in (event.id or "", event.raw_symbol or ""):
-                if "\t" in text or "\n" in text:
-                    raise ValueError(f"text field {text!r} holds a tab or a newline")
-            digest = fingerprint(event, price, qty, usd)
             identities.append(digest)
             h = (digest[0] << 8) | digest[1]
             buckets[(1, h % t1)] = buckets[(2, h % t2)] = buckets[(3, h % t3)] = None
@@ -374,14 +400,14 @@ class Store:
                 f"{event.exchange}\t{side}\t{price}\t{qty}\t{usd_log}\t{ts % DAY_MS}\t"
                 f"{event.id or ''}\t{event.raw_symbol or ''}"
             )
-        if events:
-            close_group(len(events) - 1)
+        if prepared:
+            close_group(len(prepared) - 1)
         table = "\n".join(
             f"{tier} {number} {key_index(f'd{tier}:{number}')}" for tier, number in buckets
         )
         day_cap, hour_cap = self.log_caps
-        return keys, [
-            len(events), b"".join(identities), table, day_cap, hour_cap, self.dedupe_cap,
+        return [item[1] for item in prepared], keys, [
+            len(prepared), b"".join(identities), table, day_cap, hour_cap, self.dedupe_cap,
             len(groups) // 4, *groups,
         ]
 
@@ -412,6 +438,8 @@ class Store:
         if not symbols:
             return out
         if since_ms is None and until_ms is None:
+            # (measured: a pipeline of HGETALLs parses faster than read.lua's one string per
+            # symbol, whose EVALSHA costs more on both sides)
             pipe = self.client.pipeline(transaction=False)
             for name in symbols:
                 pipe.hgetall(self.key(name, "t"))
@@ -470,25 +498,28 @@ class Store:
                 hour_ranges = [(hour_ranges[0][0], (until_ms - 1) // HOUR_MS)]
             else:
                 hour_ranges.append((first, (until_ms - 1) // HOUR_MS))
-        pipe = self.client.pipeline(transaction=False)
-        for name in symbols:
-            pipe.get(self.key(name, "pruned"))  # liqcli prune's marker: see _check_not_pruned
-            pipe.zrangebyscore(self.key(name, "days"), lo_day, hi_day)
-            for lo, hi in hour_ranges:
-                pipe.zrangebyscore(self.key(name, "hrs"), lo, hi)
-        replies = pipe.execute()
-        step = 2 + len(hour_ranges)
+        if self._plan_script is None:
+            self._plan_script = self.client.register_script(_script_source("plan.lua"))
+        args = [lo_day, hi_day, *(bound for pair in hour_ranges for bound in pair)]
+        if len(symbols) == 1:
+            replies = [self._plan_script(keys=self._plan_keys(symbols[0]), args=args)]
+        else:
+            pipe = self.client.pipeline(transaction=False)
+            for name in symbols:
+                self._plan_script(keys=self._plan_keys(name), args=args, client=pipe)
+            replies = pipe.execute()
         plans = []
-        for i, name in enumerate(symbols):
-            plan = self._plan(
-                [int(d) for d in replies[i * step + 1]],
-                [int(h) for reply in replies[i * step + 2 : (i + 1) * step] for h in reply],
-                since_ms, until_ms,
-            )
-            if replies[i * step] and plan[1]:
-                _check_not_pruned(name, int(replies[i * step]), plan[1], since_ms, until_ms)
+        for name, (days, hours, pruned) in zip(symbols, replies, strict=True):
+            plan = self._plan([int(d) for d in days.split()], [int(h) for h in hours.split()],
+                              since_ms, until_ms)
+            if pruned and plan[1]:
+                _check_not_pruned(name, int(pruned), plan[1], since_ms, until_ms)
             plans.append(plan)
         return plans
+
+    def _plan_keys(self, symbol: str) -> list[str]:
+        # the day and hour indexes, and liqcli prune's marker (see _check_not_pruned)
+        return [self.key(symbol, "days"), self.key(symbol, "hrs"), self.key(symbol, "pruned")]
 
     @staticmethod
     def _plan(
@@ -731,13 +762,14 @@ class _Fold:
     def into(self, rollup: Rollup) -> None:
         for cell, (n, qi, q1, q2, ui, u1, u2, qe, ue) in self.sums.items():
             exchange, _, code = cell.decode().partition("|")
-            rollup.cell(exchange, _CODE_SIDE[code]).add(
-                n,
-                from_limbs(qi, q1, q2 + qe),
-                from_limbs(ui, u1, u2 + ue),
-                self.firsts.get(cell),
-                self.lasts.get(cell),
-            )
+            key = (exchange, _CODE_SIDE[code])
+            qty, usd = from_limbs(qi, q1, q2 + qe), from_limbs(ui, u1, u2 + ue)
+            first, last = self.firsts.get(cell), self.lasts.get(cell)
+            if key in rollup.cells:
+                rollup.cells[key].add(n, qty, usd, first, last)
+            else:  # the usual case (0 + value: the same exponent as Cell.add gives)
+                rollup.cells[key] = Cell(n, AMOUNT_CONTEXT.add(_ZERO, qty),
+                                         AMOUNT_CONTEXT.add(_ZERO, usd), first, last)
 
 
 def _e18(text: str) -> int:
