@@ -179,6 +179,8 @@ def test_kill9_of_parallel_ingest_leaves_no_worker_and_a_rerun_is_exact(
         while time.monotonic() < deadline and any(alive(p) for p in helpers):
             time.sleep(0.05)
         left = [p for p in helpers if alive(p)]
+        for pid in left:  # a failing run must not leave them behind either
+            os.kill(pid, signal.SIGKILL)
         assert not left, f"seed {SEED}, round {attempt}: orphans {left} outlived the ingest"
         proc.communicate(timeout=10)  # stderr closes: no orphan holds the pipe
     done = run("ingest", "--workers", "2", str(big_file), url=redis_url)
