@@ -75,6 +75,17 @@ def test_embedded_benchmark_runs_end_to_end_quickly(
         assert r["value"] > 0
 
 
+def test_prune_benchmark_runs_with_a_tiny_workload(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    runner = importlib.import_module("run")
+    rows = importlib.import_module("bench_prune").run(quick=True, events=3_000)
+    assert [r["case"].split(", ", 1)[1] for r in rows] == [
+        "whole log", "log of the last 7 days kept", "every log pruned (rollups only)"]
+    for r in rows:
+        runner.check_row(r, "bench_prune")
+    assert max(rows[1]["value"], rows[2]["value"]) < rows[0]["value"]  # tiny: noisy beyond
+
+
 def test_market_benchmark_runs_end_to_end_with_a_tiny_workload(
         bench: tuple[ModuleType, ModuleType], monkeypatch: pytest.MonkeyPatch) -> None:
     _, runner = bench

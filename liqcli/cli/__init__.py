@@ -27,6 +27,8 @@ COMMAND_MODULES: dict[str, str] = {
     "collect": "collect_cmd",
     "store": "store_cmd",
     "export": "export_cmd",
+    "verify": "verify_cmd",
+    "prune": "prune_cmd",
 }
 ALL_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMAND_MODULES.values()))
 

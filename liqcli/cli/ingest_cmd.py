@@ -115,11 +115,18 @@ def ingest(
             use_contracts(contract_table(contract_size, contract_sizes))
         with _Rejects(reject_file) as rejects, _Progress(files) as on_progress:
             store = open_store(redis_url, prefix)
-            summary = ingest_paths(
-                store, files, input_format, strict=strict, on_reject=rejects.add,
-                on_progress=on_progress, batch_size=batch_size,
-                workers=workers or os.cpu_count() or 1,
-            )
+            try:
+                summary = ingest_paths(
+                    store, files, input_format, strict=strict, on_reject=rejects.add,
+                    on_progress=on_progress, batch_size=batch_size,
+                    workers=workers or os.cpu_count() or 1,
+                )
+            except KeyboardInterrupt:
+                raise fail(
+                    "interrupted: the batches already stored are complete; run the same "
+                    "ingest again to store the rest (stored events count as duplicates)",
+                    ExitStatus.INTERRUPTED,
+                ) from None
         _report(summary, rejects, strict=strict, json_summary=json_summary)
         if summary.rejected:
             raise typer.Exit(int(ExitStatus.INVALID_INPUT))

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from liqcli.errors import StoreError
+from liqcli.errors import PrunedWindow, StoreError
 from liqcli.model import AMOUNT_CONTEXT, EXCHANGE_RE, SYMBOL_RE, Event, Side, default_usd
 from liqcli.store.feed import FEED_MAXLEN, feed_key, send_hint, symbol_of_key
 from liqcli.store.rollup import Cell, Rollup
@@ -514,19 +514,24 @@ class Store:
             self._plan_script = self.client.register_script(_script_source("plan.lua"))
         args = [lo_day, hi_day, *(bound for pair in hour_ranges for bound in pair)]
         if len(symbols) == 1:
-            replies = [self._plan_script(keys=[self.key(symbols[0], "days"),
-                                               self.key(symbols[0], "hrs")], args=args)]
+            replies = [self._plan_script(keys=self._plan_keys(symbols[0]), args=args)]
         else:
             pipe = self.client.pipeline(transaction=False)
             for name in symbols:
-                self._plan_script(keys=[self.key(name, "days"), self.key(name, "hrs")],
-                                  args=args, client=pipe)
+                self._plan_script(keys=self._plan_keys(name), args=args, client=pipe)
             replies = pipe.execute()
-        return [
-            self._plan([int(d) for d in days.split()], [int(h) for h in hours.split()],
-                       since_ms, until_ms)
-            for days, hours in replies
-        ]
+        plans = []
+        for name, (days, hours, pruned) in zip(symbols, replies, strict=True):
+            plan = self._plan([int(d) for d in days.split()], [int(h) for h in hours.split()],
+                              since_ms, until_ms)
+            if pruned and plan[1]:
+                _check_not_pruned(name, int(pruned), plan[1], since_ms, until_ms)
+            plans.append(plan)
+        return plans
+
+    def _plan_keys(self, symbol: str) -> list[str]:
+        # the day and hour indexes, and liqcli prune's marker (see _check_not_pruned)
+        return [self.key(symbol, "days"), self.key(symbol, "hrs"), self.key(symbol, "pruned")]
 
     @staticmethod
     def _plan(
@@ -649,6 +654,36 @@ def fingerprint(event: Event, price: str, qty: str, usd: str) -> bytes:
         )
     digest: bytes = _blake2b(identity.encode(), digest_size=14).digest()
     return digest
+
+
+def _check_not_pruned(
+    symbol: str, pruned: int, logs: list[tuple[str, int]], since_ms: int | None,
+    until_ms: int | None,
+) -> None:
+    """A window edge inside a day whose log was pruned (``liqcli prune``; ``pruned`` is the
+    first day that keeps its log) cannot be exact: refuse it, naming the nearest exact
+    boundaries (the day's ends)."""
+    kept_from = pruned * DAY_MS
+    for _suffix, base in logs:  # every log's base is the start of its day
+        if base >= kept_from:
+            continue
+        start, end = base, base + DAY_MS
+        inside = since_ms if since_ms is not None and start < since_ms < end else until_ms
+        raise PrunedWindow(
+            f"{symbol}: the window edge {_iso(inside)} falls inside a day whose events "
+            f"were pruned (log kept from {_iso(kept_from)}); the nearest exact "
+            f"boundaries are {_iso(start)} and {_iso(end)}"
+        )
+
+
+def _iso(ms: int | None) -> str:
+    from datetime import UTC, datetime
+
+    if ms is None:
+        return "?"
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z"
+    )
 
 
 def _inside(ts: int, since_ms: int | None, until_ms: int | None) -> bool:
