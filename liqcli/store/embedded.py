@@ -348,9 +348,16 @@ class EmbeddedServer:
                 server.ensure_running()
                 return super()._connect()  # type: ignore[no-untyped-call]
 
+        from redis.backoff import ExponentialBackoff
+        from redis.retry import Retry
+
+        # a restart from the files can take a moment under load (and a connection made while
+        # the old server died is reset): retry for a few seconds before giving up
         pool = redis.ConnectionPool(
             connection_class=Connection, path=str(self.socket), socket_timeout=socket_timeout,
-            socket_connect_timeout=min(5, socket_timeout), health_check_interval=30)
+            socket_connect_timeout=min(5, socket_timeout), health_check_interval=30,
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 8),
+            retry_on_error=[redis.ConnectionError, redis.TimeoutError, ConnectionResetError])
         client = redis.Redis(connection_pool=pool)
         client.auto_close_connection_pool = True  # close() disconnects, as with a plain client
         return client
