@@ -23,6 +23,8 @@ _SECRET_PARAMS = frozenset({"password", "ssl_password"})
 _MASK = "***"
 # every password met in a URL this process resolved: masked in any text printed (tracebacks)
 _secrets: set[str] = set()
+# the URL of the store this process connected to last: named by error messages
+_last_url: str | None = None
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -180,7 +182,8 @@ def connect(url: str | None = None, *, socket_timeout: float = 30) -> Any:
     TLS (``rediss://``) takes redis-py's ``ssl_*`` URL parameters (``ssl_ca_certs``,
     ``ssl_certfile``, ``ssl_keyfile``, ``ssl_cert_reqs``, ``ssl_check_hostname`` …).
     """
-    resolved = resolve_url(url)
+    global _last_url
+    resolved = _last_url = resolve_url(url)
     if resolved.startswith(EMBEDDED):
         path = embedded_path(resolved)
         try:
@@ -247,16 +250,17 @@ def describe_redis_error(exc: BaseException, url: str | None = None) -> str | No
         import redis.exceptions as rexc
     except ImportError:  # pragma: no cover
         return None
-    where = mask_url(url or resolve_url())
-    reason = mask_secrets(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
+    where = mask_url(url or _last_url or resolve_url())
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    reason = mask_secrets(text.rpartition(" of pipeline caused error: ")[2])
     if isinstance(exc, rexc.AuthenticationError) or (
         isinstance(exc, rexc.ResponseError) and str(exc).startswith(("NOAUTH", "WRONGPASS"))
     ):
         return f"store {where} refused authentication"
     if isinstance(exc, rexc.NoPermissionError) or str(exc).startswith("NOPERM"):
         return (
-            f"store {where} refused a command for this user ({reason}): grant it with ACL "
-            "SETUSER (README, 'Running at scale') or use a user that has it"
+            f"store {where} refused a command for this user (ACL: {reason}): grant it with "
+            "ACL SETUSER (README, 'Running at scale') or use a user that has it"
         )
     if isinstance(exc, rexc.OutOfMemoryError) or str(exc).startswith("OOM"):
         return (

