@@ -7,15 +7,11 @@ store's rollups through the core, hand the CumulativeStats to the chosen formatt
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 from liqcli.cli import wanted
 from liqcli.cli.app import app, errors_handled
-from liqcli.cli.report_options import ReportRequest, check_selection, report_command
-
-if TYPE_CHECKING:
-    from liqcli.report.core import RollupSource
-    from liqcli.report.stats import CumulativeStats
+from liqcli.cli.report_options import report_command
+from liqcli.cli.reporting import ReportRequest, check_selection, report_stats, resolve_color
 
 COMMAND_HELP: dict[str, str] = {
     "totals": "Totals: events, USD, base quantity, averages per event and events per hour.",
@@ -25,43 +21,6 @@ COMMAND_HELP: dict[str, str] = {
     "summary": "Every section together: totals, sides, exchanges and exchange × side.",
     "symbols": "The symbols in the store, each with events, USD, first/last event and exchanges.",
 }
-
-
-def report_stats(
-    request: ReportRequest, command: str, store: RollupSource, now_ms: int | None = None
-) -> CumulativeStats:
-    """The CumulativeStats a report command shows (also used by ``watch``).
-
-    ``summary`` also carries the live collector's coverage gaps inside the window (an open
-    window ends at ``now_ms``, default the current time).
-    """
-    from liqcli.report.core import compute_stats
-    from liqcli.report.timeparse import now_ms as current_ms
-    from liqcli.report.timeparse import parse_window
-
-    now = current_ms() if now_ms is None else now_ms
-    since_ms, until_ms = parse_window(request.since, request.until, now=now)
-    all_symbols = request.all_symbols or (command == "symbols" and request.symbols is None)
-    return compute_stats(
-        store,
-        list(request.symbols) if request.symbols else None,
-        since_ms=since_ms,
-        until_ms=until_ms,
-        exchanges=request.exchanges,
-        all_symbols=all_symbols,
-        coverage=command == "summary",
-        now_ms=now,
-    )
-
-
-def resolve_color(choice: str) -> bool:
-    if choice == "always":
-        return True
-    if choice == "never":
-        return False
-    from liqcli.formatters import color_wanted
-
-    return color_wanted(sys.stdout)
 
 
 def run_report(command: str, request: ReportRequest) -> None:
