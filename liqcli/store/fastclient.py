@@ -24,15 +24,11 @@ class ResponseError(Exception):
     """An error reply (the class names match redis-py's, which the store's fallbacks test)."""
 
 
-class NoScriptError(ResponseError):
-    pass
-
-
 class NoPermissionError(ResponseError):
     pass
 
 
-_ERRORS = {"NOSCRIPT": NoScriptError, "NOPERM": NoPermissionError}
+_ERRORS = {"NOPERM": NoPermissionError}
 
 
 def _error(reply: Exception) -> ResponseError:
@@ -90,9 +86,6 @@ class FastClient:
     def zrangebyscore(self, key: str, lo: Any, hi: Any) -> list[bytes]:
         reply: list[bytes] = self.execute_command("ZRANGEBYSCORE", key, lo, hi)
         return reply
-
-    def evalsha_ro(self, sha: str, numkeys: int, *keys_and_args: Any) -> Any:
-        return self.execute_command("EVALSHA_RO", sha, numkeys, *keys_and_args)
 
     def eval_ro(self, script: str, numkeys: int, *keys_and_args: Any) -> Any:
         return self.execute_command("EVAL_RO", script, numkeys, *keys_and_args)

@@ -99,7 +99,7 @@ class Store:
         self.client: Any = client  # redis.Redis or RedisCluster; replies typed below
         self.prefix = prefix
         self._script: Any = None
-        self._read_script: tuple[str, str] | None = None
+        self._read_script: str | None = None
         self._read_ro: bool | None = None  # read scripts with EVALSHA_RO; None: not known yet
         self._known_symbols: set[str] = set()
         self._schema_written = False
@@ -372,27 +372,22 @@ class Store:
 
     def _read_blobs(self, keys: list[str], whole: int) -> list[bytes]:
         """What ``read.lua`` returns for ``keys`` (the first ``whole`` rollup hashes, then
-        logs), in one round trip, with read-only commands only: ``EVALSHA_RO`` (Redis ≥ 7),
+        logs), in one round trip, with read-only commands only: ``EVAL_RO`` (Redis ≥ 7),
         else (Redis 6.2, or a Cluster, where redis-py would ask the server for the script's
         keys first) a pipeline of plain reads that the client joins the same way. A user
-        with ``+@read`` (and ``+evalsha_ro +eval_ro``) runs every report.
+        with ``+@read`` (and ``+eval_ro``) runs every report.
         """
         if self._read_ro is None:
             self._read_ro = not _is_cluster(self.client)
         if self._read_ro:
             if self._read_script is None:
-                from hashlib import sha1
-
-                source = _script_source("read.lua")
-                self._read_script = (sha1(source.encode()).hexdigest(), source)
-            sha, source = self._read_script
+                self._read_script = _script_source("read.lua")
             try:
-                try:
-                    blobs: list[bytes] = self.client.evalsha_ro(sha, len(keys), *keys, whole)
-                except Exception as exc:
-                    if type(exc).__name__ != "NoScriptError":
-                        raise
-                    blobs = self.client.eval_ro(source, len(keys), *keys, whole)
+                # EVAL_RO, not EVALSHA_RO: the server caches the compiled script either way,
+                # and a one-shot process saves the NOSCRIPT round trip and the hashing
+                blobs: list[bytes] = self.client.eval_ro(
+                    self._read_script, len(keys), *keys, whole
+                )
                 return blobs
             except Exception as exc:
                 # Redis < 7 has no read-only scripts; a +@read user may not run them
@@ -516,10 +511,17 @@ def _inside(ts: int, since_ms: int | None, until_ms: int | None) -> bool:
 
 
 def _script_source(name: str) -> str:
-    """A server-side script shipped in the package (read on first use)."""
-    from importlib import resources
+    """A server-side script shipped in the package (read on first use; a plain file read, as
+    importlib.resources costs a one-shot report more than the read itself)."""
+    import os
 
-    return resources.files("liqcli.store").joinpath(name).read_text()
+    try:
+        with open(os.path.join(os.path.dirname(__file__), name), encoding="utf-8") as f:
+            return f.read()
+    except OSError:  # packaged some other way (a zip): ask the import system
+        from importlib import resources
+
+        return resources.files("liqcli.store").joinpath(name).read_text()
 
 
 def _covers(since_ms: int | None, until_ms: int | None, start: int, end: int) -> bool:
