@@ -141,3 +141,32 @@ def test_a_master_killed_during_ingest(redis_cluster: LocalCluster, cluster_url:
     # bring the node back (as a replica) for the tests that follow
     victim.start()
     redis_cluster.wait_ok()
+
+
+CLUSTER_EXTRA = "+cluster|slots +cluster|shards +command"
+
+
+def test_documented_acl_users_on_a_cluster(redis_cluster: LocalCluster, cluster_url: str) -> None:
+    from test_security import REPORTER_RULES, WRITER_RULES
+
+    assert f"`{CLUSTER_EXTRA}`" in (ROOT / "README.md").read_text().replace("\n", " ")
+    for node in redis_cluster.running():  # ACL users are per node
+        client = node.client()
+        for name, rules in (("liq-writer", WRITER_RULES), ("liq-reporter", REPORTER_RULES)):
+            client.execute_command("ACL", "SETUSER", name, "reset", "on", ">pw",
+                                   *rules.split(), *CLUSTER_EXTRA.split())
+        client.close()
+    events = [e for e in make_events(n=300, seed=41) if e.usd < 10**11]
+    writer = cluster_url.replace("redis://", "redis://liq-writer:pw@")
+    reporter = cluster_url.replace("redis://", "redis://liq-reporter:pw@")
+    refused = liqcli("ingest", "-", "--redis-url", reporter, stdin=jsonl(events))
+    assert refused.returncode == 3 and "refused a command" in refused.stderr, refused.stderr
+    assert "pw@" not in refused.stderr
+    done = liqcli("ingest", "-", "--redis-url", writer, stdin=jsonl(events))
+    assert done.returncode == 0, done.stderr
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        out = liqcli("summary", "-s", symbol, "--since", str(SINCE), "--until", str(UNTIL),
+                     "-f", "json", "--redis-url", reporter)
+        assert out.returncode == 0, out.stderr
+        check_document(json.loads(out.stdout, parse_float=Decimal),
+                       Expected(events, [symbol], SINCE, UNTIL), ALL)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,10 +23,19 @@ from liqcli.store.local import make_tls_files
 ROOT = Path(__file__).resolve().parent.parent
 HOUR = 3_600_000
 WINDOW = ["--since", str(T0 + 2 * HOUR + 7), "--until", str(T0 + 7 * HOUR + 30_001)]
+
+
+def documented_rules(user: str) -> str:
+    """The rules of the README's ``ACL SETUSER <user> on >PASSWORD <rules>`` line."""
+    readme = (ROOT / "README.md").read_text()
+    found = re.search(rf"^ACL SETUSER {user} on >\S+ (.+)$", readme, re.MULTILINE)
+    assert found, f"README has no ACL SETUSER line for {user}"
+    return found.group(1)
+
+
 # the documented least-privilege users (README, "Running at scale"), minus the passwords
-WRITER_RULES = ("resetkeys ~liq:* resetchannels -@all +@read +@write +eval +evalsha "
-                "+script|load")
-REPORTER_RULES = "resetkeys ~liq:* resetchannels -@all +@read +eval_ro"
+WRITER_RULES = documented_rules("liq-writer")
+REPORTER_RULES = documented_rules("liq-reporter")
 READ_ONLY_RULES = "resetkeys ~liq:* resetchannels -@all +@read"
 
 

@@ -95,6 +95,9 @@ def run(argv: list[str]) -> int | None:
     command, values = parsed
     try:
         text = _report(command, values)
+    except KeyboardInterrupt:  # as the Typer path says it
+        sys.stderr.write("liqcli: error: aborted\n")
+        return 1
     except Exception:
         return None  # errors get their message, exit status and --debug from the full path
     if text is None:

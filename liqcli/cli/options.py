@@ -13,8 +13,9 @@ RedisUrl = Annotated[
         metavar="URL",
         envvar=["LIQCLI_REDIS_URL", "REDIS_URL"],
         show_envvar=True,
-        help="Store URL: redis://, rediss://, unix:// or embedded:PATH "
-        "(default redis://localhost:6379/0).",
+        help="Store URL: redis://, rediss:// (TLS; ssl_ca_certs=… parameters), "
+        "redis+cluster:// (a cluster node's redis:// URL is detected too), unix:// or "
+        "embedded:PATH (default redis://localhost:6379/0).",
         rich_help_panel="Connection",
     ),
 ]

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 
 def redis_server_binary() -> str:
@@ -77,7 +77,28 @@ def make_tls_files(directory: str) -> TlsFiles:
     return TlsFiles(ca=ca, cert=cert, key=key)
 
 
-class RedisServer:
+class _Started:
+    """A context manager over ``start()`` and ``cleanup()``."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def cleanup(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.cleanup()
+
+
+class RedisServer(_Started):
     """A redis-server process on 127.0.0.1 (restartable on the same port); a context manager.
 
     ``extra`` arguments go to redis-server (``"--requirepass", "x"``, cluster mode …).
@@ -120,7 +141,7 @@ class RedisServer:
 
         return redis.Redis(port=self.port, **self._client_options())
 
-    def start(self) -> RedisServer:
+    def start(self) -> Self:
         import redis
 
         log_path = os.path.join(self.dir, "server.log")
@@ -162,19 +183,8 @@ class RedisServer:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def __enter__(self) -> RedisServer:
-        return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.cleanup()
-
-
-class LocalCluster:
+class LocalCluster(_Started):
     """A Redis Cluster on 127.0.0.1: ``masters`` masters with ``replicas`` replicas each,
     formed with ``redis-cli --cluster create`` (for tests and benchmarks); a context manager.
 
@@ -195,7 +205,7 @@ class LocalCluster:
         """The plain URL of the first node (liqcli detects the cluster)."""
         return self.nodes[0].url
 
-    def start(self) -> LocalCluster:
+    def start(self) -> Self:
         try:
             for node in self.nodes:
                 node.start()
@@ -281,14 +291,3 @@ class LocalCluster:
     def cleanup(self) -> None:
         for node in self.nodes:
             node.cleanup()
-
-    def __enter__(self) -> LocalCluster:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.cleanup()
