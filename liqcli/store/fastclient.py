@@ -156,8 +156,13 @@ def fast_client(url: str) -> FastClient | None:
             return None
         if path and int(path):
             setup.append(("SELECT", path))
+        host = parts.hostname or "localhost"
+        if not host.isascii():
+            return None
+        # bytes: an ASCII host needs no IDNA codec (whose import costs a one-shot report)
         sock = socket.create_connection(
-            (parts.hostname or "localhost", parts.port or 6379), timeout=CONNECT_TIMEOUT
+            (host.encode(), parts.port or 6379),  # type: ignore[arg-type]  # bytes work
+            timeout=CONNECT_TIMEOUT,
         )
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     elif parts.scheme == "unix" and parts.path and not parts.netloc:
