@@ -13,7 +13,8 @@ Every process of a round runs once per round, rounds interleave them, medians ar
 - liqcli: ``liqcli totals|summary -s SYM -f json|csv`` (the fast path)
 - liqcli full path: the same with ``LIQCLI_NO_FAST=1`` (Typer + redis-py, as before the fast
   path; it also pays the cluster detection's round trip)
-- duckdb: the ``duckdb`` executable (PyPI ``duckdb-cli``) with the same aggregate in SQL
+- duckdb: the ``duckdb`` executable (PyPI ``duckdb-cli``: ``pip install -e '.[bench]'``) with
+  the same aggregate in SQL; without it the DuckDB rows are left out
 """
 
 from __future__ import annotations
@@ -113,9 +114,10 @@ def wall(cmd: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
-def run(quick: bool) -> list[dict[str, Any]]:
-    """Rows for benchmarks/run.py."""
-    n, rounds = (QUICK, 3) if quick else (FULL, 11)
+def run(quick: bool, n: int | None = None, rounds: int | None = None) -> list[dict[str, Any]]:
+    """Rows for benchmarks/run.py (``n`` events and ``rounds`` override the sizes: tests)."""
+    n = n or (QUICK if quick else FULL)
+    rounds = rounds or (3 if quick else 15)
     duckdb = duckdb_binary()
     if duckdb is None:
         log("no duckdb executable (pip install duckdb-cli): DuckDB rows left out")
