@@ -64,6 +64,26 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
     client.close()
 
 
+@pytest.fixture(autouse=True)
+def embedded_runtime(tmp_path_factory: pytest.TempPathFactory,
+                     monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A runtime directory of the test's own for embedded stores; their servers stop after it.
+
+    Exported as LIQCLI_RUNTIME_DIR (liqcli processes the test starts inherit it), so no test
+    joins or leaves behind a server of another test or of the user; XDG_DATA_HOME points at a
+    fresh directory too, so the zero-configuration store is never the user's real one.
+    """
+    path = tmp_path_factory.mktemp("run", numbered=True)
+    monkeypatch.setenv("LIQCLI_RUNTIME_DIR", str(path))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data", numbered=True)))
+    monkeypatch.delenv("LIQCLI_EMBEDDED_IDLE", raising=False)
+    yield path
+    from liqcli.store.embedded import running_servers
+
+    for server in running_servers():
+        server.stop(save=False)
+
+
 @pytest.fixture()
 def shared_data() -> Path:
     """../shared/data when present (recorded real samples); skips the test otherwise."""

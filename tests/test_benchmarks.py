@@ -63,6 +63,18 @@ def test_runner_help_works_without_running_anything() -> None:
     assert "--quick" in done.stdout
 
 
+def test_embedded_benchmark_runs_end_to_end_quickly(
+        bench: tuple[ModuleType, ModuleType]) -> None:
+    _bench_store, runner = bench
+    rows = importlib.import_module("bench_embedded").run(quick=True)
+    assert [r["benchmark"] for r in rows] == [
+        "embedded one-shot", "embedded baseline", "embedded first command", "embedded before",
+        "embedded ingest"]
+    for r in rows:
+        runner.check_row(r, "bench_embedded")
+        assert r["value"] > 0
+
+
 def test_oneshot_benchmark_runs_end_to_end_with_tiny_sizes(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(BENCHMARKS))

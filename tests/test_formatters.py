@@ -311,7 +311,8 @@ def test_number_display() -> None:
 def test_registry_lists_every_public_module(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert formatters.available() == ("table", "json", "ndjson", "csv", "tsv", "markdown")
+    assert formatters.available() == ("table", "json", "ndjson", "csv", "tsv", "markdown",
+                                     "openmetrics", "prometheus")
     (tmp_path / "shout.py").write_text(
         "DESCRIPTION = 'upper-case totals'\n"
         "def render(stats, command, out, options):\n"

@@ -22,6 +22,8 @@ COMMAND_MODULES: dict[str, str] = {
     "watch": "watch_cmd",
     "import": "import_cmd",
     "collect": "collect_cmd",
+    "store": "store_cmd",
+    "export": "export_cmd",
 }
 ALL_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMAND_MODULES.values()))
 

@@ -46,7 +46,7 @@ def import_cryptofeed_cmd(
 
         table = contract_table(contract_size, contract_sizes)
         store = open_store(redis_url, prefix)
-        source = connect(source_url)
+        source = connect(source_url, create=False)
         try:
             source.ping()
         except Exception as exc:

@@ -15,7 +15,8 @@ RedisUrl = Annotated[
         show_envvar=True,
         help="Store URL: redis://, rediss:// (TLS; ssl_ca_certs=… parameters), "
         "redis+cluster:// (a cluster node's redis:// URL is detected too), unix:// or "
-        "embedded:PATH (default redis://localhost:6379/0).",
+        "embedded:PATH (default: an embedded store in your data directory, see "
+        "'liqcli store path').",
         rich_help_panel="Connection",
     ),
 ]

@@ -10,6 +10,7 @@ import sys
 
 from liqcli.cli import wanted
 from liqcli.cli.app import app, errors_handled
+from liqcli.cli.output import Output
 from liqcli.cli.report_options import report_command
 from liqcli.cli.reporting import ReportRequest, check_selection, report_stats, resolve_color
 
@@ -23,26 +24,27 @@ COMMAND_HELP: dict[str, str] = {
 }
 
 
-def run_report(command: str, request: ReportRequest) -> None:
+def run_report(command: str, request: ReportRequest, output: str | None = None) -> None:
     with errors_handled(request.debug):
+        from liqcli.cli.output import text_output
         from liqcli.formatters import render_report
         from liqcli.store.connection import open_store
 
         check_selection(request)  # bad times and names are usage errors, before I/O
-        store = open_store(request.redis_url, request.prefix)
+        store = open_store(request.redis_url, request.prefix, create=False)
         stats = report_stats(request, command, store)
-        render_report(
-            stats, command, request.fmt, sys.stdout,
-            color=resolve_color(request.color),
-            table_style=request.table_style,
-            header=request.header,
-        )
-        sys.stdout.flush()
+        with text_output(output) as out:
+            render_report(
+                stats, command, request.fmt, out,
+                color=resolve_color(request.color) and out is sys.stdout,
+                table_style=request.table_style,
+                header=request.header,
+            )
 
 
 def _register(command: str) -> None:
-    def report(request: ReportRequest) -> None:
-        run_report(command, request)
+    def report(request: ReportRequest, output: Output = None) -> None:
+        run_report(command, request, output)
 
     report.__name__ = f"{command}_command"
     report.__doc__ = COMMAND_HELP[command]

@@ -106,7 +106,8 @@ def _watch(request: ReportRequest, interval: float, count: int | None, screen: b
     check_selection(request)
     # a stalled server must not freeze the dashboard for long: bound each command
     store = Store(
-        connect(request.redis_url, socket_timeout=max(5.0, 2 * interval)), prefix=request.prefix
+        connect(request.redis_url, socket_timeout=max(5.0, 2 * interval), create=False),
+        prefix=request.prefix,
     )
     query = WatchQuery(
         symbols=request.symbols,

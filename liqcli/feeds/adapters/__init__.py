@@ -37,6 +37,7 @@ __all__ = [
     "LiveFeed",
     "NormalizedEvent",
     "adapter_names",
+    "current_contracts",
     "get_adapter",
     "parse_line",
     "parse_object",
@@ -55,6 +56,12 @@ def use_contracts(table: ContractTable) -> None:
     """The contract table the registered input formats use from now on."""
     global _contracts
     _contracts = table
+
+
+def current_contracts() -> ContractTable:
+    """The contract table set by :func:`use_contracts` (the built-in one by default); the
+    historical formats (:mod:`liqcli.feeds.tardis`, :mod:`liqcli.feeds.ccxt`) use it too."""
+    return _contracts
 
 
 def register_adapter(adapter: Adapter) -> None:
