@@ -12,8 +12,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 import redis
-from conftest import LocalCluster
+from conftest import LocalCluster, RedisServer
 from test_core import ALL, HOUR, SYMBOLS, T0, Expected, check_document, make_events
 from typer.testing import CliRunner
 
@@ -170,3 +171,20 @@ def test_documented_acl_users_on_a_cluster(redis_cluster: LocalCluster, cluster_
         assert out.returncode == 0, out.stderr
         check_document(json.loads(out.stdout, parse_float=Decimal),
                        Expected(events, [symbol], SINCE, UNTIL), ALL)
+
+
+def test_import_cryptofeed_into_a_cluster(cluster_url: str, redis_url: str) -> None:
+    """`liqcli import cryptofeed` stores into a cluster exactly what it stores into one server."""
+    cf = pytest.importorskip("test_cryptofeed_import")
+    with RedisServer() as source:
+        rows = [row for row in cf.LIQUIDATIONS if row[6] == "filled"]
+        cf.write_with_cryptofeed(source.port, cf.cryptofeed_redis.LiquidationsStream, rows,
+                                 cf.T0 + 20)
+        for url in (cluster_url, redis_url):
+            done = liqcli("import", "cryptofeed", "--source-url", source.url, "--redis-url", url)
+            assert done.returncode in (0, 4), done.stderr
+            assert f"{len(rows)} read" in done.stderr, done.stderr
+    args = ["summary", "--all-symbols", "--until", "1800000000000", "-f", "json"]
+    out, ref = invoke(*args, "--redis-url", cluster_url), invoke(*args, "--redis-url", redis_url)
+    assert out.exit_code == 0 and out.stdout == ref.stdout
+    assert json.loads(out.stdout)["totals"]["events"] > 0
