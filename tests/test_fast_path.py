@@ -143,3 +143,12 @@ def test_the_option_table_is_typers() -> None:
         takes_value = not isinstance(param.default, bool)
         assert all(spec[1] == takes_value for spec in fast.OPTIONS.values()
                    if spec[0] == param.name), param.name
+
+
+def test_the_embedded_default_store_goes_to_the_full_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("LIQCLI_REDIS_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    assert fast.parse(["totals", "-f", "json"]) is not None  # a command line it knows …
+    assert fast.run(["totals", "-f", "json"]) is None  # … on a store it leaves to the full path

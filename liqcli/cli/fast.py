@@ -118,7 +118,6 @@ def _report(command: str, values: dict[str, object]) -> str | None:
     from io import StringIO
 
     from liqcli.cli.reporting import ReportRequest, check_selection, report_stats
-    from liqcli.store.connection import resolve_url
     from liqcli.store.fastclient import fast_client
 
     symbols = values.get("symbol")
@@ -135,7 +134,9 @@ def _report(command: str, values: dict[str, object]) -> str | None:
         prefix=str(values.get("prefix", "liq")),
     )
     check_selection(request)
-    client = fast_client(resolve_url(request.redis_url))
+    if not request.redis_url:  # the embedded default store: the full path runs it
+        return None
+    client = fast_client(request.redis_url)
     if client is None:
         return None
     from liqcli.store.store import Store
