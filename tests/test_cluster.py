@@ -64,6 +64,10 @@ def test_ingest_and_every_report_on_a_cluster(cluster_url: str, redis_url: str) 
     assert "new 600, duplicate 0" in done.stderr
     again = liqcli("ingest", "-", "--redis-url", cluster_url, stdin=jsonl(events))
     assert again.returncode == 0 and "new 0, duplicate 600" in again.stderr, again.stderr
+    # several symbols at once: one pipeline, split per node by the cluster client
+    many = store.rollups(list(SYMBOLS))
+    assert [r.cells for r in many] == [store.rollup(s).cells for s in SYMBOLS]
+    assert sum(c.events for r in many for c in r.cells.values()) == len(events)
     # the same events on a single server: every output byte for byte the same
     single = liqcli("ingest", "-", "--redis-url", redis_url, stdin=jsonl(events))
     assert single.returncode == 0, single.stderr

@@ -114,7 +114,11 @@ def compute_stats(
     else:
         names = normalize_symbols(symbols)
         multi = len(names) > 1
-    rollups = [store.rollup(name, since_ms, until_ms) for name in names]
+    many = getattr(store, "rollups", None)  # a store that reads several symbols at once
+    rollups = (
+        many(names, since_ms, until_ms) if many is not None and len(names) > 1
+        else [store.rollup(name, since_ms, until_ms) for name in names]
+    )
     stats = stats_from_rollups(
         rollups, since_ms=since_ms, until_ms=until_ms, exchanges=wanted, multi=multi
     )

@@ -370,6 +370,26 @@ class Store:
         fold.into(rollup)
         return rollup
 
+    def rollups(
+        self, symbols: Sequence[str], since_ms: int | None = None, until_ms: int | None = None
+    ) -> list[Rollup]:
+        """:meth:`rollup` of each symbol. All time: one pipeline of every symbol's cumulative
+        rollup (on a Cluster, redis-py sends it as one pipeline per node); a window: symbol
+        by symbol (each read is one symbol's keys, in its slot)."""
+        if since_ms is not None or until_ms is not None:
+            return [self.rollup(symbol, since_ms, until_ms) for symbol in symbols]
+        pipe = self.client.pipeline(transaction=False)
+        for symbol in symbols:
+            pipe.hgetall(self.key(symbol, "t"))
+        out = []
+        for symbol, raw in zip(symbols, pipe.execute(), strict=True):
+            rollup = Rollup(symbol=symbol, since_ms=None, until_ms=None)
+            fold = _Fold()
+            fold.add_hash(raw)
+            fold.into(rollup)
+            out.append(rollup)
+        return out
+
     def _read_blobs(self, keys: list[str], whole: int) -> list[bytes]:
         """What ``read.lua`` returns for ``keys`` (the first ``whole`` rollup hashes, then
         logs), in one round trip, with read-only commands only: ``EVAL_RO`` (Redis ≥ 7),
