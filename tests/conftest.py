@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from liqcli.store.local import RedisServer
+from liqcli.store.local import LocalCluster, RedisServer
 
-__all__ = ["SHARED_DATA", "RedisServer"]
+__all__ = ["SHARED_DATA", "LocalCluster", "RedisServer"]
 
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
@@ -22,6 +22,25 @@ def redis_server() -> Iterator[RedisServer]:
     server.start()
     yield server
     server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[LocalCluster]:
+    """A real Redis Cluster (3 masters, 3 replicas) for the whole session."""
+    cluster = LocalCluster(masters=3, replicas=1)
+    cluster.start()
+    yield cluster
+    cluster.cleanup()
+
+
+@pytest.fixture()
+def cluster_url(redis_cluster: LocalCluster, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The plain URL of one node of the session's cluster, all masters flushed first."""
+    redis_cluster.wait_ok()
+    redis_cluster.flush()
+    for var in ("LIQCLI_REDIS_URL", "REDIS_URL", "LIQCLI_PREFIX", "LIQCLI_SYMBOL", "NO_COLOR"):
+        monkeypatch.delenv(var, raising=False)
+    return redis_cluster.running()[0].url
 
 
 @pytest.fixture()

@@ -113,3 +113,18 @@ def test_market_workload_is_deterministic_and_exact_in_count() -> None:
     assert len(symbols) > 100 and {"BTCUSDT", "ETHUSDT", "SOLUSDT"} <= symbols
     majors = sum(e["symbol"] in ("BTCUSDT", "ETHUSDT", "SOLUSDT") for e in first)
     assert 0.5 < majors / 2_000 < 0.7
+
+
+def test_oneshot_benchmark_runs_end_to_end_with_tiny_sizes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    bench_oneshot = importlib.import_module("bench_oneshot")
+    runner = importlib.import_module("run")
+    rows = bench_oneshot.run(quick=True, n=300, rounds=1)
+    names = {r["benchmark"] for r in rows}
+    assert {"one-shot floor", "one-shot vs floor", "one-shot full path"} <= names
+    if bench_oneshot.duckdb_binary() is not None:
+        assert "one-shot vs DuckDB CLI" in names
+    for r in rows:
+        runner.check_row(r, "bench_oneshot")
+        assert r["value"] > 0

@@ -41,8 +41,10 @@ def _root(
 
 
 def fail(message: str, status: ExitStatus) -> typer.Exit:
-    """Print a one-line error on stderr and return the Exit to raise."""
-    sys.stderr.write(f"liqcli: error: {message}\n")
+    """Print a one-line error on stderr (passwords masked) and return the Exit to raise."""
+    from liqcli.store.connection import mask_secrets
+
+    sys.stderr.write(f"liqcli: error: {mask_secrets(message)}\n")
     sys.stderr.flush()
     return typer.Exit(int(status))
 
@@ -62,18 +64,14 @@ def errors_handled(debug: bool) -> Iterator[None]:
         raise typer.Exit(int(ExitStatus.OK)) from None
     except LiqError as exc:
         if debug:
-            import traceback
-
-            traceback.print_exc()
+            print_traceback()
         raise fail(str(exc), exc.exit_status) from None
     except Exception as exc:
         from liqcli.store.connection import describe_redis_error
 
         described = describe_redis_error(exc, _given_url())
         if debug:
-            import traceback
-
-            traceback.print_exc()
+            print_traceback()
         if described is not None:
             raise fail(described, ExitStatus.STORE) from None
         raise fail(
@@ -90,6 +88,16 @@ def _given_url() -> str | None:
     ctx = get_current_context(silent=True)
     url = None if ctx is None else ctx.params.get("redis_url")
     return url if isinstance(url, str) and url else None
+
+
+def print_traceback() -> None:
+    """The current exception's traceback on stderr, every password masked."""
+    import traceback
+
+    from liqcli.store.connection import mask_secrets
+
+    sys.stderr.write(mask_secrets(traceback.format_exc()))
+    sys.stderr.flush()
 
 
 def _silence_broken_pipe() -> None:

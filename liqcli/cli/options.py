@@ -24,8 +24,10 @@ RedisUrl = Annotated[
         metavar="URL",
         envvar=["LIQCLI_REDIS_URL", "REDIS_URL"],
         show_envvar=True,
-        help="Store URL: redis://, rediss://, unix:// or embedded:PATH (default: an embedded "
-        "store in your data directory, see 'liqcli store path').",
+        help="Store URL: redis://, rediss:// (TLS; ssl_ca_certs=… parameters), "
+        "redis+cluster:// (a cluster node's redis:// URL is detected too), unix:// or "
+        "embedded:PATH (default: an embedded store in your data directory, see "
+        "'liqcli store path').",
         rich_help_panel="Connection",
     ),
 ]

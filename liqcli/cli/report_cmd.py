@@ -15,7 +15,8 @@ import typer
 from liqcli.cli import wanted
 from liqcli.cli.app import app, errors_handled
 from liqcli.cli.output import Output
-from liqcli.cli.report_options import ReportRequest, check_selection, report_command
+from liqcli.cli.report_options import report_command
+from liqcli.cli.reporting import ReportRequest, check_selection, report_stats, resolve_color
 
 if TYPE_CHECKING:
     from liqcli.report.core import RollupSource
@@ -30,43 +31,6 @@ COMMAND_HELP: dict[str, str] = {
     "symbols": "The symbols in the store, each with events, USD, first/last event and exchanges "
     "(all of them, or those given with -s; LIQCLI_SYMBOL is ignored here).",
 }
-
-
-def report_stats(
-    request: ReportRequest, command: str, store: RollupSource, now_ms: int | None = None
-) -> CumulativeStats:
-    """The CumulativeStats a report command shows (also used by ``watch``).
-
-    ``summary`` also carries the live collector's coverage gaps inside the window (an open
-    window ends at ``now_ms``, default the current time).
-    """
-    from liqcli.report.core import compute_stats
-    from liqcli.report.timeparse import now_ms as current_ms
-    from liqcli.report.timeparse import parse_window
-
-    now = current_ms() if now_ms is None else now_ms
-    since_ms, until_ms = parse_window(request.since, request.until, now=now)
-    all_symbols = request.all_symbols or (command == "symbols" and request.symbols is None)
-    return compute_stats(
-        store,
-        list(request.symbols) if request.symbols else None,
-        since_ms=since_ms,
-        until_ms=until_ms,
-        exchanges=request.exchanges,
-        all_symbols=all_symbols,
-        coverage=command == "summary",
-        now_ms=now,
-    )
-
-
-def resolve_color(choice: str) -> bool:
-    if choice == "always":
-        return True
-    if choice == "never":
-        return False
-    from liqcli.formatters import color_wanted
-
-    return color_wanted(sys.stdout)
 
 
 def run_report(

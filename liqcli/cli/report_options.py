@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
 
 from liqcli.cli.options import Debug, Prefix, RedisUrl
+from liqcli.cli.reporting import ReportRequest
 from liqcli.formatters import DEFAULT_FORMAT, available
 
 PANEL = "Report"
@@ -129,24 +129,6 @@ Color = Annotated[
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class ReportRequest:
-    """What a report command was asked for (after parsing, before validation of times)."""
-
-    symbols: tuple[str, ...] | None
-    all_symbols: bool
-    exchanges: tuple[str, ...]
-    since: str | None
-    until: str | None
-    fmt: str = DEFAULT_FORMAT
-    table_style: str | None = None
-    header: bool = True
-    color: str = "auto"
-    redis_url: str | None = None
-    prefix: str = "liq"
-    debug: bool = False
-
-
 def report_request(
     symbol: Symbols = None,
     all_symbols: AllSymbols = False,
@@ -176,16 +158,6 @@ def report_request(
         prefix=prefix,
         debug=debug,
     )
-
-
-def check_selection(request: ReportRequest) -> None:
-    """Raise UsageError for a bad time, symbol or exchange name: before any I/O."""
-    from liqcli.report.core import normalize_exchanges, normalize_symbols
-    from liqcli.report.timeparse import parse_window
-
-    parse_window(request.since, request.until)
-    normalize_symbols(request.symbols)
-    normalize_exchanges(request.exchanges)
 
 
 _SELECTION = ("symbol", "all_symbols", "exchange", "since", "until")  # before a command's own

@@ -13,7 +13,8 @@ from typing import Annotated
 import typer
 
 from liqcli.cli.app import app, errors_handled
-from liqcli.cli.report_options import ReportRequest, check_selection, report_command
+from liqcli.cli.report_options import report_command
+from liqcli.cli.reporting import ReportRequest, check_selection
 
 TAIL_PANEL = "Tail"
 TAIL_HELP = (
@@ -78,7 +79,7 @@ def _tail(
 ) -> None:
     from functools import partial
 
-    from liqcli.cli.report_cmd import resolve_color
+    from liqcli.cli.reporting import resolve_color
     from liqcli.errors import UsageError
     from liqcli.formatters._events import LINE_FORMATS, EventWriter
     from liqcli.report.alerts import amount

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO
 import typer
 
 from liqcli.cli.app import app, errors_handled
-from liqcli.cli.report_options import ReportRequest, check_selection, report_command
+from liqcli.cli.report_options import report_command
+from liqcli.cli.reporting import ReportRequest, check_selection
 
 if TYPE_CHECKING:
     from liqcli.formatters._dashboard import DashboardView

@@ -494,10 +494,10 @@ class LiveSession:
 def describe_error(exc: BaseException, url: str | None = None) -> str:
     """The one-line status message of a failed refresh; ``url`` is the store's (default: the
     URL the environment gives, see ``connection.resolve_url``)."""
-    from liqcli.store.connection import describe_redis_error
+    from liqcli.store.connection import describe_redis_error, mask_secrets
 
     described = describe_redis_error(exc, url)
     if described is not None:
         return described
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = mask_secrets(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
     return f"store unreachable: {text}"

@@ -115,8 +115,7 @@ class Store:
         self.client: Any = client  # redis.Redis or RedisCluster; replies typed below
         self.prefix = prefix
         self._script: Any = None
-        self._read_script: Any = None
-        self._plan_script: Any = None
+        self._read_ro: bool | None = None  # scripts with EVAL_RO; None: not known yet
         self._known_symbols: set[str] = set()
         self._schema_written = False
         self.log_caps = (DAY_LOG_CAP, HOUR_LOG_CAP)  # bytes: see DAY_LOG_CAP (tests lower them)
@@ -251,6 +250,8 @@ class Store:
         """Schema key and symbol discovery, before the symbols' first events are written."""
         if not symbols:
             return
+        if not self._schema_written:
+            self._check_write_rights(min(symbols))
         self._ensure_schema()
         new_symbols = symbols - self._known_symbols
         if new_symbols:
@@ -258,6 +259,20 @@ class Store:
             # never miss one that has events.
             self.client.sadd(self.symbols_key, *sorted(new_symbols))
             self._known_symbols.update(new_symbols)
+
+    def _check_write_rights(self, symbol: str) -> None:
+        """Before the first write: a no-op script declaring the keys ingest writes, so an
+        ACL refusal (no scripts, keys outside the user's prefix) comes before anything is
+        written — no schema key, no symbol that discovery would list."""
+        keys = (self.schema_key, self.symbols_key, self.key(symbol, "t"))
+        if _is_cluster(self.client):  # keys in three slots; redis-py pipelines no EVAL there
+            for key in keys:
+                self.client.eval("return 0", 1, key)
+            return
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.eval("return 0", 1, key)
+        pipe.execute()
 
     def _execute(self, calls: list[_Call], size: int) -> list[bool]:
         """Run the script calls, pipelined in one round trip (each call stays atomic)."""
@@ -271,6 +286,15 @@ class Store:
             return result
         if len(calls) == 1:
             replies = [self._call(calls[0])]
+        elif _is_cluster(self.client):
+            # redis-py's cluster pipeline runs no scripts: one call after another (each still
+            # atomic in its symbol's slot); a refused call is kept like a pipeline's error
+            replies = []
+            for call in calls:
+                try:
+                    replies.append(self._script(keys=call[1], args=call[2]))
+                except redis_module.ResponseError as exc:
+                    replies.append(exc)
         else:
             pipe = self.client.pipeline(transaction=False)
             for call in calls:
@@ -463,20 +487,12 @@ class Store:
         if since_ms is not None and until_ms is not None and since_ms >= until_ms:
             return out
         plans = self._plans(symbols, since_ms, until_ms)
-        if self._read_script is None:
-            self._read_script = self.client.register_script(_script_source("read.lua"))
         reads = [(i, plan) for i, plan in enumerate(plans) if plan[0] or plan[1]]
-        blobs_of: list[Any] = []
-        if len(reads) == 1:
-            i, (hashes, logs) = reads[0]
-            blobs_of = [self._read_script(keys=self._read_keys(symbols[i], hashes, logs),
-                                          args=[len(hashes)])]
-        elif reads:
-            pipe = self.client.pipeline(transaction=False)
-            for i, (hashes, logs) in reads:
-                self._read_script(keys=self._read_keys(symbols[i], hashes, logs),
-                                  args=[len(hashes)], client=pipe)
-            blobs_of = pipe.execute()
+        blobs_of = self._read_only_scripts(
+            "read.lua",
+            [(self._read_keys(symbols[i], hashes, logs), [len(hashes)])
+             for i, (hashes, logs) in reads],
+        )
         for (i, (hashes, logs)), blobs in zip(reads, blobs_of, strict=True):
             fold = _Fold()
             for blob in blobs[: len(hashes)]:
@@ -510,16 +526,9 @@ class Store:
                 hour_ranges = [(hour_ranges[0][0], (until_ms - 1) // HOUR_MS)]
             else:
                 hour_ranges.append((first, (until_ms - 1) // HOUR_MS))
-        if self._plan_script is None:
-            self._plan_script = self.client.register_script(_script_source("plan.lua"))
         args = [lo_day, hi_day, *(bound for pair in hour_ranges for bound in pair)]
-        if len(symbols) == 1:
-            replies = [self._plan_script(keys=self._plan_keys(symbols[0]), args=args)]
-        else:
-            pipe = self.client.pipeline(transaction=False)
-            for name in symbols:
-                self._plan_script(keys=self._plan_keys(name), args=args, client=pipe)
-            replies = pipe.execute()
+        replies = self._read_only_scripts(
+            "plan.lua", [(self._plan_keys(name), args) for name in symbols])
         plans = []
         for name, (days, hours, pruned) in zip(symbols, replies, strict=True):
             plan = self._plan([int(d) for d in days.split()], [int(h) for h in hours.split()],
@@ -528,6 +537,68 @@ class Store:
                 _check_not_pruned(name, int(pruned), plan[1], since_ms, until_ms)
             plans.append(plan)
         return plans
+
+    def _read_only_scripts(
+        self, name: str, calls: list[tuple[list[str], list[Any]]]
+    ) -> list[Any]:
+        """The replies of the read-only script ``name`` (``plan.lua`` or ``read.lua``) for
+        each (keys, args) call, pipelined in one round trip, with read-only commands only:
+        ``EVAL_RO`` (Redis ≥ 7: a replica or a ``+@read`` user with ``+eval_ro`` may run it);
+        on Redis 6.2, on a Cluster (where redis-py would ask the server for a script's keys
+        first), or when EVAL_RO is refused, a pipeline of the plain reads the script makes,
+        whose replies are shaped as the script's. A ``+@read`` user runs every report."""
+        if not calls:
+            return []
+        if self._read_ro is None:
+            self._read_ro = not _is_cluster(self.client)
+        if self._read_ro:
+            source = _script_source(name)
+            pipe = self.client.pipeline(transaction=False)
+            for keys, args in calls:
+                # EVAL_RO, not EVALSHA_RO: the server caches the compiled script either way,
+                # and a one-shot process saves the NOSCRIPT round trip and the hashing
+                pipe.execute_command("EVAL_RO", source, len(keys), *keys, *args)
+            try:
+                return list(pipe.execute())
+            except Exception as exc:
+                # Redis < 7 has no read-only scripts; a +@read user may not run them
+                text = str(exc).lower()
+                if ("unknown command" not in text and "noperm" not in text
+                        and type(exc).__name__ != "NoPermissionError"):
+                    raise
+                self._read_ro = False
+        return self._plain_reads(name, calls)
+
+    def _plain_reads(self, name: str, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
+        """What ``plan.lua`` / ``read.lua`` return, computed from plain read commands."""
+        pipe = self.client.pipeline(transaction=False)
+        for keys, args in calls:
+            if name == "plan.lua":
+                pipe.zrangebyscore(keys[0], args[0], args[1])
+                for lo, hi in zip(args[2::2], args[3::2], strict=True):
+                    pipe.zrangebyscore(keys[1], lo, hi)
+                pipe.get(keys[2])
+            else:
+                for index, key in enumerate(keys):
+                    if index < int(args[0]):
+                        pipe.hgetall(key)
+                    else:
+                        pipe.get(key)
+        replies = iter(pipe.execute())
+        out: list[Any] = []
+        for keys, args in calls:
+            if name == "plan.lua":
+                days = b" ".join(next(replies))
+                hours = b" ".join(h for _ in range(len(args[2:]) // 2) for h in next(replies))
+                out.append([days, hours, next(replies) or b""])
+            else:
+                blobs = []
+                for index in range(len(keys)):
+                    reply = next(replies)
+                    blobs.append(b"\n".join(part for item in reply.items() for part in item)
+                                 if index < int(args[0]) else reply or b"")
+                out.append(blobs)
+        return out
 
     def _plan_keys(self, symbol: str) -> list[str]:
         # the day and hour indexes, and liqcli prune's marker (see _check_not_pruned)
@@ -686,15 +757,27 @@ def _iso(ms: int | None) -> str:
     )
 
 
+def _is_cluster(client: Any) -> bool:
+    """Whether ``client`` is redis-py's RedisCluster (without importing it)."""
+    return hasattr(client, "nodes_manager")
+
+
 def _inside(ts: int, since_ms: int | None, until_ms: int | None) -> bool:
     return (since_ms is None or ts >= since_ms) and (until_ms is None or ts < until_ms)
 
 
 def _script_source(name: str) -> str:
-    """A server-side script shipped in the package (read on first use)."""
-    from importlib import resources
+    """A server-side script shipped in the package (read on first use; a plain file read, as
+    importlib.resources costs a one-shot report more than the read itself)."""
+    import os
 
-    return resources.files("liqcli.store").joinpath(name).read_text()
+    try:
+        with open(os.path.join(os.path.dirname(__file__), name), encoding="utf-8") as f:
+            return f.read()
+    except OSError:  # packaged some other way (a zip): ask the import system
+        from importlib import resources
+
+        return resources.files("liqcli.store").joinpath(name).read_text()
 
 
 def _covers(since_ms: int | None, until_ms: int | None, start: int, end: int) -> bool:
