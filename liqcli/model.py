@@ -37,6 +37,10 @@ def symbol_problem(symbol: str) -> str | None:
         if not char.isascii() and char.upper().isascii():  # "ſ" → "S", "ı" → "I", "ß" → "SS"
             return (f"U+{ord(char):04X} ({unicodedata.name(char, '?')}) would upper-case to "
                     f"ASCII {char.upper()!r}")
+        folded = unicodedata.normalize("NFKC", char)
+        if folded != char and folded.isascii():  # full-width "Ｂ", "ＵＳＤＴ": ASCII look-alikes
+            return (f"U+{ord(char):04X} ({unicodedata.name(char, '?')}) is a look-alike of "
+                    f"ASCII {folded!r}")
     if _upper(symbol) != symbol:
         return "not normalized (NFC, upper-case letters)"
     return None

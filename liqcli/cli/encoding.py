@@ -4,7 +4,9 @@ on old systems, Windows consoles): never a UnicodeEncodeError, always readable t
 A character the stream's encoding cannot hold is written as an ASCII look-alike when liqcli
 uses it as a glyph (``→`` as ``->``, ``×`` as ``x``, ``…`` as ``...``, bars as ``#``/``.``),
 else as a Python escape (``币`` as ``\\u5e01``) so nothing is lost silently. UTF-8 streams are
-left alone.
+left alone. Data formats for programs (json, ndjson, csv, tsv, prometheus, openmetrics,
+``export``) are written in UTF-8 whatever the stream's encoding (:func:`utf8_stdout`): escaping
+would change the data.
 """
 
 from __future__ import annotations
@@ -63,3 +65,13 @@ def safe_streams() -> None:
         if name != "utf-8" and reconfigure is not None:
             _register()
             reconfigure(errors=ERRORS)
+
+
+def utf8_stdout() -> None:
+    """Data for programs (json, csv, export …) is UTF-8 whatever the locale says: a fallback
+    escape would change the data (``币`` must not become ``\\u5e01`` in a CSV cell)."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    encoding = getattr(sys.stdout, "encoding", None) or ""
+    if reconfigure is not None and codecs.lookup(encoding or "ascii").name != "utf-8":
+        sys.stdout.flush()
+        reconfigure(encoding="utf-8", errors="strict")

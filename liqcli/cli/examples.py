@@ -2,7 +2,7 @@
 
 One entry per command name (a subcommand of a group as ``"import cryptofeed"``); the app adds
 each as its command's epilog when it registers the commands (``app._register``), unless the
-command writes its own EXAMPLES (``export`` does, in its docstring). A new command
+command writes its own EXAMPLES. A new command
 adds its examples here (tests/test_cli_usage.py checks that every command has some).
 Text is rich markup: write ``\\[`` for a literal ``[``.
 """
@@ -63,6 +63,11 @@ EXAMPLES: dict[str, str] = {
     "store stop": """
   liqcli store stop
   liqcli store stop --redis-url embedded:./demo.rdb""",
+    "export": """
+  liqcli export -s BTCUSDT --since 7d > btc-week.jsonl
+  liqcli export --all-symbols --since 2024-08-01 -o august.csv.gz
+  liqcli export -s ETHUSDT -o eth.parquet      (needs liqcli\\[parquet])
+  liqcli export --all-symbols | liqcli ingest --redis-url embedded:./c.rdb -""",
     "tail": """
   liqcli tail -s BTCUSDT,ETHUSDT --min-usd 100000
   liqcli tail --all-symbols --since 10m -f ndjson | jq -c '{symbol, side, usd}'

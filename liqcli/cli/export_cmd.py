@@ -19,17 +19,8 @@ HELP = """Write the stored events of the selection and window as JSON Lines, CSV
 The output is the event contract that `liqcli ingest` reads, ordered by event time, with ids
 kept: `liqcli export ... | liqcli ingest -` into an empty store gives the same figures and the
 same identities. It streams (memory bounded by one day of one symbol per symbol). A name ending
-in .gz is compressed; -o writes atomically (a temporary file renamed at the end).
-
-EXAMPLES
-
-  liqcli export -s BTCUSDT --since 7d > btc-week.jsonl
-
-  liqcli export --all-symbols --since 2024-08-01 --until 2024-09-01 -o august.csv.gz
-
-  liqcli export -s ETHUSDT -f parquet -o eth.parquet      # needs liqcli[parquet]
-
-  liqcli export --all-symbols | liqcli ingest --redis-url embedded:./copy.rdb -
+in .gz is compressed; -o writes atomically (a temporary file renamed at the end). Parquet is
+for other tools (DuckDB, pandas): ingest reads JSON Lines and CSV.
 """
 
 

@@ -104,6 +104,9 @@ def run(argv: list[str]) -> int | None:
         return None
     text, notes = done
     try:
+        from liqcli.cli.encoding import utf8_stdout
+
+        utf8_stdout()  # data formats only here: UTF-8 whatever the locale
         sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:

@@ -39,7 +39,8 @@ def import_cryptofeed_cmd(
 ) -> None:
     """Import cryptofeed's liquidations (sorted sets and streams), quirks corrected.
 
-    Keys are discovered with SCAN on the source; re-running imports only what is new.
+    Keys are discovered with SCAN on the source; re-running reads on from where the last run
+    stopped (records at that edge are read again and counted as duplicates).
     """
     with errors_handled(debug):
         from liqcli.errors import ExitStatus, StoreError

@@ -54,8 +54,9 @@ def ingest(
             "-F",
             metavar="FORMAT",
             autocompletion=_complete_format,
-            help="Input format: auto (by content, then extension), jsonl, csv, or an "
-            "exchange adapter: binance, bitmex, bybit, deribit, okx.",
+            help="Input format: auto (by content, then extension), jsonl, csv, an exchange "
+            "recording (binance, bitmex, bybit, deribit, okx) or a historical dump (tardis, "
+            "ccxt).",
         ),
     ] = "auto",
     strict: Annotated[
@@ -158,7 +159,7 @@ class _Rejects:
         line = f"{record.source}:{record.line}: {record.error}\n"
         self.count += 1
         if self.count <= REJECTS_SHOWN:
-            sys.stderr.write(line)  # looked up each time: a progress bar redirects it
+            say(line)
         if self.file is not None:
             self.file.write(line)
 
@@ -221,22 +222,33 @@ def _total_bytes(files: list[str]) -> int:
     return total
 
 
+def say(text: str) -> None:
+    """A message on stderr that never stops the ingest: when stderr is a closed pipe
+    (``2>&1 | head -1``) messages are dropped, and the exit status still tells (4 when
+    anything was rejected)."""
+    try:
+        sys.stderr.write(text)  # looked up each time: a progress bar redirects it
+        sys.stderr.flush()
+    except BrokenPipeError:
+        import os
+
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+
+
 def _report(summary: IngestSummary, rejects: _Rejects, *, strict: bool, json_summary: bool) -> None:
-    err = sys.stderr
     hidden = rejects.count - REJECTS_SHOWN
     if hidden > 0:
         where = "all are in the reject file" if rejects.file is not None else (
             "use --reject-file PATH to keep them all"
         )
-        err.write(f"... {hidden} more rejected ({where})\n")
+        say(f"... {hidden} more rejected ({where})\n")
     if strict and summary.rejected:
-        err.write(f"liqcli: --strict: nothing stored, {summary.rejected} rejected\n")
-    err.write(
+        say(f"liqcli: --strict: nothing stored, {summary.rejected} rejected\n")
+    say(
         f"read {summary.read}, new {summary.new}, duplicate {summary.duplicate}, "
         f"rejected {summary.rejected}, skipped {summary.skipped} "
         f"in {summary.seconds:.2f} s ({summary.events_per_s:,.0f} events/s)\n"
     )
-    err.flush()
     if json_summary:
         import json
 

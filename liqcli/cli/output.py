@@ -28,9 +28,15 @@ Output = Annotated[
 
 
 @contextmanager
-def text_output(path: str | None) -> Iterator[TextIO]:
-    """stdout when ``path`` is None or ``-``, else an atomically replaced file."""
+def text_output(path: str | None, *, data: bool = True) -> Iterator[TextIO]:
+    """stdout when ``path`` is None or ``-``, else an atomically replaced file. ``data``:
+    the text is for programs, so stdout is UTF-8 whatever the locale (a table for people
+    passes False and keeps the terminal's encoding, with ASCII fallbacks)."""
     if path is None or path == "-":
+        if data:
+            from liqcli.cli.encoding import utf8_stdout
+
+            utf8_stdout()
         yield sys.stdout
         sys.stdout.flush()
         return
@@ -48,11 +54,25 @@ def text_output(path: str | None) -> Iterator[TextIO]:
 @contextmanager
 def atomic_path(path: str) -> Iterator[str]:
     """A temporary path beside ``path``, renamed over it when the block succeeds."""
+    from liqcli.errors import UsageError
+
     target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"-o: {path} is a directory (give a file name)")
+    if not target.parent.is_dir():
+        raise UsageError(f"-o: directory {target.parent} does not exist")
     temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
+        temp.touch()
+    except OSError as exc:
+        raise UsageError(f"-o: cannot write in {target.parent}: {exc.strerror}") from None
+    try:
         yield str(temp)
-        os.replace(temp, target)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+    try:
+        os.replace(temp, target)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise UsageError(f"-o: cannot write {path}: {exc.strerror}") from None

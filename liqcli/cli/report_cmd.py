@@ -45,7 +45,7 @@ def run_report(
         check_selection(request)  # bad times and names are usage errors, before I/O
         store = open_store(request.redis_url, request.prefix, create=False)
         stats = report_stats(request, command, store)
-        with text_output(output) as out:
+        with text_output(output, data=request.fmt not in ("table", "markdown")) as out:
             render_report(
                 stats, command, request.fmt, out,
                 color=resolve_color(request.color) and out is sys.stdout,

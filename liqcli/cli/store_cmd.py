@@ -57,7 +57,8 @@ def path_cmd(redis_url: RedisUrl = None, debug: Debug = False) -> None:
 
 @store_app.command("list")
 def list_cmd(json_out: JsonOut = False, debug: Debug = False) -> None:
-    """The embedded stores whose server runs now (this user's), one per line: URL, pid, memory."""
+    """The embedded stores whose server runs now (this user's), one per line: URL, pid, memory,
+    keys."""
     with errors_handled(debug):
         from liqcli.store.embedded import running_servers
 

@@ -464,6 +464,11 @@ class RecordReader:
         raw_tell = _teller(stream)
         data: Any = stream if hasattr(stream, "peek") else io.BufferedReader(cast(Any, stream))
         compressed: _Counting | None = None
+        if data.peek(4)[:4] == b"PAR1":  # a Parquet file (liqcli export -f parquet)
+            self.position = raw_tell()
+            yield Record(self.source, 1, None, "a Parquet file: ingest reads JSON Lines or CSV "
+                         "(liqcli export writes those too); Parquet is for other tools")
+            return
         if data.peek(2)[:2] == b"\x1f\x8b":
             compressed = _Counting(data)
             data = gzip.GzipFile(fileobj=compressed, mode="rb")

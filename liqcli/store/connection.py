@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from liqcli.errors import StoreError
+from liqcli.errors import StoreError, UsageError
 
 if TYPE_CHECKING:
     from liqcli.store.store import Store
@@ -214,6 +214,7 @@ def connect(url: str | None = None, *, socket_timeout: float = 30, create: bool 
                              "`liqcli ingest` creates one)")
         server.ensure_running()
         return server.client(socket_timeout)
+    check_url(resolved)
     explicit = cluster_scheme(resolved)
     if explicit is not None:
         return _cluster_client(explicit, socket_timeout)
@@ -231,6 +232,40 @@ def connect(url: str | None = None, *, socket_timeout: float = 30, create: bool 
         client.close()
         return _cluster_client(resolved, socket_timeout)
     return client
+
+
+# URL query parameters redis-py reads (its URL parsers, the connection and TLS options) and
+# liqcli's own; anything else would reach the connection as an unknown keyword (a crash).
+_URL_PARAMS = frozenset({
+    "db", "password", "username", "socket_timeout", "socket_connect_timeout",
+    "socket_keepalive", "retry_on_timeout", "max_connections", "health_check_interval",
+    "client_name", "protocol", "timeout", "cluster", "encoding", "encoding_errors",
+    "decode_responses", "lib_name", "lib_version",
+    "ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs", "ssl_ca_path",
+    "ssl_ca_data", "ssl_check_hostname", "ssl_password", "ssl_min_version", "ssl_ciphers",
+    "ssl_include_verify_flags", "ssl_exclude_verify_flags",
+})
+
+
+def check_url(url: str) -> None:
+    """Refuse, as a usage error (exit 2), what redis-py would silently misread or crash on: a
+    database that is not a number (``/abc`` would quietly mean database 0) and an unknown
+    query parameter."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise UsageError(f"invalid store URL {mask_url(url)}: {exc}") from None
+    if parts.scheme in ("redis", "rediss", "redis+cluster", "rediss+cluster"):
+        db = parts.path.lstrip("/")
+        if db and not (db.isascii() and db.isdigit()):
+            raise UsageError(f"invalid database {db[:20]!r} in store URL {mask_url(url)} "
+                             "(a number, e.g. redis://localhost:6379/0)")
+    for name, _value in parse_qsl(parts.query, keep_blank_values=True):
+        if name not in _URL_PARAMS:
+            raise UsageError(f"unknown parameter {name[:30]!r} in store URL {mask_url(url)} "
+                             "(see README, 'Connecting')")
 
 
 def _is_cluster_node(client: Any) -> bool:
@@ -306,4 +341,7 @@ def describe_redis_error(exc: BaseException, url: str | None = None) -> str | No
         return f"store {where}: the cluster cannot serve this key now ({reason}); retry later"
     if isinstance(exc, rexc.ConnectionError | rexc.TimeoutError | rexc.RedisClusterException):
         return f"cannot reach store {where}: {reason}"
+    if isinstance(exc, rexc.ResponseError) and "DB index is out of range" in str(exc):
+        return (f"store {where} has no such database ({reason}): use a database number the "
+                "server has (its 'databases' setting)")
     return None
