@@ -600,7 +600,16 @@ class _Counting:
 
 def _open(path: str) -> BinaryIO:
     if path == "-":
-        return sys.stdin.buffer
+        # a stream of its own on a copy of fd 0, not sys.stdin.buffer: a piped ingest reads in
+        # a helper thread, and an interpreter that exits (an error, exit 3) while that thread
+        # waits in sys.stdin.buffer aborts on its lock ("could not acquire lock ... at
+        # interpreter shutdown"); a private buffer is never touched at shutdown
+        import os
+
+        try:
+            return os.fdopen(os.dup(sys.stdin.fileno()), "rb")
+        except (OSError, ValueError):  # no real fd (an embedding application's stdin)
+            return sys.stdin.buffer
     try:
         return open(path, "rb")
     except OSError as exc:
