@@ -253,8 +253,9 @@ def check_url(url: str) -> None:
     query parameter."""
     from urllib.parse import parse_qsl, urlsplit
 
+    head, _userinfo, rest = _split_userinfo(url)  # a password may hold unencoded "/", "#", "?"
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(head + rest)
     except ValueError as exc:
         raise UsageError(f"invalid store URL {mask_url(url)}: {exc}") from None
     if parts.scheme in ("redis", "rediss", "redis+cluster", "rediss+cluster"):

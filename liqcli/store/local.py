@@ -192,7 +192,7 @@ class LocalCluster(_Started):
     takes over about two of them later.
     """
 
-    def __init__(self, masters: int = 3, replicas: int = 1, node_timeout: int = 1000) -> None:
+    def __init__(self, masters: int = 3, replicas: int = 1, node_timeout: int = 2000) -> None:
         self.nodes = [
             RedisServer("--cluster-enabled", "yes", "--cluster-node-timeout", str(node_timeout))
             for _ in range(masters * (1 + replicas))
@@ -223,7 +223,7 @@ class LocalCluster(_Started):
             raise
         return self
 
-    def wait_ok(self, timeout: float = 60) -> None:
+    def wait_ok(self, timeout: float = 180) -> None:
         """Until every running node reports ``cluster_state:ok`` with all slots assigned and
         sees ``masters`` healthy masters, all of them running (a killed one replaced)."""
         import redis
