@@ -194,7 +194,10 @@ class LocalCluster(_Started):
 
     def __init__(self, masters: int = 3, replicas: int = 1, node_timeout: int = 2000) -> None:
         self.nodes = [
-            RedisServer("--cluster-enabled", "yes", "--cluster-node-timeout", str(node_timeout))
+            # replicas sync at once (no diskless-sync delay): a replica that never synced with
+            # its master cannot take over when the test kills that master
+            RedisServer("--cluster-enabled", "yes", "--cluster-node-timeout", str(node_timeout),
+                        "--repl-diskless-sync-delay", "0")
             for _ in range(masters * (1 + replicas))
         ]
         self.masters = masters
@@ -243,6 +246,9 @@ class LocalCluster(_Started):
         client = node.client()
         try:
             info = client.cluster("info")
+            replication = client.info("replication")
+            if replication.get("role") == "slave" and replication.get("master_link_status") != "up":
+                return False  # a replica still syncing could not take over
             running = {f"127.0.0.1:{n.port}" for n in self.running()}
             masters = [
                 address for address, n in client.cluster("nodes").items()
