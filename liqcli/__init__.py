@@ -14,6 +14,8 @@ _LAZY = {
     "SideFigures": "liqcli.report.stats",
     "ExchangeFigures": "liqcli.report.stats",
     "MatrixCell": "liqcli.report.stats",
+    "History": "liqcli.report.history",
+    "HistoryBucket": "liqcli.report.history",
     "Store": "liqcli.store.store",
     "compute_stats": "liqcli.report.core",
     "LiquidationDataAggregator": "liqcli.api",

@@ -8,6 +8,7 @@ ETH for ETHUSDT …). ``exchange_side_*`` are nested: ``{exchange: {"LONG": …,
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ from liqcli.report.core import DEFAULT_SYMBOL, compute_stats
 from liqcli.report.stats import CumulativeStats
 
 if TYPE_CHECKING:
+    from liqcli.report.history import History
     from liqcli.store.store import Store
 
 TimeLike = datetime | str | int | None
@@ -63,6 +65,13 @@ class LiquidationDataAggregator:
 
         Raises UsageError for an unreadable time or when ``since`` is not before ``until``.
         """
+        since_ms, until_ms, _ = self._window(since, until)
+        return compute_stats(
+            self.store, symbol, since_ms=since_ms, until_ms=until_ms, exchanges=exchanges
+        )
+
+    def _window(self, since: TimeLike, until: TimeLike) -> tuple[int | None, int | None, int]:
+        """``(since_ms, until_ms, now_ms)``; UsageError when the window is empty."""
         from liqcli.report.timeparse import iso_utc, now_ms
 
         current = now_ms()
@@ -71,8 +80,23 @@ class LiquidationDataAggregator:
             raise UsageError(
                 f"since ({iso_utc(since_ms)}) must be before until ({iso_utc(until_ms)})"
             )
-        return compute_stats(
-            self.store, symbol, since_ms=since_ms, until_ms=until_ms, exchanges=exchanges
+        return since_ms, until_ms, current
+
+    def history(
+        self, symbols: str | Iterable[str] = DEFAULT_SYMBOL, interval: str = "1h",
+        since: TimeLike = None, until: TimeLike = None, exchanges: Iterable[str] | None = None,
+        *, all_symbols: bool = False, by_exchange: bool = False,
+    ) -> History:
+        """Every ``interval`` bucket (``1m`` … ``1w``) of [since, until), widened to whole UTC
+        buckets; without ``since`` the last 24 hours. A :class:`liqcli.report.history.History`
+        whose ``buckets`` hold exact events, USD and quantity, LONG and SHORT."""
+        from liqcli.report.history import compute_history
+
+        since_ms, until_ms, current = self._window(since, until)
+        return compute_history(
+            self.store, symbols, interval=interval, since_ms=since_ms, until_ms=until_ms,
+            exchanges=exchanges, all_symbols=all_symbols, by_exchange=by_exchange,
+            now_ms=current,
         )
 
     def get_exchanges(self, symbol: str | None = None) -> list[str]:

@@ -19,6 +19,7 @@ COMMAND_MODULES: dict[str, str] = {
     "matrix": "report_cmd",
     "summary": "report_cmd",
     "symbols": "report_cmd",
+    "history": "history_cmd",
     "watch": "watch_cmd",
     "import": "import_cmd",
     "collect": "collect_cmd",

@@ -6,12 +6,11 @@ import csv
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 
-from liqcli.formatters._document import ROW_COLUMNS, SYMBOL_COLUMNS, rows
+from liqcli.formatters._document import Report, columns, rows
 from liqcli.formatters._text import neutralize_formula, plain_decimal, printable
 
 if TYPE_CHECKING:
     from liqcli.formatters import RenderOptions
-    from liqcli.report.stats import CumulativeStats
 
 
 def cell(value: Any) -> str:
@@ -29,11 +28,11 @@ def cell(value: Any) -> str:
 
 
 def write(
-    stats: CumulativeStats, command: str, out: TextIO, options: RenderOptions, delimiter: str
+    stats: Report, command: str, out: TextIO, options: RenderOptions, delimiter: str
 ) -> None:
-    columns = SYMBOL_COLUMNS if command == "symbols" else ROW_COLUMNS
+    names = columns(stats, command)
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     if options.header:
-        writer.writerow(columns)
+        writer.writerow(names)
     for row in rows(stats, command):
-        writer.writerow([cell(row[name]) for name in columns])
+        writer.writerow([cell(row[name]) for name in names])

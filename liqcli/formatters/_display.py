@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from liqcli.formatters._document import COMBINED_SYMBOL, iso_or_none, sections_of
+from liqcli.formatters._document import COMBINED_SYMBOL, Report, iso_or_none, sections_of
 from liqcli.formatters._text import (
     NONE_TEXT,
     fmt_int,
@@ -16,6 +16,7 @@ from liqcli.formatters._text import (
     fmt_usd,
     printable,
 )
+from liqcli.report.history import History
 from liqcli.report.stats import CumulativeStats, Figures
 
 
@@ -31,6 +32,8 @@ class DisplayTable:
     rows: list[list[str]] = field(default_factory=list)
     keys: list[str | None] = field(default_factory=list)
     shares: list[Decimal | None] = field(default_factory=list)
+    # chart tables (history): per row the LONG and SHORT USD its two-colour bar shows
+    bars: list[tuple[Decimal, Decimal]] = field(default_factory=list)
 
     def add(self, cells: list[str], key: str | None = None, share: Decimal | None = None) -> None:
         self.rows.append(cells)
@@ -38,8 +41,10 @@ class DisplayTable:
         self.shares.append(share)
 
 
-def heading(stats: CumulativeStats, command: str) -> str:
+def heading(stats: Report, command: str) -> str:
     """One line naming the report: symbol(s), window, exchange filter, covered time."""
+    if isinstance(stats, History):
+        return _history_heading(stats)
     if command == "symbols" or stats.multi:
         names = ", ".join(printable(s) for s in stats.symbols[:6])
         more = f", … ({len(stats.symbols)} symbols)" if len(stats.symbols) > 6 else ""
@@ -57,7 +62,10 @@ def window_text(stats: CumulativeStats) -> str:
     return f"[{since or '…'}, {until or '…'})"
 
 
-def covered(stats: CumulativeStats) -> str:
+def covered(stats: Report) -> str:
+    if isinstance(stats, History):
+        count = len({(b.start_ms, b.end_ms) for b in stats.buckets})
+        return f"{count:,} buckets of {stats.interval}, {fmt_int(stats.events)} events"
     if stats.first_ms is None:
         return "no events"
     hours = NONE_TEXT if stats.duration_hours is None else fmt_rate(stats.duration_hours)
@@ -68,7 +76,9 @@ def _qty_header(stats: CumulativeStats) -> str:
     return f"Qty {printable(stats.base)}" if stats.base else "Qty"
 
 
-def display_tables(stats: CumulativeStats, command: str) -> list[DisplayTable]:
+def display_tables(stats: Report, command: str) -> list[DisplayTable]:
+    if isinstance(stats, History):
+        return [history_table(stats)]
     if command == "symbols":
         return [_symbols_table(stats)]
     sections = sections_of(command)
@@ -200,6 +210,45 @@ def gaps_table(stats: CumulativeStats) -> DisplayTable | None:
     return table
 
 
+def _history_heading(history: History) -> str:
+    names = ", ".join(printable(s) for s in history.symbols[:6])
+    if len(history.symbols) > 6:
+        names += f", … ({len(history.symbols)} symbols)"
+    exchanges = ", ".join(printable(e) for e in history.exchange_filter) or "all exchanges"
+    if history.by == "exchange":
+        exchanges += ", by exchange"
+    window = f"[{iso_or_none(history.since_ms)}, {iso_or_none(history.until_ms)})"
+    return f"{names or 'no symbols'} · {window} · {exchanges}"
+
+
+def history_table(history: History) -> DisplayTable:
+    """Every bucket: start, figures, LONG and SHORT USD (the rich table adds their bars)."""
+    base = history.base
+    qty = f"Qty {printable(base)}" if base else "Qty"
+    who = (["Symbol"] if history.multi else []) + (["Exchange"] if history.by else [])
+    table = DisplayTable(
+        "history", f"Liquidations per {history.interval} (UTC)",
+        ["Start", *who, "Events", "USD", "LONG USD", "SHORT USD", qty],
+        ["left"] * (1 + len(who)) + ["right"] * 5,
+    )
+    for b in history.buckets:
+        names = ([printable(b.symbol)] if history.multi else []) + (
+            [printable(b.exchange or "")] if history.by else []
+        )
+        start = iso_or_none(b.start_ms) or NONE_TEXT
+        if history.interval_ms >= 86_400_000:
+            start = start[:10]
+        elif history.interval_ms >= 60_000:
+            start = start[:16].replace("T", " ")
+        table.add(
+            [start, *names, fmt_int(b.events), fmt_usd(b.usd), fmt_usd(b.long_usd),
+             fmt_usd(b.short_usd), fmt_qty(b.qty)],
+            key=b.exchange,
+        )
+        table.bars.append((b.long_usd, b.short_usd))
+    return table
+
+
 _BUILDERS = {
     "totals": _totals_table,
     "sides": _sides_table,
@@ -207,4 +256,7 @@ _BUILDERS = {
     "matrix": _matrix_table,
 }
 
-__all__ = ["COMBINED_SYMBOL", "DisplayTable", "covered", "display_tables", "gaps_table", "heading"]
+__all__ = [
+    "COMBINED_SYMBOL", "DisplayTable", "covered", "display_tables", "gaps_table", "heading",
+    "history_table",
+]

@@ -10,8 +10,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from liqcli.report.history import History
 from liqcli.report.stats import Coverage, CumulativeStats, Figures
 from liqcli.report.timeparse import iso_utc
+
+# A result any formatter renders: the cumulative reports, and the time series of ``history``.
+Report = CumulativeStats | History
 
 REPORT_SECTIONS: dict[str, tuple[str, ...]] = {
     "totals": ("totals",),
@@ -21,6 +25,8 @@ REPORT_SECTIONS: dict[str, tuple[str, ...]] = {
     "summary": ("totals", "sides", "exchanges", "matrix", "coverage"),
 }
 COMMANDS: tuple[str, ...] = (*REPORT_SECTIONS, "symbols")
+# Commands whose result is not a CumulativeStats (each has its own document and columns).
+SERIES_COMMANDS: tuple[str, ...] = ("history",)
 COMBINED_SYMBOL = "*"  # the ``symbol`` of rows summing several symbols
 
 # Columns of csv/tsv rows of totals, sides, exchanges, matrix and summary (ndjson: same keys,
@@ -30,6 +36,12 @@ ROW_COLUMNS: tuple[str, ...] = (
     "events", "usd", "qty", "events_pct", "usd_pct", "qty_pct",
     "avg_usd", "avg_qty", "events_per_hour", "first_event", "last_event", "duration_hours",
     "gap_start", "gap_end",
+)
+# Columns of csv/tsv rows of ``history``: ``symbol`` (several symbols) and ``exchange``
+# (``--by exchange``) are inserted after ``end`` when they apply.
+HISTORY_COLUMNS: tuple[str, ...] = (
+    "start", "end", "events", "usd", "qty", "long_events", "long_usd", "long_qty",
+    "short_events", "short_usd", "short_qty",
 )
 # Columns of csv/tsv rows of the ``symbols`` command (``exchanges`` space-separated).
 SYMBOL_COLUMNS: tuple[str, ...] = (
@@ -56,8 +68,11 @@ def sections_of(command: str) -> tuple[str, ...]:
 
 
 # ---------------------------------------------------------------- documents
-def document(stats: CumulativeStats, command: str = "summary") -> Doc:
-    """The JSON document of a report command (``summary``, ``totals`` … or ``symbols``)."""
+def document(stats: Report, command: str = "summary") -> Doc:
+    """The JSON document of a report command (``summary``, ``totals`` … ``symbols``,
+    ``history``)."""
+    if isinstance(stats, History):
+        return history_document(stats)
     if command == "symbols":
         return symbols_document(stats)
     sections = sections_of(command)
@@ -182,12 +197,22 @@ def symbol_entry(stats: CumulativeStats) -> Doc:
 
 
 # --------------------------------------------------------------------- rows
-def rows(stats: CumulativeStats, command: str) -> Iterator[Doc]:
-    """Flat rows (keys = ROW_COLUMNS, or SYMBOL_COLUMNS for ``symbols``).
+def columns(stats: Report, command: str) -> tuple[str, ...]:
+    """The csv/tsv columns of a report (the keys of :func:`rows`)."""
+    if isinstance(stats, History):
+        return history_columns(stats)
+    return SYMBOL_COLUMNS if command == "symbols" else ROW_COLUMNS
+
+
+def rows(stats: Report, command: str) -> Iterator[Doc]:
+    """Flat rows (keys = :func:`columns`: ROW_COLUMNS, SYMBOL_COLUMNS for ``symbols`` …).
 
     A multi-symbol report gives the rows of every symbol, then the combined rows whose
     ``symbol`` is ``*`` (their ``qty`` is None when the symbols mix base assets).
     """
+    if isinstance(stats, History):
+        yield from history_rows(stats)
+        return
     if command == "symbols":
         for one in stats.symbol_reports():
             entry = symbol_entry(one)
@@ -251,6 +276,40 @@ def _row_figures(f: Figures) -> Doc:
     return {
         "events": f.events, "usd": f.usd, "qty": f.qty,
         "events_pct": f.events_pct, "usd_pct": f.usd_pct, "qty_pct": f.qty_pct,
+    }
+
+
+# ------------------------------------------------------------------ history
+def history_columns(history: History) -> tuple[str, ...]:
+    extra = (("symbol",) if history.multi else ()) + (
+        ("exchange",) if history.by == "exchange" else ()
+    )
+    return (*HISTORY_COLUMNS[:2], *extra, *HISTORY_COLUMNS[2:])
+
+
+def history_rows(history: History) -> Iterator[Doc]:
+    """One row per bucket (× symbol × exchange), keys = :func:`history_columns`."""
+    names = history_columns(history)
+    for b in history.buckets:
+        row: Doc = {
+            "start": iso_utc(b.start_ms), "end": iso_utc(b.end_ms),
+            "symbol": b.symbol, "exchange": b.exchange,
+            "events": b.events, "usd": b.usd, "qty": b.qty,
+            "long_events": b.long_events, "long_usd": b.long_usd, "long_qty": b.long_qty,
+            "short_events": b.short_events, "short_usd": b.short_usd, "short_qty": b.short_qty,
+        }
+        yield {name: row[name] for name in names}
+
+
+def history_document(history: History) -> Doc:
+    """``{"interval": …, "buckets": […]}`` with the window, symbols and filter."""
+    return {
+        "interval": history.interval,
+        "window": {"since": iso_utc(history.since_ms), "until": iso_utc(history.until_ms)},
+        "symbols": list(history.symbols),
+        "by": history.by,
+        "exchange_filter": list(history.exchange_filter),
+        "buckets": list(history_rows(history)),
     }
 
 

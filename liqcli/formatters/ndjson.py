@@ -8,13 +8,17 @@ from liqcli.formatters._document import document, dumps, rows
 
 if TYPE_CHECKING:
     from liqcli.formatters import RenderOptions
-    from liqcli.report.stats import CumulativeStats
+    from liqcli.formatters._document import Report
 
 DESCRIPTION = "one JSON object per row (symbol and window on every line)"
 
 
-def row_objects(stats: CumulativeStats, command: str) -> list[dict[str, Any]]:
+def row_objects(stats: Report, command: str) -> list[dict[str, Any]]:
     """The rows of a report, with ``window`` {since, until} in place of since/until."""
+    from liqcli.report.history import History
+
+    if isinstance(stats, History):  # every bucket row already names its own window
+        return list(rows(stats, command))
     objects = []
     for row in rows(stats, command):
         since, until = row.pop("since"), row.pop("until")
@@ -29,11 +33,11 @@ def line(value: Any) -> str:
     return dumps(value, indent=None)
 
 
-def document_line(stats: CumulativeStats, command: str = "summary") -> str:
+def document_line(stats: Report, command: str = "summary") -> str:
     """The whole report document on one line (what ``watch -f ndjson`` prints per refresh)."""
     return line(document(stats, command))
 
 
-def render(stats: CumulativeStats, command: str, out: TextIO, options: RenderOptions) -> None:
+def render(stats: Report, command: str, out: TextIO, options: RenderOptions) -> None:
     for obj in row_objects(stats, command):
         out.write(line(obj) + "\n")

@@ -362,30 +362,79 @@ class Store:
 
         Only hours that hold events are considered (from the ``:hrs`` index).
         """
+        return _plan_hours(self._hours(symbol, since_ms, until_ms), since_ms, until_ms)
+
+    def _hours(self, symbol: str, since_ms: int | None, until_ms: int | None) -> list[int]:
+        """The hours of [since_ms, until_ms) that hold events of ``symbol``, in order."""
         lo = "-inf" if since_ms is None else str(since_ms // HOUR_MS)
         hi = "+inf" if until_ms is None else str((until_ms - 1) // HOUR_MS)
-        days: dict[int, None] = {}
-        hours: list[int] = []
-        slots: list[int] = []
-        edges: list[int] = []
-        for raw in self.client.zrangebyscore(self.key(symbol, "hrs"), lo, hi):
-            hour = int(raw)
-            if _covers(since_ms, until_ms, hour * HOUR_MS, (hour + 1) * HOUR_MS):
-                day = hour // HOURS_PER_DAY
-                if _covers(since_ms, until_ms, day * DAY_MS, (day + 1) * DAY_MS):
-                    days[day] = None
-                else:
-                    hours.append(hour)
-                continue
-            for slot in range(hour * SLOTS_PER_HOUR, (hour + 1) * SLOTS_PER_HOUR):
-                start, end = slot * SLOT_MS, (slot + 1) * SLOT_MS
-                if _covers(since_ms, until_ms, start, end):
-                    slots.append(slot)
-                elif (since_ms is None or since_ms < end) and (
-                    until_ms is None or start < until_ms
-                ):
-                    edges.append(slot)
-        return list(days), hours, slots, edges
+        return [int(raw) for raw in self.client.zrangebyscore(self.key(symbol, "hrs"), lo, hi)]
+
+    def bucket_rollups(self, symbol: str, bounds: Sequence[int]) -> list[Rollup]:
+        """Exact sums of each window ``[bounds[i], bounds[i + 1])`` (``bounds`` increasing).
+
+        Two round trips whatever the number of windows: the hours holding events, then one
+        pipeline of read-script calls for every rollup (day, hour, 10-minute slot) lying wholly
+        inside a window and the log of every 10-minute slot that a window boundary cuts. A key
+        shared by two windows (a cut slot's log) is read once. Windows whose boundaries fall on
+        10-minute slots read rollups only, never the log.
+        """
+        from bisect import bisect_left
+        from itertools import pairwise
+
+        windows = list(pairwise(bounds))
+        if not windows:
+            return []
+        hours = self._hours(symbol, windows[0][0], windows[-1][1])
+        hash_keys: dict[str, int] = {}
+        log_slots: dict[int, int] = {}
+        plans: list[tuple[list[int], list[int]]] = []
+        for since_ms, until_ms in windows:
+            first = bisect_left(hours, since_ms // HOUR_MS)
+            last = bisect_left(hours, (until_ms - 1) // HOUR_MS + 1)
+            days, whole_hours, slots, edges = _plan_hours(hours[first:last], since_ms, until_ms)
+            names = [f"D:{d}" for d in days] + [f"h:{h}" for h in whole_hours]
+            names += [f"s:{s}" for s in slots]
+            plans.append((
+                [hash_keys.setdefault(self.key(symbol, name), len(hash_keys)) for name in names],
+                [log_slots.setdefault(slot, len(log_slots)) for slot in edges],
+            ))
+        hash_blobs, log_blobs = self._read_blobs(symbol, list(hash_keys), list(log_slots))
+        log_lines = [blob.decode().split("\n") if blob else [] for blob in log_blobs]
+        slot_of = list(log_slots)
+        rollups = []
+        for (since_ms, until_ms), (hash_indexes, log_indexes) in zip(
+            windows, plans, strict=True
+        ):
+            fold = _Fold()
+            for index in hash_indexes:
+                fold.add_hash_blob(hash_blobs[index])
+            for index in log_indexes:
+                fold.add_log_lines(
+                    slot_of[index] * SLOT_MS, log_lines[index], since_ms, until_ms
+                )
+            rollup = Rollup(symbol=symbol, since_ms=since_ms, until_ms=until_ms)
+            fold.into(rollup)
+            rollups.append(rollup)
+        return rollups
+
+    def _read_blobs(
+        self, symbol: str, hash_keys: list[str], log_slots: list[int], chunk: int = 2000
+    ) -> tuple[list[bytes], list[bytes]]:
+        """Rollup hashes and slot logs through ``read.lua``, in one pipeline (one round trip)."""
+        if not hash_keys and not log_slots:
+            return [], []
+        if self._read_script is None:
+            self._read_script = self.client.register_script(_script_source("read.lua"))
+        log_keys = [self.key(symbol, f"l:{slot}") for slot in log_slots]
+        pipe = self.client.pipeline(transaction=False)
+        for start in range(0, len(hash_keys), chunk):
+            part = hash_keys[start : start + chunk]
+            self._read_script(keys=part, args=[len(part)], client=pipe)
+        for start in range(0, len(log_keys), chunk):
+            self._read_script(keys=log_keys[start : start + chunk], args=[0], client=pipe)
+        replies = [blob for reply in pipe.execute() for blob in reply]
+        return replies[: len(hash_keys)], replies[len(hash_keys) :]
 
     def events(
         self, symbol: str, since_ms: int | None = None, until_ms: int | None = None
@@ -455,6 +504,32 @@ def _script_source(name: str) -> str:
     from importlib import resources
 
     return resources.files("liqcli.store").joinpath(name).read_text()
+
+
+def _plan_hours(
+    hours: Iterable[int], since_ms: int | None, until_ms: int | None
+) -> tuple[list[int], list[int], list[int], list[int]]:
+    """Pure: whole days, other whole hours, whole slots and edge slots of a window, from the
+    hours (in order) that hold events."""
+    days: dict[int, None] = {}
+    whole_hours: list[int] = []
+    slots: list[int] = []
+    edges: list[int] = []
+    for hour in hours:
+        if _covers(since_ms, until_ms, hour * HOUR_MS, (hour + 1) * HOUR_MS):
+            day = hour // HOURS_PER_DAY
+            if _covers(since_ms, until_ms, day * DAY_MS, (day + 1) * DAY_MS):
+                days[day] = None
+            else:
+                whole_hours.append(hour)
+            continue
+        for slot in range(hour * SLOTS_PER_HOUR, (hour + 1) * SLOTS_PER_HOUR):
+            start, end = slot * SLOT_MS, (slot + 1) * SLOT_MS
+            if _covers(since_ms, until_ms, start, end):
+                slots.append(slot)
+            elif (since_ms is None or since_ms < end) and (until_ms is None or start < until_ms):
+                edges.append(slot)
+    return list(days), whole_hours, slots, edges
 
 
 def _covers(since_ms: int | None, until_ms: int | None, start: int, end: int) -> bool:

@@ -1,0 +1,104 @@
+"""``history``: liquidations per UTC-aligned time bucket (a regular series), thin over the core."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from liqcli.cli.app import app, errors_handled
+from liqcli.cli.report_cmd import resolve_color
+from liqcli.cli.report_options import PANEL, ReportRequest, check_selection, report_command
+from liqcli.report.history import DEFAULT_INTERVAL, INTERVALS
+
+HELP = (
+    "Liquidations per time bucket: every UTC-aligned bucket of the window (empty ones as "
+    "zeros), LONG and SHORT per bucket. Default: the last 24 hours at 1h."
+)
+EXAMPLES = """\
+EXAMPLES
+
+  # BTCUSDT, the last 24 hours per hour, as a bar chart on a terminal
+  liqcli history
+
+  # a daily CSV series of 30 days, for a spreadsheet or pandas
+  liqcli history -s ETHUSDT --interval 1d --since 30d -f csv > eth-daily.csv
+
+  # 5-minute buckets per exchange, as JSON
+  liqcli history --interval 5m --since 2h --by exchange -f json
+
+  # several symbols: one row per symbol and bucket (a symbol column)
+  liqcli history -s BTCUSDT,ETHUSDT --interval 4h --since 7d -f csv
+"""
+BY_CHOICES = ("exchange",)
+
+
+def _check_interval(value: str) -> str:
+    if value not in INTERVALS:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(INTERVALS)}")
+    return value
+
+
+def _complete_interval(incomplete: str) -> list[str]:
+    return [name for name in INTERVALS if name.startswith(incomplete)]
+
+
+def _check_by(value: str | None) -> str | None:
+    if value is not None and value not in BY_CHOICES:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(BY_CHOICES)}")
+    return value
+
+
+def _complete_by(incomplete: str) -> list[str]:
+    return [name for name in BY_CHOICES if name.startswith(incomplete)]
+
+
+Interval = Annotated[
+    str,
+    typer.Option(
+        "--interval", "-i", metavar="INTERVAL", callback=_check_interval,
+        autocompletion=_complete_interval,
+        help=f"Bucket length: {', '.join(INTERVALS)} (UTC-aligned; 1w starts on Monday).",
+        rich_help_panel=PANEL,
+    ),
+]
+By = Annotated[
+    str | None,
+    typer.Option(
+        "--by", metavar="exchange", callback=_check_by, autocompletion=_complete_by,
+        help="One row per bucket and exchange.", rich_help_panel=PANEL,
+    ),
+]
+
+
+def history_command(
+    request: ReportRequest, interval: Interval = DEFAULT_INTERVAL, by: By = None
+) -> None:
+    with errors_handled(request.debug):
+        from liqcli.formatters import render_report
+        from liqcli.report.history import compute_history, history_window
+        from liqcli.report.timeparse import now_ms, parse_window
+        from liqcli.store.connection import open_store
+
+        check_selection(request)  # bad times and names are usage errors, before I/O
+        now = now_ms()
+        since_ms, until_ms = parse_window(request.since, request.until, now=now)
+        history_window(interval, since_ms, until_ms, now)  # too many buckets: before I/O
+        store = open_store(request.redis_url, request.prefix)
+        history = compute_history(
+            store,
+            list(request.symbols) if request.symbols else None,
+            interval=interval, since_ms=since_ms, until_ms=until_ms,
+            exchanges=request.exchanges, all_symbols=request.all_symbols,
+            by_exchange=by == "exchange", now_ms=now,
+        )
+        render_report(
+            history, "history", request.fmt, sys.stdout,
+            color=resolve_color(request.color), table_style=request.table_style,
+            header=request.header,
+        )
+        sys.stdout.flush()
+
+
+app.command(name="history", help=HELP, epilog=EXAMPLES)(report_command(history_command))
