@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -18,6 +19,7 @@ from liqcli.formatters._text import (
 )
 from liqcli.report.history import History
 from liqcli.report.stats import CumulativeStats, Figures
+from liqcli.report.windows import WindowedStats
 
 
 @dataclass(slots=True)
@@ -45,6 +47,12 @@ def heading(stats: Report, command: str) -> str:
     """One line naming the report: symbol(s), window, exchange filter, covered time."""
     if isinstance(stats, History):
         return _history_heading(stats)
+    if isinstance(stats, WindowedStats):
+        first = stats.reports[0]
+        labels = ", ".join(printable(w.label) for w in stats.windows)
+        line = heading(first, command).split(" · ")
+        line[1] = f"trailing {labels} until {iso_or_none(stats.until_ms)}"
+        return " · ".join(line)
     if command == "symbols" or stats.multi:
         names = ", ".join(printable(s) for s in stats.symbols[:6])
         more = f", … ({len(stats.symbols)} symbols)" if len(stats.symbols) > 6 else ""
@@ -66,6 +74,10 @@ def covered(stats: Report) -> str:
     if isinstance(stats, History):
         count = len({(b.start_ms, b.end_ms) for b in stats.buckets})
         return f"{count:,} buckets of {stats.interval}, {fmt_int(stats.events)} events"
+    if isinstance(stats, WindowedStats):
+        return ", ".join(
+            f"{printable(w.label)}: {fmt_int(r.totals.events)} events" for w, r in stats.pairs()
+        )
     if stats.first_ms is None:
         return "no events"
     hours = NONE_TEXT if stats.duration_hours is None else fmt_rate(stats.duration_hours)
@@ -79,6 +91,8 @@ def _qty_header(stats: CumulativeStats) -> str:
 def display_tables(stats: Report, command: str) -> list[DisplayTable]:
     if isinstance(stats, History):
         return [history_table(stats)]
+    if isinstance(stats, WindowedStats):
+        return windowed_tables(stats, command)
     if command == "symbols":
         return [_symbols_table(stats)]
     sections = sections_of(command)
@@ -173,12 +187,14 @@ def _bases_table(stats: CumulativeStats) -> DisplayTable:
 def _symbols_table(stats: CumulativeStats) -> DisplayTable:
     table = DisplayTable(
         "symbols", "Symbols",
-        ["Symbol", "Events", "USD", "Qty", "Base", "First event", "Last event", "Exchanges"],
-        ["left", "right", "right", "right", "left", "left", "left", "left"],
+        ["Symbol", "Events", "USD", "LONG USD", "SHORT USD", "Qty", "Base", "First event",
+         "Last event", "Exchanges"],
+        ["left", "right", "right", "right", "right", "right", "left", "left", "left", "left"],
     )
     for one in stats.symbol_reports():
         table.add([
             printable(one.symbols[0]), fmt_int(one.totals.events), fmt_usd(one.totals.usd),
+            fmt_usd(one.side("LONG").usd), fmt_usd(one.side("SHORT").usd),
             fmt_qty(one.totals.qty), printable(one.base or ""),
             iso_or_none(one.first_ms) or NONE_TEXT, iso_or_none(one.last_ms) or NONE_TEXT,
             " ".join(printable(e.exchange) for e in one.exchanges),
@@ -208,6 +224,58 @@ def gaps_table(stats: CumulativeStats) -> DisplayTable | None:
                 key=exchange,
             )
     return table
+
+
+def windowed_tables(stats: WindowedStats, command: str) -> list[DisplayTable]:
+    """The sections of ``command`` with one column group per trailing window."""
+    pairs = stats.pairs()
+    labels = [printable(w.label) for w, _ in pairs]
+    first = pairs[0][1]
+    tables = []
+    sections = sections_of(command)
+    if "totals" in sections:
+        table = DisplayTable(
+            "totals", "Totals", ["Metric", *labels], ["left"] + ["right"] * len(pairs)
+        )
+        metrics: list[tuple[str, Callable[[CumulativeStats], str]]] = [
+            ("Events", lambda r: fmt_int(r.totals.events)),
+            ("USD", lambda r: fmt_usd(r.totals.usd)),
+            (_qty_header(first), lambda r: fmt_qty(r.totals.qty)),
+            ("Avg USD / event", lambda r: fmt_usd(r.totals.avg_usd)),
+            ("LONG USD", lambda r: fmt_usd(r.side("LONG").usd)),
+            ("SHORT USD", lambda r: fmt_usd(r.side("SHORT").usd)),
+            ("Events / hour", lambda r: fmt_rate(r.totals.events_per_hour)),
+        ]
+        for name, cell in metrics:
+            table.add([name, *(cell(r) for _, r in pairs)])
+        tables.append(table)
+    for section, title, names in (
+        ("sides", "Liquidated positions by side", [side.side for side in first.sides]),
+        ("exchanges", "By exchange", sorted({e.exchange for _, r in pairs for e in r.exchanges})),
+    ):
+        if section not in sections:
+            continue
+        headers = [section[:-1].capitalize()]
+        for label in labels:
+            headers += [f"{label} events", f"{label} USD", f"{label} USD %"]
+        # kind "<section>-windows": coloured like the section, without share bars
+        table = DisplayTable(
+            f"{section}-windows", title, headers, ["left"] + ["right"] * (3 * len(pairs))
+        )
+        for name in names:
+            cells = [printable(name)]
+            for _, report in pairs:
+                row: Figures | None = (
+                    report.side(name) if section == "sides"  # type: ignore[arg-type]
+                    else report.exchange(name)
+                )
+                cells += (
+                    [fmt_int(row.events), fmt_usd(row.usd), fmt_pct(row.usd_pct)]
+                    if row is not None else ["0", fmt_usd(Decimal(0)), NONE_TEXT]
+                )
+            table.add(cells, key=name)
+        tables.append(table)
+    return tables
 
 
 def _history_heading(history: History) -> str:

@@ -13,9 +13,11 @@ from typing import Any
 from liqcli.report.history import History
 from liqcli.report.stats import Coverage, CumulativeStats, Figures
 from liqcli.report.timeparse import iso_utc
+from liqcli.report.windows import WindowedStats
 
-# A result any formatter renders: the cumulative reports, and the time series of ``history``.
-Report = CumulativeStats | History
+# A result any formatter renders: the cumulative reports, the same over several trailing
+# windows (``--windows``), and the time series of ``history``.
+Report = CumulativeStats | WindowedStats | History
 
 REPORT_SECTIONS: dict[str, tuple[str, ...]] = {
     "totals": ("totals",),
@@ -46,7 +48,7 @@ HISTORY_COLUMNS: tuple[str, ...] = (
 # Columns of csv/tsv rows of the ``symbols`` command (``exchanges`` space-separated).
 SYMBOL_COLUMNS: tuple[str, ...] = (
     "symbol", "base", "quote", "since", "until", "events", "usd", "qty",
-    "first_event", "last_event", "exchanges",
+    "first_event", "last_event", "exchanges", "long_usd", "short_usd",
 )
 
 Doc = dict[str, Any]
@@ -73,6 +75,8 @@ def document(stats: Report, command: str = "summary") -> Doc:
     ``history``)."""
     if isinstance(stats, History):
         return history_document(stats)
+    if isinstance(stats, WindowedStats):
+        return windowed_document(stats, command)
     if command == "symbols":
         return symbols_document(stats)
     sections = sections_of(command)
@@ -193,6 +197,8 @@ def symbol_entry(stats: CumulativeStats) -> Doc:
         "first_event": iso_or_none(stats.first_ms),
         "last_event": iso_or_none(stats.last_ms),
         "exchanges": [row.exchange for row in stats.exchanges],
+        "long_usd": stats.side("LONG").usd,
+        "short_usd": stats.side("SHORT").usd,
     }
 
 
@@ -201,6 +207,8 @@ def columns(stats: Report, command: str) -> tuple[str, ...]:
     """The csv/tsv columns of a report (the keys of :func:`rows`)."""
     if isinstance(stats, History):
         return history_columns(stats)
+    if isinstance(stats, WindowedStats):
+        return ("window", *ROW_COLUMNS)
     return SYMBOL_COLUMNS if command == "symbols" else ROW_COLUMNS
 
 
@@ -213,6 +221,11 @@ def rows(stats: Report, command: str) -> Iterator[Doc]:
     if isinstance(stats, History):
         yield from history_rows(stats)
         return
+    if isinstance(stats, WindowedStats):
+        for trailing, report in stats.pairs():
+            for row in rows(report, command):
+                yield {"window": trailing.label, **row}
+        return
     if command == "symbols":
         for one in stats.symbol_reports():
             entry = symbol_entry(one)
@@ -222,6 +235,7 @@ def rows(stats: Report, command: str) -> Iterator[Doc]:
                 "events": entry["events"], "usd": entry["usd"], "qty": entry["qty"],
                 "first_event": entry["first_event"], "last_event": entry["last_event"],
                 "exchanges": entry["exchanges"],
+                "long_usd": entry["long_usd"], "short_usd": entry["short_usd"],
             }
         return
     sections = sections_of(command)
@@ -277,6 +291,19 @@ def _row_figures(f: Figures) -> Doc:
         "events": f.events, "usd": f.usd, "qty": f.qty,
         "events_pct": f.events_pct, "usd_pct": f.usd_pct, "qty_pct": f.qty_pct,
     }
+
+
+# ------------------------------------------------------------------ windows
+def windowed_document(stats: WindowedStats, command: str) -> Doc:
+    """``{"windows": [one report document per trailing window]}``; each document's
+    ``window`` (and its ``per_symbol`` documents') carries the window's ``label``."""
+    docs = []
+    for trailing, report in stats.pairs():
+        doc = document(report, command)
+        for one in (doc, *doc.get("per_symbol", ())):
+            one["window"]["label"] = trailing.label
+        docs.append(doc)
+    return {"windows": docs}
 
 
 # ------------------------------------------------------------------ history

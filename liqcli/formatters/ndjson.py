@@ -21,8 +21,12 @@ def row_objects(stats: Report, command: str) -> list[dict[str, Any]]:
         return list(rows(stats, command))
     objects = []
     for row in rows(stats, command):
+        label = row.pop("window", None)  # --windows: the trailing window's label
         since, until = row.pop("since"), row.pop("until")
-        obj = {"symbol": row.pop("symbol"), "window": {"since": since, "until": until}}
+        window = {"since": since, "until": until}
+        if label is not None:
+            window["label"] = label
+        obj = {"symbol": row.pop("symbol"), "window": window}
         obj.update(row)
         objects.append(obj)
     return objects

@@ -185,6 +185,7 @@ def _chart(table: DisplayTable) -> list[RenderableType]:
 def _row_style(kind: str, key: str | None) -> str:
     if key is None:
         return ""
+    kind = kind.removesuffix("-windows")
     if kind == "sides":
         return SIDE_COLOURS.get(key, "")
     if kind in ("exchanges", "matrix", "gaps"):

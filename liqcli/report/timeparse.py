@@ -86,6 +86,16 @@ def _epoch_ms(raw: str, option: str) -> int:
     return result
 
 
+def parse_duration(text: str, *, option: str = "duration") -> int:
+    """Milliseconds of a duration (``90m``, ``24h``, ``7d``, ``1h30m``); UsageError for
+    anything else, or a duration of zero."""
+    raw = text.strip()
+    found = _relative_ms(raw) if raw and not raw.lower().endswith("ago") else None
+    if found is None or found <= 0:
+        raise UsageError(f"{option}: {raw!r} is not a duration (e.g. 30m, 4h, 7d, 1h30m)")
+    return found
+
+
 def _relative_ms(raw: str) -> int | None:
     pos = 0
     total = Decimal(0)
