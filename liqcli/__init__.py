@@ -17,6 +17,7 @@ _LAZY = {
     "History": "liqcli.report.history",
     "HistoryBucket": "liqcli.report.history",
     "Store": "liqcli.store.store",
+    "TopList": "liqcli.report.top",
     "compute_stats": "liqcli.report.core",
     "LiquidationDataAggregator": "liqcli.api",
     "format_stats_summary": "liqcli.api",

@@ -18,6 +18,7 @@ from liqcli.report.stats import CumulativeStats
 
 if TYPE_CHECKING:
     from liqcli.report.history import History
+    from liqcli.report.top import TopList
     from liqcli.store.store import Store
 
 TimeLike = datetime | str | int | None
@@ -97,6 +98,21 @@ class LiquidationDataAggregator:
             self.store, symbols, interval=interval, since_ms=since_ms, until_ms=until_ms,
             exchanges=exchanges, all_symbols=all_symbols, by_exchange=by_exchange,
             now_ms=current,
+        )
+
+    def top(
+        self, symbols: str | Iterable[str] = DEFAULT_SYMBOL, n: int = 10, since: TimeLike = None,
+        until: TimeLike = None, exchanges: Iterable[str] | None = None, *, by: str = "usd",
+        side: str | None = None, all_symbols: bool = False,
+    ) -> TopList:
+        """The ``n`` largest liquidations of [since, until) by ``usd`` or ``qty``, largest
+        first: a :class:`liqcli.report.top.TopList` whose ``entries`` are exact ``Event``s."""
+        from liqcli.report.top import compute_top
+
+        since_ms, until_ms, _ = self._window(since, until)
+        return compute_top(
+            self.store, symbols, n=n, by=by, since_ms=since_ms, until_ms=until_ms,
+            exchanges=exchanges, side=side, all_symbols=all_symbols,
         )
 
     def get_exchanges(self, symbol: str | None = None) -> list[str]:

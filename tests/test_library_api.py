@@ -163,3 +163,14 @@ def test_history_returns_exact_buckets(redis_url: str, events: list[Event]) -> N
         [e for e in events if e.symbol == "ETHUSDT" and e.exchange in ("okx", "bybit")])
     with pytest.raises(UsageError):
         aggregator.history(interval="3h")
+
+
+def test_top_returns_the_largest_events(redis_url: str, events: list[Event]) -> None:
+    aggregator = liqcli.LiquidationDataAggregator(redis_url)
+    top = aggregator.top("BTCUSDT", n=5, since=T0 + HOUR, by="qty", side="long")
+    assert isinstance(top, liqcli.TopList)
+    mine = sorted(
+        (e for e in events if e.symbol == "BTCUSDT" and e.side == "LONG" and e.ts_ms >= T0 + HOUR),
+        key=lambda e: (-e.qty, -e.usd, e.ts_ms),
+    )
+    assert list(top.entries) == mine[:5]

@@ -20,6 +20,7 @@ COMMAND_MODULES: dict[str, str] = {
     "summary": "report_cmd",
     "symbols": "report_cmd",
     "history": "history_cmd",
+    "top": "top_cmd",
     "watch": "watch_cmd",
     "import": "import_cmd",
     "collect": "collect_cmd",

@@ -15,10 +15,12 @@ from liqcli.formatters._text import (
     fmt_rate,
     fmt_span,
     fmt_usd,
+    plain_amount,
     printable,
 )
 from liqcli.report.history import History
 from liqcli.report.stats import CumulativeStats, Figures
+from liqcli.report.top import TopList
 from liqcli.report.windows import WindowedStats
 
 
@@ -47,6 +49,14 @@ def heading(stats: Report, command: str) -> str:
     """One line naming the report: symbol(s), window, exchange filter, covered time."""
     if isinstance(stats, History):
         return _history_heading(stats)
+    if isinstance(stats, TopList):
+        names = ", ".join(printable(s) for s in stats.symbols[:6])
+        if len(stats.symbols) > 6:
+            names += f", … ({len(stats.symbols)} symbols)"
+        exchanges = ", ".join(printable(e) for e in stats.exchange_filter) or "all exchanges"
+        window = _window_of(stats.since_ms, stats.until_ms)
+        side = f" · {stats.side_filter} only" if stats.side_filter else ""
+        return f"{names or 'no symbols'} · {window} · {exchanges}{side}"
     if isinstance(stats, WindowedStats):
         first = stats.reports[0]
         labels = ", ".join(printable(w.label) for w in stats.windows)
@@ -64,7 +74,11 @@ def heading(stats: Report, command: str) -> str:
 
 
 def window_text(stats: CumulativeStats) -> str:
-    since, until = iso_or_none(stats.since_ms), iso_or_none(stats.until_ms)
+    return _window_of(stats.since_ms, stats.until_ms)
+
+
+def _window_of(since_ms: int | None, until_ms: int | None) -> str:
+    since, until = iso_or_none(since_ms), iso_or_none(until_ms)
     if since is None and until is None:
         return "all time"
     return f"[{since or '…'}, {until or '…'})"
@@ -74,6 +88,9 @@ def covered(stats: Report) -> str:
     if isinstance(stats, History):
         count = len({(b.start_ms, b.end_ms) for b in stats.buckets})
         return f"{count:,} buckets of {stats.interval}, {fmt_int(stats.events)} events"
+    if isinstance(stats, TopList):
+        unit = "USD" if stats.by == "usd" else "base quantity"
+        return f"the {stats.n} largest by {unit}: {len(stats.entries)} found"
     if isinstance(stats, WindowedStats):
         return ", ".join(
             f"{printable(w.label)}: {fmt_int(r.totals.events)} events" for w, r in stats.pairs()
@@ -93,6 +110,8 @@ def display_tables(stats: Report, command: str) -> list[DisplayTable]:
         return [history_table(stats)]
     if isinstance(stats, WindowedStats):
         return windowed_tables(stats, command)
+    if isinstance(stats, TopList):
+        return [top_table(stats)]
     if command == "symbols":
         return [_symbols_table(stats)]
     sections = sections_of(command)
@@ -278,6 +297,23 @@ def windowed_tables(stats: WindowedStats, command: str) -> list[DisplayTable]:
     return tables
 
 
+def top_table(top: TopList) -> DisplayTable:
+    """One row per liquidation, largest first, with its rank."""
+    table = DisplayTable(
+        "top", "Largest liquidations" + (" (by base quantity)" if top.by == "qty" else ""),
+        ["#", "Time", "Exchange", "Symbol", "Side", "Price", "Qty", "USD", "Id"],
+        ["right", "left", "left", "left", "left", "right", "right", "right", "left"],
+    )
+    for rank, e in enumerate(top.entries, 1):
+        table.add(
+            [str(rank), iso_or_none(e.ts_ms) or NONE_TEXT, printable(e.exchange),
+             printable(e.symbol), e.side, plain_amount(e.price), plain_amount(e.qty),
+             fmt_usd(e.usd), printable(e.id or "")],
+            key=e.side,
+        )
+    return table
+
+
 def _history_heading(history: History) -> str:
     names = ", ".join(printable(s) for s in history.symbols[:6])
     if len(history.symbols) > 6:
@@ -326,5 +362,5 @@ _BUILDERS = {
 
 __all__ = [
     "COMBINED_SYMBOL", "DisplayTable", "covered", "display_tables", "gaps_table", "heading",
-    "history_table",
+    "history_table", "top_table",
 ]

@@ -13,11 +13,12 @@ from typing import Any
 from liqcli.report.history import History
 from liqcli.report.stats import Coverage, CumulativeStats, Figures
 from liqcli.report.timeparse import iso_utc
+from liqcli.report.top import TopList
 from liqcli.report.windows import WindowedStats
 
 # A result any formatter renders: the cumulative reports, the same over several trailing
-# windows (``--windows``), and the time series of ``history``.
-Report = CumulativeStats | WindowedStats | History
+# windows (``--windows``), the time series of ``history``, the largest liquidations of ``top``.
+Report = CumulativeStats | WindowedStats | History | TopList
 
 REPORT_SECTIONS: dict[str, tuple[str, ...]] = {
     "totals": ("totals",),
@@ -28,7 +29,7 @@ REPORT_SECTIONS: dict[str, tuple[str, ...]] = {
 }
 COMMANDS: tuple[str, ...] = (*REPORT_SECTIONS, "symbols")
 # Commands whose result is not a CumulativeStats (each has its own document and columns).
-SERIES_COMMANDS: tuple[str, ...] = ("history",)
+SERIES_COMMANDS: tuple[str, ...] = ("history", "top")
 COMBINED_SYMBOL = "*"  # the ``symbol`` of rows summing several symbols
 
 # Columns of csv/tsv rows of totals, sides, exchanges, matrix and summary (ndjson: same keys,
@@ -45,6 +46,8 @@ HISTORY_COLUMNS: tuple[str, ...] = (
     "start", "end", "events", "usd", "qty", "long_events", "long_usd", "long_qty",
     "short_events", "short_usd", "short_qty",
 )
+# Columns of csv/tsv rows of ``top`` (one row per liquidation, largest first).
+TOP_COLUMNS: tuple[str, ...] = ("time", "exchange", "symbol", "side", "price", "qty", "usd", "id")
 # Columns of csv/tsv rows of the ``symbols`` command (``exchanges`` space-separated).
 SYMBOL_COLUMNS: tuple[str, ...] = (
     "symbol", "base", "quote", "since", "until", "events", "usd", "qty",
@@ -77,6 +80,8 @@ def document(stats: Report, command: str = "summary") -> Doc:
         return history_document(stats)
     if isinstance(stats, WindowedStats):
         return windowed_document(stats, command)
+    if isinstance(stats, TopList):
+        return top_document(stats)
     if command == "symbols":
         return symbols_document(stats)
     sections = sections_of(command)
@@ -209,6 +214,8 @@ def columns(stats: Report, command: str) -> tuple[str, ...]:
         return history_columns(stats)
     if isinstance(stats, WindowedStats):
         return ("window", *ROW_COLUMNS)
+    if isinstance(stats, TopList):
+        return TOP_COLUMNS
     return SYMBOL_COLUMNS if command == "symbols" else ROW_COLUMNS
 
 
@@ -220,6 +227,9 @@ def rows(stats: Report, command: str) -> Iterator[Doc]:
     """
     if isinstance(stats, History):
         yield from history_rows(stats)
+        return
+    if isinstance(stats, TopList):
+        yield from top_rows(stats)
         return
     if isinstance(stats, WindowedStats):
         for trailing, report in stats.pairs():
@@ -304,6 +314,28 @@ def windowed_document(stats: WindowedStats, command: str) -> Doc:
             one["window"]["label"] = trailing.label
         docs.append(doc)
     return {"windows": docs}
+
+
+# ---------------------------------------------------------------------- top
+def top_rows(top: TopList) -> Iterator[Doc]:
+    """One row per liquidation, largest first (keys = TOP_COLUMNS)."""
+    for e in top.entries:
+        yield {
+            "time": iso_utc(e.ts_ms), "exchange": e.exchange, "symbol": e.symbol,
+            "side": e.side, "price": e.price, "qty": e.qty, "usd": e.usd, "id": e.id,
+        }
+
+
+def top_document(top: TopList) -> Doc:
+    return {
+        "by": top.by,
+        "n": top.n,
+        "window": {"since": iso_or_none(top.since_ms), "until": iso_or_none(top.until_ms)},
+        "symbols": list(top.symbols),
+        "exchange_filter": list(top.exchange_filter),
+        "side_filter": top.side_filter,
+        "liquidations": list(top_rows(top)),
+    }
 
 
 # ------------------------------------------------------------------ history

@@ -16,8 +16,9 @@ DESCRIPTION = "one JSON object per row (symbol and window on every line)"
 def row_objects(stats: Report, command: str) -> list[dict[str, Any]]:
     """The rows of a report, with ``window`` {since, until} in place of since/until."""
     from liqcli.report.history import History
+    from liqcli.report.top import TopList
 
-    if isinstance(stats, History):  # every bucket row already names its own window
+    if isinstance(stats, History | TopList):  # rows name their own time: bucket, event
         return list(rows(stats, command))
     objects = []
     for row in rows(stats, command):

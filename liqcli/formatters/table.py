@@ -186,7 +186,7 @@ def _row_style(kind: str, key: str | None) -> str:
     if key is None:
         return ""
     kind = kind.removesuffix("-windows")
-    if kind == "sides":
+    if kind in ("sides", "top"):
         return SIDE_COLOURS.get(key, "")
     if kind in ("exchanges", "matrix", "gaps"):
         return exchange_colour(key)

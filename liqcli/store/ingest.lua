@@ -146,4 +146,40 @@ end
 for hour in pairs(hours) do
   redis.call('ZADD', KEYS[2], 'NX', hour, hour)
 end
+-- ==== top-K block (liqcli top) =============================================================
+-- ARGV[4] = one line per event (same order as ARGV[3]), tab-separated: KEYS indexes of the
+--   day-USD, day-qty, hour-USD and hour-qty sorted sets (appended after every other key), the
+--   USD and qty scores, then the member (ts, exchange, L/S, price, qty, usd, id: exact text).
+-- ARGV[5] = K. Only events this batch stored as new are added. A set above K members keeps
+--   every member scoring at least its K-th largest score: double rounding is monotonic, so
+--   whatever it drops is exactly smaller than K members it keeps (ties are never split).
+local TOPK = tonumber(ARGV[5])
+local TPAT = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$'
+local tadd = {}
+local tpos = 1
+local tdata = ARGV[4]
+for i = 1, n do
+  local stop = string.find(tdata, '\n', tpos, true) or (#tdata + 1)
+  if flags[i] == '1' then
+    local du, dq, hu, hq, su, sq, member = string.match(string.sub(tdata, tpos, stop - 1), TPAT)
+    for _, pair in ipairs({{du, su}, {hu, su}, {dq, sq}, {hq, sq}}) do
+      local k = tonumber(pair[1])
+      local list = tadd[k]
+      if list == nil then list = {}; tadd[k] = list end
+      list[#list + 1] = pair[2]
+      list[#list + 1] = member
+    end
+  end
+  tpos = stop + 1
+end
+for k, list in pairs(tadd) do
+  for j = 1, #list, 1000 do
+    redis.call('ZADD', KEYS[k], unpack(list, j, math.min(j + 999, #list)))
+  end
+  if redis.call('ZCARD', KEYS[k]) > TOPK then
+    local kth = redis.call('ZREVRANGE', KEYS[k], TOPK - 1, TOPK - 1, 'WITHSCORES')[2]
+    redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', '(' .. kth)
+  end
+end
+-- ==== end of the top-K block ================================================================
 return table.concat(flags)

@@ -42,6 +42,7 @@ DAY_MS = HOUR_MS * HOURS_PER_DAY
 DEDUPE_BUCKETS = 1024  # symbol-wide buckets, for events with an id
 HOUR_DEDUPE_BUCKETS = 16  # per hour, for events without an id
 MAX_SCRIPT_EVENTS = 500  # keeps the script's per-batch double sums exact (< 2**53)
+TOP_K = 100  # each day and hour keeps (at least) its TOP_K largest events by USD and by qty
 _E9 = 10**9
 _E18 = 10**18
 _SIDE_CODE: dict[str, str] = {"LONG": "L", "SHORT": "S"}
@@ -309,7 +310,8 @@ class Store:
                 f"{price}\t{qty}\t{usd_log}\t"
                 f"{event.ts_ms - slot * SLOT_MS}\t{event.id or ''}\t{event.raw_symbol or ''}"
             )
-        return keys, [len(events), b"".join(fingerprints), "\n".join(records)]
+        top = _top_args(tag, events, keys)  # appends the top-K keys after the others
+        return keys, [len(events), b"".join(fingerprints), "\n".join(records), top, TOP_K]
 
     # ---------------------------------------------------------------- reads
     def symbols(self) -> list[str]:
@@ -436,6 +438,23 @@ class Store:
         replies = [blob for reply in pipe.execute() for blob in reply]
         return replies[: len(hash_keys)], replies[len(hash_keys) :]
 
+    def top_events(
+        self, symbol: str, since_ms: int | None, until_ms: int | None, n: int, by: str,
+        exchanges: Sequence[str] = (), side: str | None = None,
+    ) -> list[Event]:
+        """A superset of the ``n`` largest events (by ``usd`` or ``qty``) of ``symbol`` in
+        [since_ms, until_ms) on ``exchanges`` (empty: all) and ``side`` (None: both), ties
+        with the n-th included.
+
+        Reads the top-K sets of the days and hours lying wholly inside the window and the logs
+        of its partial edge hours (``liqcli.store.topk``); ``n`` above TOP_K reads the log.
+        """
+        from liqcli.store.topk import largest, read_top
+
+        if n > TOP_K:
+            return largest(self.events(symbol, since_ms, until_ms), n, by, exchanges, side)
+        return read_top(self, symbol, since_ms, until_ms, n, by, exchanges, side)
+
     def events(
         self, symbol: str, since_ms: int | None = None, until_ms: int | None = None
     ) -> Iterator[Event]:
@@ -530,6 +549,42 @@ def _plan_hours(
             elif (since_ms is None or since_ms < end) and (until_ms is None or start < until_ms):
                 edges.append(slot)
     return list(days), whole_hours, slots, edges
+
+
+def _top_args(tag: str, events: Sequence[Event], keys: list[str]) -> str:
+    """ARGV[4] of the ingest script (its top-K block) for ``events``; appends to ``keys`` the
+    top-K sorted sets of their days and hours (by USD ``tu:``, by quantity ``tq:``).
+
+    One line per event: the KEYS indexes of its day-USD, day-qty, hour-USD and hour-qty sets,
+    its USD and qty as scores (doubles: only an order; the member holds the exact amounts), and
+    the member: ``ts, exchange, L|S, price, qty, usd ('' = price × qty), id``, tab-separated.
+    """
+    index: dict[str, int] = {}
+
+    def at(name: str) -> int:
+        found = index.get(name)
+        if found is None:
+            keys.append(tag + name)
+            found = index[name] = len(keys)
+        return found
+
+    lines = []
+    for event in events:
+        hour = event.ts_ms // HOUR_MS
+        day = hour // HOURS_PER_DAY
+        usd = "" if event.usd == default_usd(event.price, event.qty) else _plain(event.usd)
+        lines.append(
+            f"{at(f'tu:D:{day}')}\t{at(f'tq:D:{day}')}\t{at(f'tu:h:{hour}')}\t"
+            f"{at(f'tq:h:{hour}')}\t{float(event.usd)!r}\t{float(event.qty)!r}\t"
+            f"{event.ts_ms}\t{event.exchange}\t{_SIDE_CODE[event.side]}\t"
+            f"{_plain(event.price)}\t{_plain(event.qty)}\t{usd}\t{event.id or ''}"
+        )
+    return "\n".join(lines)
+
+
+def _plain(value: Decimal) -> str:
+    """Canonical plain text of a stored amount (as :func:`amount_parts` writes it)."""
+    return amount_parts(value, "amount", zero_ok=True)[0]
 
 
 def _covers(since_ms: int | None, until_ms: int | None, start: int, end: int) -> bool:

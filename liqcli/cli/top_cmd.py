@@ -1,0 +1,88 @@
+"""``top``: the largest single liquidations of a window, thin over the core."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from liqcli.cli.app import app, errors_handled
+from liqcli.cli.report_cmd import resolve_color
+from liqcli.cli.report_options import PANEL, ReportRequest, check_selection, report_command
+
+HELP = "The N largest single liquidations of the window, by USD (or --by qty), largest first."
+EXAMPLES = """\\
+EXAMPLES
+
+  # the 10 largest BTCUSDT liquidations of all time
+  liqcli top
+
+  # the 20 largest of the last 30 days, every symbol
+  liqcli top -n 20 --since 30d --all-symbols
+
+  # the largest SHORT liquidations on binance by base quantity, as CSV
+  liqcli top -s ETHUSDT -e binance --side short --by qty --since 7d -f csv
+"""
+BY_CHOICES = ("usd", "qty")
+SIDE_CHOICES = ("long", "short")
+
+
+def _check_choice(choices: tuple[str, ...]) -> object:
+    def check(value: str | None) -> str | None:
+        if value is not None and value.lower() not in choices:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}")
+        return None if value is None else value.lower()
+
+    return check
+
+
+def _complete(choices: tuple[str, ...]) -> object:
+    return lambda incomplete: [c for c in choices if c.startswith(incomplete.lower())]
+
+
+Count = Annotated[
+    int,
+    typer.Option("-n", "--count", metavar="N", min=1, max=1000,
+                 help="How many liquidations (1-1000).", rich_help_panel=PANEL),
+]
+By = Annotated[
+    str,
+    typer.Option("--by", metavar="usd|qty", callback=_check_choice(BY_CHOICES),
+                 autocompletion=_complete(BY_CHOICES),
+                 help="Largest by USD notional or by base quantity.", rich_help_panel=PANEL),
+]
+SideOption = Annotated[
+    str | None,
+    typer.Option("--side", metavar="long|short", callback=_check_choice(SIDE_CHOICES),
+                 autocompletion=_complete(SIDE_CHOICES),
+                 help="Only liquidated LONG or SHORT positions.", rich_help_panel=PANEL),
+]
+
+
+def top_command(
+    request: ReportRequest, count: Count = 10, by: By = "usd", side: SideOption = None
+) -> None:
+    with errors_handled(request.debug):
+        from liqcli.formatters import render_report
+        from liqcli.report.timeparse import parse_window
+        from liqcli.report.top import check_top, compute_top
+        from liqcli.store.connection import open_store
+
+        check_selection(request)  # bad times and names are usage errors, before I/O
+        check_top(count, by, side)
+        since_ms, until_ms = parse_window(request.since, request.until)
+        store = open_store(request.redis_url, request.prefix)
+        top = compute_top(
+            store, list(request.symbols) if request.symbols else None, n=count, by=by,
+            since_ms=since_ms, until_ms=until_ms, exchanges=request.exchanges, side=side,
+            all_symbols=request.all_symbols,
+        )
+        render_report(
+            top, "top", request.fmt, sys.stdout, color=resolve_color(request.color),
+            table_style=request.table_style, header=request.header,
+        )
+        sys.stdout.flush()
+
+
+app.command(name="top", help=HELP, epilog=EXAMPLES)(report_command(top_command))
