@@ -16,6 +16,8 @@ _LAZY = {
     "MatrixCell": "liqcli.report.stats",
     "History": "liqcli.report.history",
     "HistoryBucket": "liqcli.report.history",
+    "Levels": "liqcli.report.levels",
+    "LevelBand": "liqcli.report.levels",
     "Store": "liqcli.store.store",
     "TopList": "liqcli.report.top",
     "compute_stats": "liqcli.report.core",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from liqcli.errors import UsageError
@@ -18,6 +19,7 @@ from liqcli.report.stats import CumulativeStats
 
 if TYPE_CHECKING:
     from liqcli.report.history import History
+    from liqcli.report.levels import Levels
     from liqcli.report.top import TopList
     from liqcli.store.store import Store
 
@@ -113,6 +115,21 @@ class LiquidationDataAggregator:
         return compute_top(
             self.store, symbols, n=n, by=by, since_ms=since_ms, until_ms=until_ms,
             exchanges=exchanges, side=side, all_symbols=all_symbols,
+        )
+
+    def levels(
+        self, symbol: str = DEFAULT_SYMBOL, step: Decimal | str | int | None = None,
+        since: TimeLike = None, until: TimeLike = None, exchanges: Iterable[str] | None = None,
+        *, bands: int | None = None,
+    ) -> Levels:
+        """Liquidations of ``symbol`` by price band (``step`` in the quote currency, or about
+        ``bands`` bands; default 20): a :class:`liqcli.report.levels.Levels`, exact."""
+        from liqcli.report.levels import compute_levels
+
+        since_ms, until_ms, _ = self._window(since, until)
+        return compute_levels(
+            self.store, symbol, step=None if step is None else Decimal(step), bands=bands,
+            since_ms=since_ms, until_ms=until_ms, exchanges=exchanges,
         )
 
     def get_exchanges(self, symbol: str | None = None) -> list[str]:

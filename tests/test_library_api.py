@@ -174,3 +174,14 @@ def test_top_returns_the_largest_events(redis_url: str, events: list[Event]) -> 
         key=lambda e: (-e.qty, -e.usd, e.ts_ms),
     )
     assert list(top.entries) == mine[:5]
+
+
+def test_levels_returns_exact_bands(redis_url: str, events: list[Event]) -> None:
+    aggregator = liqcli.LiquidationDataAggregator(redis_url)
+    levels = aggregator.levels("ETHUSDT", bands=6, since=T0 + HOUR)
+    assert isinstance(levels, liqcli.Levels) and levels.bands
+    mine = [e for e in events if e.symbol == "ETHUSDT" and e.ts_ms >= T0 + HOUR]
+    for band in levels.bands:
+        inside = [e for e in mine if band.low <= e.price < band.high]
+        assert (band.events, band.usd) == (len(inside), sum((e.usd for e in inside), Decimal(0)))
+    assert levels.events == len(mine)

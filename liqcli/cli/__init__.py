@@ -21,6 +21,7 @@ COMMAND_MODULES: dict[str, str] = {
     "symbols": "report_cmd",
     "history": "history_cmd",
     "top": "top_cmd",
+    "levels": "levels_cmd",
     "watch": "watch_cmd",
     "import": "import_cmd",
     "collect": "collect_cmd",

@@ -19,6 +19,7 @@ from liqcli.formatters._text import (
     printable,
 )
 from liqcli.report.history import History
+from liqcli.report.levels import Levels
 from liqcli.report.stats import CumulativeStats, Figures
 from liqcli.report.top import TopList
 from liqcli.report.windows import WindowedStats
@@ -49,6 +50,10 @@ def heading(stats: Report, command: str) -> str:
     """One line naming the report: symbol(s), window, exchange filter, covered time."""
     if isinstance(stats, History):
         return _history_heading(stats)
+    if isinstance(stats, Levels):
+        exchanges = ", ".join(printable(e) for e in stats.exchange_filter) or "all exchanges"
+        window = _window_of(stats.since_ms, stats.until_ms)
+        return f"{printable(stats.symbol)} · {window} · {exchanges}"
     if isinstance(stats, TopList):
         names = ", ".join(printable(s) for s in stats.symbols[:6])
         if len(stats.symbols) > 6:
@@ -88,6 +93,12 @@ def covered(stats: Report) -> str:
     if isinstance(stats, History):
         count = len({(b.start_ms, b.end_ms) for b in stats.buckets})
         return f"{count:,} buckets of {stats.interval}, {fmt_int(stats.events)} events"
+    if isinstance(stats, Levels):
+        if stats.step is None:
+            return "no events"
+        last = "-" if stats.last_price is None else plain_amount(stats.last_price)
+        return (f"{len(stats.bands):,} bands of {plain_amount(stats.step)} "
+                f"{printable(stats.quote)}, {fmt_int(stats.events)} events, last price {last}")
     if isinstance(stats, TopList):
         unit = "USD" if stats.by == "usd" else "base quantity"
         return f"the {stats.n} largest by {unit}: {len(stats.entries)} found"
@@ -112,6 +123,8 @@ def display_tables(stats: Report, command: str) -> list[DisplayTable]:
         return windowed_tables(stats, command)
     if isinstance(stats, TopList):
         return [top_table(stats)]
+    if isinstance(stats, Levels):
+        return [levels_table(stats)]
     if command == "symbols":
         return [_symbols_table(stats)]
     sections = sections_of(command)
@@ -297,6 +310,27 @@ def windowed_tables(stats: WindowedStats, command: str) -> list[DisplayTable]:
     return tables
 
 
+def levels_table(levels: Levels) -> DisplayTable:
+    """Bands from the highest price down; the band of the last price is marked."""
+    base = printable(levels.base)
+    table = DisplayTable(
+        "levels", f"Liquidations by price ({printable(levels.quote)})",
+        ["Price from", "to", "", "LONG events", "LONG USD", "SHORT events", "SHORT USD",
+         f"Qty {base}"],
+        ["right", "right", "left", "right", "right", "right", "right", "right"],
+    )
+    last = levels.last_price
+    for band in reversed(levels.bands):
+        here = last is not None and band.low <= last < band.high
+        table.add(
+            [plain_amount(band.low), plain_amount(band.high), "◀ last" if here else "",
+             fmt_int(band.long_events), fmt_usd(band.long_usd), fmt_int(band.short_events),
+             fmt_usd(band.short_usd), fmt_qty(band.qty)],
+        )
+        table.bars.append((band.long_usd, band.short_usd))
+    return table
+
+
 def top_table(top: TopList) -> DisplayTable:
     """One row per liquidation, largest first, with its rank."""
     table = DisplayTable(
@@ -362,5 +396,5 @@ _BUILDERS = {
 
 __all__ = [
     "COMBINED_SYMBOL", "DisplayTable", "covered", "display_tables", "gaps_table", "heading",
-    "history_table", "top_table",
+    "history_table", "levels_table", "top_table",
 ]

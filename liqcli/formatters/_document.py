@@ -11,14 +11,16 @@ from decimal import Decimal
 from typing import Any
 
 from liqcli.report.history import History
+from liqcli.report.levels import Levels
 from liqcli.report.stats import Coverage, CumulativeStats, Figures
 from liqcli.report.timeparse import iso_utc
 from liqcli.report.top import TopList
 from liqcli.report.windows import WindowedStats
 
 # A result any formatter renders: the cumulative reports, the same over several trailing
-# windows (``--windows``), the time series of ``history``, the largest liquidations of ``top``.
-Report = CumulativeStats | WindowedStats | History | TopList
+# windows (``--windows``), the time series of ``history``, the largest liquidations of ``top``,
+# the price bands of ``levels``.
+Report = CumulativeStats | WindowedStats | History | TopList | Levels
 
 REPORT_SECTIONS: dict[str, tuple[str, ...]] = {
     "totals": ("totals",),
@@ -29,7 +31,7 @@ REPORT_SECTIONS: dict[str, tuple[str, ...]] = {
 }
 COMMANDS: tuple[str, ...] = (*REPORT_SECTIONS, "symbols")
 # Commands whose result is not a CumulativeStats (each has its own document and columns).
-SERIES_COMMANDS: tuple[str, ...] = ("history", "top")
+SERIES_COMMANDS: tuple[str, ...] = ("history", "top", "levels")
 COMBINED_SYMBOL = "*"  # the ``symbol`` of rows summing several symbols
 
 # Columns of csv/tsv rows of totals, sides, exchanges, matrix and summary (ndjson: same keys,
@@ -48,6 +50,11 @@ HISTORY_COLUMNS: tuple[str, ...] = (
 )
 # Columns of csv/tsv rows of ``top`` (one row per liquidation, largest first).
 TOP_COLUMNS: tuple[str, ...] = ("time", "exchange", "symbol", "side", "price", "qty", "usd", "id")
+# Columns of csv/tsv rows of ``levels`` (one row per price band, ascending).
+LEVEL_COLUMNS: tuple[str, ...] = (
+    "low", "high", "events", "usd", "qty", "long_events", "long_usd", "long_qty",
+    "short_events", "short_usd", "short_qty",
+)
 # Columns of csv/tsv rows of the ``symbols`` command (``exchanges`` space-separated).
 SYMBOL_COLUMNS: tuple[str, ...] = (
     "symbol", "base", "quote", "since", "until", "events", "usd", "qty",
@@ -82,6 +89,8 @@ def document(stats: Report, command: str = "summary") -> Doc:
         return windowed_document(stats, command)
     if isinstance(stats, TopList):
         return top_document(stats)
+    if isinstance(stats, Levels):
+        return levels_document(stats)
     if command == "symbols":
         return symbols_document(stats)
     sections = sections_of(command)
@@ -216,6 +225,8 @@ def columns(stats: Report, command: str) -> tuple[str, ...]:
         return ("window", *ROW_COLUMNS)
     if isinstance(stats, TopList):
         return TOP_COLUMNS
+    if isinstance(stats, Levels):
+        return LEVEL_COLUMNS
     return SYMBOL_COLUMNS if command == "symbols" else ROW_COLUMNS
 
 
@@ -230,6 +241,9 @@ def rows(stats: Report, command: str) -> Iterator[Doc]:
         return
     if isinstance(stats, TopList):
         yield from top_rows(stats)
+        return
+    if isinstance(stats, Levels):
+        yield from level_rows(stats)
         return
     if isinstance(stats, WindowedStats):
         for trailing, report in stats.pairs():
@@ -314,6 +328,26 @@ def windowed_document(stats: WindowedStats, command: str) -> Doc:
             one["window"]["label"] = trailing.label
         docs.append(doc)
     return {"windows": docs}
+
+
+# ------------------------------------------------------------------- levels
+def level_rows(levels: Levels) -> Iterator[Doc]:
+    """One row per price band, ascending (keys = LEVEL_COLUMNS)."""
+    for band in levels.bands:
+        yield {name: getattr(band, name) for name in LEVEL_COLUMNS}
+
+
+def levels_document(levels: Levels) -> Doc:
+    return {
+        "symbol": levels.symbol,
+        "base": levels.base,
+        "quote": levels.quote,
+        "window": {"since": iso_or_none(levels.since_ms), "until": iso_or_none(levels.until_ms)},
+        "exchange_filter": list(levels.exchange_filter),
+        "step": levels.step,
+        "last_price": levels.last_price,
+        "bands": list(level_rows(levels)),
+    }
 
 
 # ---------------------------------------------------------------------- top

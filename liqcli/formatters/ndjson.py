@@ -16,9 +16,10 @@ DESCRIPTION = "one JSON object per row (symbol and window on every line)"
 def row_objects(stats: Report, command: str) -> list[dict[str, Any]]:
     """The rows of a report, with ``window`` {since, until} in place of since/until."""
     from liqcli.report.history import History
+    from liqcli.report.levels import Levels
     from liqcli.report.top import TopList
 
-    if isinstance(stats, History | TopList):  # rows name their own time: bucket, event
+    if isinstance(stats, History | TopList | Levels):  # rows of their own shape
         return list(rows(stats, command))
     objects = []
     for row in rows(stats, command):

@@ -1,0 +1,176 @@
+"""``levels``: every band equals a Decimal recomputation from the raw events; CLI shapes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import replace
+from decimal import Decimal, localcontext
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import redis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_store import T0, event_strategy
+from test_top import unique
+from typer.testing import CliRunner
+
+from liqcli.cli.app import app
+from liqcli.errors import UsageError
+from liqcli.model import Event, default_usd
+from liqcli.report.levels import compute_levels, fine_bucket, snap_step
+from liqcli.store.store import HOUR_MS, Store
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = json.loads((ROOT / "liqcli" / "schemas" / "levels.json").read_text())
+FIGURES = ("events", "usd", "qty", "long_events", "long_usd", "long_qty",
+           "short_events", "short_usd", "short_qty")
+
+
+def recompute(events: list[Event], low: Decimal, high: Decimal) -> dict[str, Any]:
+    out: dict[str, Any] = dict.fromkeys(FIGURES, 0)
+    with localcontext() as ctx:
+        ctx.prec = 100
+        for e in events:
+            if low <= e.price < high:
+                side = e.side.lower()
+                out["events"] += 1
+                out["usd"] += e.usd
+                out["qty"] += e.qty
+                out[f"{side}_events"] += 1
+                out[f"{side}_usd"] += e.usd
+                out[f"{side}_qty"] += e.qty
+    return out
+
+
+def test_fine_buckets_keep_four_significant_digits() -> None:
+    assert fine_bucket(Decimal("91066.6")) == (Decimal(91060), Decimal(10))
+    assert fine_bucket(Decimal("3406.86")) == (Decimal(3406), Decimal(1))
+    assert fine_bucket(Decimal("0.000012345")) == (Decimal("0.00001234"), Decimal("1E-8"))
+    assert fine_bucket(Decimal("10000")) == (Decimal(10000), Decimal(10))
+    assert snap_step(Decimal(1), Decimal(10)) == 10
+    assert snap_step(Decimal(150), Decimal(100)) == 200
+    assert snap_step(Decimal("0.3"), Decimal("0.01")) == Decimal("0.3")
+
+
+prices = st.one_of(
+    st.decimals(min_value=Decimal("9900"), max_value=Decimal("10100"), places=2),  # a decade
+    st.decimals(min_value=Decimal("0.5"), max_value=Decimal("3"), places=6),
+)
+
+
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    events=st.lists(st.tuples(event_strategy, prices), min_size=0, max_size=60),
+    step=st.one_of(st.none(), st.decimals(min_value=Decimal("0.001"), max_value=Decimal(500),
+                                          places=3)),
+    bands=st.one_of(st.none(), st.integers(1, 40)),
+    window=st.one_of(st.none(), st.tuples(st.integers(T0 - HOUR_MS, T0 + 80 * HOUR_MS),
+                                          st.integers(1, 60 * HOUR_MS))),
+    exchanges=st.lists(st.sampled_from(["binance", "okx", "bybit"]), max_size=2),
+)
+def test_every_band_equals_the_decimal_recomputation(
+    redis_client: redis.Redis, events: list[tuple[Event, Decimal]], step: Decimal | None,
+    bands: int | None, window: tuple[int, int] | None, exchanges: list[str],
+) -> None:
+    if step is not None and bands is not None:
+        bands = None
+    redis_client.flushall()
+    store = Store(redis_client)
+    stream = [replace(e, price=p, usd=default_usd(p, e.qty)) for e, p in events]
+    store.ingest_batch(stream)
+    since, until = (None, None) if window is None else (window[0], window[0] + window[1])
+    try:
+        levels = compute_levels(store, "BTCUSDT", step=step, bands=bands, since_ms=since,
+                                until_ms=until, exchanges=exchanges)
+    except UsageError as error:  # a tiny step over two decades: too many bands
+        assert "bands" in str(error)
+        return
+    kept = [
+        e for e in unique(stream)
+        if (since is None or e.ts_ms >= since) and (until is None or e.ts_ms < until)
+        and (not exchanges or e.exchange in exchanges)
+    ]
+    if not kept:
+        assert levels.bands == () and levels.step is None
+        return
+    assert levels.step is not None
+    assert levels.bands[0].low <= min(e.price for e in kept)
+    assert max(e.price for e in kept) < levels.bands[-1].high
+    for below, above in zip(levels.bands, levels.bands[1:], strict=False):
+        assert below.high == above.low and above.high - above.low == levels.step
+    for band in levels.bands:
+        got = {name: getattr(band, name) for name in FIGURES}
+        assert got == recompute(kept, band.low, band.high)
+    assert sum(b.events for b in levels.bands) == len(kept)
+    last = max(kept, key=lambda e: (e.ts_ms, e.price))
+    assert levels.last_price == last.price
+
+
+# ---------------------------------------------------------------------- CLI
+@pytest.fixture()
+def stored(redis_url: str) -> list[Event]:
+    from test_core import make_events
+
+    events = make_events(n=300, seed=23, symbols=("ETHUSDT",), span_hours=20)
+    Store(redis.Redis.from_url(redis_url)).ingest(events)
+    return events
+
+
+def invoke(*args: str) -> Any:
+    return CliRunner().invoke(app, ["levels", *args], catch_exceptions=False)
+
+
+def test_csv_columns_and_exact_bands(stored: list[Event]) -> None:
+    result = invoke("-s", "ETHUSDT", "--bands", "12", "-f", "csv")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == ["low", "high", *FIGURES]
+    for row in rows:
+        want = recompute(stored, Decimal(row["low"]), Decimal(row["high"]))
+        assert {k: Decimal(row[k]) for k in FIGURES} == {k: Decimal(v) for k, v in want.items()}
+
+
+def test_json_validates(stored: list[Event]) -> None:
+    result = invoke("-s", "ETHUSDT", "--step", "100000", "-f", "json")
+    doc = json.loads(result.stdout)
+    jsonschema.validate(doc, SCHEMA)
+    doc["bands"][0]["mid"] = 1
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, SCHEMA)
+
+
+def test_table_chart_and_last_price_marker(stored: list[Event]) -> None:
+    piped = invoke("-s", "ETHUSDT", "--bands", "5")
+    assert "◀ last" in piped.stdout and "█" not in piped.stdout
+    rich = invoke("-s", "ETHUSDT", "--bands", "5", "--color", "always")
+    assert "█" in rich.stdout or "▒" in rich.stdout
+
+
+@pytest.mark.parametrize("args", [
+    ("--step", "0"), ("--step", "abc"), ("--bands", "0"), ("--step", "10", "--bands", "3"),
+    ("-s", "BTCUSDT,ETHUSDT"), ("--all-symbols",),
+])
+def test_bad_options_are_usage_errors(redis_url: str, args: tuple[str, ...]) -> None:
+    assert CliRunner().invoke(app, ["levels", *args]).exit_code == 2
+
+
+def test_empty_store_is_success(redis_url: str) -> None:
+    result = invoke("-f", "json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["bands"] == []
+
+
+def test_docs_list_exactly_the_schema_fields() -> None:
+    from test_formatters import field_tables
+
+    from liqcli.formatters._document import LEVEL_COLUMNS
+
+    docs = field_tables()
+    assert set(SCHEMA["properties"]) == docs["levels"]
+    band = SCHEMA["properties"]["bands"]["items"]["properties"]
+    assert set(band) == docs["levels-columns"] == set(LEVEL_COLUMNS)
