@@ -23,7 +23,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_JSON = HERE / "results" / "latest.json"
-MODULES = ("bench_store", "bench_startup")
+MODULES = ("bench_store", "bench_startup", "bench_timedim")
 ROW_KEYS = ("benchmark", "case", "value", "unit", "baseline", "ratio", "target", "met")
 
 

@@ -74,17 +74,20 @@ prices = st.one_of(
     window=st.one_of(st.none(), st.tuples(st.integers(T0 - HOUR_MS, T0 + 80 * HOUR_MS),
                                           st.integers(1, 60 * HOUR_MS))),
     exchanges=st.lists(st.sampled_from(["binance", "okx", "bybit"]), max_size=2),
+    batch=st.integers(1, 25),
 )
 def test_every_band_equals_the_decimal_recomputation(
     redis_client: redis.Redis, events: list[tuple[Event, Decimal]], step: Decimal | None,
-    bands: int | None, window: tuple[int, int] | None, exchanges: list[str],
+    bands: int | None, window: tuple[int, int] | None, exchanges: list[str], batch: int,
 ) -> None:
     if step is not None and bands is not None:
         bands = None
     redis_client.flushall()
     store = Store(redis_client)
     stream = [replace(e, price=p, usd=default_usd(p, e.qty)) for e, p in events]
-    store.ingest_batch(stream)
+    stream += stream[: len(stream) // 4]  # replays: counted once
+    for start in range(0, len(stream), batch):  # several batches: stored sums are added to
+        store.ingest_batch(stream[start : start + batch])
     since, until = (None, None) if window is None else (window[0], window[0] + window[1])
     try:
         levels = compute_levels(store, "BTCUSDT", step=step, bands=bands, since_ms=since,
@@ -111,6 +114,44 @@ def test_every_band_equals_the_decimal_recomputation(
     assert sum(b.events for b in levels.bands) == len(kept)
     last = max(kept, key=lambda e: (e.ts_ms, e.price))
     assert levels.last_price == last.price
+
+
+def test_price_band_sums_add_exactly_across_batches(redis_client: redis.Redis) -> None:
+    """Limbs summed across batches (decimal-text addition in the script) stay exact."""
+    from test_store import ev
+
+    store = Store(redis_client)
+    events = [ev(price="100.5", qty="0.999999999999999999", ts=T0 + i, id=f"c{i}",
+                 usd="999999999999.999999999999999999") for i in range(7)]
+    for event in events:  # one batch each: every addition goes through the stored text
+        store.ingest_batch([event])
+    levels = compute_levels(store, "BTCUSDT", step=Decimal(1))
+    (band,) = levels.bands
+    assert band.long_qty == Decimal("6.999999999999999993")
+    assert band.long_usd == Decimal("6999999999999.999999999999999993")
+    assert (band.low, band.high, band.long_events) == (100, 101, 7)
+
+
+def test_whole_hours_and_days_read_the_band_hashes_not_the_log(
+    redis_client: redis.Redis,
+) -> None:
+    from test_core import T0 as CORE_T0
+    from test_core import make_events
+
+    store = Store(redis_client)
+    events = make_events(n=400, seed=8, symbols=("ETHUSDT",), span_hours=40)
+    store.ingest(events)
+    since, until = CORE_T0 - 12 * HOUR_MS, CORE_T0 + 48 * HOUR_MS
+    before = compute_levels(store, "ETHUSDT", bands=10, since_ms=since, until_ms=until)
+    last_hour = max(e.ts_ms for e in events) // HOUR_MS
+    slots = {e.ts_ms // 600_000 for e in events if e.ts_ms // HOUR_MS != last_hour}
+    redis_client.delete(*(store.key("ETHUSDT", f"l:{s}") for s in slots))
+    after = compute_levels(store, "ETHUSDT", bands=10, since_ms=since, until_ms=until)
+    assert after == before and after.events == len(events)
+    # an exchange filter reads the log: without it the deleted events are missing
+    filtered = compute_levels(store, "ETHUSDT", bands=10, since_ms=since, until_ms=until,
+                              exchanges=["okx"])
+    assert filtered.events < sum(e.exchange == "okx" for e in events)
 
 
 # ---------------------------------------------------------------------- CLI

@@ -9,7 +9,7 @@ bands and every band's figures are exact sums of whole events.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 from typing import Protocol
@@ -17,20 +17,21 @@ from typing import Protocol
 from liqcli.errors import UsageError
 from liqcli.model import Event, split_symbol
 from liqcli.report.core import normalize_exchanges, normalize_symbols
+from liqcli.store.pricebands import Buckets, bucket_bounds, bucket_text
 
-SIGNIFICANT_DIGITS = 4  # the finest resolution: prices truncated to 4 significant digits
 MAX_BANDS = 1000
 DEFAULT_BANDS = 20
 _WIDE = Context(prec=100)
 _ZERO = Decimal(0)
 
 
-class EventSource(Protocol):
+class BucketSource(Protocol):
     """What levels needs from a store (``liqcli.store.Store`` is one)."""
 
-    def events(
-        self, symbol: str, since_ms: int | None = None, until_ms: int | None = None
-    ) -> Iterator[Event]: ...
+    def price_buckets(
+        self, symbol: str, since_ms: int | None = None, until_ms: int | None = None,
+        exchanges: Sequence[str] = (),
+    ) -> tuple[Buckets, Event | None]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +74,7 @@ class Levels:
 
 def fine_bucket(price: Decimal) -> tuple[Decimal, Decimal]:
     """``(start, width)`` of the fine bucket holding ``price`` (> 0): 4 significant digits."""
-    width = Decimal(1).scaleb(price.adjusted() - (SIGNIFICANT_DIGITS - 1))
-    start = _WIDE.multiply(
-        _WIDE.divide(price, width).to_integral_value(rounding=ROUND_FLOOR), width
-    )
-    return _WIDE.plus(start), width
+    return bucket_bounds(bucket_text(price))
 
 
 def snap_step(step: Decimal, widest: Decimal) -> Decimal:
@@ -96,7 +93,7 @@ def check_levels(step: Decimal | None, bands: int | None) -> None:
 
 
 def compute_levels(
-    store: EventSource,
+    store: BucketSource,
     symbol: str | Iterable[str],
     *,
     step: Decimal | None = None,
@@ -118,14 +115,11 @@ def compute_levels(
     widest = _ZERO
     last: Event | None = None
     if since_ms is None or until_ms is None or since_ms < until_ms:
-        for event in store.events(name, since_ms, until_ms):
-            if wanted and event.exchange not in wanted:
-                continue
-            start, width = fine_bucket(event.price)
+        cells, last = store.price_buckets(name, since_ms, until_ms, wanted)
+        for (text, side), (events, qty, usd) in cells.items():
+            start, width = bucket_bounds(text)
             widest = max(widest, width)
-            buckets.setdefault(start, _Sides()).add_event(event)
-            if last is None or (event.ts_ms, event.price) > (last.ts_ms, last.price):
-                last = event
+            buckets.setdefault(start, _Sides()).add(side, int(events), Decimal(qty), Decimal(usd))
     if not buckets:
         return Levels(name, base, quote, since_ms, until_ms, wanted, None, None, ())
     lowest, highest = min(buckets), max(buckets)
@@ -160,15 +154,15 @@ class _Sides:
     short_usd: Decimal = _ZERO
     short_qty: Decimal = _ZERO
 
-    def add_event(self, event: Event) -> None:
-        if event.side == "LONG":
-            self.long_events += 1
-            self.long_usd = _WIDE.add(self.long_usd, event.usd)
-            self.long_qty = _WIDE.add(self.long_qty, event.qty)
+    def add(self, side: str, events: int, qty: Decimal, usd: Decimal) -> None:
+        if side == "LONG":
+            self.long_events += events
+            self.long_usd = _WIDE.add(self.long_usd, usd)
+            self.long_qty = _WIDE.add(self.long_qty, qty)
         else:
-            self.short_events += 1
-            self.short_usd = _WIDE.add(self.short_usd, event.usd)
-            self.short_qty = _WIDE.add(self.short_qty, event.qty)
+            self.short_events += events
+            self.short_usd = _WIDE.add(self.short_usd, usd)
+            self.short_qty = _WIDE.add(self.short_qty, qty)
 
     def merge(self, other: _Sides) -> None:
         self.long_events += other.long_events

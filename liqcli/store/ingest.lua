@@ -182,4 +182,78 @@ for k, list in pairs(tadd) do
   end
 end
 -- ==== end of the top-K block ================================================================
+-- ==== price-band block (liqcli levels) ====================================================
+-- ARGV[6] = one line per event (same order as ARGV[3]), tab-separated: KEYS indexes of the
+--   day and hour price-band hashes (appended after the top-K keys), the field
+--   '<fine bucket>|L|S', then the qty limbs and the usd limbs (as in ARGV[3]).
+-- A field's value is 'n qi q1 q2 ui u1 u2' in decimal text. The batch's sums are doubles
+-- (exact: at most 500 events of limbs < 1e13), then added to the stored text with exact
+-- decimal-string addition, the fractional limbs carried into the integer limb: exact at any
+-- size. Only events this batch stored as new are counted.
+local function bigadd(a, b)
+  local out, carry = {}, 0
+  local i, j = #a, #b
+  while i > 0 or j > 0 or carry > 0 do
+    local d = carry + (i > 0 and string.byte(a, i) - 48 or 0) + (j > 0 and string.byte(b, j) - 48 or 0)
+    out[#out + 1] = string.char(48 + d % 10)
+    carry = math.floor(d / 10)
+    i = i - 1; j = j - 1
+  end
+  local text = string.reverse(table.concat(out)):gsub('^0+', '')
+  if text == '' then return '0' end
+  return text
+end
+local PPAT = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$'
+local pacc = {}
+local ppos = 1
+local pdata = ARGV[6]
+for i = 1, n do
+  local stop = string.find(pdata, '\n', ppos, true) or (#pdata + 1)
+  if flags[i] == '1' then
+    local dk, hk, field, qi, q1, q2, ui, u1, u2 = string.match(string.sub(pdata, ppos, stop - 1), PPAT)
+    local v = {1, tonumber(qi), tonumber(q1), tonumber(q2), tonumber(ui), tonumber(u1), tonumber(u2)}
+    for _, k in ipairs({tonumber(dk), tonumber(hk)}) do
+      local byfield = pacc[k]
+      if byfield == nil then byfield = {}; pacc[k] = byfield end
+      local a = byfield[field]
+      if a == nil then byfield[field] = {v[1], v[2], v[3], v[4], v[5], v[6], v[7]}
+      else for j = 1, 7 do a[j] = a[j] + v[j] end end
+    end
+  end
+  ppos = stop + 1
+end
+for k, byfield in pairs(pacc) do
+  local fields = {}
+  for field in pairs(byfield) do fields[#fields + 1] = field end
+  local current = redis.call('HMGET', KEYS[k], unpack(fields))
+  local out = {}
+  for j, field in ipairs(fields) do
+    local a = byfield[field]
+    -- carry the batch's fractional limbs (doubles, exact) before adding the text
+    for _, l in ipairs({{2, 3, 4}, {5, 6, 7}}) do
+      local whole, hi, lo = l[1], l[2], l[3]
+      a[hi] = a[hi] + math.floor(a[lo] / 1e9); a[lo] = a[lo] % 1e9
+      a[whole] = a[whole] + math.floor(a[hi] / 1e9); a[hi] = a[hi] % 1e9
+    end
+    local sums = {}
+    for m = 1, 7 do sums[m] = string.format('%.0f', a[m]) end
+    if current[j] then
+      local old = {}
+      for part in string.gmatch(current[j], '%S+') do old[#old + 1] = part end
+      for m = 1, 7 do sums[m] = bigadd(old[m], sums[m]) end
+      -- carry again: each stored fractional limb stays below 1e9 (at most 2e9 - 2 here)
+      for _, l in ipairs({{2, 3, 4}, {5, 6, 7}}) do
+        local whole, hi, lo = l[1], l[2], l[3]
+        local lov, hiv = tonumber(sums[lo]), tonumber(sums[hi])
+        if lov >= 1e9 then sums[lo] = string.format('%.0f', lov - 1e9); hiv = hiv + 1 end
+        if hiv >= 1e9 then sums[hi] = string.format('%.0f', hiv - 1e9); sums[whole] = bigadd(sums[whole], '1')
+        else sums[hi] = string.format('%.0f', hiv) end
+      end
+    end
+    out[#out + 1] = field
+    out[#out + 1] = table.concat(sums, ' ')
+  end
+  redis.call('HSET', KEYS[k], unpack(out))
+end
+-- ==== end of the price-band block ===========================================================
 return table.concat(flags)

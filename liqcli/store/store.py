@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
     import redis
 
+    from liqcli.store.pricebands import Buckets
+
 SCHEMA_VERSION = "1"
 HOUR_MS = 3_600_000
 SLOT_MS = 600_000  # the finest rollup, and the log's partition: window edges read one slot
@@ -311,7 +313,10 @@ class Store:
                 f"{event.ts_ms - slot * SLOT_MS}\t{event.id or ''}\t{event.raw_symbol or ''}"
             )
         top = _top_args(tag, events, keys)  # appends the top-K keys after the others
-        return keys, [len(events), b"".join(fingerprints), "\n".join(records), top, TOP_K]
+        bands = _band_args(tag, events, keys)  # then the price-band keys
+        return keys, [
+            len(events), b"".join(fingerprints), "\n".join(records), top, TOP_K, bands,
+        ]
 
     # ---------------------------------------------------------------- reads
     def symbols(self) -> list[str]:
@@ -455,6 +460,25 @@ class Store:
             return largest(self.events(symbol, since_ms, until_ms), n, by, exchanges, side)
         return read_top(self, symbol, since_ms, until_ms, n, by, exchanges, side)
 
+    def price_buckets(
+        self, symbol: str, since_ms: int | None = None, until_ms: int | None = None,
+        exchanges: Sequence[str] = (),
+    ) -> tuple[Buckets, Event | None]:
+        """Exact events, qty and usd per fine price bucket and side of ``symbol`` in
+        [since_ms, until_ms), and the window's last event (``liqcli.store.pricebands``).
+
+        Every exchange: the price-band hashes of the whole days and hours, the logs of the
+        partial edge hours (and of the last hour, for the last event). With ``exchanges`` (the
+        hashes do not split by exchange) the window's log is read instead.
+        """
+        from liqcli.store.pricebands import events_buckets, read_buckets
+
+        if exchanges:
+            return events_buckets(
+                e for e in self.events(symbol, since_ms, until_ms) if e.exchange in exchanges
+            )
+        return read_buckets(self, symbol, since_ms, until_ms)
+
     def events(
         self, symbol: str, since_ms: int | None = None, until_ms: int | None = None
     ) -> Iterator[Event]:
@@ -578,6 +602,37 @@ def _top_args(tag: str, events: Sequence[Event], keys: list[str]) -> str:
             f"{at(f'tq:h:{hour}')}\t{float(event.usd)!r}\t{float(event.qty)!r}\t"
             f"{event.ts_ms}\t{event.exchange}\t{_SIDE_CODE[event.side]}\t"
             f"{_plain(event.price)}\t{_plain(event.qty)}\t{usd}\t{event.id or ''}"
+        )
+    return "\n".join(lines)
+
+
+def _band_args(tag: str, events: Sequence[Event], keys: list[str]) -> str:
+    """ARGV[6] of the ingest script (its price-band block) for ``events``; appends to ``keys``
+    the price-band hashes ``pb:D:<day>`` and ``pb:h:<hour>`` of their days and hours.
+
+    One line per event: the KEYS indexes of its day and hour hashes, its field
+    (``<fine bucket>|L|S``, see ``liqcli.store.pricebands``), then its qty and usd limbs.
+    """
+    from liqcli.store.pricebands import bucket_text
+
+    index: dict[str, int] = {}
+
+    def at(name: str) -> int:
+        found = index.get(name)
+        if found is None:
+            keys.append(tag + name)
+            found = index[name] = len(keys)
+        return found
+
+    lines = []
+    for event in events:
+        hour = event.ts_ms // HOUR_MS
+        _, qi, q1, q2 = amount_parts(event.qty, "qty")
+        _, ui, u1, u2 = amount_parts(event.usd, "usd", zero_ok=True)
+        lines.append(
+            f"{at(f'pb:D:{hour // HOURS_PER_DAY}')}\t{at(f'pb:h:{hour}')}\t"
+            f"{bucket_text(event.price)}|{_SIDE_CODE[event.side]}\t"
+            f"{qi}\t{q1}\t{q2}\t{ui}\t{u1}\t{u2}"
         )
     return "\n".join(lines)
 
