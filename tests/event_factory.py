@@ -26,3 +26,24 @@ def random_events(
             ts_ms=newest - rng.randint(0, span_ms), id=f"{seed}-{i}",
         ))
     return events
+
+
+SPLIT_FIGURES = ("events", "usd", "qty", "long_events", "long_usd", "long_qty",
+                 "short_events", "short_usd", "short_qty")
+
+
+def side_split(events: list[Event]) -> dict[str, object]:
+    """Events, usd and qty in total and per side, recomputed with Decimal (a history bucket's
+    or a levels band's figures)."""
+    from decimal import localcontext
+
+    out: dict[str, object] = dict.fromkeys(SPLIT_FIGURES, 0)
+    with localcontext() as ctx:
+        ctx.prec = 100
+        for e in events:
+            side = e.side.lower()
+            for prefix in ("", f"{side}_"):
+                out[f"{prefix}events"] += 1  # type: ignore[operator]
+                out[f"{prefix}usd"] += e.usd  # type: ignore[operator]
+                out[f"{prefix}qty"] += e.qty  # type: ignore[operator]
+    return out

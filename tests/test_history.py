@@ -7,13 +7,14 @@ import io
 import json
 from collections.abc import Sequence
 from dataclasses import replace
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 import redis
+from event_factory import SPLIT_FIGURES, side_split
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_core import HOUR, T0, make_events
@@ -36,26 +37,12 @@ from liqcli.store.store import SLOT_MS, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "liqcli" / "schemas" / "history.json").read_text())
-FIGURES = ("events", "usd", "qty", "long_events", "long_usd", "long_qty",
-           "short_events", "short_usd", "short_qty")
+FIGURES = SPLIT_FIGURES
 
 
 def expected_bucket(events: Sequence[Event], start: int, end: int) -> dict[str, Any]:
     """The figures of one bucket, recomputed from the raw events with Decimal."""
-    out: dict[str, Any] = {name: 0 for name in FIGURES}
-    with localcontext() as ctx:
-        ctx.prec = 100
-        for e in events:
-            if not start <= e.ts_ms < end:
-                continue
-            side = e.side.lower()
-            out["events"] += 1
-            out["usd"] += e.usd
-            out["qty"] += e.qty
-            out[f"{side}_events"] += 1
-            out[f"{side}_usd"] += e.usd
-            out[f"{side}_qty"] += e.qty
-    return out
+    return side_split([e for e in events if start <= e.ts_ms < end])
 
 
 def figures(bucket: Any) -> dict[str, Any]:

@@ -6,13 +6,14 @@ import csv
 import io
 import json
 from dataclasses import replace
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 import redis
+from event_factory import SPLIT_FIGURES, side_split
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_store import T0, event_strategy
@@ -27,24 +28,11 @@ from liqcli.store.store import HOUR_MS, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "liqcli" / "schemas" / "levels.json").read_text())
-FIGURES = ("events", "usd", "qty", "long_events", "long_usd", "long_qty",
-           "short_events", "short_usd", "short_qty")
+FIGURES = SPLIT_FIGURES
 
 
 def recompute(events: list[Event], low: Decimal, high: Decimal) -> dict[str, Any]:
-    out: dict[str, Any] = dict.fromkeys(FIGURES, 0)
-    with localcontext() as ctx:
-        ctx.prec = 100
-        for e in events:
-            if low <= e.price < high:
-                side = e.side.lower()
-                out["events"] += 1
-                out["usd"] += e.usd
-                out["qty"] += e.qty
-                out[f"{side}_events"] += 1
-                out[f"{side}_usd"] += e.usd
-                out[f"{side}_qty"] += e.qty
-    return out
+    return side_split([e for e in events if low <= e.price < high])
 
 
 def test_fine_buckets_keep_four_significant_digits() -> None:

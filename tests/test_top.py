@@ -62,6 +62,14 @@ def identity(e: Event) -> tuple[Any, ...]:
 
 
 symbols = st.sampled_from(["BTCUSDT", "BTCUSDC"])
+# all time, a window anywhere, or one through the dense hours of event_strategy
+windows = st.one_of(
+    st.none(),
+    st.tuples(st.integers(T0 - HOUR_MS, T0 + 80 * HOUR_MS), st.integers(1, 60 * HOUR_MS)),
+    st.tuples(st.integers(T0 + HOUR_MS, T0 + 4 * HOUR_MS), st.integers(1, 3 * HOUR_MS)),
+)
+exchange_filters = st.lists(st.sampled_from(["binance", "okx", "bybit"]), max_size=2)
+sides = st.sampled_from([None, "LONG", "SHORT"])
 
 
 @settings(
@@ -71,13 +79,9 @@ symbols = st.sampled_from(["BTCUSDT", "BTCUSDC"])
     events=st.lists(st.tuples(event_strategy, symbols), min_size=0, max_size=80),
     n=st.integers(1, 12),
     by=st.sampled_from(["usd", "qty"]),
-    window=st.one_of(
-        st.none(),
-        st.tuples(st.integers(T0 - HOUR_MS, T0 + 80 * HOUR_MS), st.integers(1, 60 * HOUR_MS)),
-        st.tuples(st.integers(T0 + HOUR_MS, T0 + 4 * HOUR_MS), st.integers(1, 3 * HOUR_MS)),
-    ),
-    exchanges=st.lists(st.sampled_from(["binance", "okx", "bybit"]), max_size=2),
-    side=st.sampled_from([None, "LONG", "SHORT"]),
+    window=windows,
+    exchanges=exchange_filters,
+    side=sides,
     both=st.booleans(),
     batch=st.integers(1, 30),
 )
@@ -179,13 +183,9 @@ def test_empty_store_is_success(redis_url: str) -> None:
                      min_size=120, max_size=120),
     n=st.integers(1, 4),
     by=st.sampled_from(["usd", "qty"]),
-    window=st.one_of(
-        st.none(),
-        st.tuples(st.integers(T0 - HOUR_MS, T0 + 80 * HOUR_MS), st.integers(1, 60 * HOUR_MS)),
-        st.tuples(st.integers(T0 + HOUR_MS, T0 + 4 * HOUR_MS), st.integers(1, 3 * HOUR_MS)),
-    ),
-    exchanges=st.lists(st.sampled_from(["binance", "okx", "bybit"]), max_size=2),
-    side=st.sampled_from([None, "LONG", "SHORT"]),
+    window=windows,
+    exchanges=exchange_filters,
+    side=sides,
     batch=st.integers(1, 40),
 )
 def test_trimmed_sets_stay_exact(

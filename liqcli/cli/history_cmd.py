@@ -9,7 +9,13 @@ import typer
 
 from liqcli.cli.app import app, errors_handled
 from liqcli.cli.report_cmd import resolve_color
-from liqcli.cli.report_options import PANEL, ReportRequest, check_selection, report_command
+from liqcli.cli.report_options import (
+    PANEL,
+    ReportRequest,
+    check_selection,
+    choice,
+    report_command,
+)
 from liqcli.report.history import DEFAULT_INTERVAL, INTERVALS
 
 HELP = (
@@ -34,24 +40,8 @@ EXAMPLES
 BY_CHOICES = ("exchange",)
 
 
-def _check_interval(value: str) -> str:
-    if value not in INTERVALS:
-        raise typer.BadParameter(f"{value!r} is not one of {', '.join(INTERVALS)}")
-    return value
-
-
-def _complete_interval(incomplete: str) -> list[str]:
-    return [name for name in INTERVALS if name.startswith(incomplete)]
-
-
-def _check_by(value: str | None) -> str | None:
-    if value is not None and value not in BY_CHOICES:
-        raise typer.BadParameter(f"{value!r} is not one of {', '.join(BY_CHOICES)}")
-    return value
-
-
-def _complete_by(incomplete: str) -> list[str]:
-    return [name for name in BY_CHOICES if name.startswith(incomplete)]
+_check_interval, _complete_interval = choice(tuple(INTERVALS))
+_check_by, _complete_by = choice(BY_CHOICES)
 
 
 Interval = Annotated[

@@ -13,7 +13,13 @@ import typer
 
 from liqcli.cli import wanted
 from liqcli.cli.app import app, errors_handled
-from liqcli.cli.report_options import PANEL, ReportRequest, check_selection, report_command
+from liqcli.cli.report_options import (
+    PANEL,
+    ReportRequest,
+    check_selection,
+    choice,
+    report_command,
+)
 
 if TYPE_CHECKING:
     from liqcli.report.core import RollupSource
@@ -96,14 +102,7 @@ EXAMPLES
 }
 
 
-def _check_sort(value: str | None) -> str | None:
-    if value is not None and value not in SORT_KEYS:
-        raise typer.BadParameter(f"{value!r} is not one of {', '.join(SORT_KEYS)}")
-    return value
-
-
-def _complete_sort(incomplete: str) -> list[str]:
-    return [name for name in SORT_KEYS if name.startswith(incomplete)]
+_check_sort, _complete_sort = choice(SORT_KEYS)
 
 
 Windows = Annotated[

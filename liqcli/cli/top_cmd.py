@@ -9,7 +9,13 @@ import typer
 
 from liqcli.cli.app import app, errors_handled
 from liqcli.cli.report_cmd import resolve_color
-from liqcli.cli.report_options import PANEL, ReportRequest, check_selection, report_command
+from liqcli.cli.report_options import (
+    PANEL,
+    ReportRequest,
+    check_selection,
+    choice,
+    report_command,
+)
 
 HELP = "The N largest single liquidations of the window, by USD (or --by qty), largest first."
 EXAMPLES = """\\
@@ -28,17 +34,8 @@ BY_CHOICES = ("usd", "qty")
 SIDE_CHOICES = ("long", "short")
 
 
-def _check_choice(choices: tuple[str, ...]) -> object:
-    def check(value: str | None) -> str | None:
-        if value is not None and value.lower() not in choices:
-            raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}")
-        return None if value is None else value.lower()
-
-    return check
-
-
-def _complete(choices: tuple[str, ...]) -> object:
-    return lambda incomplete: [c for c in choices if c.startswith(incomplete.lower())]
+_check_by, _complete_by = choice(BY_CHOICES, lower=True)
+_check_side, _complete_side = choice(SIDE_CHOICES, lower=True)
 
 
 Count = Annotated[
@@ -48,14 +45,14 @@ Count = Annotated[
 ]
 By = Annotated[
     str,
-    typer.Option("--by", metavar="usd|qty", callback=_check_choice(BY_CHOICES),
-                 autocompletion=_complete(BY_CHOICES),
+    typer.Option("--by", metavar="usd|qty", callback=_check_by,
+                 autocompletion=_complete_by,
                  help="Largest by USD notional or by base quantity.", rich_help_panel=PANEL),
 ]
 SideOption = Annotated[
     str | None,
-    typer.Option("--side", metavar="long|short", callback=_check_choice(SIDE_CHOICES),
-                 autocompletion=_complete(SIDE_CHOICES),
+    typer.Option("--side", metavar="long|short", callback=_check_side,
+                 autocompletion=_complete_side,
                  help="Only liquidated LONG or SHORT positions.", rich_help_panel=PANEL),
 ]
 

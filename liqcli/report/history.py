@@ -15,7 +15,8 @@ from typing import Protocol
 
 from liqcli.errors import UsageError
 from liqcli.model import split_symbol
-from liqcli.report.core import DEFAULT_SYMBOL, normalize_exchanges, normalize_symbols
+from liqcli.report.core import DEFAULT_SYMBOL, normalize_exchanges, resolve_symbols
+from liqcli.report.stats import SideSplit
 from liqcli.store.rollup import Rollup
 
 MINUTE_MS = 60_000
@@ -44,23 +45,15 @@ class BucketSource(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class HistoryBucket:
+class HistoryBucket(SideSplit):
     """Figures of one bucket ``[start_ms, end_ms)`` of one symbol (and exchange, with
-    ``by="exchange"``; else ``exchange`` is None: every exchange of the filter)."""
+    ``by="exchange"``; else ``exchange`` is None: every exchange of the filter). ``qty`` is in
+    the symbol's base asset (never summed across symbols)."""
 
     start_ms: int
     end_ms: int
     symbol: str
     exchange: str | None
-    events: int
-    usd: Decimal
-    qty: Decimal  # in the symbol's base asset (never summed across symbols)
-    long_events: int
-    long_usd: Decimal
-    long_qty: Decimal
-    short_events: int
-    short_usd: Decimal
-    short_qty: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,12 +150,7 @@ def compute_history(
     step = check_interval(interval)
     lo, hi = history_window(interval, since_ms, until_ms, now_ms)
     wanted = normalize_exchanges(exchanges)
-    if all_symbols:
-        names: tuple[str, ...] = tuple(store.symbols())
-        multi = True
-    else:
-        names = normalize_symbols(symbols)
-        multi = len(names) > 1
+    names, multi = resolve_symbols(store, symbols, all_symbols)
     bounds = list(range(lo, hi + 1, step))
     buckets: list[HistoryBucket] = []
     for name in names:

@@ -17,6 +17,7 @@ from typing import Protocol
 from liqcli.errors import UsageError
 from liqcli.model import Event, split_symbol
 from liqcli.report.core import normalize_exchanges, normalize_symbols
+from liqcli.report.stats import SideSplit
 from liqcli.store.pricebands import Buckets, bucket_bounds, bucket_text
 
 MAX_BANDS = 1000
@@ -35,20 +36,11 @@ class BucketSource(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class LevelBand:
+class LevelBand(SideSplit):
     """Figures of the liquidations whose price lies in ``[low, high)``."""
 
     low: Decimal
     high: Decimal
-    events: int
-    usd: Decimal
-    qty: Decimal
-    long_events: int
-    long_usd: Decimal
-    long_qty: Decimal
-    short_events: int
-    short_usd: Decimal
-    short_qty: Decimal
 
 
 @dataclass(frozen=True, slots=True)

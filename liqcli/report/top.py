@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from liqcli.errors import UsageError
 from liqcli.model import SIDES, Event, Side, split_symbol
-from liqcli.report.core import DEFAULT_SYMBOL, normalize_exchanges, normalize_symbols
+from liqcli.report.core import DEFAULT_SYMBOL, normalize_exchanges, resolve_symbols
 
 BY_KEYS: tuple[str, ...] = ("usd", "qty")
 DEFAULT_N = 10
@@ -87,12 +87,7 @@ def compute_top(
     """The ``n`` largest liquidations of ``symbols`` (or every symbol) in [since, until)."""
     side_filter = check_top(n, by, side)
     wanted = normalize_exchanges(exchanges)
-    if all_symbols:
-        names: tuple[str, ...] = tuple(store.symbols())
-        multi = True
-    else:
-        names = normalize_symbols(symbols)
-        multi = len(names) > 1
+    names, multi = resolve_symbols(store, symbols, all_symbols)
     bases = {split_symbol(name)[0] for name in names}
     if by == "qty" and len(bases) > 1:
         raise UsageError(

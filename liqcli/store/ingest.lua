@@ -155,23 +155,26 @@ end
 --   whatever it drops is exactly smaller than K members it keeps (ties are never split).
 local TOPK = tonumber(ARGV[5])
 local TPAT = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$'
-local tadd = {}
-local tpos = 1
-local tdata = ARGV[4]
-for i = 1, n do
-  local stop = string.find(tdata, '\n', tpos, true) or (#tdata + 1)
-  if flags[i] == '1' then
-    local du, dq, hu, hq, su, sq, member = string.match(string.sub(tdata, tpos, stop - 1), TPAT)
-    for _, pair in ipairs({{du, su}, {hu, su}, {dq, sq}, {hq, sq}}) do
-      local k = tonumber(pair[1])
-      local list = tadd[k]
-      if list == nil then list = {}; tadd[k] = list end
-      list[#list + 1] = pair[2]
-      list[#list + 1] = member
-    end
+-- calls fn(line) for the line of ARGV ``data`` of each event this batch stored as new
+local function each_new(data, fn)
+  local pos = 1
+  for i = 1, n do
+    local stop = string.find(data, '\n', pos, true) or (#data + 1)
+    if flags[i] == '1' then fn(string.sub(data, pos, stop - 1)) end
+    pos = stop + 1
   end
-  tpos = stop + 1
 end
+local tadd = {}
+each_new(ARGV[4], function(line)
+  local du, dq, hu, hq, su, sq, member = string.match(line, TPAT)
+  for _, pair in ipairs({{du, su}, {hu, su}, {dq, sq}, {hq, sq}}) do
+    local k = tonumber(pair[1])
+    local list = tadd[k]
+    if list == nil then list = {}; tadd[k] = list end
+    list[#list + 1] = pair[2]
+    list[#list + 1] = member
+  end
+end)
 for k, list in pairs(tadd) do
   for j = 1, #list, 1000 do
     redis.call('ZADD', KEYS[k], unpack(list, j, math.min(j + 999, #list)))
@@ -203,25 +206,26 @@ local function bigadd(a, b)
   if text == '' then return '0' end
   return text
 end
+-- limbs (integer, 1e-9, 1e-18) of qty and usd in 'n qi q1 q2 ui u1 u2'
+local LIMBS = {{2, 3, 4}, {5, 6, 7}}
+-- (lo, hi) of two fractional limbs -> normalized (lo, hi) and the units carried to the whole
+local function carry(lo, hi)
+  hi = hi + math.floor(lo / 1e9)
+  return lo % 1e9, hi % 1e9, math.floor(hi / 1e9)
+end
 local PPAT = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$'
 local pacc = {}
-local ppos = 1
-local pdata = ARGV[6]
-for i = 1, n do
-  local stop = string.find(pdata, '\n', ppos, true) or (#pdata + 1)
-  if flags[i] == '1' then
-    local dk, hk, field, qi, q1, q2, ui, u1, u2 = string.match(string.sub(pdata, ppos, stop - 1), PPAT)
-    local v = {1, tonumber(qi), tonumber(q1), tonumber(q2), tonumber(ui), tonumber(u1), tonumber(u2)}
-    for _, k in ipairs({tonumber(dk), tonumber(hk)}) do
-      local byfield = pacc[k]
-      if byfield == nil then byfield = {}; pacc[k] = byfield end
-      local a = byfield[field]
-      if a == nil then byfield[field] = {v[1], v[2], v[3], v[4], v[5], v[6], v[7]}
-      else for j = 1, 7 do a[j] = a[j] + v[j] end end
-    end
+each_new(ARGV[6], function(line)
+  local dk, hk, field, qi, q1, q2, ui, u1, u2 = string.match(line, PPAT)
+  local v = {1, tonumber(qi), tonumber(q1), tonumber(q2), tonumber(ui), tonumber(u1), tonumber(u2)}
+  for _, k in ipairs({tonumber(dk), tonumber(hk)}) do
+    local byfield = pacc[k]
+    if byfield == nil then byfield = {}; pacc[k] = byfield end
+    local a = byfield[field]
+    if a == nil then byfield[field] = {v[1], v[2], v[3], v[4], v[5], v[6], v[7]}
+    else for j = 1, 7 do a[j] = a[j] + v[j] end end
   end
-  ppos = stop + 1
-end
+end)
 for k, byfield in pairs(pacc) do
   local fields = {}
   for field in pairs(byfield) do fields[#fields + 1] = field end
@@ -230,10 +234,10 @@ for k, byfield in pairs(pacc) do
   for j, field in ipairs(fields) do
     local a = byfield[field]
     -- carry the batch's fractional limbs (doubles, exact) before adding the text
-    for _, l in ipairs({{2, 3, 4}, {5, 6, 7}}) do
-      local whole, hi, lo = l[1], l[2], l[3]
-      a[hi] = a[hi] + math.floor(a[lo] / 1e9); a[lo] = a[lo] % 1e9
-      a[whole] = a[whole] + math.floor(a[hi] / 1e9); a[hi] = a[hi] % 1e9
+    for _, l in ipairs(LIMBS) do
+      local up
+      a[l[3]], a[l[2]], up = carry(a[l[3]], a[l[2]])
+      a[l[1]] = a[l[1]] + up
     end
     local sums = {}
     for m = 1, 7 do sums[m] = string.format('%.0f', a[m]) end
@@ -241,13 +245,11 @@ for k, byfield in pairs(pacc) do
       local old = {}
       for part in string.gmatch(current[j], '%S+') do old[#old + 1] = part end
       for m = 1, 7 do sums[m] = bigadd(old[m], sums[m]) end
-      -- carry again: each stored fractional limb stays below 1e9 (at most 2e9 - 2 here)
-      for _, l in ipairs({{2, 3, 4}, {5, 6, 7}}) do
-        local whole, hi, lo = l[1], l[2], l[3]
-        local lov, hiv = tonumber(sums[lo]), tonumber(sums[hi])
-        if lov >= 1e9 then sums[lo] = string.format('%.0f', lov - 1e9); hiv = hiv + 1 end
-        if hiv >= 1e9 then sums[hi] = string.format('%.0f', hiv - 1e9); sums[whole] = bigadd(sums[whole], '1')
-        else sums[hi] = string.format('%.0f', hiv) end
+      -- carry again: each stored fractional limb stays below 1e9 (the sums are below 2e9)
+      for _, l in ipairs(LIMBS) do
+        local lo, hi, up = carry(tonumber(sums[l[3]]), tonumber(sums[l[2]]))
+        sums[l[3]], sums[l[2]] = string.format('%.0f', lo), string.format('%.0f', hi)
+        if up > 0 then sums[l[1]] = bigadd(sums[l[1]], string.format('%.0f', up)) end
       end
     end
     out[#out + 1] = field

@@ -575,14 +575,8 @@ def _plan_hours(
     return list(days), whole_hours, slots, edges
 
 
-def _top_args(tag: str, events: Sequence[Event], keys: list[str]) -> str:
-    """ARGV[4] of the ingest script (its top-K block) for ``events``; appends to ``keys`` the
-    top-K sorted sets of their days and hours (by USD ``tu:``, by quantity ``tq:``).
-
-    One line per event: the KEYS indexes of its day-USD, day-qty, hour-USD and hour-qty sets,
-    its USD and qty as scores (doubles: only an order; the member holds the exact amounts), and
-    the member: ``ts, exchange, L|S, price, qty, usd ('' = price × qty), id``, tab-separated.
-    """
+def _key_indexer(tag: str, keys: list[str]) -> Callable[[str], int]:
+    """``at(name)``: the 1-based KEYS index of ``tag + name``, appended to ``keys`` when new."""
     index: dict[str, int] = {}
 
     def at(name: str) -> int:
@@ -592,6 +586,18 @@ def _top_args(tag: str, events: Sequence[Event], keys: list[str]) -> str:
             found = index[name] = len(keys)
         return found
 
+    return at
+
+
+def _top_args(tag: str, events: Sequence[Event], keys: list[str]) -> str:
+    """ARGV[4] of the ingest script (its top-K block) for ``events``; appends to ``keys`` the
+    top-K sorted sets of their days and hours (by USD ``tu:``, by quantity ``tq:``).
+
+    One line per event: the KEYS indexes of its day-USD, day-qty, hour-USD and hour-qty sets,
+    its USD and qty as scores (doubles: only an order; the member holds the exact amounts), and
+    the member: ``ts, exchange, L|S, price, qty, usd ('' = price × qty), id``, tab-separated.
+    """
+    at = _key_indexer(tag, keys)
     lines = []
     for event in events:
         hour = event.ts_ms // HOUR_MS
@@ -615,15 +621,7 @@ def _band_args(tag: str, events: Sequence[Event], keys: list[str]) -> str:
     """
     from liqcli.store.pricebands import bucket_text
 
-    index: dict[str, int] = {}
-
-    def at(name: str) -> int:
-        found = index.get(name)
-        if found is None:
-            keys.append(tag + name)
-            found = index[name] = len(keys)
-        return found
-
+    at = _key_indexer(tag, keys)
     lines = []
     for event in events:
         hour = event.ts_ms // HOUR_MS

@@ -49,7 +49,8 @@ def read_top(
     store: Store, symbol: str, since_ms: int | None, until_ms: int | None, n: int, by: str,
     exchanges: Sequence[str] = (), side: str | None = None,
 ) -> list[Event]:
-    """:meth:`Store.top_events` for ``n`` ≤ TOP_K: two round trips, O(days + hours + edge logs).
+    """:meth:`Store.top_events` for ``n`` ≤ TOP_K: two round trips (the hour index, then one
+    pipeline of ``topk_read.lua`` and ``read.lua``), O(days + hours + edge logs).
 
     The days and hours lying wholly inside the window give their top-K set (unfiltered: only
     the members scoring at least the set's n-th score); the partial edge hours give their log.
@@ -75,25 +76,33 @@ def read_top(
     units = [("D", day, day * DAY_MS, (day + 1) * DAY_MS) for day in days]
     units += [("h", hour, hour * HOUR_MS, (hour + 1) * HOUR_MS) for hour in hours]
     filtered = bool(exchanges) or side is not None
-    keys = [store.key(symbol, f"{prefix}:{level}:{unit}") for level, unit, _, _ in units]
-    if filtered:
-        keys += [store.key(symbol, f"{level}:{unit}") for level, unit, _, _ in units]
+    sets = [store.key(symbol, f"{prefix}:{level}:{unit}") for level, unit, _, _ in units]
+    hashes = [store.key(symbol, f"{level}:{unit}") for level, unit, _, _ in units] if (
+        filtered) else []
     logs = sorted(slots + edges)
-    keys += [store.key(symbol, f"l:{slot}") for slot in logs]
-    if not keys:
+    others = hashes + [store.key(symbol, f"l:{slot}") for slot in logs]
+    if not sets and not others:
         return []
-    script = store.client.register_script(_script_source("topk_read.lua"))
-    blobs = script(keys=keys, args=[len(units), 0 if filtered else n, int(filtered)])
+    pipe = store.client.pipeline(transaction=False)
+    if sets:
+        top_script = store.client.register_script(_script_source("topk_read.lua"))
+        top_script(keys=sets, args=[0 if filtered else n], client=pipe)
+    if others:
+        read_script = store.client.register_script(_script_source("read.lua"))
+        read_script(keys=others, args=[len(hashes)], client=pipe)
+    replies = pipe.execute()
+    set_blobs = replies[0] if sets else []
+    other_blobs = replies[-1] if others else []
     wanted = _filter(exchanges, side)
     candidates: list[Event] = []
     for index, (_, _, start, end) in enumerate(units):
-        members = [e for e in _members(symbol, blobs[index]) if wanted(e)]
+        members = [e for e in _members(symbol, set_blobs[index]) if wanted(e)]
         if filtered and len(members) < n:
-            events = _filtered_count(blobs[len(units) + index], exchanges, side)
+            events = _filtered_count(other_blobs[index], exchanges, side)
             if len(members) < events:  # trimmed: the log of the unit has the rest
                 members = [e for e in store.events(symbol, start, end) if wanted(e)]
         candidates += members
-    for slot, blob in zip(logs, blobs[len(keys) - len(logs) :], strict=True):
+    for slot, blob in zip(logs, other_blobs[len(hashes) :], strict=True):
         if blob:
             for event in _decode_entries(symbol, slot * SLOT_MS, [(b"", {b"v": blob})]):
                 if _inside(event.ts_ms, since_ms, until_ms) and wanted(event):
