@@ -47,3 +47,35 @@ def side_split(events: list[Event]) -> dict[str, object]:
                 out[f"{prefix}usd"] += e.usd  # type: ignore[operator]
                 out[f"{prefix}qty"] += e.qty  # type: ignore[operator]
     return out
+
+
+def log_keys(store: object, symbol: str, events: list[Event],
+             keep_hour: int | None = None) -> list[str]:
+    """The log keys (day, hour and slot logs) that can hold ``events``, except those of
+    ``keep_hour`` (tests delete them to show what a read does not need)."""
+    key = store.key  # type: ignore[attr-defined]
+    names: set[str] = set()
+    for e in events:
+        hour = e.ts_ms // 3_600_000
+        if hour == keep_hour:
+            continue
+        names |= {f"lh:{hour}", f"ls:{e.ts_ms // 600_000}"}
+        if keep_hour is None or hour // 24 != keep_hour // 24:
+            names.add(f"ld:{hour // 24}")
+    return [key(symbol, name) for name in sorted(names)]
+
+
+def distinct_ids(events: list[Event]) -> list[Event]:
+    """``events`` without a later event reusing the exchange, symbol and id of an earlier,
+    different one: which of two such events a store keeps is its own choice (it orders a
+    batch by time), so property tests only replay identical events."""
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for e in events:
+        if e.id:
+            key = (e.exchange, e.symbol, e.id)
+            if key in seen:
+                continue
+            seen.add(key)
+        out.append(e)
+    return out

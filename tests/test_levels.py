@@ -13,7 +13,7 @@ from typing import Any
 import jsonschema
 import pytest
 import redis
-from event_factory import SPLIT_FIGURES, side_split
+from event_factory import SPLIT_FIGURES, distinct_ids, log_keys, side_split
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_store import T0, event_strategy
@@ -72,7 +72,7 @@ def test_every_band_equals_the_decimal_recomputation(
         bands = None
     redis_client.flushall()
     store = Store(redis_client)
-    stream = [replace(e, price=p, usd=default_usd(p, e.qty)) for e, p in events]
+    stream = distinct_ids([replace(e, price=p, usd=default_usd(p, e.qty)) for e, p in events])
     stream += stream[: len(stream) // 4]  # replays: counted once
     for start in range(0, len(stream), batch):  # several batches: stored sums are added to
         store.ingest_batch(stream[start : start + batch])
@@ -131,9 +131,8 @@ def test_whole_hours_and_days_read_the_band_hashes_not_the_log(
     store.ingest(events)
     since, until = CORE_T0 - 12 * HOUR_MS, CORE_T0 + 48 * HOUR_MS
     before = compute_levels(store, "ETHUSDT", bands=10, since_ms=since, until_ms=until)
-    last_hour = max(e.ts_ms for e in events) // HOUR_MS
-    slots = {e.ts_ms // 600_000 for e in events if e.ts_ms // HOUR_MS != last_hour}
-    redis_client.delete(*(store.key("ETHUSDT", f"l:{s}") for s in slots))
+    last_hour = max(e.ts_ms for e in events) // HOUR_MS  # its logs give the last price
+    redis_client.delete(*log_keys(store, "ETHUSDT", events, keep_hour=last_hour))
     after = compute_levels(store, "ETHUSDT", bands=10, since_ms=since, until_ms=until)
     assert after == before and after.events == len(events)
     # an exchange filter reads the log: without it the deleted events are missing

@@ -128,16 +128,26 @@ event_strategy = st.builds(
     ),
     batch=st.integers(1, 25),
     seed=st.randoms(use_true_random=False),
+    # log and dedupe caps (bytes): every placement (day, hour, slot logs; dedupe tiers) is hit
+    caps=st.sampled_from([(4096, 4096, 4096), (0, 0, 0), (60, 120, 24), (200, 0, 12),
+                          (0, 300, 36)]),
 )
-def test_rollups_equal_decimal_recomputation(redis_client, events, dup_picks, window, batch, seed):
+def test_rollups_equal_decimal_recomputation(
+    redis_client, events, dup_picks, window, batch, seed, caps
+):
     redis_client.flushall()
     store = Store(redis_client)
+    store.log_caps, store.dedupe_cap = caps[:2], caps[2]
     stream = list(events)
     if events:
         stream += [events[i % len(events)] for i in dup_picks]  # replays
     seed.shuffle(stream)
     for start in range(0, len(stream), batch):
         store.ingest_batch(stream[start : start + batch])
+    # the order the store sees: each batch sorted by slot (stable), so of two events sharing
+    # an id but not a time, the earlier of a batch is the one kept
+    stream = [e for start in range(0, len(stream), batch)
+              for e in sorted(stream[start : start + batch], key=lambda e: e.ts_ms // SLOT_MS)]
     since, until = window[0], window[0] + window[1]
     assert cells(store, "BTCUSDT") == recompute(stream)
     assert cells(store, "BTCUSDT", since, until) == recompute(stream, since, until)
@@ -168,9 +178,9 @@ def test_multi_day_windows_read_day_hour_and_edge_buckets(redis_client):
     for since, until in [(T0 + 12_345, T0 + 20 * 24 * HOUR_MS + 999), (T0, T0 + 3 * 24 * HOUR_MS),
                          (T0 - 1, None), (None, T0 + 5 * 24 * HOUR_MS - 1)]:
         assert cells(store, "BTCUSDT", since, until) == recompute(events, since, until)
-    days, hours, slots, edges = store._plan("BTCUSDT", T0 + 12_345,
-                                            T0 + 20 * 24 * HOUR_MS + 999)
-    assert len(days) >= 18 and len(hours) <= 46 and len(slots) <= 10 and len(edges) <= 2
+    [(hashes, logs)] = store._plans(["BTCUSDT"], T0 + 12_345, T0 + 20 * 24 * HOUR_MS + 999)
+    assert sum(k.startswith("D:") for k in hashes) >= 18 and len(hashes) <= 20 + 46 + 10
+    assert len(logs) <= 2 + 2 + 2  # two day logs, two hour logs, two slot logs at most
 
 
 def test_huge_sums_do_not_overflow_or_drift(redis_client):
@@ -221,9 +231,12 @@ def test_discovery_without_scan(redis_client):
 
 def test_every_key_of_a_symbol_shares_one_hash_slot(redis_client):
     store = Store(redis_client)
-    store.ingest([ev(ts=T0 + i * 1_000_000, exchange=x) for i in range(30) for x in ("a", "b")])
+    store.log_caps, store.dedupe_cap = (150, 150), 24  # every kind of key, with few events
+    store.ingest([ev(ts=T0 + i * 100_000, exchange=x) for i in range(90) for x in ("a", "b")])
     keys = [k for k in redis_client.keys("liq:{*") if b"BTCUSDT" in k]
-    assert len(keys) > 10
+    kinds = {k.split(b":")[2] for k in keys}
+    assert kinds == {b"t", b"days", b"hrs", b"D", b"h", b"s", b"ld", b"lh", b"ls",
+                     b"d", b"d1", b"d2", b"d3", b"tu", b"tq", b"pb"}  # + top and levels
     assert {key_slot(k) for k in keys} == {key_slot(b"{BTCUSDT}")}
 
 
@@ -374,3 +387,59 @@ def test_concurrent_ingesters_lose_nothing(redis_url, redis_client):
     for symbol in ("BTCUSDT", "ETHUSDT"):
         assert cells(store, symbol) == recompute([e for e in expected if e.symbol == symbol])
         _log_agrees_with_rollups(store, symbol)
+
+
+def _dump(client: redis.Redis) -> dict:
+    return {k: client.dump(k) for k in sorted(client.keys("*"))}
+
+
+def test_a_sum_beyond_the_limits_refuses_the_whole_batch_before_any_write(redis_client):
+    """Issue #11.5: the old script added `n` and failed on an overflowing limb, half-applied."""
+    store = Store(redis_client)
+    big = "9999999999999.999999999999999999"  # the largest quantity the contract allows
+    first = [ev(qty=big, price="0.000001", ts=T0 + i, id=f"a{i}") for i in range(900)]
+    store.ingest_batch(first)  # 8.999e15 base units: within 2^53 - 1
+    before = _dump(redis_client)
+    more = [ev(qty=big, price="0.000001", ts=T0 + 10 * HOUR_MS + i, id=f"b{i}") for i in range(7)]
+    for _ in range(2):  # a re-run is refused the same way, and still writes nothing
+        with pytest.raises(StoreError, match=r"refused.*nothing of it written"):
+            store.ingest_batch(more)
+        assert _dump(redis_client) == before
+    cell = store.rollup("BTCUSDT").cells[("binance", "LONG")]
+    with localcontext() as ctx:
+        ctx.prec = 80
+        assert cell.events == 900 and cell.qty == Decimal(big) * 900
+    # what fits is still stored exactly: up to 2^53 - 1 whole units
+    assert store.ingest_batch([ev(qty="7000000000000", price="0.000001", id="c")]) == [True]
+    cell = store.rollup("BTCUSDT").cells[("binance", "LONG")]
+    with localcontext() as ctx:
+        ctx.prec = 80
+        assert cell.events == 901 and cell.qty == Decimal(big) * 900 + 7_000_000_000_000
+
+
+def test_limb_limit_is_per_cell_and_documented(redis_client):
+    from liqcli.store.store import LIMB_LIMIT
+
+    assert LIMB_LIMIT == 2**53 - 1 > 10**15  # the documented requirement: 10^15 base units
+    store = Store(redis_client)
+    big = "9999999999999"
+    # a single batch that overflows by itself is refused whole, too
+    with pytest.raises(StoreError, match="refused"):
+        store.ingest_batch([ev(qty=big, price="0.000001", ts=T0 + i) for i in range(1000)])
+    assert redis_client.keys("liq:{*") == []
+
+
+def test_replays_are_found_in_every_dedupe_tier_whatever_the_caps(redis_client):
+    store = Store(redis_client)
+    events = [ev(ts=T0 + i * 60_000, id=None if i % 3 else f"i{i}", qty=f"0.{i + 1:04d}")
+              for i in range(300)]
+    store.dedupe_cap = 24  # two fingerprints per bucket: tiers 0-3 all used
+    assert store.ingest_batch(events[:200]) == [True] * 200
+    kinds = {k.split(b":")[2] for k in redis_client.keys("liq:{BTCUSDT}:d*")}
+    assert {b"d", b"d1", b"d2", b"d3"} <= kinds
+    store.dedupe_cap = 4096  # a larger cap later: the overflow marks still lead the search
+    assert store.ingest_batch(events[::-1]) == [True] * 100 + [False] * 200
+    for cap in (0, 24, 4096):
+        store.dedupe_cap = cap
+        assert store.ingest_batch(events) == [False] * 300
+    assert cells(store, "BTCUSDT") == recompute(events)

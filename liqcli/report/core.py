@@ -124,7 +124,11 @@ def compute_stats(
     """
     wanted = normalize_exchanges(exchanges)  # validated before any store access
     names, multi = resolve_symbols(store, symbols, all_symbols)
-    rollups = [store.rollup(name, since_ms, until_ms) for name in names]
+    many = getattr(store, "rollups", None)  # a store reads many symbols in a few round trips
+    rollups = (
+        many(names, since_ms, until_ms) if many is not None and len(names) > 1
+        else [store.rollup(name, since_ms, until_ms) for name in names]
+    )
     stats = stats_from_rollups(
         rollups, since_ms=since_ms, until_ms=until_ms, exchanges=wanted, multi=multi
     )

@@ -2,8 +2,9 @@
 
 Buckets are whole: the window is widened to bucket boundaries (``--since`` rounded down,
 ``--until`` — default now — rounded up), every bucket of it is present (empty ones as zeros),
-and each bucket's figures come from the store's rollups (``Store.bucket_rollups``), never from
-a scan of the log when the interval is a multiple of the 10-minute slot.
+and each bucket's figures come from the store's rollups (``Store.bucket_rollups``): when the
+interval is a multiple of the 10-minute slot, rollups and only the small day and hour logs of
+sparse periods, never a slot log.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """``top``: the N largest single liquidations of a window, by USD or by base quantity.
 
 Exact: candidates come from the store (``Store.top_events``: the per-day and per-hour top-K
-sets kept at ingest, and the logs of the window's partial edge hours), and the final order is
+sets kept at ingest, and the events of the window's partial edge hours), and the final order is
 decided on the exact Decimal amounts.
 """
 

@@ -1,30 +1,49 @@
--- liqcli ingest script: stores a batch of events of ONE symbol atomically and idempotently.
--- All keys share the symbol's hash tag, so the script is Redis Cluster safe.
+-- liqcli ingest script (schema 2): stores a batch of events of ONE symbol atomically and
+-- idempotently. All keys share the symbol's hash tag, so the script is Redis Cluster safe.
 --
--- KEYS[1] = cumulative rollup hash   <prefix>:{SYM}:t
--- KEYS[2] = hour index sorted set    <prefix>:{SYM}:hrs
--- KEYS[3..] = dedupe buckets (:d:...), 10-minute slot logs (:l:<slot>), slot rollups (:s:<slot>),
---             hour rollups (:h:<hour>), day rollups (:D:<day>)
--- ARGV[1] = number of events n
--- ARGV[2] = n fingerprints of 12 bytes each, concatenated
--- ARGV[3] = n records separated by "\n", each: 13 fields and the log payload, tab-separated:
---   dedupe-key index, slot-log-key index, slot-rollup-key index, hour-rollup-key index,
---   day-rollup-key index, hour,
---   qty limbs (integer part, 1e-9 part, 1e-18 part), usd limbs (same), ts (epoch ms),
---   payload = exchange, side (L/S), price, qty, usd ('' = price*qty), ts offset in the slot (ms),
---   id, raw symbol. The batch's payloads of one slot become ONE log entry (field 'v', payloads
---   joined by "\n"): one XADD per slot per batch instead of one per event.
--- (validated text: no field can contain a tab or newline; packing keeps client-side cost low)
--- Amount limbs are added with HINCRBY and never carried: readers compute i + f1/1e9 + f2/1e18 exactly.
--- Nothing here can fail after the first write (inputs are validated by the client), so a batch is
--- applied completely or (if the server never received it) not at all.
--- Returns one character per event: '1' stored, '0' duplicate.
+-- KEYS[1] = cumulative rollup hash  <prefix>:{SYM}:t
+-- KEYS[2] = day index sorted set    <prefix>:{SYM}:days   (days that hold events)
+-- KEYS[3] = hour index sorted set   <prefix>:{SYM}:hrs    (hours with an hour rollup)
+-- KEYS[4] = first dedupe tier       <prefix>:{SYM}:d
+-- KEYS[5..] = the other dedupe buckets (d1:<n>, d2:<n>, d3:<n>), logs (ld:<day>, lh:<hour>,
+--             ls:<slot>) and rollups (D:<day>, h:<hour>, s:<slot>) the batch may touch
+-- ARGV[1] = number of events n (sorted by 10-minute slot: a group's events are contiguous)
+-- ARGV[2] = n identities of 14 bytes: 2 bytes choose the dedupe buckets, 12 are stored
+-- ARGV[3] = the dedupe buckets' key indexes, "\n"-separated "tier bucket index"
+-- ARGV[4], ARGV[5] = day and hour log caps (bytes); ARGV[6] = dedupe bucket cap (bytes)
+-- ARGV[7] = number of groups G (one per 10-minute slot of the batch); then 4 ARGV per group:
+--   header  "ld lh ls D h s day hour first last" (key indexes; day and hour numbers; the
+--           group's first and last event, 0-based)
+--   lines   the events' log lines, "\n"-separated, in event order
+--   cells   the group's sums per exchange x side, "\n"-separated
+--           "cell n qi q1 q2 ui u1 u2 t0 t1" (limbs carried), computed by the client
+--   detail  per event "cell-number qi q1 q2 ui u1 u2 ts", "\n"-separated: read only when the
+--           group holds a duplicate (its sums are then recomputed from its new events)
+--
+-- Density decides where a group's new events go (reads do not depend on the caps): into the
+-- day's log while that holds < day cap bytes (rollups: day, total); else into the hour's log
+-- while that holds < hour cap bytes (+ hour rollup); else into the slot's log (+ slot rollup).
+-- A sparse symbol thus costs one log string and one rollup hash a day; a dense one gets the
+-- fine rollups its window edges need. Log lines carry their time as ms after the day's start.
+--
+-- Phases: 1 dedupe (reads), 2 placement + accumulation, 3 bounds (reads the stored cells; a
+-- sum beyond the limit refuses the whole batch with an error, before any write), 4 all writes.
+-- Nothing can fail after the first write, so a batch is applied completely or not at all.
+-- Rollup cells are one hash field per exchange x side: "n qi q1 q2 ui u1 u2 t0 t1" (limbs
+-- carried: q1, q2 < 1e9; qi, ui < 2^53). Returns one character per event: '1' new, '0' duplicate.
 
 local n = tonumber(ARGV[1])
-local fps = ARGV[2]
-local data = ARGV[3]
-local FP = 12
-local PAT = '^' .. string.rep('([^\t]*)\t', 13) .. '(([^\t]*\t[^\t]*)\t.*)$'
+local ids = ARGV[2]
+local DAY_CAP, HOUR_CAP, DEDUPE_CAP = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local G = tonumber(ARGV[7])
+local ID, FP = 14, 12
+local FULL = string.rep('\0', FP) -- marks a dedupe bucket that overflowed into the next tier
+local E9 = 1000000000
+local LIMIT = 9007199254740991 -- 2^53 - 1: the largest integer limb the script adds exactly
+local CELL = '^(%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+)$'
+local MODS = {16, 256, 4096}
+
+local function fmt(x) return string.format('%.0f', x) end
 
 local function has(s, fp)
   local start = 1
@@ -36,124 +55,220 @@ local function has(s, fp)
   end
 end
 
-local seen, added = {}, {}
-local hours, logs, hourof, dayof = {}, {}, {}, {}
+local stored = {}   -- key index -> its stored string (dedupe buckets, day and hour logs)
+local function current(k)
+  local v = stored[k]
+  if v == nil then
+    v = redis.call('GET', KEYS[k]) or ''
+    stored[k] = v
+  end
+  return v
+end
+
+-- ------------------------------------------------ phase 1: dedupe (reads only)
+local bucket = {{}, {}, {}}  -- tier -> bucket number -> key index
+for tier, b, k in string.gmatch(ARGV[3], '(%d+) (%d+) (%d+)') do
+  bucket[tonumber(tier)][tonumber(b)] = tonumber(k)
+end
+local fresh = {}    -- key index -> fingerprints added by this batch
 local flags = {}
-
--- acc[slot-rollup key index][exchange<TAB>side] = {n, qi, q1, q2, ui, u1, u2, first ts, last ts}
--- (the hour, day and cumulative rollups get the sums of the slots' accumulators at the end)
-local acc = {}
-local NAMES = {'n', 'qi', 'q1', 'q2', 'ui', 'u1', 'u2'}
-
-local function add(k, prefix, qi, q1, q2, ui, u1, u2, ts)
-  local byprefix = acc[k]
-  if byprefix == nil then byprefix = {}; acc[k] = byprefix end
-  local a = byprefix[prefix]
-  if a == nil then
-    byprefix[prefix] = {1, qi, q1, q2, ui, u1, u2, ts, ts}
-    return
-  end
-  a[1] = a[1] + 1
-  a[2] = a[2] + qi; a[3] = a[3] + q1; a[4] = a[4] + q2
-  a[5] = a[5] + ui; a[6] = a[6] + u1; a[7] = a[7] + u2
-  if ts < a[8] then a[8] = ts end
-  if ts > a[9] then a[9] = ts end
-end
-
-local pos = 1
+local dups = 0
 for i = 0, n - 1 do
-  local stop = string.find(data, '\n', pos, true) or (#data + 1)
-  local dk, lk, sk, hk, dayk, hour, qi, q1, q2, ui, u1, u2, ts, payload, cell =
-    string.match(string.sub(data, pos, stop - 1), PAT)
-  pos = stop + 1
-  dk = tonumber(dk)
-  local fp = string.sub(fps, i * FP + 1, i * FP + FP)
-  if seen[dk] == nil then
-    seen[dk] = redis.call('GET', KEYS[dk]) or ''
-    added[dk] = ''
+  local b1, b2 = string.byte(ids, i * ID + 1, i * ID + 2)
+  local h = b1 * 256 + b2
+  local fp = string.sub(ids, i * ID + 3, i * ID + ID)
+  local tiers = {4, bucket[1][h % 16], bucket[2][h % 256], bucket[3][h % 4096]}
+  -- search the tiers in order; a bucket holding the FULL mark overflowed into the next tier,
+  -- one without it never did (so the search stops there)
+  local dup, last = false, 4
+  for t = 1, 4 do
+    local k = tiers[t]
+    local s, f = current(k), fresh[k] or ''
+    if has(s, fp) or has(f, fp) then dup = true; break end
+    last = t
+    if t == 4 or not (has(s, FULL) or has(f, FULL)) then break end
   end
-  if has(seen[dk], fp) or has(added[dk], fp) then
-    flags[#flags + 1] = '0'
+  if dup then
+    flags[i + 1] = '0'
+    dups = dups + 1
   else
-    flags[#flags + 1] = '1'
-    added[dk] = added[dk] .. fp
-    lk = tonumber(lk)
-    local lines = logs[lk]
-    if lines == nil then lines = {}; logs[lk] = lines end
-    lines[#lines + 1] = payload
-    ts = tonumber(ts)
-    qi, q1, q2 = tonumber(qi), tonumber(q1), tonumber(q2)
-    ui, u1, u2 = tonumber(ui), tonumber(u1), tonumber(u2)
-    sk, hk = tonumber(sk), tonumber(hk)
-    add(sk, cell, qi, q1, q2, ui, u1, u2, ts)
-    hourof[sk] = hk
-    dayof[hk] = tonumber(dayk)
-    hours[hour] = true
+    flags[i + 1] = '1'
+    -- the first tier (from the last one searched) with room; a full bucket gets the mark
+    for t = last, 4 do
+      local k = tiers[t]
+      local f = fresh[k] or ''
+      if t == 4 or #current(k) + #f < DEDUPE_CAP then fresh[k] = f .. fp; break end
+      fresh[k] = f .. FULL
+    end
   end
 end
 
-for k, s in pairs(added) do
-  if s ~= '' then redis.call('APPEND', KEYS[k], s) end
+-- ------------------------------------------------ phase 2: placement and accumulation
+local lines = {}     -- key index -> log texts added by this batch
+local linebytes = {} -- key index -> bytes of those
+local days, hours = {}, {}
+-- acc[key index][cell] = {n, qi, q1, q2, ui, u1, u2, first ts, last ts}, limbs carried
+local acc = {}
+local function add(a, c, qi, q1, q2, ui, u1, u2, t0, t1)
+  a[1] = a[1] + c
+  local x = a[4] + q2
+  if x >= E9 then x = x - E9; a[3] = a[3] + 1 end
+  a[4] = x
+  x = a[3] + q1
+  if x >= E9 then x = x - E9; a[2] = a[2] + 1 end
+  a[3] = x
+  a[2] = a[2] + qi
+  x = a[7] + u2
+  if x >= E9 then x = x - E9; a[6] = a[6] + 1 end
+  a[7] = x
+  x = a[6] + u1
+  if x >= E9 then x = x - E9; a[5] = a[5] + 1 end
+  a[6] = x
+  a[5] = a[5] + ui
+  if t0 < a[8] then a[8] = t0 end
+  if t1 > a[9] then a[9] = t1 end
 end
-for lk, lines in pairs(logs) do
-  redis.call('XADD', KEYS[lk], '*', 'v', table.concat(lines, '\n'))
-end
-local function merge(into, byprefix)
-  for prefix, a in pairs(byprefix) do
-    local t = into[prefix]
-    if t == nil then
-      into[prefix] = {a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]}
+
+for g = 0, G - 1 do
+  local header, text, cells_text, detail = ARGV[8 + 4 * g], ARGV[9 + 4 * g],
+    ARGV[10 + 4 * g], ARGV[11 + 4 * g]
+  local ld, lh, ls, dk, hk, sk, day, hour, first, last = string.match(header,
+    '^(%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+)$')
+  ld, lh, ls, first, last = tonumber(ld), tonumber(lh), tonumber(ls), tonumber(first),
+    tonumber(last)
+  local groupdups = 0
+  if dups > 0 then
+    for i = first, last do
+      if flags[i + 1] == '0' then groupdups = groupdups + 1 end
+    end
+  end
+  if groupdups <= last - first then
+    -- the group's sums per cell: the client's, or (with a duplicate) its new events' own
+    local sums = {}
+    if groupdups == 0 then
+      for cell, c, qi, q1, q2, ui, u1, u2, t0, t1 in string.gmatch(cells_text,
+          '([^ \n]+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+)') do
+        sums[cell] = {tonumber(c), tonumber(qi), tonumber(q1), tonumber(q2), tonumber(ui),
+                      tonumber(u1), tonumber(u2), tonumber(t0), tonumber(t1)}
+      end
     else
-      for j = 1, 7 do t[j] = t[j] + a[j] end
-      if a[8] < t[8] then t[8] = a[8] end
-      if a[9] > t[9] then t[9] = a[9] end
+      local names = {}
+      for cell in string.gmatch(cells_text, '([^ \n]+) [^\n]*') do names[#names + 1] = cell end
+      local kept = {}
+      local i = first
+      local line_start = 1
+      local dpos = 1
+      for j = first, last do
+        local stop = string.find(text, '\n', line_start, true) or (#text + 1)
+        local dstop = string.find(detail, '\n', dpos, true) or (#detail + 1)
+        if flags[j + 1] == '1' then
+          kept[#kept + 1] = string.sub(text, line_start, stop - 1)
+          local no, qi, q1, q2, ui, u1, u2, ts = string.match(string.sub(detail, dpos, dstop - 1),
+            '^(%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+)$')
+          local cell = names[tonumber(no)]
+          ts = tonumber(ts)
+          local a = sums[cell]
+          if a == nil then
+            sums[cell] = {1, tonumber(qi), tonumber(q1), tonumber(q2), tonumber(ui), tonumber(u1),
+                          tonumber(u2), ts, ts}
+          else
+            add(a, 1, tonumber(qi), tonumber(q1), tonumber(q2), tonumber(ui), tonumber(u1),
+                tonumber(u2), ts, ts)
+          end
+        end
+        line_start = stop + 1
+        dpos = dstop + 1
+        i = i + 1
+      end
+      text = table.concat(kept, '\n')
+    end
+    -- placement: the day's log while it has room, then the hour's, then the slot's
+    local target, levels
+    if #current(ld) + (linebytes[ld] or 0) < DAY_CAP then
+      target, levels = ld, {tonumber(dk), 1}
+    elseif #current(lh) + (linebytes[lh] or 0) < HOUR_CAP then
+      target, levels = lh, {tonumber(hk), tonumber(dk), 1}
+    else
+      target, levels = ls, {tonumber(sk), tonumber(hk), tonumber(dk), 1}
+    end
+    -- a day (hour) whose log was written before is in its index already (by the same script)
+    if target ~= ld and #current(lh) == 0 then hours[hour] = true end
+    if #current(ld) == 0 then days[day] = true end
+    local list = lines[target]
+    if list == nil then list = {}; lines[target] = list end
+    list[#list + 1] = text
+    linebytes[target] = (linebytes[target] or 0) + #text + 1
+    for _, k in ipairs(levels) do
+      local bycell = acc[k]
+      if bycell == nil then bycell = {}; acc[k] = bycell end
+      for cell, s in pairs(sums) do
+        local a = bycell[cell]
+        if a == nil then
+          bycell[cell] = {s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9]}
+        else
+          add(a, s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9])
+        end
+      end
     end
   end
 end
-local function sums_by(level, parent_of)
+
+-- ------------------------------------------------ phase 3: bounds, against the stored cells
+local cellwrites = {}  -- key index -> {field, value, field, value, ...}
+for k, bycell in pairs(acc) do
   local out = {}
-  for k, byprefix in pairs(level) do
-    local parent = parent_of[k]
-    local into = out[parent]
-    if into == nil then into = {}; out[parent] = into end
-    merge(into, byprefix)
-  end
-  return out
-end
-local slots = acc
-local hours_acc = sums_by(slots, hourof)
-local days = sums_by(hours_acc, dayof)
-local total = {}
-for _, byprefix in pairs(days) do merge(total, byprefix) end
-acc = {}
-for k, v in pairs(slots) do acc[k] = v end
-for k, v in pairs(hours_acc) do acc[k] = v end
-for k, v in pairs(days) do acc[k] = v end
-acc[1] = total
-for k, byprefix in pairs(acc) do
-  local key = KEYS[k]
-  for cell, a in pairs(byprefix) do
-    local prefix = string.gsub(cell, '\t', '|') .. '|'
-    for j = 1, 7 do
-      if a[j] ~= 0 then redis.call('HINCRBY', key, prefix .. NAMES[j], string.format('%.0f', a[j])) end
+  for cell, a in pairs(bycell) do
+    local cur = redis.call('HGET', KEYS[k], cell)
+    if cur then
+      local c, qi, q1, q2, ui, u1, u2, t0, t1 = string.match(cur, CELL)
+      add(a, tonumber(c), tonumber(qi), tonumber(q1), tonumber(q2), tonumber(ui), tonumber(u1),
+          tonumber(u2), tonumber(t0), tonumber(t1))
     end
-    local cur = tonumber(redis.call('HGET', key, prefix .. 't0'))
-    if cur == nil or a[8] < cur then redis.call('HSET', key, prefix .. 't0', string.format('%.0f', a[8])) end
-    cur = tonumber(redis.call('HGET', key, prefix .. 't1'))
-    if cur == nil or a[9] > cur then redis.call('HSET', key, prefix .. 't1', string.format('%.0f', a[9])) end
+    if a[2] > LIMIT or a[5] > LIMIT then
+      return redis.error_reply('LIQCLI-LIMIT ' .. KEYS[k] .. ' ' .. cell ..
+        ': a sum would exceed 2^53-1 whole units; the batch was refused, nothing was written')
+    end
+    out[#out + 1] = cell
+    out[#out + 1] = fmt(a[1]) .. ' ' .. fmt(a[2]) .. ' ' .. fmt(a[3]) .. ' ' .. fmt(a[4]) .. ' '
+      .. fmt(a[5]) .. ' ' .. fmt(a[6]) .. ' ' .. fmt(a[7]) .. ' ' .. fmt(a[8]) .. ' ' .. fmt(a[9])
   end
+  cellwrites[k] = out
+end
+
+-- ------------------------------------------------ phase 4: all writes
+for k, f in pairs(fresh) do
+  redis.call('SET', KEYS[k], current(k) .. f)
+end
+for k, list in pairs(lines) do
+  local old = stored[k]
+  if old == nil then old = redis.call('GET', KEYS[k]) or '' end  -- a slot log
+  if old == '' then
+    redis.call('SET', KEYS[k], table.concat(list, '\n'))
+  else
+    redis.call('SET', KEYS[k], old .. '\n' .. table.concat(list, '\n'))
+  end
+end
+for k, out in pairs(cellwrites) do
+  redis.call('HSET', KEYS[k], unpack(out))
+end
+for day in pairs(days) do
+  redis.call('ZADD', KEYS[2], 'NX', day, day)
 end
 for hour in pairs(hours) do
-  redis.call('ZADD', KEYS[2], 'NX', hour, hour)
+  redis.call('ZADD', KEYS[3], 'NX', hour, hour)
 end
 -- ==== top-K block (liqcli top) =============================================================
--- ARGV[4] = one line per event (same order as ARGV[3]), tab-separated: KEYS indexes of the
---   day-USD, day-qty, hour-USD and hour-qty sorted sets (appended after every other key), the
---   USD and qty scores, then the member (ts, exchange, L/S, price, qty, usd, id: exact text).
--- ARGV[5] = K. Only events this batch stored as new are added. A set above K members keeps
+-- Its ARGV follow the groups: T = 8 + 4G.
+-- ARGV[T] = one line per event (in event order, as the identities), tab-separated: KEYS
+--   indexes of the day-USD, day-qty, hour-USD and hour-qty sorted sets (appended after every
+--   other key), the USD and qty scores, then the member (ts, exchange, L/S, price, qty, usd,
+--   id: exact text).
+-- ARGV[T + 1] = K. Only events this batch stored as new are added. A set above K members keeps
 --   every member scoring at least its K-th largest score: double rounding is monotonic, so
---   whatever it drops is exactly smaller than K members it keeps (ties are never split).
-local TOPK = tonumber(ARGV[5])
+--   whatever it drops is exactly smaller than K members it keeps (ties are never split). A
+--   trimmed set also holds the member '~' with score -inf: it may miss events (filters).
+local T = 8 + 4 * G
+local TOPK = tonumber(ARGV[T + 1])
 local TPAT = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$'
 -- calls fn(line) for the line of ARGV ``data`` of each event this batch stored as new
 local function each_new(data, fn)
@@ -165,7 +280,7 @@ local function each_new(data, fn)
   end
 end
 local tadd = {}
-each_new(ARGV[4], function(line)
+each_new(ARGV[T], function(line)
   local du, dq, hu, hq, su, sq, member = string.match(line, TPAT)
   for _, pair in ipairs({{du, su}, {hu, su}, {dq, sq}, {hq, sq}}) do
     local k = tonumber(pair[1])
@@ -179,20 +294,21 @@ for k, list in pairs(tadd) do
   for j = 1, #list, 1000 do
     redis.call('ZADD', KEYS[k], unpack(list, j, math.min(j + 999, #list)))
   end
-  if redis.call('ZCARD', KEYS[k]) > TOPK then
+  if redis.call('ZCARD', KEYS[k]) > TOPK + 1 then
     local kth = redis.call('ZREVRANGE', KEYS[k], TOPK - 1, TOPK - 1, 'WITHSCORES')[2]
     redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', '(' .. kth)
+    redis.call('ZADD', KEYS[k], '-inf', '~')
   end
 end
 -- ==== end of the top-K block ================================================================
 -- ==== price-band block (liqcli levels) ====================================================
--- ARGV[6] = one line per event (same order as ARGV[3]), tab-separated: KEYS indexes of the
---   day and hour price-band hashes (appended after the top-K keys), the field
---   '<fine bucket>|L|S', then the qty limbs and the usd limbs (as in ARGV[3]).
--- A field's value is 'n qi q1 q2 ui u1 u2' in decimal text. The batch's sums are doubles
--- (exact: at most 500 events of limbs < 1e13), then added to the stored text with exact
--- decimal-string addition, the fractional limbs carried into the integer limb: exact at any
--- size. Only events this batch stored as new are counted.
+-- ARGV[T + 2] = one line per event (in event order), tab-separated: KEYS indexes of the day
+--   and hour price-band hashes (appended after the top-K keys), the field
+--   '<fine bucket>|L|S', then the qty limbs and the usd limbs (integer, 1e-9, 1e-18 units).
+-- A field's value is 'n qi q1 q2 ui u1 u2' in decimal text. The integer limbs are added as
+-- decimal strings (exact at any size); the fractional ones as doubles within the batch (at
+-- most 5000 events below 1e9: exact), then carried into the integer limb. Only events this
+-- batch stored as new are counted.
 local function bigadd(a, b)
   local out, carry = {}, 0
   local i, j = #a, #b
@@ -215,15 +331,20 @@ local function carry(lo, hi)
 end
 local PPAT = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$'
 local pacc = {}
-each_new(ARGV[6], function(line)
+each_new(ARGV[T + 2], function(line)
   local dk, hk, field, qi, q1, q2, ui, u1, u2 = string.match(line, PPAT)
-  local v = {1, tonumber(qi), tonumber(q1), tonumber(q2), tonumber(ui), tonumber(u1), tonumber(u2)}
   for _, k in ipairs({tonumber(dk), tonumber(hk)}) do
     local byfield = pacc[k]
     if byfield == nil then byfield = {}; pacc[k] = byfield end
     local a = byfield[field]
-    if a == nil then byfield[field] = {v[1], v[2], v[3], v[4], v[5], v[6], v[7]}
-    else for j = 1, 7 do a[j] = a[j] + v[j] end end
+    if a == nil then
+      byfield[field] = {1, qi, tonumber(q1), tonumber(q2), ui, tonumber(u1), tonumber(u2)}
+    else
+      a[1] = a[1] + 1
+      a[2], a[5] = bigadd(a[2], qi), bigadd(a[5], ui)
+      a[3], a[4] = a[3] + tonumber(q1), a[4] + tonumber(q2)
+      a[6], a[7] = a[6] + tonumber(u1), a[7] + tonumber(u2)
+    end
   end
 end)
 for k, byfield in pairs(pacc) do
@@ -233,14 +354,14 @@ for k, byfield in pairs(pacc) do
   local out = {}
   for j, field in ipairs(fields) do
     local a = byfield[field]
-    -- carry the batch's fractional limbs (doubles, exact) before adding the text
+    -- carry the batch's fractional limbs (doubles, exact) into its integer limb (text)
     for _, l in ipairs(LIMBS) do
       local up
       a[l[3]], a[l[2]], up = carry(a[l[3]], a[l[2]])
-      a[l[1]] = a[l[1]] + up
+      a[l[1]] = bigadd(a[l[1]], string.format('%.0f', up))
     end
     local sums = {}
-    for m = 1, 7 do sums[m] = string.format('%.0f', a[m]) end
+    for m = 1, 7 do sums[m] = type(a[m]) == 'string' and a[m] or string.format('%.0f', a[m]) end
     if current[j] then
       local old = {}
       for part in string.gmatch(current[j], '%S+') do old[#old + 1] = part end

@@ -6,8 +6,9 @@ A price falls in the *fine bucket* of its first 4 significant digits: ``91,066.6
 hash ``<p>:{S}:pb:D:<day>`` / ``pb:h:<hour>`` with one field per bucket and side
 (``9106e1|L``) holding ``n qi q1 q2 ui u1 u2``: events, then quantity and notional as the same
 three limbs as the rollups (integer part, 1e-9 and 1e-18 units), kept as decimal text and
-added with exact integer arithmetic. A window then reads one hash per whole day and other
-whole hour, and the logs of its two partial edge hours: O(buckets), not O(events).
+added with exact integer arithmetic. A window then reads one hash per whole day and whole
+hour of its edge days, and the events of its two partial edge hours: O(buckets), not
+O(events).
 """
 
 from __future__ import annotations
@@ -53,63 +54,44 @@ def read_buckets(
     store: Store, symbol: str, since_ms: int | None, until_ms: int | None
 ) -> tuple[Buckets, Event | None]:
     """The fine buckets of ``symbol`` in [since_ms, until_ms) (every exchange), and the
-    window's last event (latest time; the higher price among equal times)."""
-    from liqcli.store.store import (
-        SLOT_MS,
-        SLOTS_PER_HOUR,
-        _decode_entries,
-        _inside,
-        _plan_hours,
-        _script_source,
-        from_limbs,
-    )
+    window's last event (latest time; the higher price among equal times).
+
+    One hash per day and hour lying wholly inside the window, the events of its (at most two)
+    partial edge hours; the last event through the window's rollup (its last time) and the
+    events of that one millisecond.
+    """
+    from liqcli.store.store import from_limbs
 
     buckets: Buckets = {}
     if since_ms is not None and until_ms is not None and since_ms >= until_ms:
         return buckets, None
-    hours = store._hours(symbol, since_ms, until_ms)
-    days, whole_hours, slots, edges = _plan_hours(hours, since_ms, until_ms)
+    days, hours, partial = store._units(symbol, since_ms, until_ms)
     keys = [store.key(symbol, f"pb:D:{day}") for day in days]
-    keys += [store.key(symbol, f"pb:h:{hour}") for hour in whole_hours]
-    # the last event: from the latest hour holding events (its log), unless already read
-    last_hour = hours[-1] if hours else None
-    logs = sorted(set(slots + edges))
-    if last_hour is not None:
-        logs = sorted(set(logs) | {
-            s for s in range(last_hour * SLOTS_PER_HOUR, (last_hour + 1) * SLOTS_PER_HOUR)
-            if (since_ms is None or since_ms < (s + 1) * SLOT_MS)
-            and (until_ms is None or s * SLOT_MS < until_ms)
-        })
-    hashes = len(keys)
-    keys += [store.key(symbol, f"l:{slot}") for slot in logs]
-    if not keys:
+    keys += [store.key(symbol, f"pb:h:{hour}") for hour in hours]
+    if keys:
+        pipe = store.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.hgetall(key)
+        for raw in pipe.execute():
+            for field, value in raw.items():
+                text, _, code = field.decode().partition("|")
+                n, qi, q1, q2, ui, u1, u2 = (int(x) for x in value.split(b" "))
+                side: Side = "LONG" if code == "L" else "SHORT"
+                cell = buckets.setdefault((text, side), [0, Decimal(0), Decimal(0)])
+                cell[0] = int(cell[0]) + n
+                cell[1] = _WIDE.add(cell[1], from_limbs(qi, q1, q2))
+                cell[2] = _WIDE.add(cell[2], from_limbs(ui, u1, u2))
+    for start, end in partial:
+        for event in store.events(symbol, start, end):
+            add_event(buckets, event)
+    if not buckets:
         return buckets, None
-    script = store.client.register_script(_script_source("read.lua"))
-    blobs = script(keys=keys, args=[hashes])
-    for blob in blobs[:hashes]:
-        if not blob:
-            continue
-        parts = blob.decode().split("\n")
-        for field, value in zip(parts[::2], parts[1::2], strict=True):
-            text, _, code = field.partition("|")
-            n, qi, q1, q2, ui, u1, u2 = (int(x) for x in value.split(" "))
-            side: Side = "LONG" if code == "L" else "SHORT"
-            cell = buckets.setdefault((text, side), [0, Decimal(0), Decimal(0)])
-            cell[0] = int(cell[0]) + n
-            cell[1] = _WIDE.add(cell[1], from_limbs(qi, q1, q2))
-            cell[2] = _WIDE.add(cell[2], from_limbs(ui, u1, u2))
-    edge_slots = set(slots + edges)
-    last: Event | None = None
-    for slot, blob in zip(logs, blobs[hashes:], strict=True):
-        if not blob:
-            continue
-        for event in _decode_entries(symbol, slot * SLOT_MS, [(b"", {b"v": blob})]):
-            if not _inside(event.ts_ms, since_ms, until_ms):
-                continue
-            if slot in edge_slots:
-                add_event(buckets, event)
-            if last is None or (event.ts_ms, event.price) > (last.ts_ms, last.price):
-                last = event
+    last_ms = max(
+        (cell.last_ms for cell in store.rollup(symbol, since_ms, until_ms).cells.values()
+         if cell.last_ms is not None), default=None)
+    if last_ms is None:  # pragma: no cover - buckets imply events
+        return buckets, None
+    last = max(store.events(symbol, last_ms, last_ms + 1), key=lambda e: e.price)
     return buckets, last
 
 

@@ -1,9 +1,9 @@
--- liqcli window read: the rollup hashes and edge-hour logs of ONE symbol, each as one string.
+-- liqcli window read (schema 2): rollup hashes and log strings of ONE symbol, each as one string.
 -- All keys share the symbol's hash tag (Redis Cluster safe) and are declared in KEYS.
 --
--- KEYS[1..ARGV[1]]  rollup hashes (days, hours): each returned as "field\nvalue\nfield\nvalue..."
--- KEYS[ARGV[1]+1..] hour logs (streams): each returned as its entries' payloads joined by "\n"
--- One string per key instead of thousands of reply elements keeps the client's parsing cheap.
+-- KEYS[1..ARGV[1]]  rollup hashes (day, hour, slot): each returned as "field\nvalue\n..."
+-- KEYS[ARGV[1]+1..] logs (strings of "\n"-separated event lines): returned as they are
+-- One string per key instead of many reply elements keeps the client's parsing cheap.
 
 local hashes = tonumber(ARGV[1])
 local out = {}
@@ -11,11 +11,7 @@ for i = 1, #KEYS do
   if i <= hashes then
     out[i] = table.concat(redis.call('HGETALL', KEYS[i]), '\n')
   else
-    local parts = {}
-    for j, entry in ipairs(redis.call('XRANGE', KEYS[i], '-', '+')) do
-      parts[j] = entry[2][2]
-    end
-    out[i] = table.concat(parts, '\n')
+    out[i] = redis.call('GET', KEYS[i]) or ''
   end
 end
 return out

@@ -1,18 +1,20 @@
 """The liquidation store in Redis: exact, idempotent, atomic ingest and rollup reads.
 
-Layout (docs/redis-layout.md has the whole picture). Every key of one symbol carries the hash
-tag ``{SYMBOL}`` so a batch script touches a single Cluster slot:
+Layout (schema 2; docs/redis-layout.md has the whole picture). Every key of one symbol carries
+the hash tag ``{SYMBOL}`` so a batch script touches a single Cluster slot:
 
 - ``<p>:schema``            string, the layout version (checked on open)
 - ``<p>:symbols``           set of symbols (discovery without SCAN)
-- ``<p>:{S}:t``             hash, cumulative rollup: ``<exchange>|<L|S>|<figure>``
-- ``<p>:{S}:hrs``           sorted set of hours (epoch ms // 3 600 000) that hold events
-- ``<p>:{S}:D:<day>``       hash, the UTC day's rollup (same fields as ``:t``)
-- ``<p>:{S}:h:<hour>``      hash, the hour's rollup
-- ``<p>:{S}:s:<slot>``      hash, the 10-minute slot's rollup (slot = epoch ms // 600 000)
-- ``<p>:{S}:l:<slot>``      stream, the slot's events (the log)
-- ``<p>:{S}:d:<n>``         string, dedupe bucket of events with an id (n < 1024)
-- ``<p>:{S}:d:<hour>:<n>``  string, dedupe bucket of the hour's events without an id (n < 16)
+- ``<p>:{S}:t``             hash, cumulative rollup: one field per ``<exchange>|<L|S>``
+- ``<p>:{S}:days``          sorted set of days (epoch ms // 86 400 000) that hold events
+- ``<p>:{S}:hrs``           sorted set of hours that have an hour rollup
+- ``<p>:{S}:D:<day>``       hash, the UTC day's rollup (every event of the day)
+- ``<p>:{S}:h:<hour>``      hash, rollup of the hour's events kept in hour or slot logs
+- ``<p>:{S}:s:<slot>``      hash, rollup of the 10-minute slot's events kept in its slot log
+- ``<p>:{S}:ld:<day>`` / ``lh:<hour>`` / ``ls:<slot>``  strings, the log: each event in exactly
+  one of them (the day's while it is small, then the hour's, then the slot's: density decides)
+- ``<p>:{S}:d``, ``d1:<n>``, ``d2:<n>``, ``d3:<n>``  strings, dedupe fingerprints in tiers of
+  1, 16, 256 and 4096 buckets (a tier is used once the ones before it are full)
 """
 
 from __future__ import annotations
@@ -35,15 +37,21 @@ if TYPE_CHECKING:
 
     from liqcli.store.pricebands import Buckets
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 HOUR_MS = 3_600_000
-SLOT_MS = 600_000  # the finest rollup, and the log's partition: window edges read one slot
+SLOT_MS = 600_000  # the finest rollup and log partition: window edges read one slot at most
 SLOTS_PER_HOUR = HOUR_MS // SLOT_MS
 HOURS_PER_DAY = 24
 DAY_MS = HOUR_MS * HOURS_PER_DAY
-DEDUPE_BUCKETS = 1024  # symbol-wide buckets, for events with an id
-HOUR_DEDUPE_BUCKETS = 16  # per hour, for events without an id
-MAX_SCRIPT_EVENTS = 500  # keeps the script's per-batch double sums exact (< 2**53)
+DEDUPE_TIERS = (1, 16, 256, 4096)  # buckets per tier of the dedupe fingerprints
+MAX_SCRIPT_EVENTS = 5000  # events per script call (limbs are carried: any size is exact)
+# Where an event's log line goes: its day's log while that holds fewer bytes than DAY_LOG_CAP,
+# else its hour's log while that holds fewer than HOUR_LOG_CAP, else its 10-minute slot's log.
+# Reads do not depend on these (each event is in exactly one log, found through the indexes).
+DAY_LOG_CAP = 4096
+HOUR_LOG_CAP = 4096
+DEDUPE_CAP = 4096  # bytes of fingerprints (341 events) per bucket of the first three tiers
+LIMB_LIMIT = 2**53 - 1  # largest integer limb (whole units) a rollup cell can hold
 TOP_K = 100  # each day and hour keeps (at least) its TOP_K largest events by USD and by qty
 _E9 = 10**9
 _E18 = 10**18
@@ -105,6 +113,8 @@ class Store:
         self._read_script: Any = None
         self._known_symbols: set[str] = set()
         self._schema_written = False
+        self.log_caps = (DAY_LOG_CAP, HOUR_LOG_CAP)  # bytes: see DAY_LOG_CAP (tests lower them)
+        self.dedupe_cap = DEDUPE_CAP
 
     # ----------------------------------------------------------------- keys
     def key(self, symbol: str, suffix: str) -> str:
@@ -123,9 +133,15 @@ class Store:
         """Raise StoreError when the prefix holds data written by another layout version."""
         found = self.client.get(self.schema_key)
         if found is not None and found.decode() != SCHEMA_VERSION:
+            hint = (
+                " (an older layout: ingest the events again into another --prefix or an empty "
+                "database; docs/redis-layout.md)"
+                if found.decode().isdigit() and int(found.decode()) < int(SCHEMA_VERSION)
+                else ""
+            )
             raise StoreError(
                 f"store at prefix {self.prefix!r} has schema version {found.decode()!r}, "
-                f"this liqcli reads version {SCHEMA_VERSION!r}"
+                f"this liqcli reads version {SCHEMA_VERSION!r}{hint}"
             )
 
     def _ensure_schema(self) -> None:
@@ -220,7 +236,9 @@ class Store:
         calls: list[_Call] = []
         for symbol, indexes in by_symbol.items():
             for start in range(0, len(indexes), MAX_SCRIPT_EVENTS):
-                chunk = indexes[start : start + MAX_SCRIPT_EVENTS]
+                # sorted by slot (stable): each slot's events form one group of the call
+                chunk = sorted(indexes[start : start + MAX_SCRIPT_EVENTS],
+                               key=lambda i: events[i].ts_ms // SLOT_MS)
                 keys, args = self._pack(symbol, [events[i] for i in chunk])
                 calls.append((chunk, keys, args))
         return Packed(calls, len(events), frozenset(by_symbol))
@@ -238,31 +256,89 @@ class Store:
             self._known_symbols.update(new_symbols)
 
     def _execute(self, calls: list[_Call], size: int) -> list[bool]:
+        """Run the script calls, pipelined in one round trip (each call stays atomic)."""
+        import redis as redis_module
+
         if self._script is None:
             source = _script_source("ingest.lua")
             self._script = self.client.register_script(source)
         result = [False] * size
-        for indexes, keys, args in calls:
-            flags = self._script(keys=keys, args=args)
+        if not calls:
+            return result
+        if len(calls) == 1:
+            replies = [self._call(calls[0])]
+        else:
+            pipe = self.client.pipeline(transaction=False)
+            for call in calls:
+                self._script(keys=call[1], args=call[2], client=pipe)
+            try:
+                replies = pipe.execute(raise_on_error=False)
+            except redis_module.exceptions.NoScriptError:  # pragma: no cover - flushed scripts
+                replies = [self._call(call) for call in calls]
+        for (indexes, _keys, _args), flags in zip(calls, replies, strict=True):
+            if isinstance(flags, Exception):
+                raise _refusal(flags) from flags
             for i, flag in zip(indexes, flags, strict=True):
                 result[i] = flag == 0x31  # b'1'
         return result
 
+    def _call(self, call: _Call) -> Any:
+        import redis as redis_module
+
+        try:
+            return self._script(keys=call[1], args=call[2])
+        except redis_module.ResponseError as exc:
+            raise _refusal(exc) from exc
+
     def _pack(self, symbol: str, events: list[Event]) -> tuple[list[str], list[Any]]:
-        keys: list[str] = [self.key(symbol, "t"), self.key(symbol, "hrs")]
-        buckets: dict[str, int] = {}  # dedupe bucket key suffix -> KEYS index
-        days: dict[int, int] = {}  # day -> KEYS index of its rollup
-        hour_days: dict[int, int] = {}  # hour -> KEYS index of its day's rollup
-        slots: dict[int, str] = {}  # slot -> "log\tslot rollup\thour rollup\tday rollup\thour"
-        hours: dict[int, int] = {}  # hour -> KEYS index of its rollup
+        """One script call for ``events`` of ``symbol``, which must be sorted by slot."""
         tag = f"{self.prefix}:{{{symbol}}}:"
+        keys: list[str] = [tag + "t", tag + "days", tag + "hrs", tag + "d"]
+        index: dict[str, int] = {}  # key suffix -> KEYS index (1-based)
+
+        def key_index(suffix: str) -> int:
+            found = index.get(suffix)
+            if found is None:
+                keys.append(tag + suffix)
+                found = index[suffix] = len(keys)
+            return found
 
         if not SYMBOL_RE.fullmatch(symbol):
             raise ValueError(f"symbol {symbol!r} is not [A-Z0-9._-]{{1,40}}")
         checked: set[str] = set()  # exchange names already checked in this batch
-        fingerprints: list[bytes] = []
-        records: list[str] = []
-        for event in events:
+        identities: list[bytes] = []
+        buckets: dict[tuple[int, int], None] = {}
+        groups: list[str] = []
+        _, t1, t2, t3 = DEDUPE_TIERS
+        slot = -1
+        lines: list[str] = []
+        details: list[str] = []
+        cells: dict[str, list[int]] = {}
+        cell_no: dict[str, int] = {}
+        first = 0
+
+        def close_group(last: int) -> None:
+            hour = slot // SLOTS_PER_HOUR
+            day = hour // HOURS_PER_DAY
+            groups.append(
+                f"{key_index(f'ld:{day}')} {key_index(f'lh:{hour}')} "
+                f"{key_index(f'ls:{slot}')} {key_index(f'D:{day}')} "
+                f"{key_index(f'h:{hour}')} {key_index(f's:{slot}')} {day} {hour} {first} {last}"
+            )
+            groups.append("\n".join(lines))
+            groups.append("\n".join(
+                f"{cell} {c[0]} {_limbs(c[1])} {_limbs(c[2])} {c[3]} {c[4]}"
+                for cell, c in cells.items()
+            ))
+            groups.append("\n".join(details))
+
+        for position, event in enumerate(events):
+            event_slot = event.ts_ms // SLOT_MS
+            if event_slot != slot:
+                if position:
+                    close_group(position - 1)
+                slot, first = event_slot, position
+                lines, details, cells, cell_no = [], [], {}, {}
             price, _, _, _ = amount_parts(event.price, "price")
             qty, qi, q1, q2 = amount_parts(event.qty, "qty")
             usd, ui, u1, u2 = amount_parts(event.usd, "usd", zero_ok=True)
@@ -274,48 +350,46 @@ class Store:
                 if "\t" in text or "\n" in text:
                     raise ValueError(f"text field {text!r} holds a tab or a newline")
             digest = fingerprint(event, price, qty, usd)
-            fingerprints.append(digest[2:14])
-            hour = event.ts_ms // HOUR_MS
-            # An id identifies an event whatever its time: such events are deduplicated
-            # symbol-wide. Without an id the identity includes the time, so the event's hour
-            # is the scope: a batch then touches a few small buckets, not hundreds.
-            if event.id:
-                bucket = f"d:{int.from_bytes(digest[:2], 'big') % DEDUPE_BUCKETS}"
+            identities.append(digest)
+            h = (digest[0] << 8) | digest[1]
+            buckets[(1, h % t1)] = buckets[(2, h % t2)] = buckets[(3, h % t3)] = None
+            side = _SIDE_CODE[event.side]
+            cell = f"{event.exchange}|{side}"
+            q = int(qi) * _E18 + int(q1) * _E9 + int(q2)
+            u = int(ui) * _E18 + int(u1) * _E9 + int(u2)
+            ts = event.ts_ms
+            c = cells.get(cell)
+            if c is None:
+                cells[cell] = [1, q, u, ts, ts]
+                no = cell_no[cell] = len(cell_no) + 1
             else:
-                bucket = f"d:{hour}:{digest[0] % HOUR_DEDUPE_BUCKETS}"
-            bucket_index = buckets.get(bucket)
-            if bucket_index is None:
-                keys.append(tag + bucket)
-                bucket_index = buckets[bucket] = len(keys)
-            slot = event.ts_ms // SLOT_MS
-            slot_indexes = slots.get(slot)
-            if slot_indexes is None:
-                hour_index = hours.get(hour)
-                if hour_index is None:
-                    day = hour // HOURS_PER_DAY
-                    day_index = days.get(day)
-                    if day_index is None:
-                        keys.append(f"{tag}D:{day}")
-                        day_index = days[day] = len(keys)
-                    keys.append(f"{tag}h:{hour}")
-                    hour_index = hours[hour] = len(keys)
-                    hour_days[hour] = day_index
-                keys.append(f"{tag}l:{slot}")
-                keys.append(f"{tag}s:{slot}")
-                slot_indexes = slots[slot] = (
-                    f"{len(keys) - 1}\t{len(keys)}\t{hour_index}\t{hour_days[hour]}\t{hour}"
-                )
+                c[0] += 1
+                c[1] += q
+                c[2] += u
+                if ts < c[3]:
+                    c[3] = ts
+                elif ts > c[4]:
+                    c[4] = ts
+                no = cell_no[cell]
+            details.append(f"{no} {qi} {q1} {q2} {ui} {u1} {u2} {ts}")
             usd_log = "" if event.usd == default_usd(event.price, event.qty) else usd
-            records.append(
-                f"{bucket_index}\t{slot_indexes}\t{qi}\t{q1}\t{q2}\t{ui}\t{u1}\t{u2}\t"
-                f"{event.ts_ms}\t{event.exchange}\t{_SIDE_CODE[event.side]}\t"
-                f"{price}\t{qty}\t{usd_log}\t"
-                f"{event.ts_ms - slot * SLOT_MS}\t{event.id or ''}\t{event.raw_symbol or ''}"
+            lines.append(
+                f"{event.exchange}\t{side}\t{price}\t{qty}\t{usd_log}\t{ts % DAY_MS}\t"
+                f"{event.id or ''}\t{event.raw_symbol or ''}"
             )
-        top = _top_args(tag, events, keys)  # appends the top-K keys after the others
-        bands = _band_args(tag, events, keys)  # then the price-band keys
+        if events:
+            close_group(len(events) - 1)
+        table = "\n".join(
+            f"{tier} {number} {key_index(f'd{tier}:{number}')}" for tier, number in buckets
+        )
+        day_cap, hour_cap = self.log_caps
+        # then the top-K and price-band blocks' keys and ARGV (ingest.lua reads them after
+        # the groups: ARGV[8 + 4G], [9 + 4G], [10 + 4G])
+        top = _top_args(tag, events, keys)
+        bands = _band_args(tag, events, keys)
         return keys, [
-            len(events), b"".join(fingerprints), "\n".join(records), top, TOP_K, bands,
+            len(events), b"".join(identities), table, day_cap, hour_cap, self.dedupe_cap,
+            len(groups) // 4, *groups, top, TOP_K, bands,
         ]
 
     # ---------------------------------------------------------------- reads
@@ -330,61 +404,219 @@ class Store:
     ) -> Rollup:
         """Exact sums per (exchange, side) for [since_ms, until_ms); None means unbounded.
 
-        All time: one round trip. A window: the hours with events (one round trip), then one
-        read script (``read.lua``) for the rollups of the days wholly inside it, of the other
-        whole hours, of the whole 10-minute slots of its edge hours, and the logs of its (at
-        most two) partial edge slots.
+        All time: one round trip. A window: the indexes of its edge days (one round trip),
+        then one read script (``read.lua``) for the rollups of the days wholly inside it, of
+        the whole hours and slots of its edge days, and the logs of its edges.
         """
-        rollup = Rollup(symbol=symbol, since_ms=since_ms, until_ms=until_ms)
-        fold = _Fold()
+        return self.rollups([symbol], since_ms, until_ms)[0]
+
+    def rollups(
+        self, symbols: Sequence[str], since_ms: int | None = None, until_ms: int | None = None
+    ) -> list[Rollup]:
+        """:meth:`rollup` of many symbols, pipelined: at most three round trips for all of
+        them (each command or script still touches one symbol's hash slot)."""
+        out = [Rollup(symbol=name, since_ms=since_ms, until_ms=until_ms) for name in symbols]
+        if not symbols:
+            return out
         if since_ms is None and until_ms is None:
-            fold.add_hash(self.client.hgetall(self.key(symbol, "t")))
-            fold.into(rollup)
-            return rollup
+            pipe = self.client.pipeline(transaction=False)
+            for name in symbols:
+                pipe.hgetall(self.key(name, "t"))
+            for rollup, raw in zip(out, pipe.execute(), strict=True):
+                fold = _Fold()
+                fold.add_hash(raw)
+                fold.into(rollup)
+            return out
         if since_ms is not None and until_ms is not None and since_ms >= until_ms:
-            return rollup
-        days, hours, slots, edges = self._plan(symbol, since_ms, until_ms)
-        keys = [self.key(symbol, f"D:{day}") for day in days]
-        keys += [self.key(symbol, f"h:{hour}") for hour in hours]
-        keys += [self.key(symbol, f"s:{slot}") for slot in slots]
-        whole = len(keys)
-        keys += [self.key(symbol, f"l:{slot}") for slot in edges]
-        if keys:
-            if self._read_script is None:
-                self._read_script = self.client.register_script(_script_source("read.lua"))
-            blobs = self._read_script(keys=keys, args=[whole])
-            for blob in blobs[:whole]:
+            return out
+        plans = self._plans(symbols, since_ms, until_ms)
+        if self._read_script is None:
+            self._read_script = self.client.register_script(_script_source("read.lua"))
+        reads = [(i, plan) for i, plan in enumerate(plans) if plan[0] or plan[1]]
+        blobs_of: list[Any] = []
+        if len(reads) == 1:
+            i, (hashes, logs) = reads[0]
+            blobs_of = [self._read_script(keys=self._read_keys(symbols[i], hashes, logs),
+                                          args=[len(hashes)])]
+        elif reads:
+            pipe = self.client.pipeline(transaction=False)
+            for i, (hashes, logs) in reads:
+                self._read_script(keys=self._read_keys(symbols[i], hashes, logs),
+                                  args=[len(hashes)], client=pipe)
+            blobs_of = pipe.execute()
+        for (i, (hashes, logs)), blobs in zip(reads, blobs_of, strict=True):
+            fold = _Fold()
+            for blob in blobs[: len(hashes)]:
                 fold.add_hash_blob(blob)
-            for slot, blob in zip(edges, blobs[whole:], strict=True):
+            for (_suffix, base), blob in zip(logs, blobs[len(hashes):], strict=True):
                 if blob:
-                    lines = blob.decode().split("\n")
-                    fold.add_log_lines(slot * SLOT_MS, lines, since_ms, until_ms)
-        fold.into(rollup)
-        return rollup
+                    fold.add_log_lines(base, blob.decode().split("\n"), since_ms, until_ms)
+            fold.into(out[i])
+        return out
 
+    def _read_keys(self, symbol: str, hashes: list[str], logs: list[tuple[str, int]]) -> list[str]:
+        tag = f"{self.prefix}:{{{symbol}}}:"
+        return [tag + suffix for suffix in hashes] + [tag + suffix for suffix, _ in logs]
+
+    def _plans(
+        self, symbols: Sequence[str], since_ms: int | None, until_ms: int | None
+    ) -> list[tuple[list[str], list[tuple[str, int]]]]:
+        """For each symbol, what a window reads: rollup hashes (key suffixes) wholly inside
+        it, and logs (key suffix, start ms) that its edges cut. One pipelined round trip reads
+        the day index, and the hour index of the (at most two) edge days."""
+        lo_day = "-inf" if since_ms is None else str(since_ms // DAY_MS)
+        hi_day = "+inf" if until_ms is None else str((until_ms - 1) // DAY_MS)
+        hour_ranges: list[tuple[int, int]] = []  # hours of the edge days that the window cuts
+        if since_ms is not None:
+            day = since_ms // DAY_MS
+            hour_ranges.append((since_ms // HOUR_MS, (day + 1) * HOURS_PER_DAY - 1))
+        if until_ms is not None:
+            day = (until_ms - 1) // DAY_MS
+            first = day * HOURS_PER_DAY
+            if hour_ranges and hour_ranges[0][0] // HOURS_PER_DAY == day:
+                hour_ranges = [(hour_ranges[0][0], (until_ms - 1) // HOUR_MS)]
+            else:
+                hour_ranges.append((first, (until_ms - 1) // HOUR_MS))
+        pipe = self.client.pipeline(transaction=False)
+        for name in symbols:
+            pipe.zrangebyscore(self.key(name, "days"), lo_day, hi_day)
+            for lo, hi in hour_ranges:
+                pipe.zrangebyscore(self.key(name, "hrs"), lo, hi)
+        replies = pipe.execute()
+        step = 1 + len(hour_ranges)
+        return [
+            self._plan(
+                [int(d) for d in replies[i * step]],
+                [int(h) for reply in replies[i * step + 1 : (i + 1) * step] for h in reply],
+                since_ms, until_ms,
+            )
+            for i in range(len(symbols))
+        ]
+
+    @staticmethod
     def _plan(
-        self, symbol: str, since_ms: int | None, until_ms: int | None
-    ) -> tuple[list[int], list[int], list[int], list[int]]:
-        """What to read for a window: whole days, other whole hours, whole slots, edge slots.
+        days: list[int], hours: list[int], since_ms: int | None, until_ms: int | None
+    ) -> tuple[list[str], list[tuple[str, int]]]:
+        """Rollups and edge logs of a window from the days with events and the hours (of
+        the edge days) that have hour rollups."""
+        hashes: list[str] = []
+        logs: list[tuple[str, int]] = []
+        partial_days: set[int] = set()
+        for day in days:
+            if _covers(since_ms, until_ms, day * DAY_MS, (day + 1) * DAY_MS):
+                hashes.append(f"D:{day}")
+            else:
+                partial_days.add(day)
+                logs.append((f"ld:{day}", day * DAY_MS))
+        for hour in hours:
+            if hour // HOURS_PER_DAY not in partial_days:
+                continue
+            if _covers(since_ms, until_ms, hour * HOUR_MS, (hour + 1) * HOUR_MS):
+                hashes.append(f"h:{hour}")
+                continue
+            base = hour // HOURS_PER_DAY * DAY_MS  # log times are ms after the day's start
+            logs.append((f"lh:{hour}", base))
+            for slot in range(hour * SLOTS_PER_HOUR, (hour + 1) * SLOTS_PER_HOUR):
+                start, end = slot * SLOT_MS, (slot + 1) * SLOT_MS
+                if _covers(since_ms, until_ms, start, end):
+                    hashes.append(f"s:{slot}")
+                elif (since_ms is None or since_ms < end) and (
+                    until_ms is None or start < until_ms
+                ):
+                    logs.append((f"ls:{slot}", base))
+        return hashes, logs
 
-        Only hours that hold events are considered (from the ``:hrs`` index).
+    def events(
+        self, symbol: str, since_ms: int | None = None, until_ms: int | None = None
+    ) -> Iterator[Event]:
+        """The stored log of one symbol in [since_ms, until_ms), day by day, in store order.
+
+        Each day costs one pipelined round trip (its day log, and the hour and slot logs of
+        its hours with hour rollups), plus two for the day and hour indexes.
         """
-        return _plan_hours(self._hours(symbol, since_ms, until_ms), since_ms, until_ms)
+        lo = "-inf" if since_ms is None else str(since_ms // DAY_MS)
+        hi = "+inf" if until_ms is None else str((until_ms - 1) // DAY_MS)
+        days = [int(raw) for raw in self.client.zrangebyscore(self.key(symbol, "days"), lo, hi)]
+        if not days:
+            return
+        hour_lo = "-inf" if since_ms is None else str(since_ms // HOUR_MS)
+        hour_hi = "+inf" if until_ms is None else str((until_ms - 1) // HOUR_MS)
+        by_day: dict[int, list[int]] = {}
+        for raw in self.client.zrangebyscore(self.key(symbol, "hrs"), hour_lo, hour_hi):
+            by_day.setdefault(int(raw) // HOURS_PER_DAY, []).append(int(raw))
+        for day in days:
+            hours = by_day.get(day, [])
+            logs: list[tuple[str, int]] = [(f"ld:{day}", day * DAY_MS)]
+            for hour in hours:
+                logs.append((f"lh:{hour}", day * DAY_MS))
+                logs += [
+                    (f"ls:{slot}", day * DAY_MS)
+                    for slot in range(hour * SLOTS_PER_HOUR, (hour + 1) * SLOTS_PER_HOUR)
+                    if (since_ms is None or since_ms < (slot + 1) * SLOT_MS)
+                    and (until_ms is None or slot * SLOT_MS < until_ms)
+                ]
+            pipe = self.client.pipeline(transaction=False)
+            for suffix, _ in logs:
+                pipe.get(self.key(symbol, suffix))
+            for (_, base), blob in zip(logs, pipe.execute(), strict=True):
+                if not blob:
+                    continue
+                for event in _decode_lines(symbol, base, blob.decode().split("\n")):
+                    if _inside(event.ts_ms, since_ms, until_ms):
+                        yield event
 
-    def _hours(self, symbol: str, since_ms: int | None, until_ms: int | None) -> list[int]:
-        """The hours of [since_ms, until_ms) that hold events of ``symbol``, in order."""
-        lo = "-inf" if since_ms is None else str(since_ms // HOUR_MS)
-        hi = "+inf" if until_ms is None else str((until_ms - 1) // HOUR_MS)
-        return [int(raw) for raw in self.client.zrangebyscore(self.key(symbol, "hrs"), lo, hi)]
+    # ------------------------------------------------- time-dimension reads
+    def _units(
+        self, symbol: str, since_ms: int | None, until_ms: int | None
+    ) -> tuple[list[int], list[int], list[tuple[int, int]]]:
+        """What a window holds, for the per-day and per-hour structures of ``top`` and
+        ``levels``: the days with events lying wholly inside it, the hours of its (at most
+        two) partial days lying wholly inside it, and the ``[start, end)`` ranges of its (at
+        most two) partial hours. One round trip (the day index)."""
+        days, _ = self._indexes(symbol, since_ms, until_ms)
+        whole_days: list[int] = []
+        whole_hours: list[int] = []
+        partial: list[tuple[int, int]] = []
+        for day in days:
+            if _covers(since_ms, until_ms, day * DAY_MS, (day + 1) * DAY_MS):
+                whole_days.append(day)
+                continue
+            for hour in range(day * HOURS_PER_DAY, (day + 1) * HOURS_PER_DAY):
+                start, end = hour * HOUR_MS, (hour + 1) * HOUR_MS
+                if _covers(since_ms, until_ms, start, end):
+                    whole_hours.append(hour)
+                elif (since_ms is None or since_ms < end) and (
+                    until_ms is None or start < until_ms
+                ):
+                    partial.append((
+                        start if since_ms is None else max(since_ms, start),
+                        end if until_ms is None else min(until_ms, end),
+                    ))
+        return whole_days, whole_hours, partial
+    def _indexes(
+        self, symbol: str, since_ms: int | None, until_ms: int | None
+    ) -> tuple[list[int], list[int]]:
+        """The days holding events and the hours having an hour rollup, in [since, until):
+        one pipelined round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zrangebyscore(
+            self.key(symbol, "days"), "-inf" if since_ms is None else since_ms // DAY_MS,
+            "+inf" if until_ms is None else (until_ms - 1) // DAY_MS)
+        pipe.zrangebyscore(
+            self.key(symbol, "hrs"), "-inf" if since_ms is None else since_ms // HOUR_MS,
+            "+inf" if until_ms is None else (until_ms - 1) // HOUR_MS)
+        days, hours = pipe.execute()
+        return [int(d) for d in days], [int(h) for h in hours]
 
     def bucket_rollups(self, symbol: str, bounds: Sequence[int]) -> list[Rollup]:
         """Exact sums of each window ``[bounds[i], bounds[i + 1])`` (``bounds`` increasing).
 
-        Two round trips whatever the number of windows: the hours holding events, then one
-        pipeline of read-script calls for every rollup (day, hour, 10-minute slot) lying wholly
-        inside a window and the log of every 10-minute slot that a window boundary cuts. A key
-        shared by two windows (a cut slot's log) is read once. Windows whose boundaries fall on
-        10-minute slots read rollups only, never the log.
+        Two round trips whatever the number of windows: the day and hour indexes, then one
+        pipeline of read-script calls for every rollup lying wholly inside a window and every
+        log a window boundary cuts (each key read once, however many windows share it). The
+        layout keeps an event in a slot log only where its slot has a rollup, so windows on
+        10-minute boundaries read rollups and only the small day and hour logs (each below
+        the log caps) of sparse days and hours.
         """
         from bisect import bisect_left
         from itertools import pairwise
@@ -392,56 +624,53 @@ class Store:
         windows = list(pairwise(bounds))
         if not windows:
             return []
-        hours = self._hours(symbol, windows[0][0], windows[-1][1])
+        days, hours = self._indexes(symbol, windows[0][0], windows[-1][1])
         hash_keys: dict[str, int] = {}
-        log_slots: dict[int, int] = {}
-        plans: list[tuple[list[int], list[int]]] = []
+        log_keys: dict[str, tuple[int, int]] = {}
+        plans: list[tuple[list[int], list[tuple[int, int]]]] = []
         for since_ms, until_ms in windows:
-            first = bisect_left(hours, since_ms // HOUR_MS)
-            last = bisect_left(hours, (until_ms - 1) // HOUR_MS + 1)
-            days, whole_hours, slots, edges = _plan_hours(hours[first:last], since_ms, until_ms)
-            names = [f"D:{d}" for d in days] + [f"h:{h}" for h in whole_hours]
-            names += [f"s:{s}" for s in slots]
+            in_days = days[bisect_left(days, since_ms // DAY_MS):
+                           bisect_left(days, (until_ms - 1) // DAY_MS + 1)]
+            in_hours = hours[bisect_left(hours, since_ms // HOUR_MS):
+                             bisect_left(hours, (until_ms - 1) // HOUR_MS + 1)]
+            hashes, logs = self._plan(in_days, in_hours, since_ms, until_ms)
             plans.append((
-                [hash_keys.setdefault(self.key(symbol, name), len(hash_keys)) for name in names],
-                [log_slots.setdefault(slot, len(log_slots)) for slot in edges],
+                [hash_keys.setdefault(name, len(hash_keys)) for name in hashes],
+                [(log_keys.setdefault(name, (len(log_keys), base))[0], base)
+                 for name, base in logs],
             ))
-        hash_blobs, log_blobs = self._read_blobs(symbol, list(hash_keys), list(log_slots))
+        hash_blobs, log_blobs = self._read_blobs(symbol, list(hash_keys), list(log_keys))
         log_lines = [blob.decode().split("\n") if blob else [] for blob in log_blobs]
-        slot_of = list(log_slots)
         rollups = []
-        for (since_ms, until_ms), (hash_indexes, log_indexes) in zip(
-            windows, plans, strict=True
-        ):
+        for (since_ms, until_ms), (hash_indexes, log_indexes) in zip(windows, plans, strict=True):
             fold = _Fold()
             for index in hash_indexes:
                 fold.add_hash_blob(hash_blobs[index])
-            for index in log_indexes:
-                fold.add_log_lines(
-                    slot_of[index] * SLOT_MS, log_lines[index], since_ms, until_ms
-                )
+            for index, base in log_indexes:
+                if log_lines[index]:
+                    fold.add_log_lines(base, log_lines[index], since_ms, until_ms)
             rollup = Rollup(symbol=symbol, since_ms=since_ms, until_ms=until_ms)
             fold.into(rollup)
             rollups.append(rollup)
         return rollups
 
     def _read_blobs(
-        self, symbol: str, hash_keys: list[str], log_slots: list[int], chunk: int = 2000
+        self, symbol: str, hashes: list[str], logs: list[str], chunk: int = 2000
     ) -> tuple[list[bytes], list[bytes]]:
-        """Rollup hashes and slot logs through ``read.lua``, in one pipeline (one round trip)."""
-        if not hash_keys and not log_slots:
+        """Rollup hashes and logs (key suffixes) through ``read.lua``, in one pipeline."""
+        if not hashes and not logs:
             return [], []
         if self._read_script is None:
             self._read_script = self.client.register_script(_script_source("read.lua"))
-        log_keys = [self.key(symbol, f"l:{slot}") for slot in log_slots]
         pipe = self.client.pipeline(transaction=False)
-        for start in range(0, len(hash_keys), chunk):
-            part = hash_keys[start : start + chunk]
+        for start in range(0, len(hashes), chunk):
+            part = [self.key(symbol, name) for name in hashes[start : start + chunk]]
             self._read_script(keys=part, args=[len(part)], client=pipe)
-        for start in range(0, len(log_keys), chunk):
-            self._read_script(keys=log_keys[start : start + chunk], args=[0], client=pipe)
+        for start in range(0, len(logs), chunk):
+            part = [self.key(symbol, name) for name in logs[start : start + chunk]]
+            self._read_script(keys=part, args=[0], client=pipe)
         replies = [blob for reply in pipe.execute() for blob in reply]
-        return replies[: len(hash_keys)], replies[len(hash_keys) :]
+        return replies[: len(hashes)], replies[len(hashes) :]
 
     def top_events(
         self, symbol: str, since_ms: int | None, until_ms: int | None, n: int, by: str,
@@ -451,8 +680,9 @@ class Store:
         [since_ms, until_ms) on ``exchanges`` (empty: all) and ``side`` (None: both), ties
         with the n-th included.
 
-        Reads the top-K sets of the days and hours lying wholly inside the window and the logs
-        of its partial edge hours (``liqcli.store.topk``); ``n`` above TOP_K reads the log.
+        Reads the top-K sets of the days and hours lying wholly inside the window and the
+        events of its (at most two) partial edge hours (``liqcli.store.topk``); ``n`` above
+        TOP_K reads the window's log.
         """
         from liqcli.store.topk import largest, read_top
 
@@ -467,9 +697,9 @@ class Store:
         """Exact events, qty and usd per fine price bucket and side of ``symbol`` in
         [since_ms, until_ms), and the window's last event (``liqcli.store.pricebands``).
 
-        Every exchange: the price-band hashes of the whole days and hours, the logs of the
-        partial edge hours (and of the last hour, for the last event). With ``exchanges`` (the
-        hashes do not split by exchange) the window's log is read instead.
+        Every exchange: the price-band hashes of the whole days and hours, the events of the
+        partial edge hours. With ``exchanges`` (the hashes do not split by exchange) the
+        window's log is read instead.
         """
         from liqcli.store.pricebands import events_buckets, read_buckets
 
@@ -479,31 +709,20 @@ class Store:
             )
         return read_buckets(self, symbol, since_ms, until_ms)
 
-    def events(
-        self, symbol: str, since_ms: int | None = None, until_ms: int | None = None
-    ) -> Iterator[Event]:
-        """The stored log of one symbol in [since_ms, until_ms), hour by hour, in store order.
 
-        Hours are read in pipelines of up to 16 (one round trip each, plus one for the index).
-        """
-        lo = "-inf" if since_ms is None else str(since_ms // HOUR_MS)
-        hi = "+inf" if until_ms is None else str((until_ms - 1) // HOUR_MS)
-        hours = [int(raw) for raw in self.client.zrangebyscore(self.key(symbol, "hrs"), lo, hi)]
-        for start in range(0, len(hours), 16):
-            chunk = [
-                slot
-                for hour in hours[start : start + 16]
-                for slot in range(hour * SLOTS_PER_HOUR, (hour + 1) * SLOTS_PER_HOUR)
-                if (since_ms is None or since_ms < (slot + 1) * SLOT_MS)
-                and (until_ms is None or slot * SLOT_MS < until_ms)
-            ]
-            pipe = self.client.pipeline(transaction=False)
-            for slot in chunk:
-                pipe.xrange(self.key(symbol, f"l:{slot}"))
-            for slot, reply in zip(chunk, pipe.execute(), strict=True):
-                for event in _decode_entries(symbol, slot * SLOT_MS, reply):
-                    if _inside(event.ts_ms, since_ms, until_ms):
-                        yield event
+def _limbs(units: int) -> str:
+    """An amount in 1e-18 units as the script's three carried limbs, space-separated."""
+    whole, rest = divmod(units, _E18)
+    return f"{whole} {rest // _E9} {rest % _E9}"
+
+
+def _refusal(exc: Exception) -> Exception:
+    """A script error as the exception to raise: the limit refusal is a StoreError."""
+    text = str(exc)
+    if "LIQCLI-LIMIT" in text:
+        return StoreError("batch refused by the store, nothing of it written: "
+                          + text.split("LIQCLI-LIMIT ", 1)[1])
+    return exc
 
 
 _blake2b: Any = None  # hashlib.blake2b, imported on first use: reports never hash
@@ -547,32 +766,6 @@ def _script_source(name: str) -> str:
     from importlib import resources
 
     return resources.files("liqcli.store").joinpath(name).read_text()
-
-
-def _plan_hours(
-    hours: Iterable[int], since_ms: int | None, until_ms: int | None
-) -> tuple[list[int], list[int], list[int], list[int]]:
-    """Pure: whole days, other whole hours, whole slots and edge slots of a window, from the
-    hours (in order) that hold events."""
-    days: dict[int, None] = {}
-    whole_hours: list[int] = []
-    slots: list[int] = []
-    edges: list[int] = []
-    for hour in hours:
-        if _covers(since_ms, until_ms, hour * HOUR_MS, (hour + 1) * HOUR_MS):
-            day = hour // HOURS_PER_DAY
-            if _covers(since_ms, until_ms, day * DAY_MS, (day + 1) * DAY_MS):
-                days[day] = None
-            else:
-                whole_hours.append(hour)
-            continue
-        for slot in range(hour * SLOTS_PER_HOUR, (hour + 1) * SLOTS_PER_HOUR):
-            start, end = slot * SLOT_MS, (slot + 1) * SLOT_MS
-            if _covers(since_ms, until_ms, start, end):
-                slots.append(slot)
-            elif (since_ms is None or since_ms < end) and (until_ms is None or start < until_ms):
-                edges.append(slot)
-    return list(days), whole_hours, slots, edges
 
 
 def _key_indexer(tag: str, keys: list[str]) -> Callable[[str], int]:
@@ -645,13 +838,10 @@ def _covers(since_ms: int | None, until_ms: int | None, start: int, end: int) ->
     return (since_ms is None or since_ms <= start) and (until_ms is None or end <= until_ms)
 
 
-_FIGURES = {"n": 0, "qi": 1, "q1": 2, "q2": 3, "ui": 4, "u1": 5, "u2": 6}
-
-
 class _Fold:
     """Adds rollup hashes and edge-slot log lines with integers; Decimals are built once.
 
-    Per cell (``b"exchange|L"``): events and the qty/usd limbs of rollup hashes, plus the
+    Per cell (``b"exchange|L"``): events and the qty/usd limbs of rollup cells, plus the
     qty/usd of log lines as integers of 1e-18 units, and first/last times.
     """
 
@@ -675,29 +865,37 @@ class _Fold:
             self.lasts[cell] = ts
 
     def add_hash(self, raw: dict[bytes, bytes]) -> None:
-        """A rollup hash: ``exchange|L|figure`` → integer."""
-        for field, value in raw.items():
-            cell, _, figure = field.rpartition(b"|")
-            if figure == b"t0":
-                self._first(cell, int(value))
-            elif figure == b"t1":
-                self._last(cell, int(value))
-            else:
-                self._cell(cell)[_FIGURES[figure.decode()]] += int(value)
+        """A rollup hash: ``exchange|L`` → ``"n qi q1 q2 ui u1 u2 t0 t1"``."""
+        for cell, value in raw.items():
+            self._add_cell(cell, value)
+
+    def _add_cell(self, cell: bytes, value: bytes) -> None:
+        n, qi, q1, q2, ui, u1, u2, t0, t1 = map(int, value.split(b" "))
+        acc = self._cell(cell)
+        acc[0] += n
+        acc[1] += qi
+        acc[2] += q1
+        acc[3] += q2
+        acc[4] += ui
+        acc[5] += u1
+        acc[6] += u2
+        self._first(cell, t0)
+        self._last(cell, t1)
 
     def add_hash_blob(self, blob: bytes) -> None:
         """A rollup hash as ``read.lua`` returns it: fields and values joined by newlines."""
         if blob:
             parts = blob.split(b"\n")
-            self.add_hash(dict(zip(parts[::2], parts[1::2], strict=True)))
+            for cell, value in zip(parts[::2], parts[1::2], strict=True):
+                self._add_cell(cell, value)
 
     def add_log_lines(
         self, base: int, lines: list[str], since_ms: int | None, until_ms: int | None
     ) -> None:
-        """The events of a slot's log (payload lines; times are offsets from ``base`` ms)
-        that fall inside the window."""
+        """The events of a log (event lines; times are offsets from ``base`` ms) that fall
+        inside the window."""
         lo = -1 if since_ms is None else since_ms - base
-        hi = SLOT_MS if until_ms is None else until_ms - base
+        hi = DAY_MS if until_ms is None else until_ms - base
         for line in lines:
             exchange, code, price, qty, usd, offset, _id, _raw = line.split("\t")
             t = int(offset)
@@ -738,8 +936,8 @@ def _default_usd_e18(price: int, qty: int) -> int:
     return units
 
 
-def _decode_entries(symbol: str, base: int, entries: list[Any]) -> Iterator[Event]:
-    for line in _entry_lines(entries):
+def _decode_lines(symbol: str, base: int, lines: list[str]) -> Iterator[Event]:
+    for line in lines:
         exchange, code, price_text, qty_text, usd_text, offset, id_, raw = line.split("\t")
         price, qty = Decimal(price_text), Decimal(qty_text)
         yield Event(
@@ -753,8 +951,3 @@ def _decode_entries(symbol: str, base: int, entries: list[Any]) -> Iterator[Even
             id=id_ or None,
             raw_symbol=raw or None,
         )
-
-
-def _entry_lines(entries: list[Any]) -> Iterator[str]:
-    for _entry_id, fields in entries:
-        yield from fields[b"v"].decode().split("\n")

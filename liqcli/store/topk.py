@@ -4,9 +4,9 @@ Layout (written by the top-K block of ``ingest.lua``, atomically with the rest o
 only for new events): ``<p>:{S}:tu:D:<day>``, ``tu:h:<hour>`` (by USD) and ``tq:D:<day>``,
 ``tq:h:<hour>`` (by base quantity) are sorted sets holding at least the TOP_K largest events of
 the day or hour (all of them when it has fewer), scored by the amount as a double, each member
-the event's exact text. Reading ``top -n N`` (N ≤ TOP_K) over a window costs one set per whole
-day and per other whole hour, plus the logs of the two partial edge hours: flat in the number
-of stored events.
+the event's exact text; a set that was ever trimmed also holds the member ``~`` (score -inf).
+Reading ``top -n N`` (N ≤ TOP_K) over a window costs one set per whole day and per other whole
+hour, plus the events of the two partial edge hours: flat in the number of stored events.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from liqcli.model import Event, default_usd
+
+TRIMMED = "~"  # the member a trimmed set keeps (score -inf): it may miss smaller events
 
 if TYPE_CHECKING:
     from liqcli.store.store import Store
@@ -49,64 +51,38 @@ def read_top(
     store: Store, symbol: str, since_ms: int | None, until_ms: int | None, n: int, by: str,
     exchanges: Sequence[str] = (), side: str | None = None,
 ) -> list[Event]:
-    """:meth:`Store.top_events` for ``n`` ≤ TOP_K: two round trips (the hour index, then one
-    pipeline of ``topk_read.lua`` and ``read.lua``), O(days + hours + edge logs).
+    """:meth:`Store.top_events` for ``n`` ≤ TOP_K, O(days + hours + two edge hours' events).
 
     The days and hours lying wholly inside the window give their top-K set (unfiltered: only
-    the members scoring at least the set's n-th score); the partial edge hours give their log.
-    With a filter (``exchanges``, ``side``) a set whose members left after the filter are fewer
-    than ``n`` and fewer than the unit's events left after the filter (from its rollup) may
-    miss some: that unit's log is read instead (exact, and rare for a broad filter).
+    the members scoring at least the set's n-th score); the (at most two) partial edge hours
+    give their events. With a filter (``exchanges``, ``side``) a trimmed set (it holds the
+    ``~`` mark) with fewer than ``n`` members left after the filter may miss some: that day's
+    or hour's events are read instead (exact, and rare for a broad filter).
     """
-    from liqcli.store.store import (
-        DAY_MS,
-        HOUR_MS,
-        SLOT_MS,
-        _decode_entries,
-        _inside,
-        _plan_hours,
-        _script_source,
-    )
+    from liqcli.store.store import DAY_MS, HOUR_MS, _script_source
 
     if since_ms is not None and until_ms is not None and since_ms >= until_ms:
         return []
-    days, hours, slots, edges = _plan_hours(store._hours(symbol, since_ms, until_ms),
-                                            since_ms, until_ms)
+    days, hours, partial = store._units(symbol, since_ms, until_ms)
     prefix = "tu" if by == "usd" else "tq"
-    units = [("D", day, day * DAY_MS, (day + 1) * DAY_MS) for day in days]
-    units += [("h", hour, hour * HOUR_MS, (hour + 1) * HOUR_MS) for hour in hours]
+    units = [(f"{prefix}:D:{day}", day * DAY_MS, (day + 1) * DAY_MS) for day in days]
+    units += [(f"{prefix}:h:{hour}", hour * HOUR_MS, (hour + 1) * HOUR_MS) for hour in hours]
     filtered = bool(exchanges) or side is not None
-    sets = [store.key(symbol, f"{prefix}:{level}:{unit}") for level, unit, _, _ in units]
-    hashes = [store.key(symbol, f"{level}:{unit}") for level, unit, _, _ in units] if (
-        filtered) else []
-    logs = sorted(slots + edges)
-    others = hashes + [store.key(symbol, f"l:{slot}") for slot in logs]
-    if not sets and not others:
-        return []
-    pipe = store.client.pipeline(transaction=False)
-    if sets:
-        top_script = store.client.register_script(_script_source("topk_read.lua"))
-        top_script(keys=sets, args=[0 if filtered else n], client=pipe)
-    if others:
-        read_script = store.client.register_script(_script_source("read.lua"))
-        read_script(keys=others, args=[len(hashes)], client=pipe)
-    replies = pipe.execute()
-    set_blobs = replies[0] if sets else []
-    other_blobs = replies[-1] if others else []
     wanted = _filter(exchanges, side)
     candidates: list[Event] = []
-    for index, (_, _, start, end) in enumerate(units):
-        members = [e for e in _members(symbol, set_blobs[index]) if wanted(e)]
-        if filtered and len(members) < n:
-            events = _filtered_count(other_blobs[index], exchanges, side)
-            if len(members) < events:  # trimmed: the log of the unit has the rest
-                members = [e for e in store.events(symbol, start, end) if wanted(e)]
-        candidates += members
-    for slot, blob in zip(logs, other_blobs[len(hashes) :], strict=True):
-        if blob:
-            for event in _decode_entries(symbol, slot * SLOT_MS, [(b"", {b"v": blob})]):
-                if _inside(event.ts_ms, since_ms, until_ms) and wanted(event):
-                    candidates.append(event)
+    if units:
+        script = store.client.register_script(_script_source("topk_read.lua"))
+        blobs = script(keys=[store.key(symbol, name) for name, _, _ in units],
+                       args=[0 if filtered else n])
+        for (_, start, end), blob in zip(units, blobs, strict=True):
+            members = list(_members(symbol, blob))
+            trimmed = TRIMMED.encode() in blob.split(b"\n")
+            chosen = [e for e in members if wanted(e)]
+            if filtered and trimmed and len(chosen) < n:
+                chosen = [e for e in store.events(symbol, start, end) if wanted(e)]
+            candidates += chosen
+    for start, end in partial:
+        candidates += [e for e in store.events(symbol, start, end) if wanted(e)]
     return largest(candidates, n, by)
 
 
@@ -120,6 +96,8 @@ def _members(symbol: str, blob: bytes) -> Iterator[Event]:
     if not blob:
         return
     for line in blob.decode().split("\n"):
+        if line == TRIMMED:
+            continue
         ts, exchange, code, price_text, qty_text, usd_text, id_ = line.split("\t")
         price, qty = Decimal(price_text), Decimal(qty_text)
         yield Event(
@@ -127,18 +105,3 @@ def _members(symbol: str, blob: bytes) -> Iterator[Event]:
             price=price, qty=qty, usd=Decimal(usd_text) if usd_text else default_usd(price, qty),
             ts_ms=int(ts), id=id_ or None,
         )
-
-
-def _filtered_count(blob: bytes, exchanges: Sequence[str], side: str | None) -> int:
-    """Events of a rollup hash (``read.lua`` blob) on ``exchanges`` and ``side``."""
-    if not blob:
-        return 0
-    parts = blob.split(b"\n")
-    count = 0
-    code = None if side is None else ("L" if side == "LONG" else "S")
-    for field, value in zip(parts[::2], parts[1::2], strict=True):
-        exchange, cell_side, figure = field.decode().split("|")
-        if figure == "n" and (not exchanges or exchange in exchanges) and (
-                code is None or cell_side == code):
-            count += int(value)
-    return count
