@@ -45,6 +45,15 @@ def test_fine_buckets_keep_four_significant_digits() -> None:
     assert snap_step(Decimal("0.3"), Decimal("0.01")) == Decimal("0.3")
 
 
+@given(st.decimals(min_value=Decimal("1e-8"), max_value=Decimal("9999999999"), places=8))
+def test_the_ingest_bucket_of_a_price_text_is_the_decimal_one(price: Decimal) -> None:
+    from liqcli.store.pricebands import bucket_of_text, bucket_text
+    from liqcli.store.store import amount_parts
+
+    if price > 0:
+        assert bucket_of_text(amount_parts(price, "price")[0]) == bucket_text(price)
+
+
 prices = st.one_of(
     st.decimals(min_value=Decimal("9900"), max_value=Decimal("10100"), places=2),  # a decade
     st.decimals(min_value=Decimal("0.5"), max_value=Decimal("3"), places=6),

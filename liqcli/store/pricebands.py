@@ -33,7 +33,20 @@ def bucket_text(price: Decimal) -> str:
     exponent = price.adjusted() - (SIGNIFICANT_DIGITS - 1)
     mantissa = _WIDE.divide(price, Decimal(1).scaleb(exponent)).to_integral_value(
         rounding=ROUND_FLOOR)
-    return f"{mantissa}e{exponent}"
+    return f"{int(mantissa)}e{exponent}"
+
+
+def bucket_of_text(price: str) -> str:
+    """:func:`bucket_text` of a canonical plain price text (``amount_parts``), by string
+    operations only (the ingest hot path)."""
+    whole, _, frac = price.partition(".")
+    if whole != "0":
+        digits, adjusted = (whole + frac), len(whole) - 1
+    else:
+        stripped = frac.lstrip("0")
+        digits, adjusted = stripped, len(stripped) - len(frac) - 1
+    mantissa = digits[:SIGNIFICANT_DIGITS].ljust(SIGNIFICANT_DIGITS, "0")
+    return f"{int(mantissa)}e{adjusted - (SIGNIFICANT_DIGITS - 1)}"
 
 
 def bucket_bounds(text: str) -> tuple[Decimal, Decimal]:

@@ -307,6 +307,8 @@ class Store:
             raise ValueError(f"symbol {symbol!r} is not [A-Z0-9._-]{{1,40}}")
         checked: set[str] = set()  # exchange names already checked in this batch
         identities: list[bytes] = []
+        # per event: amount texts and limbs, shared with the top-K and price-band blocks
+        texts: list[tuple[str, ...]] = []
         buckets: dict[tuple[int, int], None] = {}
         groups: list[str] = []
         _, t1, t2, t3 = DEDUPE_TIERS
@@ -373,6 +375,7 @@ class Store:
                 no = cell_no[cell]
             details.append(f"{no} {qi} {q1} {q2} {ui} {u1} {u2} {ts}")
             usd_log = "" if event.usd == default_usd(event.price, event.qty) else usd
+            texts.append((price, qty, usd_log, qi, q1, q2, ui, u1, u2))
             lines.append(
                 f"{event.exchange}\t{side}\t{price}\t{qty}\t{usd_log}\t{ts % DAY_MS}\t"
                 f"{event.id or ''}\t{event.raw_symbol or ''}"
@@ -385,8 +388,8 @@ class Store:
         day_cap, hour_cap = self.log_caps
         # then the top-K and price-band blocks' keys and ARGV (ingest.lua reads them after
         # the groups: ARGV[8 + 4G], [9 + 4G], [10 + 4G])
-        top = _top_args(tag, events, keys)
-        bands = _band_args(tag, events, keys)
+        top = _top_args(tag, events, texts, keys)
+        bands = _band_args(tag, events, texts, keys)
         return keys, [
             len(events), b"".join(identities), table, day_cap, hour_cap, self.dedupe_cap,
             len(groups) // 4, *groups, top, TOP_K, bands,
@@ -782,9 +785,12 @@ def _key_indexer(tag: str, keys: list[str]) -> Callable[[str], int]:
     return at
 
 
-def _top_args(tag: str, events: Sequence[Event], keys: list[str]) -> str:
-    """ARGV[4] of the ingest script (its top-K block) for ``events``; appends to ``keys`` the
-    top-K sorted sets of their days and hours (by USD ``tu:``, by quantity ``tq:``).
+def _top_args(
+    tag: str, events: Sequence[Event], texts: Sequence[tuple[str, ...]], keys: list[str]
+) -> str:
+    """ARGV of the ingest script's top-K block for ``events`` (``texts``: each one's price,
+    qty, logged usd and limbs, as ``_pack`` made them); appends to ``keys`` the top-K sorted
+    sets of their days and hours (by USD ``tu:``, by quantity ``tq:``).
 
     One line per event: the KEYS indexes of its day-USD, day-qty, hour-USD and hour-qty sets,
     its USD and qty as scores (doubles: only an order; the member holds the exact amounts), and
@@ -792,45 +798,39 @@ def _top_args(tag: str, events: Sequence[Event], keys: list[str]) -> str:
     """
     at = _key_indexer(tag, keys)
     lines = []
-    for event in events:
+    for event, (price, qty, usd, *_) in zip(events, texts, strict=True):
         hour = event.ts_ms // HOUR_MS
         day = hour // HOURS_PER_DAY
-        usd = "" if event.usd == default_usd(event.price, event.qty) else _plain(event.usd)
         lines.append(
             f"{at(f'tu:D:{day}')}\t{at(f'tq:D:{day}')}\t{at(f'tu:h:{hour}')}\t"
             f"{at(f'tq:h:{hour}')}\t{float(event.usd)!r}\t{float(event.qty)!r}\t"
             f"{event.ts_ms}\t{event.exchange}\t{_SIDE_CODE[event.side]}\t"
-            f"{_plain(event.price)}\t{_plain(event.qty)}\t{usd}\t{event.id or ''}"
+            f"{price}\t{qty}\t{usd}\t{event.id or ''}"
         )
     return "\n".join(lines)
 
 
-def _band_args(tag: str, events: Sequence[Event], keys: list[str]) -> str:
-    """ARGV[6] of the ingest script (its price-band block) for ``events``; appends to ``keys``
-    the price-band hashes ``pb:D:<day>`` and ``pb:h:<hour>`` of their days and hours.
+def _band_args(
+    tag: str, events: Sequence[Event], texts: Sequence[tuple[str, ...]], keys: list[str]
+) -> str:
+    """ARGV of the ingest script's price-band block for ``events``; appends to ``keys`` the
+    price-band hashes ``pb:D:<day>`` and ``pb:h:<hour>`` of their days and hours.
 
     One line per event: the KEYS indexes of its day and hour hashes, its field
     (``<fine bucket>|L|S``, see ``liqcli.store.pricebands``), then its qty and usd limbs.
     """
-    from liqcli.store.pricebands import bucket_text
+    from liqcli.store.pricebands import bucket_of_text
 
     at = _key_indexer(tag, keys)
     lines = []
-    for event in events:
+    for event, (price, _, _, qi, q1, q2, ui, u1, u2) in zip(events, texts, strict=True):
         hour = event.ts_ms // HOUR_MS
-        _, qi, q1, q2 = amount_parts(event.qty, "qty")
-        _, ui, u1, u2 = amount_parts(event.usd, "usd", zero_ok=True)
         lines.append(
             f"{at(f'pb:D:{hour // HOURS_PER_DAY}')}\t{at(f'pb:h:{hour}')}\t"
-            f"{bucket_text(event.price)}|{_SIDE_CODE[event.side]}\t"
+            f"{bucket_of_text(price)}|{_SIDE_CODE[event.side]}\t"
             f"{qi}\t{q1}\t{q2}\t{ui}\t{u1}\t{u2}"
         )
     return "\n".join(lines)
-
-
-def _plain(value: Decimal) -> str:
-    """Canonical plain text of a stored amount (as :func:`amount_parts` writes it)."""
-    return amount_parts(value, "amount", zero_ok=True)[0]
 
 
 def _covers(since_ms: int | None, until_ms: int | None, start: int, end: int) -> bool:
