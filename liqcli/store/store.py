@@ -643,15 +643,19 @@ class Store:
                  for name, base in logs],
             ))
         hash_blobs, log_blobs = self._read_blobs(symbol, list(hash_keys), list(log_keys))
-        log_lines = [blob.decode().split("\n") if blob else [] for blob in log_blobs]
+        # each log parsed once, ordered by time; a window takes its slice (bisect)
+        parsed = [_parse_log(base, blob)
+                  for (_, base), blob in zip(log_keys.values(), log_blobs, strict=True)]
+        times = [[event[0] for event in events] for events in parsed]
         rollups = []
         for (since_ms, until_ms), (hash_indexes, log_indexes) in zip(windows, plans, strict=True):
             fold = _Fold()
             for index in hash_indexes:
                 fold.add_hash_blob(hash_blobs[index])
-            for index, base in log_indexes:
-                if log_lines[index]:
-                    fold.add_log_lines(base, log_lines[index], since_ms, until_ms)
+            for index, _ in log_indexes:
+                stamps = times[index]
+                fold.add_parsed(parsed[index][
+                    bisect_left(stamps, since_ms) : bisect_left(stamps, until_ms)])
             rollup = Rollup(symbol=symbol, since_ms=since_ms, until_ms=until_ms)
             fold.into(rollup)
             rollups.append(rollup)
@@ -910,6 +914,16 @@ class _Fold:
             self._first(cell, base + t)
             self._last(cell, base + t)
 
+    def add_parsed(self, events: Iterable[tuple[int, bytes, int, int]]) -> None:
+        """Events parsed by :func:`_parse_log`: ``(ts, cell, qty e18, usd e18)``."""
+        for ts, cell, q, u in events:
+            acc = self._cell(cell)
+            acc[0] += 1
+            acc[7] += q
+            acc[8] += u
+            self._first(cell, ts)
+            self._last(cell, ts)
+
     def into(self, rollup: Rollup) -> None:
         for cell, (n, qi, q1, q2, ui, u1, u2, qe, ue) in self.sums.items():
             exchange, _, code = cell.decode().partition("|")
@@ -920,6 +934,19 @@ class _Fold:
                 self.firsts.get(cell),
                 self.lasts.get(cell),
             )
+
+
+def _parse_log(base: int, blob: bytes) -> list[tuple[int, bytes, int, int]]:
+    """A log's events as ``(ts, cell, qty e18, usd e18)``, ordered by time: parsed once, then
+    sliced by window (``Store.bucket_rollups``)."""
+    out = []
+    for line in blob.decode().split("\n") if blob else ():
+        exchange, code, price, qty, usd, offset, _id, _raw = line.split("\t")
+        q = _e18(qty)
+        out.append((base + int(offset), f"{exchange}|{code}".encode(), q,
+                    _e18(usd) if usd else _default_usd_e18(_e18(price), q)))
+    out.sort(key=lambda event: event[0])
+    return out
 
 
 def _e18(text: str) -> int:
