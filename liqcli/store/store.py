@@ -294,14 +294,7 @@ class Store:
         """One script call for ``events`` of ``symbol``, which must be sorted by slot."""
         tag = f"{self.prefix}:{{{symbol}}}:"
         keys: list[str] = [tag + "t", tag + "days", tag + "hrs", tag + "d"]
-        index: dict[str, int] = {}  # key suffix -> KEYS index (1-based)
-
-        def key_index(suffix: str) -> int:
-            found = index.get(suffix)
-            if found is None:
-                keys.append(tag + suffix)
-                found = index[suffix] = len(keys)
-            return found
+        key_index = _key_indexer(tag, keys)  # key suffix -> KEYS index (1-based)
 
         if not SYMBOL_RE.fullmatch(symbol):
             raise ValueError(f"symbol {symbol!r} is not [A-Z0-9._-]{{1,40}}")
