@@ -23,7 +23,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_JSON = HERE / "results" / "latest.json"
-MODULES = ("bench_store", "bench_startup", "bench_timedim")
+MODULES = ("bench_store", "bench_market", "bench_startup", "bench_embedded", "bench_prune",
+           "bench_oneshot", "bench_timedim")
 ROW_KEYS = ("benchmark", "case", "value", "unit", "baseline", "ratio", "target", "met")
 
 
@@ -113,7 +114,28 @@ def write_json(rows: Sequence[dict[str, Any]], path: Path, *, quick: bool, secon
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
+def ensure_environment(argv: Sequence[str] | None = None) -> None:
+    """Run in the project's environment: a plain ``python benchmarks/run.py`` outside the venv
+    (no liqcli, redis or tabulate) re-runs itself with the checkout's ``.venv/bin/python``;
+    without one, one line says what to do (before any benchmark runs)."""
+    import importlib.util
+
+    missing = [name for name in ("liqcli", "redis", "tabulate")
+               if importlib.util.find_spec(name) is None]
+    if not missing:
+        return
+    venv_python = HERE.parent / ".venv" / "bin" / "python"
+    in_venv = Path(sys.prefix).resolve() == venv_python.parent.parent.resolve()
+    if venv_python.exists() and not in_venv:
+        args = list(sys.argv[1:] if argv is None else argv)
+        os.execv(str(venv_python), [str(venv_python), str(Path(__file__).resolve()), *args])
+    sys.exit(f"benchmarks/run.py: {', '.join(missing)} not importable by {sys.executable}; "
+             "create the project's venv first: python3 -m venv .venv && "
+             ".venv/bin/pip install -e '.[test]'")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    ensure_environment(argv)
     args = parse_args(argv)
     started = time.perf_counter()
     rows, failed = collect(args.only or MODULES, args.quick)

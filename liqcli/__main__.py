@@ -6,6 +6,11 @@ import sys
 
 
 def main() -> None:
+    from liqcli.cli.fast import run as run_fast
+
+    status = run_fast(sys.argv[1:])  # one-shot reports: no Typer, no redis-py (start-up)
+    if status is not None:
+        sys.exit(status)
     from liqcli.cli import select_for
 
     select_for(sys.argv[1:])

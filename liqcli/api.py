@@ -57,7 +57,7 @@ class LiquidationDataAggregator:
         if store is None:
             from liqcli.store.connection import open_store
 
-            store = open_store(redis_url, prefix)
+            store = open_store(redis_url, prefix, create=False)
         self.store = store
 
     def get_cumulative_stats(

@@ -13,6 +13,7 @@ class ExitStatus(IntEnum):
     USAGE = 2  # bad command line
     STORE = 3  # store unreachable, refused auth, schema mismatch
     INVALID_INPUT = 4  # some input events were rejected
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, the shell's convention)
 
 
 class LiqError(Exception):
@@ -31,6 +32,10 @@ class UsageError(LiqError):
     """A bad option value detected after parsing (e.g. an unparseable --since)."""
 
     exit_status = ExitStatus.USAGE
+
+
+class PrunedWindow(UsageError):
+    """A window edge falls inside a slot whose events were pruned (``liqcli prune``)."""
 
 
 class InvalidEvent(ValueError):

@@ -74,3 +74,70 @@ def test_timedim_benchmarks_run_end_to_end_with_tiny_sizes(
         assert [runner.check_row(r, "bench_timedim")[k] for k in runner.ROW_KEYS] == [
             r[k] for k in runner.ROW_KEYS]
         assert r["value"] > 0
+
+
+def test_embedded_benchmark_runs_end_to_end_quickly(
+        bench: tuple[ModuleType, ModuleType]) -> None:
+    _bench_store, runner = bench
+    rows = importlib.import_module("bench_embedded").run(quick=True)
+    assert [r["benchmark"] for r in rows] == [
+        "embedded one-shot", "embedded baseline", "embedded first command", "embedded before",
+        "embedded ingest"]
+    for r in rows:
+        runner.check_row(r, "bench_embedded")
+        assert r["value"] > 0
+
+
+def test_prune_benchmark_runs_with_a_tiny_workload(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    runner = importlib.import_module("run")
+    rows = importlib.import_module("bench_prune").run(quick=True, events=3_000)
+    assert [r["case"].split(", ", 1)[1] for r in rows] == [
+        "whole log", "log of the last 7 days kept", "every log pruned (rollups only)"]
+    for r in rows:
+        runner.check_row(r, "bench_prune")
+    assert max(rows[1]["value"], rows[2]["value"]) < rows[0]["value"]  # tiny: noisy beyond
+
+
+def test_market_benchmark_runs_end_to_end_with_a_tiny_workload(
+        bench: tuple[ModuleType, ModuleType], monkeypatch: pytest.MonkeyPatch) -> None:
+    _, runner = bench
+    bench_market = importlib.import_module("bench_market")
+    rows = bench_market.run(quick=True, sizes=(400,), calls=1, duckdb=False)
+    names = {r["benchmark"] for r in rows}
+    assert {"market ingest", "market memory", "market query all symbols, all time",
+            "market query BTCUSDT busy edges"} <= names
+    for r in rows:
+        assert [runner.check_row(r, "bench_market")[k] for k in runner.ROW_KEYS] == [
+            r[k] for k in runner.ROW_KEYS]
+        assert r["value"] > 0
+
+
+def test_market_workload_is_deterministic_and_exact_in_count() -> None:
+    import sys
+
+    sys.path.insert(0, str(BENCHMARKS))
+    workload = importlib.import_module("workload")
+    first = list(workload.generate(2_000, seed=5))
+    assert first == list(workload.generate(2_000, seed=5)) and len(first) == 2_000
+    assert [e["ts"] for e in first] == sorted(e["ts"] for e in first)
+    assert len({(e["exchange"], e["id"]) for e in first}) == 2_000  # every event has an id
+    symbols = {e["symbol"] for e in first}
+    assert len(symbols) > 100 and {"BTCUSDT", "ETHUSDT", "SOLUSDT"} <= symbols
+    majors = sum(e["symbol"] in ("BTCUSDT", "ETHUSDT", "SOLUSDT") for e in first)
+    assert 0.5 < majors / 2_000 < 0.7
+
+
+def test_oneshot_benchmark_runs_end_to_end_with_tiny_sizes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    bench_oneshot = importlib.import_module("bench_oneshot")
+    runner = importlib.import_module("run")
+    rows = bench_oneshot.run(quick=True, n=300, rounds=1)
+    names = {r["benchmark"] for r in rows}
+    assert {"one-shot floor", "one-shot vs floor", "one-shot full path"} <= names
+    if bench_oneshot.duckdb_binary() is not None:
+        assert "one-shot vs DuckDB CLI" in names
+    for r in rows:
+        runner.check_row(r, "bench_oneshot")
+        assert r["value"] > 0

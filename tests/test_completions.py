@@ -32,7 +32,8 @@ def complete(words: str, cword: int) -> list[str]:
 
 @pytest.mark.parametrize(("words", "cword", "expected"), [
     ("liqcli su", 1, ["summary"]),
-    ("liqcli totals -f ", 3, ["table", "json", "ndjson", "csv", "tsv", "markdown"]),
+    ("liqcli totals -f ", 3, ["table", "json", "ndjson", "csv", "tsv", "markdown",
+                              "openmetrics", "prometheus"]),
     ("liqcli sides --table-style git", 3, ["github"]),
     ("liqcli matrix --color a", 3, ["auto", "always"]),
 ])

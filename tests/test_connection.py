@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -31,7 +32,9 @@ def event(i: int) -> Event:
 def test_url_resolution_order(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LIQCLI_REDIS_URL", raising=False)
     monkeypatch.delenv("REDIS_URL", raising=False)
-    assert resolve_url() == "redis://localhost:6379/0"
+    # nothing set: the embedded store in the user's data directory (XDG_DATA_HOME in tests)
+    default = Path(os.environ["XDG_DATA_HOME"]) / "liqcli" / "liqcli.rdb"
+    assert resolve_url() == f"embedded:{default}"
     monkeypatch.setenv("REDIS_URL", "redis://b:1/0")
     assert resolve_url() == "redis://b:1/0"
     monkeypatch.setenv("LIQCLI_REDIS_URL", "redis://a:1/0")
@@ -100,7 +103,12 @@ def test_embedded_store_persists_across_processes(tmp_path: Path) -> None:
     done = liqcli("totals", "-s", "ETHUSDT", "-f", "json", "--redis-url", f"embedded:{path}")
     assert done.returncode == 0, done.stderr
     assert '"usd": 6001' in done.stdout and '"events": 1' in done.stdout
-    assert path.exists()
+    # its server is kept running; the data is already in the append-only file beside PATH
+    assert (path.parent / "liq.rdb.aof").stat().st_size > 0 or (
+        path.parent / "liq.rdb.aof.d").is_dir()
+    done = liqcli("store", "stop", "--redis-url", f"embedded:{path}")
+    assert done.returncode == 0, done.stderr
+    assert path.exists()  # stopping saves a snapshot at PATH itself
 
 
 def test_help_and_completion_never_touch_redis() -> None:
@@ -113,3 +121,19 @@ def test_help_and_completion_never_touch_redis() -> None:
                           env={**env, "_LIQCLI_COMPLETE": "complete_bash",
                                "COMP_WORDS": "liqcli su", "COMP_CWORD": "1"})
     assert "summary" in done.stdout and "error" not in done.stderr.lower()
+
+
+@pytest.mark.parametrize("command", [
+    ["watch", "--count", "1", "-f", "json"], ["totals"], ["symbols", "-f", "csv"],
+])
+def test_a_refused_password_names_the_url_given_not_the_default(
+    auth_server: RedisServer, command: list[str]
+) -> None:
+    """Issue #10.5: `watch` with a refused password named redis://localhost:6379/0."""
+    url = f"redis://:wrong-battery@127.0.0.1:{auth_server.port}/0"
+    done = liqcli(*command, "--redis-url", url,
+                  env={"PATH": "/usr/bin:/bin", "LIQCLI_REDIS_URL": "redis://elsewhere:1/0"})
+    assert done.returncode == 3, done.stderr
+    assert f"127.0.0.1:{auth_server.port}" in done.stderr, done.stderr
+    assert "elsewhere" not in done.stderr and "localhost" not in done.stderr
+    assert "wrong-battery" not in done.stderr

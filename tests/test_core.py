@@ -7,6 +7,7 @@ formatter, CLI and library tests.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -79,6 +80,7 @@ class Expected:
                  since: int | None = None, until: int | None = None,
                  exchanges: Iterable[str] = ()) -> None:
         wanted = {e.lower() for e in exchanges}
+        self.since, self.until = since, until
         self.bases = sorted({split_symbol(s)[0] for s in symbols})
         self.total = Acc()
         self.sides = {"LONG": Acc(), "SHORT": Acc()}
@@ -122,11 +124,29 @@ class Expected:
         return self.ratio(self.total.last - self.total.first, HOUR)
 
     @property
+    def open_window(self) -> bool:
+        """A window without an end: its rate's span ends at the report's "now"."""
+        return self.since is not None and self.until is None
+
+    @property
+    def span(self) -> int | None:
+        """The rate's span in ms (issue #10.2): the window, clipped to now; all time, first to
+        last event but at least an hour. None for an open window (ends at the report's now)."""
+        if self.since is None and self.until is None:
+            if self.total.first is None or self.total.last is None:
+                return None
+            return max(self.total.last - self.total.first, HOUR)
+        if self.until is None:
+            return None
+        start = self.since if self.since is not None else self.total.first
+        end = min(self.until, int(time.time() * 1000))
+        return None if start is None or end <= start else end - start
+
+    @property
     def rate(self) -> Decimal | None:
         """Events per hour over the exact span in milliseconds."""
-        if self.total.first is None or self.total.last is None:
-            return None
-        return self.ratio(self.total.events * HOUR, self.total.last - self.total.first)
+        span = self.span
+        return None if span is None else self.ratio(self.total.events * HOUR, span)
 
     def figures(self, acc: Acc) -> dict[str, Any]:
         qty = acc.single_qty(self.bases)
@@ -151,7 +171,14 @@ def check_document(doc: dict[str, Any], exp: Expected, sections: Sequence[str]) 
         assert (t["events"], t["usd"], t["qty"]) == (exp.total.events, exp.total.usd, exp.qty)
         assert t["avg_usd"] == exp.ratio(exp.total.usd, exp.total.events)
         assert t["avg_qty"] == exp.ratio(exp.qty, exp.total.events)
-        assert t["events_per_hour"] == exp.rate  # from the exact span, not the rounded hours
+        if exp.open_window:  # the span ends at the report's "now": a few seconds ago
+            assert exp.since is not None
+            hours = Decimal(int(time.time() * 1000) - exp.since) / HOUR
+            assert abs(t["rate_hours"] - hours) < Decimal("0.02")
+            assert abs(t["events_per_hour"] * t["rate_hours"] - exp.total.events) < 1
+        else:
+            assert t["events_per_hour"] == exp.rate  # from the exact span, not rounded hours
+            assert t["rate_hours"] == (None if exp.span is None else exp.ratio(exp.span, HOUR))
     if "sides" in sections:
         got = {row.pop("side"): row for row in doc["sides"]}
         got = {k: {f: v for f, v in row.items() if f != "qty_by_base"} for k, row in got.items()}
@@ -282,21 +309,43 @@ def test_empty_window_gives_zeros(store: Store, events: list[Event]) -> None:
     assert stats.since_ms == T0 + 50 * HOUR
 
 
-def test_single_event_has_zero_duration_and_no_rate() -> None:
+def test_single_event_has_zero_duration_and_a_rate_over_one_hour() -> None:
     rollup = Rollup("SOLUSDT")
     rollup.cell("okx", "SHORT").add(1, Decimal("3"), Decimal("600"), T0, T0)
     stats = stats_from_rollups([rollup])
-    assert stats.duration_hours == 0 and stats.totals.events_per_hour is None
+    assert stats.duration_hours == 0 and stats.totals.events_per_hour == 1
+    assert stats.totals.rate_hours == 1
     assert stats.totals.avg_usd == Decimal(600) and stats.side("SHORT").events_pct == 100
 
 
 def test_events_per_hour_comes_from_the_exact_span() -> None:
     rollup = Rollup("SOLUSDT")
-    rollup.cell("okx", "LONG").add(2, Decimal("3"), Decimal("600"), T0, T0 + 1)  # 1 ms apart
+    rollup.cell("okx", "LONG").add(7, Decimal("3"), Decimal("600"), T0, T0 + 3 * HOUR + 1)
     stats = stats_from_rollups([rollup])
-    # 2 events in 1 ms = 2 * 3 600 000 per hour (the rounded duration 0.00000028 h would give
-    # 7142857.14...)
-    assert stats.totals.events_per_hour == 2 * 3_600_000
+    # 7 events in 3 h 1 ms: from the exact milliseconds, not the rounded hours
+    assert stats.totals.events_per_hour == (Decimal(7 * HOUR) / (3 * HOUR + 1)).quantize(Q8)
+
+
+def test_events_per_hour_is_over_a_stated_span_never_a_burst() -> None:
+    """Issue #10.2: two events a second apart, then `totals --since 24h` said 7,200 / hour."""
+    rollup = Rollup("SOLUSDT")
+    rollup.cell("okx", "LONG").add(2, Decimal("3"), Decimal("600"), T0, T0 + 1000)
+    all_time = stats_from_rollups([rollup])
+    assert (all_time.totals.events_per_hour, all_time.totals.rate_hours) == (2, 1)
+    now = T0 + 5000
+    window = stats_from_rollups([rollup], since_ms=now - 24 * HOUR, now_ms=now)
+    assert window.totals.rate_hours == 24  # the window, its open end clipped to now
+    assert window.totals.events_per_hour == Decimal("0.08333333")
+    future_end = stats_from_rollups([rollup], since_ms=T0 - HOUR, until_ms=T0 + 9 * HOUR,
+                                    now_ms=T0 + HOUR)
+    assert future_end.totals.rate_hours == 2
+    short = stats_from_rollups([rollup], since_ms=T0, until_ms=T0 + 60_000, now_ms=now + HOUR)
+    assert short.totals.rate_hours == Decimal("0.01666667")  # a stated window may be short
+    assert short.totals.events_per_hour == 120
+    empty = stats_from_rollups([Rollup("SOLUSDT")], since_ms=T0, until_ms=T0 + HOUR,
+                               now_ms=now + HOUR)
+    assert (empty.totals.events_per_hour, empty.totals.rate_hours) == (0, 1)
+    assert stats_from_rollups([Rollup("SOLUSDT")]).totals.events_per_hour is None
 
 
 def test_derived_figures_print_in_plain_notation() -> None:

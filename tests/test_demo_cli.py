@@ -20,6 +20,7 @@ import pytest
 
 from liqcli.feeds import sample
 from liqcli.store.connection import open_store
+from liqcli.store.embedded import running_servers
 
 T = TypeVar("T")
 UNREACHABLE = "redis://127.0.0.1:1/0"
@@ -61,6 +62,8 @@ def test_demo_reports_exact_figures_of_its_sample_and_keeps_the_store(
         tmpdir=tmpdir_for_process))
     assert done.returncode == 0, done.stderr
     assert f"liqcli summary --redis-url embedded:{store_path}" in done.stderr
+    assert f"liqcli store stop --redis-url embedded:{store_path}" in done.stderr
+    assert [server.path for server in running_servers()] == [store_path]  # kept, on purpose
     report = json.loads(done.stdout, parse_float=Decimal)
     rows = demo_sample(400, 9, end_ms)
 
@@ -82,7 +85,7 @@ def test_demo_reports_exact_figures_of_its_sample_and_keeps_the_store(
         stored = {(e.exchange, e.symbol, e.side, e.price, e.qty, e.ts_ms)
                   for symbol in store.symbols() for e in store.events(symbol)}
     finally:
-        store.client._cleanup()
+        store.client.close()
     assert stored == {(r["exchange"], r["symbol"], r["side"], Decimal(r["price"]),
                        Decimal(r["qty"]), r["ts"]) for r in rows}
 
@@ -100,12 +103,15 @@ def test_demo_rerun_on_a_kept_store_counts_each_event_once(
     assert json.loads(second.stdout)["totals"]["events"] == 150
 
 
-def test_demo_without_store_leaves_nothing_behind(tmpdir_for_process: Path) -> None:
+def test_demo_without_store_leaves_nothing_behind(tmpdir_for_process: Path,
+                                                  embedded_runtime: Path) -> None:
     done = liqcli("demo", "-n", "200", "-f", "table", tmpdir=tmpdir_for_process)
     assert done.returncode == 0, done.stderr
     assert "BTCUSDT" in done.stdout and "binance" in done.stdout
     assert "temporary store" in done.stderr
     assert list(tmpdir_for_process.iterdir()) == []
+    assert running_servers() == []  # its server was stopped
+    assert list(embedded_runtime.iterdir()) == []  # no socket, pid file, log or lock left
 
 
 def test_demo_write_gives_the_sample_as_jsonl(tmp_path: Path,

@@ -55,7 +55,7 @@ def test_readme_exit_codes_match_the_enum() -> None:
     from liqcli.errors import ExitStatus
 
     table = README.split("## Exit codes", 1)[1]
-    codes = {int(m) for m in re.findall(r"^\| (\d) \|", table, flags=re.M)}
+    codes = {int(m) for m in re.findall(r"^\| (\d+) \|", table, flags=re.M)}
     assert codes == {int(s) for s in ExitStatus}
 
 

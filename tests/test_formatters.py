@@ -150,7 +150,7 @@ def test_docs_list_exactly_the_schema_fields() -> None:
 
 
 WATCH_DOC = ROOT / "docs" / "watch.md"
-WATCH_FIELDS = ("refreshed_at", "delta", "recent")
+WATCH_FIELDS = ("refreshed_at", "delta", "recent", "windows")
 
 
 def test_watch_docs_list_exactly_the_schema_live_fields() -> None:
@@ -174,6 +174,10 @@ def test_watch_docs_list_exactly_the_schema_live_fields() -> None:
     assert set(recent) == docs["watch-recent"]
     assert set(recent["last_15m"]["properties"]) == docs["watch-last-15m"]
     assert set(recent["per_minute"]["properties"]) == docs["watch-per-minute"]
+    for flow in ("entered", "left"):
+        assert set(delta[flow]["properties"]) == docs["watch-flow"]
+    assert set(recent["liquidations"]["items"]["properties"]) == docs["watch-liquidation"]
+    assert set(live["windows"]["items"]["properties"]) == docs["watch-window"]
 
 
 def test_docs_list_the_csv_columns_in_order() -> None:
@@ -311,7 +315,8 @@ def test_number_display() -> None:
 def test_registry_lists_every_public_module(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert formatters.available() == ("table", "json", "ndjson", "csv", "tsv", "markdown")
+    assert formatters.available() == ("table", "json", "ndjson", "csv", "tsv", "markdown",
+                                     "openmetrics", "prometheus")
     (tmp_path / "shout.py").write_text(
         "DESCRIPTION = 'upper-case totals'\n"
         "def render(stats, command, out, options):\n"

@@ -265,11 +265,18 @@ class CountingConnection(redis.Connection):
         super().send_packed_command(command, check_health)
 
 
-def round_trips(url: str, query: WatchQuery) -> int:
-    """Round trips of one refresh after the first (which also checks the schema)."""
+def round_trips(url: str, query: WatchQuery, slide: bool = False) -> int:
+    """Round trips of one refresh after the first (which also checks the schema); ``slide``:
+    the clock moves 5 s between refreshes (a sliding window then reads what left it)."""
     pool = redis.ConnectionPool.from_url(url, connection_class=CountingConnection)
     client = redis.Redis(connection_pool=pool)
-    session = LiveSession(Store(client), query, 1.0, wall=lambda: NOW)
+    calls = [0]
+
+    def wall() -> int:
+        calls[0] += 1
+        return NOW + (5000 * calls[0] if slide else 0)
+
+    session = LiveSession(Store(client), query, 1.0, wall=wall)
     assert not session.refresh().stale
     before = CountingConnection.sends
     assert not session.refresh().stale
@@ -278,18 +285,21 @@ def round_trips(url: str, query: WatchQuery) -> int:
 
 
 @pytest.mark.parametrize(
-    ("query", "bound"),
+    ("query", "bound", "slide"),
     [
         # HGETALL + ZRANGEBYSCORE + ≤ 2 XRANGE (last hour's streams) + 2 for the coverage
         # records (SMEMBERS of the covered exchanges, then one pipeline of HGETALLs)
-        (WatchQuery(), 4 + 2),
-        (WatchQuery(since="6h"), 5 + 2),  # ZRANGEBYSCORE + 1 pipeline for the window
-        (WatchQuery(all_symbols=True), 1 + 3 * 4 + 2),  # SMEMBERS + 4 per symbol
-        (WatchQuery(exchanges=("binance", "okx")), 4 + 1),  # -e: the coverage pipeline only
+        (WatchQuery(), 4 + 2, False),
+        (WatchQuery(since="6h"), 5 + 2, False),  # ZRANGEBYSCORE + 1 pipeline for the window
+        (WatchQuery(since="6h"), 5 + 2 + 2, True),  # + what slid out: another window read
+        (WatchQuery(all_symbols=True), 1 + 3 * 4 + 2, False),  # SMEMBERS + 4 per symbol
+        (WatchQuery(exchanges=("binance", "okx")), 4 + 1, False),  # -e: the coverage pipeline
+        # --windows 1h,24h: a window read (2) per trailing window
+        (WatchQuery(windows=(("1h", HOUR), ("24h", 24 * HOUR))), 4 + 2 + 2 * 2, True),
     ],
 )
 def test_refresh_round_trips_do_not_grow_with_stored_events(
-    redis_url: str, redis_client: redis.Redis, query: WatchQuery, bound: int
+    redis_url: str, redis_client: redis.Redis, query: WatchQuery, bound: int, slide: bool
 ) -> None:
     store = Store(redis_client)
     for exchange in ("binance", "okx"):  # coverage records to read at every refresh
@@ -298,11 +308,11 @@ def test_refresh_round_trips_do_not_grow_with_stored_events(
     for symbol in symbols:  # events in both hour streams of the last hour, and older ones
         store.ingest(make_events(10, 20, symbol=symbol, span_ms=50 * MINUTE_MS))
         store.ingest(make_events(11, 20, symbol=symbol, span_ms=10 * HOUR))
-    small = round_trips(redis_url, query)
+    small = round_trips(redis_url, query, slide)
     for symbol in symbols:  # 25x more events, over the same hours and the past week
         store.ingest(make_events(12, 1000, symbol=symbol, span_ms=50 * MINUTE_MS))
         store.ingest(make_events(13, 1000, symbol=symbol, span_ms=7 * 24 * HOUR))
-    large = round_trips(redis_url, query)
+    large = round_trips(redis_url, query, slide)
     assert small == large <= bound
 
 

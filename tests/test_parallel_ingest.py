@@ -84,3 +84,21 @@ def test_small_files_and_gzip_stay_serial(tmp_path: Path) -> None:
     assert not parallel_ingest.worth_it(str(small), 2)
     assert not parallel_ingest.worth_it("-", 2)
     assert not parallel_ingest.worth_it(str(small), 1)
+
+
+def test_parallel_progress_moves_forward(redis_client, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue #10.6: the bar stayed at 0 in the parallel path (each batch reported position 0)."""
+    data = tmp_path / "mixed.jsonl"
+    write_mixed_file(data)
+    size = data.stat().st_size
+    monkeypatch.setattr(parallel_ingest, "MIN_BYTES", 0)
+    monkeypatch.setattr(parallel_ingest, "RANGE_BYTES", 8192)
+    for workers in (1, 2):
+        seen: list[int] = []
+        ingest_paths(Store(redis_client, prefix=f"p{workers}"), [str(data)], workers=workers,
+                     batch_size=50, on_progress=seen.append)
+        assert seen == sorted(seen), f"progress went back with {workers} worker(s)"
+        assert seen[-1] == size
+        if workers == 2:  # range by range (the serial path reads this file in one chunk)
+            assert len({p for p in seen if 0 < p < size}) > 10

@@ -60,6 +60,24 @@ def _recompute(
     return {k: tuple(v) for k, v in out.items()}  # type: ignore[misc]
 
 
+def _distinct(events: list[Event]) -> list[Event]:
+    """The first occurrence of each identity, in order."""
+    seen: set[object] = set()
+    out = []
+    for e in events:
+        identity = (e.exchange, e.symbol, e.id) if e.id else (
+            e.exchange, e.symbol, e.side, e.price, e.qty, e.usd, e.ts_ms)
+        if identity not in seen:
+            seen.add(identity)
+            out.append(e)
+    return out
+
+
+def _events(events) -> list[tuple]:
+    return sorted((e.exchange, e.side, e.price, e.qty, e.usd, e.ts_ms, e.id or "")
+                  for e in events)
+
+
 def cells(store: Store, symbol: str, since: int | None = None, until: int | None = None) -> dict:
     rollup = store.rollup(symbol, since, until)
     return {
@@ -144,17 +162,15 @@ def test_rollups_equal_decimal_recomputation(
     seed.shuffle(stream)
     for start in range(0, len(stream), batch):
         store.ingest_batch(stream[start : start + batch])
-    # the order the store sees: each batch sorted by slot (stable), so of two events sharing
-    # an id but not a time, the earlier of a batch is the one kept
-    stream = [e for start in range(0, len(stream), batch)
-              for e in sorted(stream[start : start + batch], key=lambda e: e.ts_ms // SLOT_MS)]
     since, until = window[0], window[0] + window[1]
     assert cells(store, "BTCUSDT") == recompute(stream)
     assert cells(store, "BTCUSDT", since, until) == recompute(stream, since, until)
     assert cells(store, "BTCUSDT", since, None) == recompute(stream, since, None)
     assert cells(store, "BTCUSDT", None, until) == recompute(stream, None, until)
-    # the log holds each distinct event exactly once
+    # the log holds each distinct event exactly once, the first occurrence, found by window
     assert len(list(store.events("BTCUSDT"))) == sum(v[0] for v in recompute(stream).values())
+    assert _events(store.events("BTCUSDT", since, until)) == _events(
+        e for e in _distinct(stream) if since <= e.ts_ms < until)
 
 
 @given(st.decimals(min_value=0, max_value=Decimal("1e13") - 1, places=18, allow_nan=False))
@@ -236,7 +252,7 @@ def test_every_key_of_a_symbol_shares_one_hash_slot(redis_client):
     keys = [k for k in redis_client.keys("liq:{*") if b"BTCUSDT" in k]
     kinds = {k.split(b":")[2] for k in keys}
     assert kinds == {b"t", b"days", b"hrs", b"D", b"h", b"s", b"ld", b"lh", b"ls",
-                     b"d", b"d1", b"d2", b"d3", b"tu", b"tq", b"pb"}  # + top and levels
+                     b"d", b"d1", b"d2", b"d3", b"feed", b"tu", b"tq", b"pb"}  # + top and levels
     assert {key_slot(k) for k in keys} == {key_slot(b"{BTCUSDT}")}
 
 
@@ -257,18 +273,11 @@ def test_prefixes_are_separate_stores(redis_client):
 
 def test_cluster_mode_server_accepts_the_scripts(tmp_path):
     """A cluster-enabled redis-server rejects cross-slot multi-key commands (CROSSSLOT)."""
-    from conftest import RedisServer
+    from conftest import cluster_node
 
-    server = RedisServer(
-        "--cluster-enabled", "yes", "--cluster-config-file", str(tmp_path / "nodes.conf")
-    )
-    server.start()
+    server = cluster_node(tmp_path)
     try:
         client = redis.Redis(port=server.port)
-        client.execute_command("CLUSTER", "ADDSLOTS", *range(16384))
-        deadline = time.monotonic() + 10
-        while client.cluster("info")["cluster_state"] != "ok" and time.monotonic() < deadline:
-            time.sleep(0.05)
         with pytest.raises(redis.ResponseError, match=r"CROSSSLOT|same slot"):
             client.eval("return 1", 2, "liq:{A}:t", "liq:{B}:t")
         store = Store(client)
@@ -443,3 +452,45 @@ def test_replays_are_found_in_every_dedupe_tier_whatever_the_caps(redis_client):
         store.dedupe_cap = cap
         assert store.ingest_batch(events) == [False] * 300
     assert cells(store, "BTCUSDT") == recompute(events)
+
+
+@given(st.integers(0, 10**40), st.integers(0, 10**12), st.integers(0, 10**12))
+def test_limbs_decode_like_a_wide_context_normalize(whole, hi, lo):
+    with localcontext() as ctx:
+        ctx.prec = 80
+        expected = (Decimal(whole) + Decimal(hi).scaleb(-9) + Decimal(lo).scaleb(-18)).normalize()
+    got = from_limbs(whole, hi, lo)
+    assert got == expected and str(got) == str(expected if whole or hi or lo else Decimal(0))
+
+
+def test_many_symbols_read_together_equal_each_alone_and_the_recomputation(redis_client):
+    import random
+
+    rng = random.Random(11)
+    store = Store(redis_client)
+    store.log_caps, store.dedupe_cap = (300, 600), 48  # sparse and dense placements mixed
+    names = ["BTCUSDT", "ETHUSDT", "X001USDT", "X002USDT"]
+    events = [ev(symbol=rng.choice(names[:2]) if i % 5 else rng.choice(names[2:]),
+                 exchange=rng.choice(["binance", "okx", "bybit"]),
+                 side=rng.choice(["LONG", "SHORT"]), qty=f"0.{rng.randrange(1, 10**6)}",
+                 price=str(rng.randrange(1, 90_000)), ts=T0 + rng.randrange(0, 50 * HOUR_MS),
+                 id=None if i % 2 else f"i{i}")
+              for i in range(1500)]
+    store.ingest(events, batch_size=700)
+    windows = [(None, None), (T0 + 7_777_777, None), (None, T0 + 30 * HOUR_MS + 1234),
+               (T0 + 25 * HOUR_MS - 1, T0 + 26 * HOUR_MS + 601_000), (T0 + 5, T0 + 6)]
+    for since, until in windows:
+        together = store.rollups([*names, "NOSUCH"], since, until)
+        for name, rollup in zip([*names, "NOSUCH"], together, strict=True):
+            mine = [e for e in events if e.symbol == name]
+            got = {k: (c.events, c.qty, c.usd, c.first_ms, c.last_ms)
+                   for k, c in rollup.cells.items() if c.events}
+            assert got == recompute(mine, since, until) == cells(store, name, since, until)
+
+
+def test_a_schema_1_store_is_refused_with_what_to_do(redis_client):
+    redis_client.set("liq:schema", "1")
+    refused = r"schema version '1'.*reads version '2'.*another --prefix"
+    with pytest.raises(StoreError, match=refused):
+        Store(redis_client).ingest([ev()])
+    assert redis_client.keys("liq:{*") == []

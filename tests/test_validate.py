@@ -158,7 +158,7 @@ def test_timestamp_from_datetime() -> None:
         ({"ts": "yesterday"}, "ts: not epoch ms, epoch seconds or ISO-8601"),
         ({"ts": True}, "ts: must be a time"),
         ({"ts": Decimal("NaN")}, "ts: must be a finite number"),
-        ({"id": ""}, "id: must be 1-128 printable characters"),
+        ({"id": "\t"}, "id: must be 1-128 printable characters"),
         ({"id": "a\nb"}, "id: must be 1-128 printable characters"),
         ({"id": "x" * 129}, "id: must be 1-128 printable characters"),
         ({"id": 1.5}, "id: must be a string or an integer"),

@@ -3,7 +3,7 @@
 Covered: the ndjson stream parsed line by line (schema, deltas between refreshes after ingesting
 between them, new symbols/exchanges), reconnection after stopping and restarting the server,
 an unreachable store, the "no data yet" state, the live collector's feed gaps (ndjson, plain
-table, TTY; also with no data yet), and the TTY dashboard in a pty (Ctrl-C, --screen, --count).
+table; also with no data yet). The dashboard on a terminal: tests/test_watch_screen.py.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import json
 import os
 import queue
 import re
-import select
 import signal
 import subprocess
 import sys
@@ -384,137 +383,5 @@ def test_plain_table_lists_the_feed_gaps_also_with_no_data_yet(
     assert result.stdout.count("Feed gaps") == 1
     _, gaps = brute_gaps(records, ["BTCUSDT"], since, until)
     assert table_gaps(result.stdout) == [
-        (exchange, iso_utc(a), iso_utc(b)) for exchange, a, b in gaps
-    ] + [("okx", "no", "gaps")]
-
-
-# ----------------------------------------------------------------------- pty
-class Pty:
-    """``liqcli watch`` in a pseudo-terminal (stdlib pty), 120×60."""
-
-    def __init__(self, url: str, *args: str) -> None:
-        import pty
-
-        pid, fd = pty.fork()
-        if pid == 0:  # the child: set the window size, then become liqcli
-            try:
-                import fcntl
-                import struct
-                import termios
-
-                fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 60, 120, 0, 0))
-                env = child_env(url, TERM="xterm-256color", COLUMNS="120", LINES="60")
-                os.execve(sys.executable, watch_cmd(*args), env)
-            finally:
-                os._exit(127)
-        self.pid, self.fd = pid, fd
-        self.raw = b""
-
-    @property
-    def text(self) -> str:
-        return ANSI.sub("", self.raw.decode("utf-8", "replace"))
-
-    def read_until(self, pattern: str, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        start = len(self.raw)
-        while not re.search(pattern, ANSI.sub("", self.raw[start:].decode("utf-8", "replace"))):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"screen never showed {pattern!r}:\n{self.text[-3000:]}")
-            if not self._read(left):
-                raise AssertionError(f"process ended before {pattern!r}:\n{self.text[-3000:]}")
-
-    def _read(self, timeout: float) -> bool:
-        ready, _, _ = select.select([self.fd], [], [], min(timeout, 0.5))
-        if not ready:
-            return True
-        try:
-            chunk = os.read(self.fd, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            return False
-        self.raw += chunk
-        return bool(chunk)
-
-    def wait(self, timeout: float = 20) -> int:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self._read(0.1)
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                while self._read(0.05):
-                    pass
-                os.close(self.fd)
-                return os.waitstatus_to_exitcode(status)
-        os.kill(self.pid, signal.SIGKILL)
-        os.waitpid(self.pid, 0)
-        raise AssertionError(f"watch did not exit:\n{self.text[-3000:]}")
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
-@pytest.mark.parametrize("screen", [False, True])
-def test_tty_dashboard_renders_and_exits_on_ctrl_c(redis_url: str, screen: bool) -> None:
-    before = make_events(7, 40)
-    ingest(redis_url, before)
-    args = ["-n", "0.2", *(["--screen"] if screen else [])]
-    term = Pty(redis_url, *args)
-    term.read_until(r"● live")
-    term.read_until(
-        rf"(?s)Last 15 min.*USD per minute, last hour.*Totals.*Events\s+{len(before)}\b"
-        r".*Liquidated positions by side.*By exchange.*Exchange × side.*bybit\s+SHORT"
-    )
-    added = make_events(8, 7, exchanges=("okx",))
-    ingest(redis_url, added)
-    term.read_until(rf"Events\s+{len(before) + len(added)}\b")
-    assert "+7 events" in term.text
-    assert "new exchange: okx" in term.text
-    os.write(term.fd, b"\x03")  # Ctrl-C
-    assert term.wait() == 0
-    raw = term.raw.decode("utf-8", "replace")
-    assert "Traceback" not in raw
-    assert raw.rstrip().endswith("\x1b[?25h") or "\x1b[?25h" in raw[-200:]  # cursor back
-    if screen:
-        assert "\x1b[?1049h" in raw and "\x1b[?1049l" in raw  # alternate screen left
-
-
-def test_tty_count_stops_by_itself_and_shows_no_data(redis_url: str) -> None:
-    term = Pty(redis_url, "-n", "0.1", "--count", "3")
-    assert term.wait() == 0
-    assert "No data yet for BTCUSDT" in term.text
-    assert "● live" in term.text
-
-
-def test_tty_shows_reconnecting_and_stale(redis_server: Any, redis_url: str) -> None:
-    ingest(redis_url, make_events(9, 10))
-    term = Pty(redis_url, "-n", "0.2")
-    try:
-        term.read_until(r"● live")
-        redis_server.stop()
-        term.read_until(r"reconnecting \(attempt 2\)")
-        assert "figures STALE since" in term.text
-        redis_server.start()
-        term.read_until(r"● live")
-    finally:
-        if redis_server.proc is None:
-            redis_server.start()
-        os.write(term.fd, b"\x03")
-    assert term.wait() == 0
-    assert "Traceback" not in term.text
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
-@pytest.mark.parametrize("with_events", [False, True])
-def test_tty_lists_the_feed_gaps_also_with_no_data_yet(
-    redis_url: str, redis_client: Any, with_events: bool
-) -> None:
-    if with_events:
-        ingest(redis_url, make_events(16, 60))
-    _, since, until, records = gap_setup(redis_client)
-    term = Pty(redis_url, "-n", "0.1", "--count", "1", "--since", iso_utc(since),
-               "--until", iso_utc(until))
-    assert term.wait() == 0
-    assert ("No data yet for BTCUSDT" in term.text) is not with_events
-    assert "Feed gaps (live collector not connected)" in term.text
-    _, gaps = brute_gaps(records, ["BTCUSDT"], since, until)
-    assert table_gaps(term.text) == [
         (exchange, iso_utc(a), iso_utc(b)) for exchange, a, b in gaps
     ] + [("okx", "no", "gaps")]

@@ -23,8 +23,15 @@ COMMAND_MODULES: dict[str, str] = {
     "top": "top_cmd",
     "levels": "levels_cmd",
     "watch": "watch_cmd",
+    "tail": "tail_cmd",
+    "alert": "alert_cmd",
+    "check": "alert_cmd",
     "import": "import_cmd",
     "collect": "collect_cmd",
+    "store": "store_cmd",
+    "export": "export_cmd",
+    "verify": "verify_cmd",
+    "prune": "prune_cmd",
 }
 ALL_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMAND_MODULES.values()))
 

@@ -41,8 +41,10 @@ def _root(
 
 
 def fail(message: str, status: ExitStatus) -> typer.Exit:
-    """Print a one-line error on stderr and return the Exit to raise."""
-    sys.stderr.write(f"liqcli: error: {message}\n")
+    """Print a one-line error on stderr (passwords masked) and return the Exit to raise."""
+    from liqcli.store.connection import mask_secrets
+
+    sys.stderr.write(f"liqcli: error: {mask_secrets(message)}\n")
     sys.stderr.flush()
     return typer.Exit(int(status))
 
@@ -62,24 +64,40 @@ def errors_handled(debug: bool) -> Iterator[None]:
         raise typer.Exit(int(ExitStatus.OK)) from None
     except LiqError as exc:
         if debug:
-            import traceback
-
-            traceback.print_exc()
+            print_traceback()
         raise fail(str(exc), exc.exit_status) from None
     except Exception as exc:
         from liqcli.store.connection import describe_redis_error
 
-        described = describe_redis_error(exc)
+        described = describe_redis_error(exc, _given_url())
         if debug:
-            import traceback
-
-            traceback.print_exc()
+            print_traceback()
         if described is not None:
             raise fail(described, ExitStatus.STORE) from None
         raise fail(
             f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)",
             ExitStatus.ERROR,
         ) from None
+
+
+def _given_url() -> str | None:
+    """The ``--redis-url`` of the running command (None: not given, the environment decides):
+    an error names the store the user asked for, not the default."""
+    from typer._click.globals import get_current_context
+
+    ctx = get_current_context(silent=True)
+    url = None if ctx is None else ctx.params.get("redis_url")
+    return url if isinstance(url, str) and url else None
+
+
+def print_traceback() -> None:
+    """The current exception's traceback on stderr, every password masked."""
+    import traceback
+
+    from liqcli.store.connection import mask_secrets
+
+    sys.stderr.write(mask_secrets(traceback.format_exc()))
+    sys.stderr.flush()
 
 
 def _silence_broken_pipe() -> None:
@@ -102,6 +120,24 @@ def _register() -> None:
 
     for name in selected_modules():
         importlib.import_module(f"liqcli.cli.{name}")
+    _add_examples()
+
+
+def _add_examples() -> None:
+    """Every command's ``--help`` ends with its EXAMPLES (liqcli/cli/examples.py)."""
+    from liqcli.cli.examples import epilog
+
+    def name_of(info: typer.models.CommandInfo) -> str:
+        callback = info.callback
+        return info.name or (callback.__name__.replace("_", "-") if callback else "")
+
+    for info in app.registered_commands:
+        info.epilog = info.epilog or epilog(name_of(info))
+    for group in app.registered_groups:
+        if group.typer_instance is None:
+            continue
+        for info in group.typer_instance.registered_commands:
+            info.epilog = info.epilog or epilog(f"{group.name} {name_of(info)}")
 
 
 _register()
@@ -113,6 +149,10 @@ def run(argv: list[str] | None = None) -> None:
     from typer import Abort
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
+    from liqcli.cli.encoding import safe_streams
+
+    safe_streams()  # a non-UTF-8 stdout gets ASCII glyphs, never a UnicodeEncodeError
+
     try:
         status = app(args=argv, prog_name="liqcli", standalone_mode=False)
     except NoArgsIsHelpError as exc:  # plain `liqcli`: the help (rich prints it), exit 2
@@ -122,7 +162,7 @@ def run(argv: list[str] | None = None) -> None:
     except ClickException as exc:
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-        message = " ".join(exc.format_message().split())
+        message = " ".join(exc.format_message().split()) + _option_hint(exc)
         raise SystemExit(int(fail(message + hint, ExitStatus(exc.exit_code)).exit_code)) from None
     except Abort:
         raise SystemExit(int(fail("aborted", ExitStatus.ERROR).exit_code)) from None
@@ -130,6 +170,23 @@ def run(argv: list[str] | None = None) -> None:
         _silence_broken_pipe()
         sys.exit(int(ExitStatus.OK))
     sys.exit(status if isinstance(status, int) else int(ExitStatus.OK))
+
+
+# Options users reach for from another command: (command, option given) -> what to use.
+OPTION_HINTS: dict[tuple[str, str], str] = {
+    ("ingest", "-f"): "the input format is -F/--format FORMAT (-f is the reports' output format)",
+    ("ingest", "-s"): "ingest reads every symbol of its input (-s selects reports' symbols)",
+}
+
+
+def _option_hint(exc: Exception) -> str:
+    from typer._click.exceptions import NoSuchOption
+
+    ctx = getattr(exc, "ctx", None)
+    if not isinstance(exc, NoSuchOption) or ctx is None:
+        return ""
+    hint = OPTION_HINTS.get((ctx.command.name or "", exc.option_name))
+    return f"; {hint}" if hint else ""
 
 
 def call_with_errors(debug: bool, fn: Callable[[], T]) -> T:

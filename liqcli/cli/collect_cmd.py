@@ -16,12 +16,14 @@ from liqcli.cli.options import Debug, Prefix, RedisUrl
 def collect(
     exchange: Annotated[
         list[str],
-        typer.Option("--exchange", "-e", help="Exchange feed to collect (repeatable): "
+        typer.Option("--exchange", "-e", metavar="NAME",
+                     help="Exchange feed to collect (repeatable): "
                      "binance, bybit, okx, bitmex, deribit."),
     ],
     symbol: Annotated[
         list[str] | None,
-        typer.Option("--symbol", "-s", help="Keep only these normalized symbols (BTCUSDT); "
+        typer.Option("--symbol", "-s", metavar="SYMBOL",
+                     help="Keep only these normalized symbols (BTCUSDT); "
                      "repeatable. Bybit subscribes per symbol (default: the majors)."),
     ] = None,
     endpoint: Annotated[
@@ -70,9 +72,13 @@ def collect(
                 raise UsageError(f"bad --endpoint {item!r} (want EXCHANGE=URL for a collected "
                                  "exchange)")
             endpoints[name.lower()] = url
+        from liqcli.report.core import normalize_symbols
+
+        # the stored form (NFC, upper case where letters have case), checked before connecting
+        symbols = list(normalize_symbols(symbol)) if symbol else []
         table = contract_table(contract_size, contract_sizes)
         store = open_store(redis_url, prefix)
-        _run(store, names, [s.upper() for s in symbol or ()], endpoints, table, record)
+        _run(store, names, symbols, endpoints, table, record)
 
 
 def _run(store: object, names: list[str], symbols: list[str], endpoints: dict[str, str],

@@ -29,10 +29,12 @@ SPAN_HOURS = 48
 @app.command()
 def demo(
     events: Annotated[
-        int, typer.Option("--events", "-n", min=1, help="How many sample liquidations.")
+        int,
+        typer.Option("--events", "-n", min=1, metavar="N", help="How many sample liquidations."),
     ] = DEFAULT_EVENTS,
     seed: Annotated[
-        int, typer.Option("--seed", help="Random seed: the same seed gives the same sample.")
+        int, typer.Option("--seed", metavar="N",
+                          help="Random seed: the same seed gives the same sample.")
     ] = DEFAULT_SEED,
     store: Annotated[
         Path | None,
@@ -95,7 +97,7 @@ def _run_demo(events: int, seed: int, store_path: Path | None, fmt: str) -> None
         work = Path(tempfile.mkdtemp(prefix="liqcli-demo-"))
         stack.callback(shutil.rmtree, work, ignore_errors=True)
         url = f"embedded:{store_path if store_path is not None else work / 'store'}"
-        store = _open_embedded(url, stack)
+        store = _open_embedded(url, stack, keep=store_path is not None)
         sample_file = work / "sample.jsonl"
         from liqcli.feeds.sample import write_jsonl
 
@@ -107,18 +109,21 @@ def _run_demo(events: int, seed: int, store_path: Path | None, fmt: str) -> None
         _report(store, fmt)
         if store_path is not None:
             _note(f"query it further: liqcli summary --redis-url {url} --all-symbols")
+            _note(f"its server keeps running for fast queries: liqcli store stop --redis-url {url}")
         else:
             _note("the temporary store is removed now; use --store PATH to keep it")
 
 
-def _open_embedded(url: str, stack: ExitStack) -> Store:
-    from liqcli.store.connection import open_store
+def _open_embedded(url: str, stack: ExitStack, *, keep: bool) -> Store:
+    """The demo's store; a temporary one's server is stopped (and its files removed) at exit."""
+    from liqcli.store.connection import embedded_path, open_store
 
-    store = open_store(url)
-    cleanup = getattr(store.client, "_cleanup", None)
-    if callable(cleanup):  # stop the embedded redis-server (saving to PATH) before we return
-        stack.callback(cleanup)
-    return store
+    if not keep:
+        from liqcli.store.embedded import EmbeddedServer
+
+        server = EmbeddedServer(embedded_path(url))
+        stack.callback(server.discard)  # registered after the rmtree: runs before it
+    return open_store(url)
 
 
 def _ingest(store: Store, sample_file: Path) -> object:

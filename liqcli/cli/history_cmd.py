@@ -8,35 +8,16 @@ from typing import Annotated
 import typer
 
 from liqcli.cli.app import app, errors_handled
-from liqcli.cli.report_cmd import resolve_color
-from liqcli.cli.report_options import (
-    PANEL,
-    ReportRequest,
-    check_selection,
-    choice,
-    report_command,
-)
+from liqcli.cli.output import Output
+from liqcli.cli.report_cmd import StringAmounts
+from liqcli.cli.report_options import PANEL, choice, report_command
+from liqcli.cli.reporting import ReportRequest, check_selection, resolve_color
 from liqcli.report.history import DEFAULT_INTERVAL, INTERVALS
 
 HELP = (
     "Liquidations per time bucket: every UTC-aligned bucket of the window (empty ones as "
     "zeros), LONG and SHORT per bucket. Default: the last 24 hours at 1h."
 )
-EXAMPLES = """\
-EXAMPLES
-
-  # BTCUSDT, the last 24 hours per hour, as a bar chart on a terminal
-  liqcli history
-
-  # a daily CSV series of 30 days, for a spreadsheet or pandas
-  liqcli history -s ETHUSDT --interval 1d --since 30d -f csv > eth-daily.csv
-
-  # 5-minute buckets per exchange, as JSON
-  liqcli history --interval 5m --since 2h --by exchange -f json
-
-  # several symbols: one row per symbol and bucket (a symbol column)
-  liqcli history -s BTCUSDT,ETHUSDT --interval 4h --since 7d -f csv
-"""
 BY_CHOICES = ("exchange",)
 
 
@@ -63,7 +44,8 @@ By = Annotated[
 
 
 def history_command(
-    request: ReportRequest, interval: Interval = DEFAULT_INTERVAL, by: By = None
+    request: ReportRequest, interval: Interval = DEFAULT_INTERVAL, by: By = None,
+    output: Output = None, string_amounts: StringAmounts = False,
 ) -> None:
     with errors_handled(request.debug):
         from liqcli.formatters import render_report
@@ -75,7 +57,7 @@ def history_command(
         now = now_ms()
         since_ms, until_ms = parse_window(request.since, request.until, now=now)
         history_window(interval, since_ms, until_ms, now)  # too many buckets: before I/O
-        store = open_store(request.redis_url, request.prefix)
+        store = open_store(request.redis_url, request.prefix, create=False)
         history = compute_history(
             store,
             list(request.symbols) if request.symbols else None,
@@ -83,12 +65,15 @@ def history_command(
             exchanges=request.exchanges, all_symbols=request.all_symbols,
             by_exchange=by == "exchange", now_ms=now,
         )
-        render_report(
-            history, "history", request.fmt, sys.stdout,
-            color=resolve_color(request.color), table_style=request.table_style,
-            header=request.header,
-        )
-        sys.stdout.flush()
+        from liqcli.cli.output import text_output
+
+        with text_output(output) as out:
+            render_report(
+                history, "history", request.fmt, out,
+                color=resolve_color(request.color) and out is sys.stdout,
+                table_style=request.table_style, header=request.header,
+                string_amounts=string_amounts,
+            )
 
 
-app.command(name="history", help=HELP, epilog=EXAMPLES)(report_command(history_command))
+app.command(name="history", help=HELP)(report_command(history_command))

@@ -24,10 +24,12 @@ app.add_typer(import_app, name="import")
 def import_cryptofeed_cmd(
     source_url: Annotated[
         str,
-        typer.Option("--source-url", help="URL of the Redis cryptofeed writes to."),
+        typer.Option("--source-url", metavar="URL", help="URL of the Redis cryptofeed writes to."),
     ],
     key: Annotated[
-        str, typer.Option("--key", help="cryptofeed's key (keys are KEY-EXCHANGE-SYMBOL).")
+        str,
+        typer.Option("--key", metavar="KEY",
+                     help="cryptofeed's key (keys are KEY-EXCHANGE-SYMBOL)."),
     ] = "liquidations",
     contract_size: ContractSize = None,
     contract_sizes: ContractSizes = None,
@@ -46,7 +48,7 @@ def import_cryptofeed_cmd(
 
         table = contract_table(contract_size, contract_sizes)
         store = open_store(redis_url, prefix)
-        source = connect(source_url)
+        source = connect(source_url, create=False)
         try:
             source.ping()
         except Exception as exc:

@@ -18,7 +18,7 @@ import typer
 
 from liqcli.cli.app import app, errors_handled, fail
 from liqcli.cli.contract_options import ContractSize, ContractSizes, contract_table
-from liqcli.cli.options import Debug, Prefix, RedisUrl
+from liqcli.cli.options import PLAIN_TEXT, Debug, Prefix, RedisUrl
 from liqcli.errors import ExitStatus, UsageError
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ def ingest(
             metavar="FILE|-",
             help="Inputs to read ('-' = standard input; .gz is decompressed).",
             show_default=False,
+            click_type=PLAIN_TEXT,
         ),
     ] = None,
     input_format: Annotated[
@@ -74,14 +75,16 @@ def ingest(
     ] = False,
     batch_size: Annotated[
         int,
-        typer.Option("--batch-size", min=1, max=100_000, help="Events per store round trip."),
-    ] = 500,
+        typer.Option("--batch-size", min=1, max=100_000, metavar="N",
+                     help="Events per store round trip."),
+    ] = 5000,
     workers: Annotated[
         int | None,
         typer.Option(
             "--workers", min=1, max=64, metavar="N",
+            # "\\[": a literal bracket for rich's markup (it ate "[default: ...]" as a tag)
             help="Processes that read and validate a large (16 MiB+) plain JSONL file in "
-            "parallel [default: one per CPU]; 1 = none.",
+            "parallel; 1 = none. \\[default: one per CPU]",
         ),
     ] = None,
     contract_size: ContractSize = None,
@@ -112,11 +115,18 @@ def ingest(
             use_contracts(contract_table(contract_size, contract_sizes))
         with _Rejects(reject_file) as rejects, _Progress(files) as on_progress:
             store = open_store(redis_url, prefix)
-            summary = ingest_paths(
-                store, files, input_format, strict=strict, on_reject=rejects.add,
-                on_progress=on_progress, batch_size=batch_size,
-                workers=workers or os.cpu_count() or 1,
-            )
+            try:
+                summary = ingest_paths(
+                    store, files, input_format, strict=strict, on_reject=rejects.add,
+                    on_progress=on_progress, batch_size=batch_size,
+                    workers=workers or os.cpu_count() or 1,
+                )
+            except KeyboardInterrupt:
+                raise fail(
+                    "interrupted: the batches already stored are complete; run the same "
+                    "ingest again to store the rest (stored events count as duplicates)",
+                    ExitStatus.INTERRUPTED,
+                ) from None
         _report(summary, rejects, strict=strict, json_summary=json_summary)
         if summary.rejected:
             raise typer.Exit(int(ExitStatus.INVALID_INPUT))

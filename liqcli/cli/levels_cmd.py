@@ -8,23 +8,16 @@ from typing import Annotated
 import typer
 
 from liqcli.cli.app import app, errors_handled
-from liqcli.cli.report_cmd import resolve_color
-from liqcli.cli.report_options import PANEL, ReportRequest, check_selection, report_command
+from liqcli.cli.output import Output
+from liqcli.cli.report_cmd import StringAmounts
+from liqcli.cli.report_options import PANEL, report_command
+from liqcli.cli.reporting import ReportRequest, check_selection, resolve_color
 
 HELP = (
     "Executed liquidations of one symbol by price band: LONG and SHORT per band, as a bar "
     "chart by price on a terminal. Bands of --step (quote currency) or --bands N over the "
     "window's price range (default 20 bands)."
 )
-EXAMPLES = """\\
-EXAMPLES
-
-  # BTCUSDT of the last 7 days in bands of 100 USDT
-  liqcli levels --since 7d --step 100
-
-  # ETHUSDT over the last 24 hours in about 30 bands, as CSV
-  liqcli levels -s ETHUSDT --since 24h --bands 30 -f csv
-"""
 
 
 def _decimal(value: str | None) -> str | None:
@@ -56,7 +49,9 @@ Bands = Annotated[
 ]
 
 
-def levels_command(request: ReportRequest, step: Step = None, bands: Bands = None) -> None:
+def levels_command(request: ReportRequest, step: Step = None, bands: Bands = None,
+    output: Output = None, string_amounts: StringAmounts = False,
+) -> None:
     with errors_handled(request.debug):
         from decimal import Decimal
 
@@ -73,16 +68,20 @@ def levels_command(request: ReportRequest, step: Step = None, bands: Bands = Non
                 [s for item in request.symbols for s in item.split(",") if s.strip()]) > 1):
             raise UsageError("levels reports one symbol at a time (-s SYMBOL)")
         since_ms, until_ms = parse_window(request.since, request.until)
-        store = open_store(request.redis_url, request.prefix)
+        store = open_store(request.redis_url, request.prefix, create=False)
         levels = compute_levels(
             store, list(request.symbols) if request.symbols else "BTCUSDT", step=amount,
             bands=bands, since_ms=since_ms, until_ms=until_ms, exchanges=request.exchanges,
         )
-        render_report(
-            levels, "levels", request.fmt, sys.stdout, color=resolve_color(request.color),
-            table_style=request.table_style, header=request.header,
-        )
-        sys.stdout.flush()
+        from liqcli.cli.output import text_output
+
+        with text_output(output) as out:
+            render_report(
+                levels, "levels", request.fmt, out,
+                color=resolve_color(request.color) and out is sys.stdout,
+                table_style=request.table_style, header=request.header,
+                string_amounts=string_amounts,
+            )
 
 
-app.command(name="levels", help=HELP, epilog=EXAMPLES)(report_command(levels_command))
+app.command(name="levels", help=HELP)(report_command(levels_command))

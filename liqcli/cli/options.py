@@ -5,6 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from typer._click.types import StringParamType
+
+
+class _PlainText(StringParamType):
+    """A string whose help shows only the metavar, not the type column's raw ``<str>``."""
+
+    def get_metavar(self, param: object, ctx: object) -> str | None:
+        return ""
+
+
+PLAIN_TEXT = _PlainText()
 
 RedisUrl = Annotated[
     str | None,
@@ -13,8 +24,10 @@ RedisUrl = Annotated[
         metavar="URL",
         envvar=["LIQCLI_REDIS_URL", "REDIS_URL"],
         show_envvar=True,
-        help="Store URL: redis://, rediss://, unix:// or embedded:PATH "
-        "(default redis://localhost:6379/0).",
+        help="Store URL: redis://, rediss:// (TLS; ssl_ca_certs=… parameters), "
+        "redis+cluster:// (a cluster node's redis:// URL is detected too), unix:// or "
+        "embedded:PATH (default: an embedded store in your data directory, see "
+        "'liqcli store path').",
         rich_help_panel="Connection",
     ),
 ]

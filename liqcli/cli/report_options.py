@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
 
 from liqcli.cli.options import Debug, Prefix, RedisUrl
+from liqcli.cli.reporting import ReportRequest
 from liqcli.formatters import DEFAULT_FORMAT, available
 
 PANEL = "Report"
@@ -83,8 +83,9 @@ Symbols = Annotated[
     list[str] | None,
     typer.Option(
         "-s", "--symbol", envvar="LIQCLI_SYMBOL", show_envvar=True, metavar="SYMBOL",
-        help="Symbol to report (default BTCUSDT); repeat it, or separate symbols with commas "
-        "(also in LIQCLI_SYMBOL: ETHUSDT,SOLUSDT).", rich_help_panel=PANEL,
+        help="Symbol to report; repeat it, or separate symbols with commas (also in "
+        "LIQCLI_SYMBOL: ETHUSDT,SOLUSDT). Default: LIQCLI_SYMBOL, else BTCUSDT; 'symbols' lists "
+        "every symbol unless -s is given.", rich_help_panel=PANEL,
     ),
 ]
 AllSymbols = Annotated[
@@ -149,24 +150,6 @@ Color = Annotated[
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class ReportRequest:
-    """What a report command was asked for (after parsing, before validation of times)."""
-
-    symbols: tuple[str, ...] | None
-    all_symbols: bool
-    exchanges: tuple[str, ...]
-    since: str | None
-    until: str | None
-    fmt: str = DEFAULT_FORMAT
-    table_style: str | None = None
-    header: bool = True
-    color: str = "auto"
-    redis_url: str | None = None
-    prefix: str = "liq"
-    debug: bool = False
-
-
 def report_request(
     symbol: Symbols = None,
     all_symbols: AllSymbols = False,
@@ -198,16 +181,6 @@ def report_request(
     )
 
 
-def check_selection(request: ReportRequest) -> None:
-    """Raise UsageError for a bad time, symbol or exchange name: before any I/O."""
-    from liqcli.report.core import normalize_exchanges, normalize_symbols
-    from liqcli.report.timeparse import parse_window
-
-    parse_window(request.since, request.until)
-    normalize_symbols(request.symbols)
-    normalize_exchanges(request.exchanges)
-
-
 _SELECTION = ("symbol", "all_symbols", "exchange", "since", "until")  # before a command's own
 
 
@@ -218,21 +191,30 @@ def report_command(run: Callable[..., None]) -> Callable[..., None]:
     options) are the command's own, listed after the selection options (symbol, exchange and
     window) and before the output and connection options.
     """
-    shared = list(inspect.signature(report_request, eval_str=True).parameters.values())
+    return gathered_command(report_request, run, first=_SELECTION)
+
+
+def gathered_command(
+    gather: Callable[..., Any], run: Callable[..., None], *, first: tuple[str, ...] = ()
+) -> Callable[..., None]:
+    """A Typer command whose options are ``gather``'s parameters and ``run``'s own (all but its
+    first); it calls ``run(gather(**shared), **own)``. ``gather``'s parameters named in
+    ``first`` come before ``run``'s own options, the others after them."""
+    shared = list(inspect.signature(gather, eval_str=True).parameters.values())
     own = list(inspect.signature(run, eval_str=True).parameters.values())[1:]
-    selection = [p for p in shared if p.name in _SELECTION]
-    rest = [p for p in shared if p.name not in _SELECTION]
+    leading = [p for p in shared if p.name in first]
+    rest = [p for p in shared if p.name not in first]
     shared_names = [p.name for p in shared]
 
     def command(**options: Any) -> None:
-        request = report_request(**{name: options.pop(name) for name in shared_names})
-        run(request, **options)
+        gathered = gather(**{name: options.pop(name) for name in shared_names})
+        run(gathered, **options)
 
     command.__name__ = run.__name__
     command.__qualname__ = run.__qualname__
     command.__doc__ = run.__doc__
     command.__module__ = run.__module__
     command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [*selection, *own, *rest], return_annotation=None
+        [*leading, *own, *rest], return_annotation=None
     )
     return command

@@ -8,28 +8,12 @@ from typing import Annotated
 import typer
 
 from liqcli.cli.app import app, errors_handled
-from liqcli.cli.report_cmd import resolve_color
-from liqcli.cli.report_options import (
-    PANEL,
-    ReportRequest,
-    check_selection,
-    choice,
-    report_command,
-)
+from liqcli.cli.output import Output
+from liqcli.cli.report_cmd import StringAmounts
+from liqcli.cli.report_options import PANEL, choice, report_command
+from liqcli.cli.reporting import ReportRequest, check_selection, resolve_color
 
 HELP = "The N largest single liquidations of the window, by USD (or --by qty), largest first."
-EXAMPLES = """\\
-EXAMPLES
-
-  # the 10 largest BTCUSDT liquidations of all time
-  liqcli top
-
-  # the 20 largest of the last 30 days, every symbol
-  liqcli top -n 20 --since 30d --all-symbols
-
-  # the largest SHORT liquidations on binance by base quantity, as CSV
-  liqcli top -s ETHUSDT -e binance --side short --by qty --since 7d -f csv
-"""
 BY_CHOICES = ("usd", "qty")
 SIDE_CHOICES = ("long", "short")
 
@@ -58,7 +42,8 @@ SideOption = Annotated[
 
 
 def top_command(
-    request: ReportRequest, count: Count = 10, by: By = "usd", side: SideOption = None
+    request: ReportRequest, count: Count = 10, by: By = "usd", side: SideOption = None,
+    output: Output = None, string_amounts: StringAmounts = False,
 ) -> None:
     with errors_handled(request.debug):
         from liqcli.formatters import render_report
@@ -69,17 +54,21 @@ def top_command(
         check_selection(request)  # bad times and names are usage errors, before I/O
         check_top(count, by, side)
         since_ms, until_ms = parse_window(request.since, request.until)
-        store = open_store(request.redis_url, request.prefix)
+        store = open_store(request.redis_url, request.prefix, create=False)
         top = compute_top(
             store, list(request.symbols) if request.symbols else None, n=count, by=by,
             since_ms=since_ms, until_ms=until_ms, exchanges=request.exchanges, side=side,
             all_symbols=request.all_symbols,
         )
-        render_report(
-            top, "top", request.fmt, sys.stdout, color=resolve_color(request.color),
-            table_style=request.table_style, header=request.header,
-        )
-        sys.stdout.flush()
+        from liqcli.cli.output import text_output
+
+        with text_output(output) as out:
+            render_report(
+                top, "top", request.fmt, out,
+                color=resolve_color(request.color) and out is sys.stdout,
+                table_style=request.table_style, header=request.header,
+                string_amounts=string_amounts,
+            )
 
 
-app.command(name="top", help=HELP, epilog=EXAMPLES)(report_command(top_command))
+app.command(name="top", help=HELP)(report_command(top_command))

@@ -1,32 +1,35 @@
 """``liqcli watch``: the live cumulative dashboard (docs/watch.md).
 
-On a terminal (with ``-f table``) a rich Live dashboard redrawn in place; otherwise one snapshot
-per refresh on stdout, flushed (``-f ndjson``: one ``summary`` document per line, ``coverage``
-included, with the live fields ``refreshed_at``, ``delta`` and ``recent``). The figures and the
-reconnection logic are in :mod:`liqcli.report.live`; this module only draws them.
+On a terminal (with ``-f table``) a rich Live dashboard filling the terminal, drawn at each
+refresh and resize; otherwise one snapshot per refresh on stdout, flushed (``-f ndjson``: one
+``summary`` document per line, ``coverage`` included, with the live fields ``refreshed_at``,
+``delta``, ``recent`` and, with ``--windows``, ``windows``). The figures and the reconnection
+logic are in :mod:`liqcli.report.live`, the dashboard's drawing in
+:mod:`liqcli.formatters._dashboard`; this module runs them.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
 from liqcli.cli.app import app, errors_handled
-from liqcli.cli.report_options import ReportRequest, check_selection, report_command
+from liqcli.cli.report_options import report_command
+from liqcli.cli.reporting import ReportRequest, check_selection
 
 if TYPE_CHECKING:
-    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
-
-    from liqcli.report.live import Delta, LiveSession, Snapshot, Status
-    from liqcli.report.stats import CumulativeStats
+    from liqcli.formatters._dashboard import DashboardView
+    from liqcli.model import Event
+    from liqcli.report.live import Flow, LiveSession, Snapshot, Status
 
 WATCH_PANEL = "Watch"
 DEFAULT_INTERVAL = 5.0
@@ -34,14 +37,74 @@ MIN_INTERVAL = 0.05
 MAX_INTERVAL = 86_400.0  # one day
 WATCH_HELP = (
     "Live cumulative dashboard: the whole summary (feed gaps included), refreshed every "
-    "--interval seconds, with the change since the previous refresh and the last hour's "
-    "activity.\n\n"
-    "On a terminal it redraws in place (Ctrl-C quits). Piped, it prints one snapshot per "
-    "refresh, flushed (-f ndjson: one JSON summary object per line). If the store goes away "
-    "it keeps running, retries with backoff and marks the figures stale until the store is "
-    "back. One refresh costs a few Redis round trips per symbol (plus one or two for the feed "
-    "gaps), whatever the store holds."
+    "--interval seconds, with the change since the previous refresh, the last hour's "
+    "activity and the recent liquidations.\n\n"
+    "On a terminal it fills the screen (alternate screen; --no-screen keeps the scrollback) "
+    "with every section at any size, redrawn at each refresh and resize (Ctrl-C quits). "
+    "Piped, it prints one snapshot per refresh, flushed (-f ndjson: one JSON summary object "
+    "per line). If the store goes away it keeps running, retries with backoff and marks the "
+    "figures stale until the store is back. One refresh costs a few Redis round trips per "
+    "symbol (plus one or two for the feed gaps), whatever the store holds."
 )
+WATCH_EXAMPLES = """
+
+Examples:
+
+  liqcli watch                          # BTCUSDT, all time, every 5 s
+
+  liqcli watch --since 1h --windows 15m,24h
+
+  liqcli watch --min-usd 10000 --sections liquidations,sides,totals
+
+  liqcli watch --all-symbols -f ndjson | jq -c .totals
+
+  liqcli watch -f csv --count 1 >> snapshots.csv   # with refreshed_at
+"""
+
+
+def _check_sections(value: str | None) -> tuple[str, ...] | None:
+    from liqcli.formatters._dashboard import SECTIONS
+
+    if value is None:
+        return None
+    names = [item.strip().lower() for item in value.split(",")]
+    for name in names:
+        if name not in SECTIONS:
+            raise typer.BadParameter(
+                f"{name!r} is not a section (choose from {', '.join(SECTIONS)})"
+            )
+    return tuple(dict.fromkeys(names))
+
+
+def _complete_sections(incomplete: str) -> list[str]:
+    from liqcli.formatters._dashboard import SECTIONS
+
+    done, _, last = incomplete.rpartition(",")
+    prefix = f"{done}," if done else ""
+    return [prefix + name for name in SECTIONS if name.startswith(last)]
+
+
+def _check_windows(value: str | None) -> str | None:
+    from liqcli.errors import UsageError
+    from liqcli.report.timeparse import parse_windows
+
+    try:
+        parse_windows(value)
+    except UsageError as exc:
+        raise typer.BadParameter(str(exc).removeprefix("--windows: ")) from None
+    return value
+
+
+def _check_min_usd(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value.replace("_", "").replace(",", ""))
+    except InvalidOperation:
+        raise typer.BadParameter(f"{value!r} is not an amount of USD") from None
+    if not amount.is_finite() or amount < 0:
+        raise typer.BadParameter(f"{value!r} is not an amount of USD (0 or more)")
+    return value
 
 
 def _check_interval(value: float) -> float:
@@ -50,7 +113,7 @@ def _check_interval(value: float) -> float:
     return value
 
 
-@app.command(help=WATCH_HELP)
+@app.command(help=WATCH_HELP + WATCH_EXAMPLES)
 @report_command
 def watch(
     request: ReportRequest,
@@ -73,31 +136,83 @@ def watch(
     screen: Annotated[
         bool,
         typer.Option(
-            "--screen", help="Use the terminal's alternate screen (restored on exit).",
+            "--screen/--no-screen",
+            help="On a terminal, draw on the alternate screen (the default; restored on exit); "
+            "--no-screen draws in the normal screen and keeps the scrollback.",
             rich_help_panel=WATCH_PANEL,
         ),
-    ] = False,
+    ] = True,
+    sections: Annotated[
+        str | None,
+        typer.Option(
+            "--sections", metavar="LIST", callback=_check_sections,
+            autocompletion=_complete_sections,
+            help="Sections to show, in this order (comma list): change, activity, totals, "
+            "sides, exchanges, matrix, gaps, liquidations, windows.",
+            rich_help_panel=WATCH_PANEL,
+        ),
+    ] = None,
+    windows: Annotated[
+        str | None,
+        typer.Option(
+            "--windows", metavar="LIST", callback=_check_windows,
+            help="Add trailing windows ending at each refresh (comma list: 15m,1h,24h).",
+            rich_help_panel=WATCH_PANEL,
+        ),
+    ] = None,
+    min_usd: Annotated[
+        str | None,
+        typer.Option(
+            "--min-usd", metavar="USD", callback=_check_min_usd,
+            help="Recent liquidations: list only those worth at least USD.",
+            rich_help_panel=WATCH_PANEL,
+        ),
+    ] = None,
 ) -> None:
     """Live cumulative dashboard (see WATCH_HELP); the report options arrive as ``request``."""
-    run_watch(request, interval=interval, count=count, screen=screen)
+    run_watch(
+        request, interval=interval, count=count, screen=screen,
+        sections=sections, windows=windows, min_usd=min_usd,
+    )
 
 
 def run_watch(
-    request: ReportRequest, *, interval: float, count: int | None = None, screen: bool = False
+    request: ReportRequest, *, interval: float, count: int | None = None, screen: bool = True,
+    sections: Any = None, windows: str | None = None, min_usd: str | None = None,
 ) -> None:
     """Run the dashboard until Ctrl-C or ``count`` refreshes (exit status: see docs/watch.md)."""
+    from liqcli.formatters._dashboard import SECTIONS
+
+    options = WatchOptions(
+        screen=screen,
+        sections=tuple(sections) if sections else SECTIONS,
+        windows=windows,
+        min_usd=Decimal(min_usd.replace("_", "").replace(",", "")) if min_usd else Decimal(0),
+    )
     try:
         with errors_handled(request.debug), _interrupt_on_sigterm():
-            _watch(request, interval, count, screen)
+            _watch(request, interval, count, options)
     except KeyboardInterrupt:  # Ctrl-C is how a dashboard is left: not an error
         raise typer.Exit(0) from None
 
 
-def _watch(request: ReportRequest, interval: float, count: int | None, screen: bool) -> None:
+@dataclass(frozen=True, slots=True)
+class WatchOptions:
+    """``watch``'s own display options."""
+
+    screen: bool = True
+    sections: tuple[str, ...] = ()
+    windows: str | None = None
+    min_usd: Decimal = Decimal(0)
+
+
+def _watch(request: ReportRequest, interval: float, count: int | None,
+           options: WatchOptions) -> None:
     from functools import partial
 
     from liqcli.errors import StoreError
     from liqcli.report.live import LiveSession, WatchQuery, describe_error
+    from liqcli.report.timeparse import parse_windows
     from liqcli.store.connection import connect
     from liqcli.store.store import Store
 
@@ -105,7 +220,8 @@ def _watch(request: ReportRequest, interval: float, count: int | None, screen: b
     check_selection(request)
     # a stalled server must not freeze the dashboard for long: bound each command
     store = Store(
-        connect(request.redis_url, socket_timeout=max(5.0, 2 * interval)), prefix=request.prefix
+        connect(request.redis_url, socket_timeout=max(5.0, 2 * interval), create=False),
+        prefix=request.prefix,
     )
     query = WatchQuery(
         symbols=request.symbols,
@@ -113,12 +229,14 @@ def _watch(request: ReportRequest, interval: float, count: int | None, screen: b
         exchanges=request.exchanges,
         since=request.since,
         until=request.until,
+        windows=parse_windows(options.windows),
+        min_usd=options.min_usd,
     )
     session = LiveSession(
         store, query, interval, describe=partial(describe_error, url=request.redis_url)
     )
     if request.fmt == "table" and request.table_style is None and _isatty(sys.stdout):
-        _run_live(session, count, screen, request.color)
+        _run_live(session, count, options, request.color)
     else:
         _run_stream(session, count, request)
     if session.status.stale:  # --count ended while the store was unreachable
@@ -152,12 +270,15 @@ def _interrupt_on_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _refreshes(session: LiveSession, count: int | None) -> Iterator[Status]:
-    """Refresh attempts at the session's pace, ``count`` of them (None: forever)."""
+def _refreshes(
+    session: LiveSession, count: int | None, wait: Callable[[float], None] = time.sleep
+) -> Iterator[Status]:
+    """Refresh attempts at the session's pace, ``count`` of them (None: forever); ``wait``
+    sleeps (and may do other work, such as redrawing after a resize, while it waits)."""
     while True:
         delay = session.due_in()
         if delay > 0:
-            time.sleep(delay)
+            wait(delay)
         status = session.refresh()
         yield status
         if count is not None and status.refreshes >= count:
@@ -166,12 +287,14 @@ def _refreshes(session: LiveSession, count: int | None) -> Iterator[Status]:
 
 # ------------------------------------------------------------------ streaming
 def _run_stream(session: LiveSession, count: int | None, request: ReportRequest) -> None:
+    from liqcli.formatters._dashboard import seconds
+
     out = sys.stdout
     first = True
     for status in _refreshes(session, count):
         if status.stale:
             _note(
-                f"reconnecting (attempt {status.attempt}, next in {_seconds(status.next_in)}): "
+                f"reconnecting (attempt {status.attempt}, next in {seconds(status.next_in)}): "
                 f"{status.error}"
             )
             continue
@@ -192,6 +315,8 @@ def write_snapshot(
     snapshot: Snapshot, request: ReportRequest, out: TextIO, *, first: bool = True
 ) -> None:
     """One refresh in a streaming format (``first``: csv/tsv write their header once)."""
+    from liqcli.formatters._dashboard import live_lines, no_data_text
+
     fmt = request.fmt
     if fmt in ("ndjson", "json"):
         from liqcli.formatters._document import dumps
@@ -205,8 +330,21 @@ def write_snapshot(
             file=out, force_terminal=True, markup=False, highlight=False, emoji=False,
             soft_wrap=False,
         )
+        from rich.text import Text
+
+        from liqcli.formatters._display import gaps_table
+        from liqcli.formatters.table import renderable, rich_table
+
         console.print(_stream_title(snapshot), style="bold")
-        console.print(_snapshot_renderable(snapshot, stale=False))
+        for line in live_lines(snapshot):
+            console.print(Text.assemble(*line))
+        if snapshot.empty:
+            console.print(no_data_text(snapshot), style="yellow")
+            gaps = gaps_table(snapshot.stats)
+            if gaps is not None:
+                console.print(rich_table(gaps))
+        else:
+            console.print(renderable(snapshot.stats, "summary"))
         console.print()
     elif fmt == "table":
         from liqcli.formatters._display import gaps_table
@@ -224,6 +362,14 @@ def write_snapshot(
         if not snapshot.empty:
             out.write(plain_text(snapshot.stats, "summary", style))
         out.write("\n")
+    elif fmt in ("csv", "tsv"):
+        from liqcli.formatters import RenderOptions
+        from liqcli.formatters._delimited import write
+
+        write(
+            snapshot.stats, "summary", out, RenderOptions(header=request.header and first),
+            "," if fmt == "csv" else "\t", leading={"refreshed_at": _iso(snapshot.refreshed_ms)},
+        )
     else:
         from liqcli.formatters import render_report
 
@@ -256,6 +402,8 @@ def watch_document(snapshot: Snapshot) -> dict[str, Any]:
         ],
         "new_exchanges": list(delta.new_exchanges),
         "new_symbols": list(delta.new_symbols),
+        "entered": _flow(delta.entered),
+        "left": _flow(delta.left),
     }
     recent = snapshot.recent
     doc["recent"] = {
@@ -270,109 +418,38 @@ def watch_document(snapshot: Snapshot) -> dict[str, Any]:
             "usd": list(recent.usd_per_minute),
             "events": list(recent.events_per_minute),
         },
+        "liquidations": [_liquidation(event) for event in snapshot.liquidations],
     }
+    if snapshot.windows:
+        doc["windows"] = [
+            {
+                "window": window.label,
+                "since": _iso(snapshot.refreshed_ms - window.length_ms),
+                "events": window.stats.totals.events,
+                "usd": window.stats.totals.usd,
+                "sides": [{"side": row.side, "events": row.events, "usd": row.usd}
+                          for row in window.stats.sides],
+                "exchanges": [{"exchange": row.exchange, "events": row.events, "usd": row.usd}
+                              for row in window.stats.exchanges],
+            }
+            for window in snapshot.windows
+        ]
     return doc
 
 
-# ----------------------------------------------------------------- text parts
-Segment = tuple[str, str]  # (text, rich style)
+def _flow(flow: Flow | None) -> dict[str, Any] | None:
+    return None if flow is None else {"events": flow.events, "usd": flow.usd}
 
 
-def live_lines(snapshot: Snapshot) -> list[list[Segment]]:
-    """The live-only lines: change since the previous refresh, last 15 minutes, sparkline."""
-    from liqcli.formatters._text import fmt_int, fmt_usd
-    from liqcli.report.live import RECENT_MINUTES, sparkline
+def _liquidation(event: Event) -> dict[str, Any]:
+    from liqcli.formatters._display import tier_of
 
-    lines: list[list[Segment]] = []
-    delta = snapshot.delta
-    title = "Change since previous refresh"
-    if delta is None:
-        lines.append([(f"{title}: ", "bold"),
-                      ("first refresh (changes show from the next one)", "dim")])
-    elif delta.changed:
-        lines.append([(f"{title} ({_clock(delta.previous_ms)}): ", "bold"),
-                      *change_segments(delta, snapshot.stats.base)])
-    else:
-        line: list[Segment] = [(f"{title} ({_clock(delta.previous_ms)}): ", "bold"),
-                               ("none", "dim")]
-        last = snapshot.last_change
-        if last is not None:
-            line.append((f" · last change, at {_clock(last.current_ms)}: ", "dim"))
-            line += change_segments(last, snapshot.stats.base)
-        lines.append(line)
-    recent = snapshot.recent
-    lines.append([
-        (f"Last {RECENT_MINUTES} min: ", "bold"),
-        (f"{fmt_int(recent.events_15m)} events · {fmt_usd(recent.usd_15m)} USD", ""),
-    ])
-    peak = max(recent.usd_per_minute, default=Decimal(0))
-    lines.append([
-        ("USD per minute, last hour: ", "bold"),
-        ("▕", "dim"), (sparkline(recent.usd_per_minute), "cyan"), ("▏", "dim"),
-        (f" peak {fmt_usd(peak)} USD/min", "dim"),
-    ])
-    return lines
-
-
-def change_segments(delta: Delta, base: str | None) -> list[Segment]:
-    """``+3 events · +12,345.67 USD · +0.1 BTC · LONG +2 / +… · SHORT +1 / +… · new …``."""
-    line: list[Segment] = [
-        (f"{_signed_int(delta.events)} events", _change_style(delta.events)),
-        (" · ", "dim"),
-        (f"{_signed_usd(delta.usd)} USD", _change_style(delta.usd)),
-    ]
-    if delta.qty is not None and base:
-        line += [(" · ", "dim"), (f"{_signed_qty(delta.qty)} {_printable(base)}", "")]
-    for change in delta.sides:
-        line += [
-            (" · ", "dim"),
-            (change.key, "red" if change.key == "LONG" else "green"),
-            (f" {_signed_int(change.events)} / {_signed_usd(change.usd)}", ""),
-        ]
-    if delta.new_exchanges:
-        line += [(" · new exchange: ", "dim"),
-                 (", ".join(_printable(n) for n in delta.new_exchanges), "bold")]
-    if delta.new_symbols:
-        line += [(" · new symbol: ", "dim"),
-                 (", ".join(_printable(n) for n in delta.new_symbols), "bold")]
-    return line
-
-
-def no_data_text(snapshot: Snapshot) -> str:
-    from liqcli.formatters._display import heading
-
-    return (
-        f"No data yet for {heading(snapshot.stats, 'summary')}. Waiting for events: the "
-        "figures appear at the next refresh after they are ingested."
-    )
-
-
-def _signed_int(value: int) -> str:
-    return f"{value:+,}"
-
-
-def _signed_usd(value: Decimal) -> str:
-    from liqcli.formatters._text import fmt_usd
-
-    text = fmt_usd(value)
-    return text if text.startswith("-") else f"+{text}"
-
-
-def _signed_qty(value: Decimal) -> str:
-    from liqcli.formatters._text import fmt_qty
-
-    text = fmt_qty(value)
-    return text if text.startswith("-") else f"+{text}"
-
-
-def _change_style(value: int | Decimal) -> str:
-    return "bold" if value else "dim"
-
-
-def _printable(text: str) -> str:
-    from liqcli.formatters._text import printable
-
-    return printable(text)
+    tier = tier_of(event.usd)
+    return {
+        "time": _iso(event.ts_ms), "exchange": event.exchange, "symbol": event.symbol,
+        "side": event.side, "usd": event.usd, "price": event.price, "qty": event.qty,
+        "tier": tier.label if tier else None,
+    }
 
 
 def _iso(ms: int) -> str:
@@ -381,142 +458,68 @@ def _iso(ms: int) -> str:
     return iso_utc(ms)
 
 
-def _clock(ms: int) -> str:
-    """``HH:MM:SS`` UTC of an epoch-ms time."""
-    return _iso(ms)[11:19]
+def _view(session: LiveSession, options: WatchOptions, height: int | None) -> DashboardView:
+    from liqcli.formatters._dashboard import DashboardView
 
-
-def _seconds(value: float) -> str:
-    return f"{value:.1f}s" if value < 10 else f"{value:.0f}s"
-
-
-# ---------------------------------------------------------------------- rich
-def _text(segments: list[Segment]) -> Any:
-    from rich.text import Text
-
-    text = Text(no_wrap=False)
-    for content, style in segments:
-        text.append(content, style=style or None)
-    return text
-
-
-def _snapshot_renderable(snapshot: Snapshot, *, stale: bool) -> RenderableType:
-    from rich.console import Group
-    from rich.panel import Panel
-    from rich.styled import Styled
-    from rich.text import Text
-
-    parts: list[RenderableType] = [_text(line) for line in live_lines(snapshot)]
-    parts.append(Text(""))
-    if snapshot.empty:
-        from liqcli.formatters._display import gaps_table
-        from liqcli.formatters.table import rich_table
-
-        parts.append(Panel(Text(no_data_text(snapshot)), title="no data yet", border_style="yellow",
-                           title_align="left"))
-        gaps = gaps_table(snapshot.stats)  # silence with a feed down: show why
-        if gaps is not None:
-            parts += [Text(""), rich_table(gaps)]
-    else:
-        parts.append(SummaryBlock(snapshot.stats))
-    body = Group(*parts)
-    return Styled(body, "dim") if stale else body
-
-
-@dataclass(frozen=True, slots=True)
-class SummaryBlock:
-    """The whole summary (the table formatter's rich tables, feed gaps included), two tables
-    side by side where the terminal is wide enough, so that the dashboard fits more terminals
-    without cropping."""
-
-    stats: CumulativeStats
-    gap: int = 3
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        from rich.measure import Measurement
-        from rich.table import Table
-        from rich.text import Text
-
-        from liqcli.formatters._display import covered, display_tables, heading
-        from liqcli.formatters.table import rich_table
-
-        yield Text(heading(self.stats, "summary"), style="bold")
-        yield Text(covered(self.stats), style="dim")
-        tables = [rich_table(table) for table in display_tables(self.stats, "summary")]
-        widths = [Measurement.get(console, options, t).maximum for t in tables]
-        index = 0
-        while index < len(tables):
-            yield Text("")
-            pair = index + 1 < len(tables)
-            if pair and widths[index] + self.gap + widths[index + 1] <= options.max_width:
-                grid = Table.grid(padding=(0, self.gap))
-                grid.add_row(tables[index], tables[index + 1])
-                yield grid
-                index += 2
-            else:
-                yield tables[index]
-                index += 1
-
-
-@dataclass(frozen=True, slots=True)
-class DashboardView:
-    """An immutable picture of one refresh; renders the status line with a live countdown."""
-
-    snapshot: Snapshot | None
-    stale: bool
-    attempt: int
-    error: str | None
-    next_at: float  # monotonic time of the next attempt
-    interval: float
-    clock: Callable[[], float] = time.monotonic
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        from rich.console import Group
-        from rich.rule import Rule
-        from rich.text import Text
-
-        left = max(0.0, self.next_at - self.clock())
-        status = Text()
-        status.append("liqcli watch", style="bold")
-        if not self.stale and self.snapshot is not None:
-            status.append("  ● live", style="bold green")
-            status.append(f" · refreshed {_clock(self.snapshot.refreshed_ms)} UTC", style="")
-            status.append(f" · every {_seconds(self.interval)} · next in {_seconds(left)}",
-                          style="dim")
-        else:
-            status.append(f"  ⟳ reconnecting (attempt {self.attempt})", style="bold red")
-            status.append(f" · next try in {_seconds(left)}", style="dim")
-            if self.snapshot is not None:
-                status.append(
-                    f" · figures STALE since {_clock(self.snapshot.refreshed_ms)} UTC",
-                    style="bold yellow",
-                )
-        status.append(" · Ctrl-C quits", style="dim")
-        parts: list[RenderableType] = [status]
-        if self.error:
-            parts.append(Text(self.error, style="red"))
-        parts.append(Rule(style="dim"))
-        if self.snapshot is None:
-            parts.append(Text("Waiting for the store: no figures yet.", style="yellow"))
-        else:
-            parts.append(_snapshot_renderable(self.snapshot, stale=self.stale))
-        yield Group(*parts)
-
-
-def _view(session: LiveSession) -> DashboardView:
     status = session.status
     return DashboardView(
         snapshot=status.snapshot,
         stale=status.stale,
         attempt=status.attempt,
         error=status.error,
-        next_at=session.clock() + session.due_in(),
+        next_ms=session.wall() + round(session.due_in() * 1000),
         interval=session.interval,
-        clock=session.clock,
+        sections=options.sections,
+        min_usd=options.min_usd,
+        height=height,
     )
 
 
-def _run_live(session: LiveSession, count: int | None, screen: bool, color: str) -> None:
+@contextmanager
+def _resizes() -> Iterator[Callable[[float], bool]]:
+    """A ``wait(seconds)`` that returns True early when the terminal was resized (SIGWINCH),
+    False after the full time: a self-pipe the signal handler writes to."""
+    import select
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():  # no signals there
+
+        def sleep(timeout: float) -> bool:
+            time.sleep(max(0.0, timeout))
+            return False
+
+        yield sleep
+        return
+
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+
+    def handler(signum: int, frame: Any) -> None:
+        with suppress(BlockingIOError):  # a resize is already pending
+            os.write(write_fd, b"w")
+
+    def wait(timeout: float) -> bool:
+        ready, _, _ = select.select([read_fd], [], [], max(0.0, timeout))
+        if ready:
+            os.read(read_fd, 4096)
+            return True
+        return False
+
+    previous = signal.signal(signal.SIGWINCH, handler)
+    try:
+        yield wait
+    finally:
+        signal.signal(signal.SIGWINCH, previous)
+        os.close(read_fd)
+        os.close(write_fd)
+
+
+def _run_live(
+    session: LiveSession, count: int | None, options: WatchOptions, color: str
+) -> None:
+    """The dashboard on a terminal: drawn at each refresh and after each resize, never in
+    between (so an idle dashboard costs one refresh per interval)."""
     from rich.console import Console
     from rich.live import Live
     from rich.text import Text
@@ -526,16 +529,38 @@ def _run_live(session: LiveSession, count: int | None, screen: bool, color: str)
         no_color={"never": True, "always": False}.get(color),
         force_terminal=True,
     )
-    with Live(
+
+    def fit() -> None:  # the terminal's size now (COLUMNS/LINES do not pin a live terminal)
+        try:
+            size = os.get_terminal_size(sys.stdout.fileno())
+        except (OSError, ValueError):
+            return
+        console.size = (size.columns, size.lines)
+
+    fit()
+    # in the normal screen one line stays free, so that the last one never scrolls the view
+    height = None if options.screen else max(console.height - 1, 1)
+    with _resizes() as resized, Live(
         Text("liqcli watch: connecting…", style="dim"),
         console=console,
-        screen=screen,
-        auto_refresh=True,
-        refresh_per_second=2,
+        screen=options.screen,
+        auto_refresh=False,
         transient=False,
         redirect_stdout=False,
         redirect_stderr=False,
-        vertical_overflow="crop" if screen else "ellipsis",
+        vertical_overflow="crop",
     ) as live:
-        for _ in _refreshes(session, count):
-            live.update(_view(session), refresh=True)
+
+        def wait(delay: float) -> None:
+            nonlocal height
+            deadline = time.monotonic() + delay
+            while resized(deadline - time.monotonic()):
+                fit()
+                if not options.screen:  # the old frame may have been reflowed: start over
+                    height = max(console.height - 1, 1)
+                    console.clear()
+                if session.status.refreshes:
+                    live.update(_view(session, options, height), refresh=True)
+
+        for _ in _refreshes(session, count, wait):
+            live.update(_view(session, options, height), refresh=True)

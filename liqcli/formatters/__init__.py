@@ -26,11 +26,13 @@ _PREFERRED = ("table", "json", "ndjson", "csv", "tsv", "markdown")
 @dataclass(frozen=True, slots=True)
 class RenderOptions:
     """How to render. ``color``: rich output (TTY) or plain text; ``table_style``: a tabulate
-    format, which also forces plain tables; ``header``: csv/tsv header row."""
+    format, which also forces plain tables; ``header``: csv/tsv header row;
+    ``string_amounts``: json/ndjson write non-integer figures as strings of their exact digits."""
 
     color: bool = False
     table_style: str | None = None
     header: bool = True
+    string_amounts: bool = False
 
 
 class Formatter(Protocol):
@@ -78,6 +80,7 @@ def render_report(
     color: bool | None = None,
     table_style: str | None = None,
     header: bool = True,
+    string_amounts: bool = False,
 ) -> None:
     """Write the report ``command`` (summary, totals, sides, exchanges, matrix, symbols,
     history) of
@@ -90,6 +93,7 @@ def render_report(
         color=color_wanted(stream) if color is None else color,
         table_style=table_style,
         header=header,
+        string_amounts=string_amounts,
     )
     get(fmt).render(stats, command, stream, options)
 

@@ -28,11 +28,16 @@ def cell(value: Any) -> str:
 
 
 def write(
-    stats: Report, command: str, out: TextIO, options: RenderOptions, delimiter: str
+    stats: Report, command: str, out: TextIO, options: RenderOptions, delimiter: str,
+    leading: dict[str, Any] | None = None,
 ) -> None:
+    """The rows of ``command``; ``leading``: columns put first, the same value on every row
+    (``watch``'s ``refreshed_at``)."""
     names = columns(stats, command)
+    first = leading or {}
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     if options.header:
-        writer.writerow(names)
+        writer.writerow([*first, *names])
+    values = [cell(value) for value in first.values()]
     for row in rows(stats, command):
-        writer.writerow([cell(row[name]) for name in names])
+        writer.writerow([*values, *(cell(row[name]) for name in names)])

@@ -20,7 +20,7 @@ from liqcli.formatters._text import (
 )
 from liqcli.report.history import History
 from liqcli.report.levels import Levels
-from liqcli.report.stats import CumulativeStats, Figures
+from liqcli.report.stats import CumulativeStats, ExchangeFigures, Figures
 from liqcli.report.top import TopList
 from liqcli.report.windows import WindowedStats
 
@@ -146,12 +146,33 @@ def _totals_table(stats: CumulativeStats) -> DisplayTable:
     table.add([_qty_header(stats), fmt_qty(t.qty)])
     table.add(["Avg USD / event", fmt_usd(t.avg_usd)])
     table.add([f"Avg {_qty_header(stats)} / event", fmt_qty(t.avg_qty)])
-    table.add(["Events / hour", fmt_rate(t.events_per_hour)])
+    span = "" if t.rate_hours is None else f" (over {fmt_rate(t.rate_hours)} h)"
+    table.add([f"Events / hour{span}", fmt_rate(t.events_per_hour)])
     table.add(["First event", iso_or_none(stats.first_ms) or NONE_TEXT])
     table.add(["Last event", iso_or_none(stats.last_ms) or NONE_TEXT])
     hours = stats.duration_hours
     table.add(["Duration (h)", NONE_TEXT if hours is None else fmt_rate(hours)])
     return table
+
+
+def footnotes(stats: Report, command: str) -> list[str]:
+    """One line per exchange of the report whose feed is sampled: its figures are lower
+    bounds (``binance: sampled feed, …, at least these figures``). ``history``, ``top`` and
+    ``levels`` carry no completeness flags (none yet)."""
+    rows: list[ExchangeFigures]
+    if isinstance(stats, WindowedStats):
+        rows = [row for _, one in stats.pairs() for row in one.exchanges]
+    elif not isinstance(stats, CumulativeStats):
+        return []
+    elif command == "symbols":
+        rows = [row for one in stats.symbol_reports() for row in one.exchanges]
+    else:
+        rows = list(stats.exchanges)
+    notes: dict[str, str] = {}
+    for row in rows:
+        if row.complete is False:
+            notes.setdefault(row.exchange, f"{printable(row.exchange)}: {row.note}")
+    return [notes[name] for name in sorted(notes)]
 
 
 def _figure_cells(row: Figures) -> list[str]:
@@ -387,6 +408,34 @@ def history_table(history: History) -> DisplayTable:
     return table
 
 
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """A size class of one liquidation (USD notional at least ``usd``), with its rich style."""
+
+    usd: Decimal
+    label: str
+    style: str  # watch's recent pane: the whole row
+    emphasis: str  # tail: added to the side's colour
+
+
+# One table for every view of individual liquidations (watch's recent pane; a `tail`):
+# like aggr's thresholds, largest first.
+LIQUIDATION_TIERS = (
+    Tier(Decimal(1_000_000), "1M", "bold reverse magenta", "bold reverse"),
+    Tier(Decimal(200_000), "200k", "bold reverse red", "bold underline"),
+    Tier(Decimal(100_000), "100k", "bold red", "bold"),
+    Tier(Decimal(50_000), "50k", "bold yellow", ""),
+)
+
+
+def tier_of(usd: Decimal) -> Tier | None:
+    """The largest tier ``usd`` reaches; None below the smallest (50,000 USD)."""
+    for tier in LIQUIDATION_TIERS:
+        if usd >= tier.usd:
+            return tier
+    return None
+
+
 _BUILDERS = {
     "totals": _totals_table,
     "sides": _sides_table,
@@ -395,6 +444,22 @@ _BUILDERS = {
 }
 
 __all__ = [
-    "COMBINED_SYMBOL", "DisplayTable", "covered", "display_tables", "gaps_table", "heading",
-    "history_table", "levels_table", "top_table",
+    "COMBINED_SYMBOL", "LIQUIDATION_TIERS", "DisplayTable", "Tier", "covered", "display_tables",
+    "footnotes", "gaps_table", "heading", "history_table", "levels_table", "tier_of", "top_table",
+    "usd_tier", "usd_tier_style",
 ]
+
+
+BELOW_TIERS_STYLE = "dim"  # ``tail``: an event below the smallest tier
+
+
+def usd_tier(usd: Decimal) -> int:
+    """The tier number of an event's USD: 4 (≥ 1M), 3 (≥ 200k), 2 (≥ 100k), 1 (≥ 50k) or 0."""
+    tier = tier_of(usd)
+    return 0 if tier is None else len(LIQUIDATION_TIERS) - LIQUIDATION_TIERS.index(tier)
+
+
+def usd_tier_style(usd: Decimal) -> str:
+    """``tail``'s emphasis for an event's tier (combined there with the side's colour)."""
+    tier = tier_of(usd)
+    return BELOW_TIERS_STYLE if tier is None else tier.emphasis

@@ -40,7 +40,7 @@ ROW_COLUMNS: tuple[str, ...] = (
     "symbol", "base", "quote", "since", "until", "section", "exchange", "side",
     "events", "usd", "qty", "events_pct", "usd_pct", "qty_pct",
     "avg_usd", "avg_qty", "events_per_hour", "first_event", "last_event", "duration_hours",
-    "gap_start", "gap_end",
+    "gap_start", "gap_end", "rate_hours", "complete",
 )
 # Columns of csv/tsv rows of ``history``: ``symbol`` (several symbols) and ``exchange``
 # (``--by exchange``) are inserted after ``end`` when they apply.
@@ -139,6 +139,7 @@ def _sections(stats: CumulativeStats, sections: Sequence[str], *, with_bases: bo
         doc["totals"] = {
             "events": t.events, "usd": t.usd, "qty": t.qty,
             "avg_usd": t.avg_usd, "avg_qty": t.avg_qty, "events_per_hour": t.events_per_hour,
+            "rate_hours": t.rate_hours,
         }
         if with_bases:
             doc["totals"]["qty_by_base"] = _bases(t.qty_by_base)
@@ -148,7 +149,8 @@ def _sections(stats: CumulativeStats, sections: Sequence[str], *, with_bases: bo
         ]
     if "exchanges" in sections:
         doc["exchanges"] = [
-            {"exchange": row.exchange, **_figures(row, with_bases)} for row in stats.exchanges
+            {"exchange": row.exchange, **_figures(row, with_bases), "complete": row.complete}
+            for row in stats.exchanges
         ]
     if "matrix" in sections:
         doc["matrix"] = []
@@ -288,19 +290,20 @@ def _report_rows(stats: CumulativeStats, sections: Sequence[str], symbol: str) -
             "totals", events=t.events, usd=t.usd, qty=t.qty, avg_usd=t.avg_usd,
             avg_qty=t.avg_qty, events_per_hour=t.events_per_hour,
             first_event=iso_or_none(stats.first_ms), last_event=iso_or_none(stats.last_ms),
-            duration_hours=stats.duration_hours,
+            duration_hours=stats.duration_hours, rate_hours=t.rate_hours,
         )
     if "sides" in sections:
         for s in stats.sides:
             yield row("sides", side=s.side, **_row_figures(s))
     if "exchanges" in sections:
         for e in stats.exchanges:
-            yield row("exchanges", exchange=e.exchange, **_row_figures(e))
+            yield row("exchanges", exchange=e.exchange, complete=e.complete, **_row_figures(e))
     if "matrix" in sections:
+        complete = {e.exchange: e.complete for e in stats.exchanges}
         for c in stats.matrix:
             yield row(
                 "matrix", exchange=c.exchange, side=c.side,
-                events=c.events, usd=c.usd, qty=c.qty,
+                events=c.events, usd=c.usd, qty=c.qty, complete=complete.get(c.exchange),
             )
     if "coverage" in sections and stats.coverage is not None:
         for gap in stats.coverage.gaps:
@@ -407,14 +410,18 @@ def history_document(history: History) -> Doc:
 
 
 # ---------------------------------------------------------------- JSON text
-def dumps(value: Any, indent: int | None = 2) -> str:
-    """JSON text; Decimals are written as numbers in plain notation from their exact digits."""
+def dumps(value: Any, indent: int | None = 2, *, decimal_strings: bool = False) -> str:
+    """JSON text; Decimals are written as numbers in plain notation from their exact digits,
+    or with ``decimal_strings`` as JSON strings of those digits (``"1.000000000000000001"``:
+    exact for consumers that parse numbers as doubles, as jq 1.6 and JavaScript do)."""
     parts: list[str] = []
-    _encode(value, parts, indent, 0)
+    _encode(value, parts, indent, 0, decimal_strings)
     return "".join(parts)
 
 
-def _encode(value: Any, out: list[str], indent: int | None, level: int) -> None:
+def _encode(
+    value: Any, out: list[str], indent: int | None, level: int, strings: bool = False
+) -> None:
     import json
 
     from liqcli.formatters._text import plain_decimal
@@ -426,22 +433,22 @@ def _encode(value: Any, out: list[str], indent: int | None, level: int) -> None:
     elif value is False:
         out.append("false")
     elif isinstance(value, Decimal):
-        out.append(plain_decimal(value))
+        out.append(f'"{plain_decimal(value)}"' if strings else plain_decimal(value))
     elif isinstance(value, int):
         out.append(str(value))
     elif isinstance(value, str):
         out.append(json.dumps(value))
     elif isinstance(value, Mapping):
-        _container(list(value.items()), "{", "}", out, indent, level, keyed=True)
+        _container(list(value.items()), "{", "}", out, indent, level, strings, keyed=True)
     elif isinstance(value, list | tuple):
-        _container(list(value), "[", "]", out, indent, level, keyed=False)
+        _container(list(value), "[", "]", out, indent, level, strings, keyed=False)
     else:
         raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 def _container(
     items: list[Any], start: str, end: str, out: list[str], indent: int | None,
-    level: int, *, keyed: bool,
+    level: int, strings: bool, *, keyed: bool,
 ) -> None:
     import json
 
@@ -459,5 +466,5 @@ def _container(
         if keyed:
             key, item = item
             out.append(json.dumps(str(key)) + ": ")
-        _encode(item, out, indent, level + 1)
+        _encode(item, out, indent, level + 1, strings)
     out.append(closing + end)

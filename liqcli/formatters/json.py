@@ -10,8 +10,9 @@ if TYPE_CHECKING:
     from liqcli.formatters import RenderOptions
     from liqcli.formatters._document import Report
 
-DESCRIPTION = "one JSON document (amounts are exact JSON numbers)"
+DESCRIPTION = "one JSON document (amounts are exact JSON numbers, or strings)"
 
 
 def render(stats: Report, command: str, out: TextIO, options: RenderOptions) -> None:
-    out.write(dumps(document(stats, command), indent=2) + "\n")
+    text = dumps(document(stats, command), indent=2, decimal_strings=options.string_amounts)
+    out.write(text + "\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
-from liqcli.formatters._display import covered, display_tables, heading
+from liqcli.formatters._display import covered, display_tables, footnotes, heading
 
 if TYPE_CHECKING:
     from liqcli.formatters import RenderOptions
@@ -34,4 +34,7 @@ def render(stats: Report, command: str, out: TextIO, options: RenderOptions) -> 
         for row in table.rows:
             lines.append("| " + " | ".join(escape(c) for c in row) + " |")
         lines.append("")
+    notes = footnotes(stats, command)
+    if notes:
+        lines += [f"\\* {escape(note)}  " for note in notes] + [""]
     out.write("\n".join(lines))

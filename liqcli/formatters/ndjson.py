@@ -34,9 +34,9 @@ def row_objects(stats: Report, command: str) -> list[dict[str, Any]]:
     return objects
 
 
-def line(value: Any) -> str:
+def line(value: Any, *, decimal_strings: bool = False) -> str:
     """One compact JSON line (no trailing newline); reusable by ``watch -f ndjson``."""
-    return dumps(value, indent=None)
+    return dumps(value, indent=None, decimal_strings=decimal_strings)
 
 
 def document_line(stats: Report, command: str = "summary") -> str:
@@ -46,4 +46,4 @@ def document_line(stats: Report, command: str = "summary") -> str:
 
 def render(stats: Report, command: str, out: TextIO, options: RenderOptions) -> None:
     for obj in row_objects(stats, command):
-        out.write(line(obj) + "\n")
+        out.write(line(obj, decimal_strings=options.string_amounts) + "\n")

@@ -10,7 +10,13 @@ import zlib
 from decimal import Decimal
 from typing import TYPE_CHECKING, TextIO
 
-from liqcli.formatters._display import DisplayTable, covered, display_tables, heading
+from liqcli.formatters._display import (
+    DisplayTable,
+    covered,
+    display_tables,
+    footnotes,
+    heading,
+)
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -82,6 +88,10 @@ def plain_text(stats: Report, command: str, style: str = DEFAULT_PLAIN_STYLE) ->
         parts.append(covered(stats))
     for table in display_tables(stats, command):
         parts.append(f"\n{plain_table(table, style)}")
+    notes = footnotes(stats, command)
+    if notes:
+        parts.append("")
+        parts += [f"* {note}" for note in notes]
     return "\n".join(parts) + "\n"
 
 
@@ -108,6 +118,10 @@ def renderable(stats: Report, command: str = "summary") -> RenderableType:
     for table in display_tables(stats, command):
         items.append(Text(""))
         items.append(rich_table(table))
+    notes = footnotes(stats, command)
+    if notes:
+        items.append(Text(""))
+        items += [Text(f"* {note}", style="dim") for note in notes]
     return Group(*items)
 
 

@@ -4,12 +4,18 @@ file order, through the same atomic script as every other ingest.
 
 Line numbers stay exact: each range reports its own line count, and the caller numbers the
 ranges' rejected lines in order.
+
+Workers never outlive the ingest: each asks the kernel for SIGKILL when its parent dies
+(``PR_SET_PDEATHSIG`` on Linux) and also watches its parent's pid (every platform), so a
+``kill -9`` of the main process leaves no worker behind. Workers ignore SIGINT: Ctrl-C reaches
+the whole process group, and only the main process reports it (one line).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -32,6 +38,61 @@ class RangeResult:
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (line in range, reason)
     read: int = 0
     skipped: int = 0
+
+
+PARENT_POLL_S = 0.5  # how often a worker checks that its parent is still alive
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def worker_init(parent: int) -> None:
+    """Worker start-up: die with the parent, leave Ctrl-C to the parent."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent)
+
+
+def _die_with_parent(parent: int) -> None:
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # the watcher below still applies
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+    def watch() -> None:
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="liqcli-parent-watch", daemon=True).start()
+
+
+@contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """SIGINT held back while workers are started: a child inherits the mask, so Ctrl-C during
+    its start-up (before ``worker_init`` runs) cannot make it print a traceback; the parent
+    gets the pending signal when the block ends."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def worth_it(path: str, workers: int) -> bool:
@@ -127,14 +188,26 @@ def ingest_file(
 
     def batches() -> Iterator[Packed]:
         pending: list[tuple[int, Future[RangeResult]]] = []
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        with _sigint_blocked():
+            pool = ProcessPoolExecutor(
+                workers, mp_context=get_context("spawn"), initializer=worker_init,
+                initargs=(os.getpid(),),
+            )
+        try:
             for start, end in ranges(path):
-                job = pool.submit(read_range, path, fmt.name, start, end, store.prefix, batch_size)
+                with _sigint_blocked():  # a submit may start a worker
+                    job = pool.submit(
+                        read_range, path, fmt.name, start, end, store.prefix, batch_size
+                    )
                 pending.append((end, job))
                 # in file order; a few ranges in flight keep every worker busy, memory bounded
                 while len(pending) > 2 * workers or (pending and pending[0][1].done()):
                     yield from settle(*pending.pop(0))
             for end, job in pending:
                 yield from settle(end, job)
+        except BaseException:  # Ctrl-C, an error, or the consumer stopped: drop queued ranges
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
 
     store.ingest_packed(batches(), on_batch)

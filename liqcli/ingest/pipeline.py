@@ -16,19 +16,27 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from liqcli.errors import InvalidEvent
-from liqcli.ingest.readers import Record, RecordReader, check_inputs, get_format
+from liqcli.ingest.readers import (
+    Record,
+    RecordReader,
+    check_inputs,
+    get_format,
+    is_regular_file,
+)
 from liqcli.ingest.validate import normalize
 from liqcli.model import Event
 
 if TYPE_CHECKING:
-    from liqcli.store.store import Store
+    from liqcli.store.store import Packed, Store
 
 __all__ = ["IngestSummary", "ingest_events", "ingest_paths"]
 
 _FLUSH_AFTER_S = 1.0  # a slow stream (a pipe) is stored at least this often
+_PIPE_FLUSH_S = 0.5  # a pipe's events are stored at most this long after they were read
+_PIPE_IDLE_S = 0.05  # ... and as soon as the pipe has had nothing more for this long
 
 
 @dataclass(slots=True)
@@ -75,7 +83,7 @@ def ingest_paths(
     strict: bool = False,
     on_reject: Callable[[Record], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
-    batch_size: int = 500,
+    batch_size: int = 5000,
     normalize_hook: Callable[[Mapping[str, object]], Event] | None = None,
     workers: int = 1,
 ) -> IngestSummary:
@@ -104,10 +112,17 @@ def ingest_paths(
     started = time.perf_counter()
     done_bytes = 0
     reader: RecordReader | None = None
+    parallel_end = 0  # bytes of the file in hand the worker processes have finished
 
     def progress() -> None:
         if on_progress is not None:
-            on_progress(done_bytes + (reader.position if reader is not None else 0))
+            inside = reader.position if reader is not None else parallel_end
+            on_progress(done_bytes + inside)
+
+    def parallel_progress(end: int) -> None:
+        nonlocal parallel_end
+        parallel_end = end
+        progress()
 
     def reject(record: Record) -> None:
         summary.rejected += 1
@@ -146,15 +161,69 @@ def ingest_paths(
     else:
         for path in paths:
             if normalize_hook is None and _ingest_in_parallel(
-                store, path, fmt, workers, batch_size, summary, reject, on_progress, done_bytes,
-                count,
+                store, path, fmt, workers, batch_size, summary, reject, parallel_progress, count,
             ):
                 done_bytes += os.path.getsize(path)
+                parallel_end = 0
                 continue
-            store.ingest(valid_events(path), batch_size, on_batch=count,
-                         max_delay=_FLUSH_AFTER_S)
+            if is_regular_file(path):
+                store.ingest(valid_events(path), batch_size, on_batch=count,
+                             max_delay=_FLUSH_AFTER_S)
+            else:  # a pipe: what was read is stored within _FLUSH_AFTER_S, even while it waits
+                store.ingest_packed(
+                    _timed_batches(store, valid_events(path), batch_size, _PIPE_FLUSH_S), count
+                )
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+_END = object()
+
+
+def _timed_batches(
+    store: Store, events: Iterator[Event], batch_size: int, max_delay: float
+) -> Iterator[Packed]:
+    """Batches of ``events`` read by a helper thread: a batch is sent when full, when the input
+    has had nothing more for a moment (_PIPE_IDLE_S), or ``max_delay`` seconds after its first
+    event (``collector | liqcli ingest -`` stores each event within a second of reading it,
+    while ``cat big.jsonl | liqcli ingest -`` still sends full batches)."""
+    import queue
+    import threading
+
+    items: queue.Queue[object] = queue.Queue(maxsize=4 * batch_size)
+
+    def read() -> None:
+        try:
+            for event in events:
+                items.put(event)
+        except BaseException as exc:  # handed to the consuming thread, raised there
+            items.put(exc)
+        else:
+            items.put(_END)
+
+    threading.Thread(target=read, name="liqcli-read", daemon=True).start()
+    batch: list[Event] = []
+    deadline = 0.0
+    while True:
+        try:
+            wait = min(_PIPE_IDLE_S, max(0.0, deadline - time.monotonic())) if batch else None
+            item = items.get(timeout=wait)
+        except queue.Empty:
+            yield store.pack(batch)
+            batch = []
+            continue
+        if item is _END:
+            break
+        if isinstance(item, BaseException):
+            raise item
+        if not batch:
+            deadline = time.monotonic() + max_delay
+        batch.append(cast(Event, item))
+        if len(batch) >= batch_size:
+            yield store.pack(batch)
+            batch = []
+    if batch:
+        yield store.pack(batch)
 
 
 def _ingest_in_parallel(
@@ -165,8 +234,7 @@ def _ingest_in_parallel(
     batch_size: int,
     summary: IngestSummary,
     reject: Callable[[Record], None],
-    on_progress: Callable[[int], None] | None,
-    done_bytes: int,
+    on_position: Callable[[int], None],
     count: Callable[[list[bool]], None],
 ) -> bool:
     """Ingest ``path`` with worker processes when it is worth it; False when it was not."""
@@ -185,15 +253,16 @@ def _ingest_in_parallel(
         summary.skipped += result.skipped
         for line, reason in result.rejected:
             reject(Record(source, first_line + line - 1, None, reason))
-        if on_progress is not None:
-            on_progress(done_bytes + end)
+        on_position(end)  # every progress report from now on starts from here
 
     parallel_ingest.ingest_file(store, path, found, workers, batch_size=batch_size,
                                 on_result=on_result, on_batch=count)
     return True
 
 
-def ingest_events(store: Store, events: Iterable[Event], batch_size: int = 500) -> IngestSummary:
+def ingest_events(
+    store: Store, events: Iterable[Event], batch_size: int = 5000
+) -> IngestSummary:
     """Store already valid events in batches (the demo and live adapters use this)."""
     summary = IngestSummary()
     started = time.perf_counter()

@@ -2,7 +2,8 @@
 
 Every input is read as bytes and split into lines here, whatever its format:
 
-* ``-`` is standard input; gzip data (``.gz`` or not) is decompressed transparently;
+* ``-`` is standard input; gzip data (``.gz`` or not) is decompressed transparently, and stopped
+  (one rejection) when it expands more than MAX_GZIP_RATIO times (a decompression bomb);
 * lines longer than 64 KiB, lines with NUL or other control bytes (binary data) and lines that
   are not UTF-8 are rejected with a reason; blank lines are ignored; a UTF-8 BOM is dropped;
 * memory stays bounded whatever the input (an over-long line is skipped, never buffered).
@@ -23,7 +24,8 @@ instance among the records to reject one item of a frame. Modules named in the
 :mod:`liqcli.feeds.adapters` is one, and registers one format per exchange adapter.
 
 ``auto`` picks a format by content first (the formats' ``detect`` on the first 20 good lines,
-as acks may come first), then by extension (``.jsonl``/``.ndjson``/``.json``, ``.csv``; a
+as acks may come first; on a pipe it decides at the first line that settles it, so a slow
+stream is never held back), then by extension (``.jsonl``/``.ndjson``/``.json``, ``.csv``; a
 ``.gz`` suffix is ignored), then by the first line (``{`` → jsonl, anything else → csv).
 """
 
@@ -46,6 +48,7 @@ from liqcli.errors import InvalidEvent, UsageError
 
 __all__ = [
     "FIELDS",
+    "MAX_GZIP_RATIO",
     "MAX_LINE_BYTES",
     "REQUIRED_FIELDS",
     "Detector",
@@ -57,6 +60,7 @@ __all__ = [
     "check_inputs",
     "format_names",
     "get_format",
+    "is_regular_file",
     "parse_json",
     "read_records",
     "register_format",
@@ -65,6 +69,12 @@ __all__ = [
 
 MAX_LINE_BYTES = 64 * 1024
 _CHUNK = 1 << 20
+# A gzip input that expands more than this many times is stopped with a rejection (the rest is
+# not read): real liquidation data compresses 5-30 times, gzip's limit is about 1000, and a
+# megabyte of compressed newlines would otherwise be a gigabyte of work. The check starts after
+# 16 MiB of decompressed data.
+MAX_GZIP_RATIO = 250
+_RATIO_FLOOR = 16 << 20
 _MAX_PEEK = 1000  # lines 'auto' may hold while looking at the input
 _DETECT_LINES = 20  # good lines 'auto' shows the detectors (acks may come first)
 FIELDS = ("exchange", "symbol", "side", "price", "qty", "usd", "ts", "id", "raw_symbol")
@@ -168,12 +178,28 @@ def _reject_constant(name: str) -> object:
     raise InvalidEvent(f"malformed JSON: {name} is not a number")
 
 
-_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different: ``{"qty": 1, "qty": 100}`` is ambiguous."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                shown = repr(key) if len(key) <= 40 else repr(key[:37] + "...")
+                raise InvalidEvent(f"malformed JSON: duplicate key {shown}")
+            seen.add(key)
+    return obj
+
+
+_DECODER = json.JSONDecoder(
+    parse_float=Decimal, parse_constant=_reject_constant, object_pairs_hook=_unique_keys
+)
 _RAW_DECODE = _DECODER.raw_decode
 
 
 def parse_json(text: str) -> object:
-    """Parse one JSON text exactly (non-integers as Decimal; NaN/Infinity rejected).
+    """Parse one JSON text exactly (non-integers as Decimal; NaN/Infinity and duplicate keys
+    rejected).
 
     Raises :class:`InvalidEvent` ``"malformed JSON: ..."``; for adapters as well.
     """
@@ -341,13 +367,12 @@ def _split_lines(read: Callable[[int], bytes], at_start: bool = True) -> Iterato
                 continue
             chunk = chunk[newline + 1 :]
             skipping = False
-        lines = (pending + chunk if pending else chunk).split(b"\n")
-        pending = lines.pop()
-        for raw in lines:
-            number += 1
-            checked = _check_line(number, raw)
-            if checked is not None:
-                yield checked
+        data = pending + chunk if pending else chunk
+        end = data.rfind(b"\n") + 1  # the complete lines are data[:end]
+        pending = data[end:]
+        if end:
+            yield from _chunk_lines(data, end, number)
+            number += data.count(b"\n", 0, end)
         if len(pending) > MAX_LINE_BYTES:
             number += 1
             yield number, None, "line longer than 64 KiB"
@@ -355,6 +380,38 @@ def _split_lines(read: Callable[[int], bytes], at_start: bool = True) -> Iterato
             skipping = True
     if pending:
         checked = _check_line(number + 1, pending)
+        if checked is not None:
+            yield checked
+
+
+# From a line's first non-whitespace byte to its end (bytes.isspace() whitespace, as blank lines
+# are judged by it).
+_CONTENT_RE = re.compile(rb"[^ \t\n\r\x0b\x0c][^\n]*")
+
+
+def _chunk_lines(data: bytes, end: int, number: int) -> Iterator[_Line]:
+    """The checked non-blank lines of ``data[:end]`` (complete lines), numbered after ``number``.
+
+    Blank lines cost no Python work when they dominate: a chunk of whitespace only is skipped
+    at C speed, and a chunk of mostly blank lines is searched for its non-blank ones.
+    """
+    body = data[:end] if end < len(data) else data
+    if body.isspace():
+        return
+    if body.count(b"\n") * 8 <= end:  # ordinary lines: splitting is fastest
+        for raw in body.split(b"\n")[:-1]:
+            number += 1
+            if raw:
+                checked = _check_line(number, raw)
+                if checked is not None:
+                    yield checked
+        return
+    position = 0  # a line start in body; `number` lines lie before it
+    for found in _CONTENT_RE.finditer(body):
+        start = body.rfind(b"\n", position, found.start()) + 1 or position
+        number += body.count(b"\n", position, start) + 1
+        position = found.end() + 1  # after the line's newline
+        checked = _check_line(number, body[start : found.end()])
         if checked is not None:
             yield checked
 
@@ -406,13 +463,24 @@ class RecordReader:
     def _records(self, stream: BinaryIO) -> Iterator[Record]:
         raw_tell = _teller(stream)
         data: Any = stream if hasattr(stream, "peek") else io.BufferedReader(cast(Any, stream))
+        compressed: _Counting | None = None
         if data.peek(2)[:2] == b"\x1f\x8b":
-            data = gzip.GzipFile(fileobj=data, mode="rb")
+            compressed = _Counting(data)
+            data = gzip.GzipFile(fileobj=compressed, mode="rb")
         read = getattr(data, "read1", data.read)
+        expanded = 0
 
         def read_chunk(size: int) -> bytes:
+            nonlocal expanded
             chunk: bytes = read(size)
             self.position = raw_tell()
+            if compressed is not None:
+                expanded += len(chunk)
+                if expanded > _RATIO_FLOOR and expanded > MAX_GZIP_RATIO * compressed.count:
+                    raise OSError(
+                        f"gzip data expands more than {MAX_GZIP_RATIO} times, stopped "
+                        "(a decompression bomb?)"
+                    )
             return chunk
 
         lines: Iterator[_Line] = _split_lines(read_chunk)
@@ -420,15 +488,45 @@ class RecordReader:
             _load_plugins()
             head: list[_Line] = []
             texts: list[str] = []
+            early = not is_regular_file(self.path)  # a pipe: never wait for lines to come
             for line in lines:
                 head.append(line)
                 if line[1] is not None:
                     texts.append(line[1])
+                    if early and _decisive(line[1], len(texts) == 1):
+                        break
                 if len(texts) >= _DETECT_LINES or len(head) >= _MAX_PEEK:
                     break
             self.format = _pick_format(self.path, texts)
             lines = itertools.chain(head, lines)
         yield from _parse_lines(self.source, self.format, lines)
+
+
+def is_regular_file(path: str) -> bool:
+    """Whether ``path`` is a regular file (not ``-``, a FIFO or a device: a stream)."""
+    import os
+    import stat
+
+    try:
+        return path != "-" and stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _decisive(text: str, first: bool) -> bool:
+    """Whether one line settles 'auto' on a pipe: a venue's detector knows it, it is an event of
+    the plain contract (a JSON object naming a symbol and a side), or it is a first line that
+    is not JSON (a CSV header). Acks and other lines wait for the next line."""
+    for candidate in _REGISTRY.values():
+        if not candidate.builtin and candidate.detect is not None:
+            try:
+                if candidate.detect(text):
+                    return True
+            except Exception:
+                continue
+    if _looks_like_json(text):
+        return '"symbol"' in text and '"side"' in text
+    return first
 
 
 def _parse_lines(source: str, fmt: InputFormat, lines: Iterable[_Line]) -> Iterator[Record]:
@@ -476,6 +574,23 @@ def records_in_range(path: str, fmt: InputFormat, start: int, end: int) -> Itera
         data = f.read(end - start)
     buffer = io.BytesIO(data)
     yield from _parse_lines(source_name(path), fmt, _split_lines(buffer.read, at_start=start == 0))
+
+
+class _Counting:
+    """A readable stream that counts the bytes read through it (gzip's compressed input)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._read = stream.read
+        self.count = 0
+
+    def seek(self, offset: int, /) -> object:  # only a rewind would seek (never done here)
+        return self._stream.seek(offset)
+
+    def read(self, size: int = -1, /) -> bytes:
+        data: bytes = self._read(size)
+        self.count += len(data)
+        return data
 
 
 def _open(path: str) -> BinaryIO:

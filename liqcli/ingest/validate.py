@@ -6,7 +6,8 @@ A record is any mapping with these fields (unknown extra fields are ignored):
 field      meaning
 ========== =====================================================================================
 exchange   any name; case-insensitive, stored lower-case; 1-32 chars of ``a-z0-9._-``
-symbol     stored upper-case; 1-40 chars of ``A-Z0-9._-`` (any case accepted)
+symbol     1-40 Unicode letters or digits (``BTCUSDT``, ``币安人生USDT``), ``.``, ``_``, ``-`` after
+           the first; stored NFC with letters upper-cased where they have case (model.py)
 side       the POSITION liquidated: ``LONG`` or ``SHORT`` (any case). ``BUY``/``SELL`` are
            rejected as ambiguous (order side or position side? venues differ)
 price      > 0 and < 1e10; a decimal string, an integer, a Decimal (JSON parsed exactly)
@@ -17,8 +18,10 @@ ts         epoch milliseconds (an integer, or a string of digits); epoch seconds
            a fraction, or such a string); or ISO-8601 with a zone (``Z``, ``+02:00``).
            Sub-millisecond parts are truncated. Must be on/after 2009-01-01 and at most 24 h
            after now.
-id         optional exchange-side id: string or integer, 1-128 printable characters
-raw_symbol optional venue instrument id (adapters set it): 1-64 chars of ``A-Za-z0-9._:/-``
+id         optional exchange-side id: string or integer, 1-128 printable characters; an empty
+           string is no id (as an empty CSV cell is)
+raw_symbol optional venue instrument id (adapters set it): 1-64 Unicode letters or digits,
+           or ``. _ - : /`` after the first
 ========== =====================================================================================
 
 Amounts keep at most 18 decimal places (what the store keeps) and are never converted through
@@ -38,7 +41,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 
 from liqcli.errors import InvalidEvent
-from liqcli.model import Event, Side, default_usd
+from liqcli.model import Event, Side, default_usd, name_problem, normalize_symbol
 
 __all__ = [
     "FUTURE_SLACK_MS",
@@ -72,8 +75,8 @@ _INF = float("inf")
 
 # ASCII-only on purpose: str.lower()/upper() would map e.g. the Kelvin sign to "k".
 _EXCHANGE_RE = re.compile(r"[A-Za-z0-9._-]{1,32}")
-_SYMBOL_RE = re.compile(r"[A-Za-z0-9._-]{1,40}")
 _RAW_SYMBOL_RE = re.compile(r"[A-Za-z0-9._:/-]{1,64}")
+_RAW_PUNCTUATION = frozenset("._-:/")
 # A plain decimal number (no "_", spaces, NaN/Infinity); the adapters read numbers with it too.
 NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
 _NUMBER_RE = NUMBER_RE
@@ -296,7 +299,7 @@ def _side(value: object) -> Side:
 
 
 def _optional_id(value: object) -> str | None:
-    if value is None:
+    if value is None or value == "":  # an empty id is no id: the same in JSON and in CSV cells
         return None
     if type(value) is int:
         # bit_length first: str() of a huge integer is slow (and raises beyond 4300 digits).
@@ -311,10 +314,26 @@ def _optional_id(value: object) -> str | None:
     return text
 
 
+def _symbol(value: object) -> str:
+    if type(value) is not str:
+        if value is None:
+            raise InvalidEvent("missing field 'symbol'")
+        raise InvalidEvent(f"symbol: must be a string, got {type(value).__name__}")
+    try:
+        return normalize_symbol(value)
+    except ValueError as exc:
+        raise InvalidEvent(f"symbol: invalid {_show(value)}: {exc}") from None
+
+
 def _optional_raw_symbol(value: object) -> str | None:
     if value is None:
         return None
-    return _name(value, "raw_symbol", _RAW_SYMBOL_RE, "1-64 of A-Z a-z 0-9 . _ - : /")
+    # A venue id with non-ASCII letters (币安人生USDT): letters, digits, . _ - : /
+    if (type(value) is str and not value.isascii()
+            and name_problem(value, 64, _RAW_PUNCTUATION) is None):
+        return value
+    return _name(value, "raw_symbol", _RAW_SYMBOL_RE,
+                 "1-64 letters or digits, or . _ - : / after the first")
 
 
 def normalize(record: Mapping[str, object], *, now_ms: int | None = None) -> Event:
@@ -326,7 +345,7 @@ def normalize(record: Mapping[str, object], *, now_ms: int | None = None) -> Eve
     """
     get = record.get
     exchange = _name(get("exchange"), "exchange", _EXCHANGE_RE, "1-32 of a-z 0-9 . _ -").lower()
-    symbol = _name(get("symbol"), "symbol", _SYMBOL_RE, "1-40 of A-Z 0-9 . _ -").upper()
+    symbol = _symbol(get("symbol"))
     side = _side(get("side"))
     price = parse_amount(get("price"), "price", MAX_PRICE)
     qty = parse_amount(get("qty"), "qty", MAX_QTY)

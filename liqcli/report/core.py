@@ -11,7 +11,8 @@ from decimal import Context, Decimal, localcontext
 from typing import Protocol
 
 from liqcli.errors import UsageError
-from liqcli.model import EXCHANGE_RE, SIDES, SYMBOL_RE, Side, split_symbol
+from liqcli.model import EXCHANGE_RE, SIDES, Side, normalize_symbol, split_symbol
+from liqcli.report.completeness import Feed
 from liqcli.report.stats import (
     Coverage,
     CoverageGap,
@@ -45,19 +46,22 @@ class RollupSource(Protocol):
 def normalize_symbols(symbols: str | Iterable[str] | None) -> tuple[str, ...]:
     """Upper-cased symbols, duplicates dropped, order kept; ``None`` gives the default.
 
-    An item may list several symbols separated by commas (``"ETHUSDT,SOLUSDT"``). Raises
-    UsageError for a name that is not a symbol (``model.SYMBOL_RE``), e.g. empty or ``A*``.
+    An item may list several symbols separated by commas (``"ETHUSDT,SOLUSDT"``). Names are
+    normalized like stored ones (``model.normalize_symbol``: NFC, upper case where letters
+    have case, so ``币安人生usdt`` is ``币安人生USDT``). Raises UsageError for a name that is not a
+    symbol, e.g. empty or ``A*``.
     """
     if symbols is None:
         return (DEFAULT_SYMBOL,)
     seen: dict[str, None] = {}
     for name, given in _split_names(symbols):
-        symbol = name.upper()
-        if not SYMBOL_RE.fullmatch(symbol):
+        try:
+            symbol = normalize_symbol(name)
+        except ValueError as exc:
             raise UsageError(
-                f"not a symbol: {given!r} (1-40 letters, digits, '.', '_' or '-', e.g. "
-                "BTCUSDT; commas separate several)"
-            )
+                f"not a symbol: {given!r}: {exc} (1-40 letters or digits, then also '.', '_' "
+                "or '-', e.g. BTCUSDT; commas separate several)"
+            ) from None
         seen.setdefault(symbol, None)
     return tuple(seen) or (DEFAULT_SYMBOL,)
 
@@ -119,8 +123,9 @@ def compute_stats(
     Two or more symbols give a multi-symbol report (``per_symbol`` filled in); so does
     ``all_symbols``, even when the store holds one symbol or none. A list of one symbol gives
     the same one-symbol report as the plain string.
-    ``coverage`` also reads the live collector's gaps inside the window (:func:`with_coverage`;
-    ``now_ms``, default the current time, ends an open window).
+    ``coverage`` also reads the live collector's gaps inside the window (:func:`with_coverage`).
+    ``now_ms`` (default the current time) ends an open window: for the coverage and for the
+    span of the events-per-hour rate.
     """
     wanted = normalize_exchanges(exchanges)  # validated before any store access
     names, multi = resolve_symbols(store, symbols, all_symbols)
@@ -129,8 +134,13 @@ def compute_stats(
         many(names, since_ms, until_ms) if many is not None and len(names) > 1
         else [store.rollup(name, since_ms, until_ms) for name in names]
     )
+    if now_ms is None:
+        from liqcli.report.timeparse import now_ms as current_ms
+
+        now_ms = current_ms()
     stats = stats_from_rollups(
-        rollups, since_ms=since_ms, until_ms=until_ms, exchanges=wanted, multi=multi
+        rollups, since_ms=since_ms, until_ms=until_ms, exchanges=wanted, multi=multi,
+        now_ms=now_ms,
     )
     return with_coverage(stats, store, now_ms=now_ms) if coverage else stats
 
@@ -204,17 +214,34 @@ def stats_from_rollups(
     until_ms: int | None = None,
     exchanges: Iterable[str] | None = None,
     multi: bool | None = None,
+    now_ms: int | None = None,
+    feeds: Mapping[str, Feed] | None = None,
 ) -> CumulativeStats:
-    """Pure part of :func:`compute_stats`: build the report from rollups already read."""
+    """Pure part of :func:`compute_stats`: build the report from rollups already read.
+
+    ``now_ms`` ends an open window for the events-per-hour span (default: the current time,
+    read only when the window is open at its end). ``feeds`` says which exchanges' feeds are
+    complete (default: :func:`liqcli.report.completeness.feeds`, the built-in table and the
+    user's file).
+    """
+    if feeds is None:
+        from liqcli.report.completeness import feeds as feed_table
+
+        feeds = feed_table()
     wanted = normalize_exchanges(exchanges)
     is_multi = len(rollups) != 1 if multi is None else multi
+    if now_ms is None and since_ms is not None and until_ms is None:
+        from liqcli.report.timeparse import now_ms as current_ms
+
+        now_ms = current_ms()
+    window = (since_ms, until_ms, now_ms)
     with localcontext(_WIDE):
         if not is_multi:
-            return _build((rollups[0],), since_ms, until_ms, wanted, multi=False)
+            return _build((rollups[0],), window, wanted, feeds, multi=False)
         per_symbol = tuple(
-            _build((r,), since_ms, until_ms, wanted, multi=False) for r in rollups
+            _build((r,), window, wanted, feeds, multi=False) for r in rollups
         )
-        combined = _build(tuple(rollups), since_ms, until_ms, wanted, multi=True)
+        combined = _build(tuple(rollups), window, wanted, feeds, multi=True)
         return replace(combined, per_symbol=per_symbol)
 
 
@@ -255,12 +282,13 @@ class _Acc:
 
 def _build(
     rollups: tuple[Rollup, ...],
-    since_ms: int | None,
-    until_ms: int | None,
+    window: tuple[int | None, int | None, int | None],
     wanted: tuple[str, ...],
+    feeds: Mapping[str, Feed],
     *,
     multi: bool,
 ) -> CumulativeStats:
+    since_ms, until_ms, now_ms = window
     symbols = tuple(r.symbol for r in rollups)
     pairs = [split_symbol(s) for s in symbols]
     bases = sorted({base for base, _ in pairs})
@@ -282,6 +310,7 @@ def _build(
 
     total_qty = total.qty(bases)
     duration = _duration_hours(total.first_ms, total.last_ms)
+    span_ms = rate_span_ms(since_ms, until_ms, now_ms, total.first_ms, total.last_ms)
 
     def shares(acc: _Acc) -> _Shares:
         qty = acc.qty(bases)
@@ -313,11 +342,20 @@ def _build(
             qty_by_base=total.by_base(bases),
             avg_usd=_ratio(total.usd, Decimal(total.events)),
             avg_qty=None if total_qty is None else _ratio(total_qty, Decimal(total.events)),
-            events_per_hour=_per_hour(total.events, total.first_ms, total.last_ms),
+            events_per_hour=(
+                None if span_ms is None else _ratio(Decimal(total.events * HOUR_MS),
+                                                    Decimal(span_ms))
+            ),
+            rate_hours=None if span_ms is None else _hours(span_ms),
         ),
         sides=tuple(SideFigures(*shares(by_side[side]), side=side) for side in SIDES),
         exchanges=tuple(
-            ExchangeFigures(*shares(by_exchange[name]), exchange=name) for name in exchange_names
+            ExchangeFigures(
+                *shares(by_exchange[name]), exchange=name,
+                complete=None if (feed := feeds.get(name)) is None else feed.complete,
+                note="" if feed is None else feed.note,
+            )
+            for name in exchange_names
         ),
         matrix=tuple(
             _matrix_cell(name, side, by_cell.get((name, side), _Acc()), bases)
@@ -358,8 +396,8 @@ class PlainDecimal(Decimal):
 
 def tidy(value: Decimal) -> PlainDecimal:
     """Round a derived figure to DERIVED_PLACES and drop trailing zeros (no exponent)."""
-    with localcontext(_WIDE):
-        text = format(value.quantize(_QUANTUM), "f")
+    # explicit contexts, not ``localcontext``: the same arithmetic, cheaper (many per report)
+    text = format(value.quantize(_QUANTUM, context=_WIDE), "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return PlainDecimal(text)
@@ -368,31 +406,42 @@ def tidy(value: Decimal) -> PlainDecimal:
 def _pct(part: Decimal, whole: Decimal) -> Decimal | None:
     if not whole:
         return None
-    with localcontext(_WIDE):
-        return tidy(part * 100 / whole)
+    return tidy(_WIDE.divide(_WIDE.multiply(part, 100), whole))
 
 
 def _ratio(numerator: Decimal, denominator: Decimal | None) -> Decimal | None:
     if not denominator:
         return None
-    with localcontext(_WIDE):
-        return tidy(numerator / denominator)
+    return tidy(_WIDE.divide(numerator, denominator))
 
 
 def _hours(ms: int) -> Decimal:
-    with localcontext(_WIDE):
-        return tidy(Decimal(ms) / HOUR_MS)
+    return tidy(_WIDE.divide(Decimal(ms), HOUR_MS))
 
 
-def _per_hour(events: int, first_ms: int | None, last_ms: int | None) -> Decimal | None:
-    """Events per hour from the exact span in milliseconds (None without a span)."""
-    if first_ms is None or last_ms is None:
+def rate_span_ms(
+    since_ms: int | None, until_ms: int | None, now_ms: int | None,
+    first_ms: int | None, last_ms: int | None,
+) -> int | None:
+    """The span, in ms, that "events per hour" is over; None when there is none.
+
+    With a window: the window, from ``since`` (else the first event) to ``until`` clipped to
+    ``now`` (an open end is ``now``); an empty or future window has no span. All time: first
+    to last event, but never less than one hour (two events a second apart are not 7,200 an
+    hour); no events, no span.
+    """
+    if since_ms is None and until_ms is None:
+        if first_ms is None or last_ms is None:
+            return None
+        return max(last_ms - first_ms, HOUR_MS)
+    start = since_ms if since_ms is not None else first_ms
+    end = now_ms if until_ms is None else until_ms if now_ms is None else min(until_ms, now_ms)
+    if start is None or end is None or end <= start:
         return None
-    return _ratio(Decimal(events * HOUR_MS), Decimal(last_ms - first_ms))
+    return end - start
 
 
 def _duration_hours(first_ms: int | None, last_ms: int | None) -> Decimal | None:
     if first_ms is None or last_ms is None:
         return None
-    with localcontext(_WIDE):
-        return tidy(Decimal(last_ms - first_ms) / HOUR_MS)
+    return tidy(_WIDE.divide(Decimal(last_ms - first_ms), HOUR_MS))

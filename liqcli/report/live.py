@@ -27,6 +27,7 @@ HOUR_MS = 3_600_000
 RECENT_MINUTES = 15  # "events and USD over the last 15 minutes"
 SPARK_MINUTES = 60  # "USD per minute over the last hour"
 MAX_BACKOFF_S = 30.0
+LIQUIDATIONS_KEPT = 50  # individual events kept per refresh for the recent-liquidations pane
 SPARK_LEVELS = "▁▂▃▄▅▆▇█"
 _ZERO = Decimal(0)
 
@@ -58,6 +59,8 @@ class WatchQuery:
     exchanges: tuple[str, ...] = ()
     since: str | None = None
     until: str | None = None
+    windows: tuple[tuple[str, int], ...] = ()  # trailing windows (label, length ms) to add
+    min_usd: Decimal = _ZERO  # recent liquidations below this USD are not listed
 
     def window(self, now_ms: int) -> tuple[int | None, int | None]:
         from liqcli.report.timeparse import parse_window
@@ -97,11 +100,21 @@ class Change:
 
 
 @dataclass(frozen=True, slots=True)
+class Flow:
+    """Events and USD that moved into or out of a sliding window between two refreshes."""
+
+    events: int
+    usd: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class Delta:
     """Change of the figures since the previous successful refresh (at ``previous_ms``).
 
-    It is the difference of the figures shown, so with a sliding window (``--since 1h``)
-    events leaving the window count negatively.
+    ``events``/``usd``/``sides``/``exchanges`` are the difference of the figures shown (net).
+    When the window's start moved (a sliding window, ``--since 1h``), ``left`` holds what
+    slid out of it (the events of [previous start, current start), read through the core) and
+    ``entered`` what came in: net + left. For a fixed or all-time window both are None.
     """
 
     previous_ms: int
@@ -113,10 +126,28 @@ class Delta:
     exchanges: tuple[Change, ...]  # exchanges whose figures changed, by name
     new_exchanges: tuple[str, ...]
     new_symbols: tuple[str, ...]
+    entered: Flow | None = None
+    left: Flow | None = None
 
     @property
     def changed(self) -> bool:
-        return bool(self.events or self.usd or self.exchanges or self.new_symbols)
+        return bool(
+            self.events or self.usd or self.exchanges or self.new_symbols
+            or (self.left is not None and self.left.events)
+        )
+
+    @property
+    def sliding(self) -> bool:
+        return self.left is not None
+
+
+@dataclass(frozen=True, slots=True)
+class TrailingWindow:
+    """The figures of the last ``length_ms`` before the refresh (``--windows 1h,24h``)."""
+
+    label: str
+    length_ms: int
+    stats: CumulativeStats
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +159,10 @@ class Snapshot:
     refreshed_ms: int
     delta: Delta | None  # None at the first refresh
     last_change: Delta | None = None  # the latest delta that changed something
+    # the last individual events (of the last hour, within the window and filters, at least
+    # ``min_usd``), newest first, at most LIQUIDATIONS_KEPT
+    liquidations: tuple[Event, ...] = ()
+    windows: tuple[TrailingWindow, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -151,14 +186,65 @@ def read_snapshot(
         coverage=True,
         now_ms=now_ms,
     )
-    recent = read_recent(source, stats.symbols, now_ms, since_ms, until_ms, stats.exchange_filter)
+    events = read_recent_events(source, stats.symbols, now_ms, since_ms, until_ms)
+    recent = bucket_recent(events, now_ms, stats.exchange_filter)
     delta = last_change = None
     if previous is not None:
         delta = compute_delta(previous.stats, stats, previous.refreshed_ms, now_ms)
+        delta = with_flows(source, delta, previous.stats, stats)
         last_change = delta if delta.changed else previous.last_change
-    return Snapshot(
-        stats=stats, recent=recent, refreshed_ms=now_ms, delta=delta, last_change=last_change
+    windows = tuple(
+        TrailingWindow(label, length, compute_stats(
+            source, list(stats.symbols), since_ms=now_ms - length, until_ms=now_ms,
+            exchanges=query.exchanges,
+        ))
+        for label, length in query.windows
+        if stats.symbols
     )
+    return Snapshot(
+        stats=stats, recent=recent, refreshed_ms=now_ms, delta=delta, last_change=last_change,
+        liquidations=latest_liquidations(events, stats.exchange_filter, query.min_usd),
+        windows=windows,
+    )
+
+
+def with_flows(
+    source: LiveSource, delta: Delta, before: CumulativeStats, after: CumulativeStats
+) -> Delta:
+    """``delta`` with ``left``/``entered`` when the window's start moved between the two
+    refreshes: ``left`` is read through the core over [previous start, current start) (2 round
+    trips per symbol), ``entered`` = net + left."""
+    from dataclasses import replace
+
+    from liqcli.report.core import compute_stats
+
+    if before.since_ms is None or after.since_ms is None or after.since_ms <= before.since_ms:
+        return delta
+    if not before.symbols or before.totals.events == 0:
+        gone = Flow(0, _ZERO)
+    else:
+        until = after.since_ms if before.until_ms is None else min(after.since_ms, before.until_ms)
+        out = compute_stats(
+            source, list(before.symbols), since_ms=before.since_ms, until_ms=until,
+            exchanges=before.exchange_filter,
+        )
+        gone = Flow(out.totals.events, out.totals.usd)
+    entered = Flow(delta.events + gone.events, AMOUNT_CONTEXT.add(delta.usd, gone.usd))
+    return replace(delta, entered=entered, left=gone)
+
+
+def latest_liquidations(
+    events: list[Event], exchanges: tuple[str, ...] = (), min_usd: Decimal = _ZERO,
+    limit: int = LIQUIDATIONS_KEPT,
+) -> tuple[Event, ...]:
+    """The newest ``limit`` events of ``events`` (newest first) of ``exchanges`` (all when
+    empty) worth at least ``min_usd``."""
+    kept = [
+        e for e in events
+        if (not exchanges or e.exchange in exchanges) and e.usd >= min_usd
+    ]
+    kept.sort(key=lambda e: (e.ts_ms, e.exchange, e.symbol), reverse=True)
+    return tuple(kept[:limit])
 
 
 def read_recent(
@@ -170,6 +256,19 @@ def read_recent(
     exchanges: tuple[str, ...] = (),
 ) -> Recent:
     """Bucket the last hour of events of ``symbols`` per minute (bounded by hour streams)."""
+    events = read_recent_events(source, symbols, now_ms, since_ms, until_ms)
+    return bucket_recent(events, now_ms, exchanges)
+
+
+def read_recent_events(
+    source: LiveSource,
+    symbols: tuple[str, ...],
+    now_ms: int,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+) -> list[Event]:
+    """The events of the last hour of ``symbols`` inside the window (and up to an hour ahead,
+    clock skew); at most three hour streams per symbol."""
     start_ms = (now_ms // MINUTE_MS - (SPARK_MINUTES - 1)) * MINUTE_MS
     lo = start_ms if since_ms is None else max(start_ms, since_ms)
     # Events stamped up to an hour ahead (clock skew) count in the current minute; later
@@ -179,7 +278,7 @@ def read_recent(
     if lo < hi:
         for symbol in symbols:
             events.extend(source.events(symbol, since_ms=lo, until_ms=hi))
-    return bucket_recent(events, now_ms, exchanges)
+    return events
 
 
 def bucket_recent(events: list[Event], now_ms: int, exchanges: tuple[str, ...] = ()) -> Recent:
@@ -395,10 +494,10 @@ class LiveSession:
 def describe_error(exc: BaseException, url: str | None = None) -> str:
     """The one-line status message of a failed refresh; ``url`` is the store's (default: the
     URL the environment gives, see ``connection.resolve_url``)."""
-    from liqcli.store.connection import describe_redis_error
+    from liqcli.store.connection import describe_redis_error, mask_secrets
 
     described = describe_redis_error(exc, url)
     if described is not None:
         return described
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = mask_secrets(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
     return f"store unreachable: {text}"

@@ -43,9 +43,13 @@ class SideFigures(Figures):
 
 @dataclass(frozen=True, slots=True)
 class ExchangeFigures(Figures):
-    """Figures of one exchange."""
+    """Figures of one exchange. ``complete``: the exchange's feed delivers every liquidation
+    (True), only a sample so the figures are lower bounds (False), or unknown (None); ``note``
+    says why for a sampled feed (``liqcli.report.completeness``)."""
 
     exchange: str
+    complete: bool | None = None
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +66,7 @@ class MatrixCell:
 
 @dataclass(frozen=True, slots=True)
 class Totals:
-    """Report totals; averages per event and the rate over the covered duration."""
+    """Report totals; averages per event and the rate over a stated span (``rate_hours``)."""
 
     events: int
     usd: Decimal
@@ -70,7 +74,10 @@ class Totals:
     qty_by_base: Mapping[str, Decimal]
     avg_usd: Decimal | None  # None without events
     avg_qty: Decimal | None  # None without events or with mixed base assets
-    events_per_hour: Decimal | None  # None when the covered duration is 0
+    events_per_hour: Decimal | None  # events / rate_hours; None without a span
+    # The span the rate is over, in hours: the window (its open end clipped to "now"), or for
+    # all time first to last event but at least one hour. None without a span.
+    rate_hours: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

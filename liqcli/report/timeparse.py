@@ -39,13 +39,15 @@ def parse_instant(text: str, *, now: int | None = None, option: str = "time") ->
     without offset is UTC; also a year ``2024`` or a basic date ``20240817``), epoch seconds or
     milliseconds (``1723896000``, ``1723896000000``; numbers from 1e11 up are milliseconds; an
     epoch before 2009 is refused as a likely mistake), or a duration before now (``90m``,
-    ``24h``, ``7d``, ``2w``, ``30s``; also ``1h30m``). The result must fall in the years
+    ``24h``, ``7d``, ``2w``, ``30s``; also ``1h30m``), or ``now``. The result must fall in the years
     1970-9999. Raises UsageError (exit 2) for anything else.
     """
     raw = text.strip()
     if not raw:
         raise UsageError(f"{option}: empty value")
-    if _EPOCH.fullmatch(raw):
+    if raw.lower() == "now":
+        result = now_ms() if now is None else now
+    elif _EPOCH.fullmatch(raw):
         result = _digits_ms(raw, option)
     else:
         relative = _relative_ms(raw)
@@ -84,16 +86,6 @@ def _epoch_ms(raw: str, option: str) -> int:
             f"any liquidation data); {_HINT}"
         )
     return result
-
-
-def parse_duration(text: str, *, option: str = "duration") -> int:
-    """Milliseconds of a duration (``90m``, ``24h``, ``7d``, ``1h30m``); UsageError for
-    anything else, or a duration of zero."""
-    raw = text.strip()
-    found = _relative_ms(raw) if raw and not raw.lower().endswith("ago") else None
-    if found is None or found <= 0:
-        raise UsageError(f"{option}: {raw!r} is not a duration (e.g. 30m, 4h, 7d, 1h30m)")
-    return found
 
 
 def _relative_ms(raw: str) -> int | None:
@@ -153,3 +145,37 @@ def iso_utc(ms: int) -> str:
 def utc_datetime(ms: int) -> datetime:
     """The UTC datetime of epoch milliseconds (any year 1-9999, on every platform)."""
     return _UNIX_EPOCH + timedelta(milliseconds=ms)
+
+
+def parse_windows(text: str | None, *, option: str = "--windows") -> tuple[tuple[str, int], ...]:
+    """Trailing windows from a comma list of durations: ``"1h,24h"`` → ``(("1h", 3600000),
+    ("24h", 86400000))``, in the given order, without repeats (same length counts once).
+
+    Each item is a duration as ``--since`` takes it (``90m``, ``1h30m``, ``7d``); anything else,
+    an empty item or a zero length is a UsageError (exit 2).
+    """
+    if text is None:
+        return ()
+    out: list[tuple[str, int]] = []
+    seen: set[int] = set()
+    for item in text.split(","):
+        label = item.strip()
+        length = _relative_ms(label) if label else None
+        if not length or length <= 0:
+            raise UsageError(
+                f"{option}: {label!r} is not a duration (use a comma list like 15m,1h,24h)"
+            )
+        if length not in seen:
+            seen.add(length)
+            out.append((label.lower(), length))
+    return tuple(out)
+
+
+def parse_duration(text: str, *, option: str = "duration", zero_ok: bool = False) -> int:
+    """Milliseconds of a positive duration: ``30s``, ``5m``, ``1h30m``, ``7d``, ``500ms``
+    (``0s`` too with ``zero_ok``). Raises UsageError (exit 2) for anything else."""
+    raw = text.strip()
+    value = None if raw.lower().endswith("ago") else _relative_ms(raw)  # "1h ago": a time
+    if value is None or value < 0 or (value == 0 and not zero_ok):
+        raise UsageError(f"{option}: {text!r} is not a duration (e.g. 30s, 5m, 1h30m, 7d)")
+    return value

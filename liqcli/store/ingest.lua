@@ -19,6 +19,8 @@
 --           "cell n qi q1 q2 ui u1 u2 t0 t1" (limbs carried), computed by the client
 --   detail  per event "cell-number qi q1 q2 ui u1 u2 ts", "\n"-separated: read only when the
 --           group holds a duplicate (its sums are then recomputed from its new events)
+-- ARGV[8 + 4G], ARGV[9 + 4G] = the live feed's key index and cap (the block at the end)
+-- ARGV[10 + 4G] .. ARGV[12 + 4G] = the top-K and price-band blocks' data (after phase 4)
 --
 -- Density decides where a group's new events go (reads do not depend on the caps): into the
 -- day's log while that holds < day cap bytes (rollups: day, total); else into the hour's log
@@ -109,22 +111,21 @@ local linebytes = {} -- key index -> bytes of those
 local days, hours = {}, {}
 -- acc[key index][cell] = {n, qi, q1, q2, ui, u1, u2, first ts, last ts}, limbs carried
 local acc = {}
+-- a[i], a[i + 1], a[i + 2] += an amount's three limbs, carrying (the two fractional limbs
+-- stay below 1e9; each addend's are below 1e9 too, so one carry each suffices)
+local function add_amount(a, i, whole, hi, lo)
+  local x = a[i + 2] + lo
+  if x >= E9 then x = x - E9; a[i + 1] = a[i + 1] + 1 end
+  a[i + 2] = x
+  x = a[i + 1] + hi
+  if x >= E9 then x = x - E9; a[i] = a[i] + 1 end
+  a[i + 1] = x
+  a[i] = a[i] + whole
+end
 local function add(a, c, qi, q1, q2, ui, u1, u2, t0, t1)
   a[1] = a[1] + c
-  local x = a[4] + q2
-  if x >= E9 then x = x - E9; a[3] = a[3] + 1 end
-  a[4] = x
-  x = a[3] + q1
-  if x >= E9 then x = x - E9; a[2] = a[2] + 1 end
-  a[3] = x
-  a[2] = a[2] + qi
-  x = a[7] + u2
-  if x >= E9 then x = x - E9; a[6] = a[6] + 1 end
-  a[7] = x
-  x = a[6] + u1
-  if x >= E9 then x = x - E9; a[5] = a[5] + 1 end
-  a[6] = x
-  a[5] = a[5] + ui
+  add_amount(a, 2, qi, q1, q2)
+  add_amount(a, 5, ui, u1, u2)
   if t0 < a[8] then a[8] = t0 end
   if t1 > a[9] then a[9] = t1 end
 end
@@ -258,7 +259,7 @@ for hour in pairs(hours) do
   redis.call('ZADD', KEYS[3], 'NX', hour, hour)
 end
 -- ==== top-K block (liqcli top) =============================================================
--- Its ARGV follow the groups: T = 8 + 4G.
+-- Its ARGV follow the groups and the live feed's two: T = 10 + 4G.
 -- ARGV[T] = one line per event (in event order, as the identities), tab-separated: KEYS
 --   indexes of the day-USD, day-qty, hour-USD and hour-qty sorted sets (appended after every
 --   other key), the USD and qty scores, then the member (ts, exchange, L/S, price, qty, usd,
@@ -267,7 +268,7 @@ end
 --   every member scoring at least its K-th largest score: double rounding is monotonic, so
 --   whatever it drops is exactly smaller than K members it keeps (ties are never split). A
 --   trimmed set also holds the member '~' with score -inf: it may miss events (filters).
-local T = 8 + 4 * G
+local T = 10 + 4 * G
 local TOPK = tonumber(ARGV[T + 1])
 local TPAT = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$'
 -- calls fn(line) for the line of ARGV ``data`` of each event this batch stored as new
@@ -350,7 +351,7 @@ end)
 for k, byfield in pairs(pacc) do
   local fields = {}
   for field in pairs(byfield) do fields[#fields + 1] = field end
-  local current = redis.call('HMGET', KEYS[k], unpack(fields))
+  local stored_bands = redis.call('HMGET', KEYS[k], unpack(fields))
   local out = {}
   for j, field in ipairs(fields) do
     local a = byfield[field]
@@ -362,9 +363,9 @@ for k, byfield in pairs(pacc) do
     end
     local sums = {}
     for m = 1, 7 do sums[m] = type(a[m]) == 'string' and a[m] or string.format('%.0f', a[m]) end
-    if current[j] then
+    if stored_bands[j] then
       local old = {}
-      for part in string.gmatch(current[j], '%S+') do old[#old + 1] = part end
+      for part in string.gmatch(stored_bands[j], '%S+') do old[#old + 1] = part end
       for m = 1, 7 do sums[m] = bigadd(old[m], sums[m]) end
       -- carry again: each stored fractional limb stays below 1e9 (the sums are below 2e9)
       for _, l in ipairs(LIMBS) do
@@ -379,4 +380,26 @@ for k, byfield in pairs(pacc) do
   redis.call('HSET', KEYS[k], unpack(out))
 end
 -- ==== end of the price-band block ===========================================================
+
+-- >>> live feed (liqcli tail / alert; liqcli/store/feed.py) ------------------------------------
+-- ARGV[8 + 4G] = KEYS index of <prefix>:{SYM}:feed, ARGV[9 + 4G] = its approximate MAXLEN
+-- (entries). One entry per call holding the call's NEW events only (phase 1 decided), each line
+-- '<day>\t<log line>' in the call's order (by 10-minute slot). Reached only after phase 4, in
+-- this same atomic call: the feed holds an event exactly when the store does.
+local F = 8 + 4 * G
+if ARGV[F] ~= nil and ARGV[F] ~= '' and dups < n then
+  local out = {}
+  for g = 0, G - 1 do
+    local day, first = string.match(ARGV[8 + 4 * g],
+      '^%d+ %d+ %d+ %d+ %d+ %d+ (%d+) %d+ (%d+) %d+$')
+    local j = tonumber(first)
+    for line in string.gmatch(ARGV[9 + 4 * g] .. '\n', '([^\n]*)\n') do
+      if flags[j + 1] == '1' then out[#out + 1] = day .. '\t' .. line end
+      j = j + 1
+    end
+  end
+  redis.call('XADD', KEYS[tonumber(ARGV[F])], 'MAXLEN', '~', ARGV[F + 1], '*', 'v',
+    table.concat(out, '\n'))
+end
+-- <<< live feed ---------------------------------------------------------------------------------
 return table.concat(flags)

@@ -99,12 +99,19 @@ def read_buckets(
             add_event(buckets, event)
     if not buckets:
         return buckets, None
+    from liqcli.errors import PrunedWindow
+
+    try:
+        rollup = store.rollup(symbol, since_ms, until_ms)
+    except PrunedWindow:  # whole hours of a pruned day: exact bands, no last-price mark
+        return buckets, None
     last_ms = max(
-        (cell.last_ms for cell in store.rollup(symbol, since_ms, until_ms).cells.values()
-         if cell.last_ms is not None), default=None)
+        (cell.last_ms for cell in rollup.cells.values() if cell.last_ms is not None),
+        default=None)
     if last_ms is None:  # pragma: no cover - buckets imply events
         return buckets, None
-    last = max(store.events(symbol, last_ms, last_ms + 1), key=lambda e: e.price)
+    # None when that millisecond's log was pruned (liqcli prune): no last-price mark then
+    last = max(store.events(symbol, last_ms, last_ms + 1), key=lambda e: e.price, default=None)
     return buckets, last
 
 

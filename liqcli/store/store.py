@@ -23,12 +23,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from liqcli.errors import StoreError
-from liqcli.model import EXCHANGE_RE, SYMBOL_RE, Event, Side, default_usd
-from liqcli.store.rollup import Rollup
+from liqcli.errors import PrunedWindow, StoreError
+from liqcli.model import AMOUNT_CONTEXT, EXCHANGE_RE, SYMBOL_RE, Event, Side, default_usd
+from liqcli.store.feed import FEED_MAXLEN, feed_key, send_hint, symbol_of_key
+from liqcli.store.rollup import Cell, Rollup
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -54,6 +55,7 @@ DEDUPE_CAP = 4096  # bytes of fingerprints (341 events) per bucket of the first 
 LIMB_LIMIT = 2**53 - 1  # largest integer limb (whole units) a rollup cell can hold
 TOP_K = 100  # each day and hour keeps (at least) its TOP_K largest events by USD and by qty
 _E9 = 10**9
+_ZERO = Decimal(0)
 _E18 = 10**18
 _SIDE_CODE: dict[str, str] = {"LONG": "L", "SHORT": "S"}
 _CODE_SIDE: dict[str, Side] = {"L": "LONG", "S": "SHORT"}
@@ -95,11 +97,17 @@ def amount_parts(value: Decimal, name: str, zero_ok: bool = False) -> tuple[str,
 
 
 def from_limbs(whole: int, hi: int, lo: int) -> Decimal:
-    """Inverse of the limbs of :func:`amount_parts`, exact for any (unnormalized) limb sums."""
-    with localcontext() as ctx:
-        ctx.prec = 80
-        value = Decimal(whole * _E18 + hi * _E9 + lo).scaleb(-18)
-        return value.normalize() if value else Decimal(0)
+    """Inverse of the limbs of :func:`amount_parts`, exact for any (unnormalized) limb sums.
+
+    The value in its shortest form (``Decimal.normalize``), built from text: exact whatever the
+    context's precision, and cheaper than arithmetic in a wide context.
+    """
+    units = whole * _E18 + hi * _E9 + lo
+    if not units:
+        return Decimal(0)
+    digits = str(units)
+    stripped = digits.rstrip("0")
+    return Decimal(f"{stripped}E{len(digits) - len(stripped) - 18}")
 
 
 class Store:
@@ -110,7 +118,7 @@ class Store:
         self.client: Any = client  # redis.Redis or RedisCluster; replies typed below
         self.prefix = prefix
         self._script: Any = None
-        self._read_script: Any = None
+        self._read_ro: bool | None = None  # scripts with EVAL_RO; None: not known yet
         self._known_symbols: set[str] = set()
         self._schema_written = False
         self.log_caps = (DAY_LOG_CAP, HOUR_LOG_CAP)  # bytes: see DAY_LOG_CAP (tests lower them)
@@ -236,17 +244,17 @@ class Store:
         calls: list[_Call] = []
         for symbol, indexes in by_symbol.items():
             for start in range(0, len(indexes), MAX_SCRIPT_EVENTS):
-                # sorted by slot (stable): each slot's events form one group of the call
-                chunk = sorted(indexes[start : start + MAX_SCRIPT_EVENTS],
-                               key=lambda i: events[i].ts_ms // SLOT_MS)
-                keys, args = self._pack(symbol, [events[i] for i in chunk])
-                calls.append((chunk, keys, args))
+                chunk = indexes[start : start + MAX_SCRIPT_EVENTS]
+                sent, keys, args = self._pack(symbol, events, chunk)
+                calls.append((sent, keys, args))
         return Packed(calls, len(events), frozenset(by_symbol))
 
     def _register(self, symbols: frozenset[str]) -> None:
         """Schema key and symbol discovery, before the symbols' first events are written."""
         if not symbols:
             return
+        if not self._schema_written:
+            self._check_write_rights(min(symbols))
         self._ensure_schema()
         new_symbols = symbols - self._known_symbols
         if new_symbols:
@@ -254,6 +262,20 @@ class Store:
             # never miss one that has events.
             self.client.sadd(self.symbols_key, *sorted(new_symbols))
             self._known_symbols.update(new_symbols)
+
+    def _check_write_rights(self, symbol: str) -> None:
+        """Before the first write: a no-op script declaring the keys ingest writes, so an
+        ACL refusal (no scripts, keys outside the user's prefix) comes before anything is
+        written — no schema key, no symbol that discovery would list."""
+        keys = (self.schema_key, self.symbols_key, self.key(symbol, "t"))
+        if _is_cluster(self.client):  # keys in three slots; redis-py pipelines no EVAL there
+            for key in keys:
+                self.client.eval("return 0", 1, key)
+            return
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.eval("return 0", 1, key)
+        pipe.execute()
 
     def _execute(self, calls: list[_Call], size: int) -> list[bool]:
         """Run the script calls, pipelined in one round trip (each call stays atomic)."""
@@ -267,6 +289,15 @@ class Store:
             return result
         if len(calls) == 1:
             replies = [self._call(calls[0])]
+        elif _is_cluster(self.client):
+            # redis-py's cluster pipeline runs no scripts: one call after another (each still
+            # atomic in its symbol's slot); a refused call is kept like a pipeline's error
+            replies = []
+            for call in calls:
+                try:
+                    replies.append(self._script(keys=call[1], args=call[2]))
+                except redis_module.ResponseError as exc:
+                    replies.append(exc)
         else:
             pipe = self.client.pipeline(transaction=False)
             for call in calls:
@@ -275,11 +306,20 @@ class Store:
                 replies = pipe.execute(raise_on_error=False)
             except redis_module.exceptions.NoScriptError:  # pragma: no cover - flushed scripts
                 replies = [self._call(call) for call in calls]
-        for (indexes, _keys, _args), flags in zip(calls, replies, strict=True):
+        fresh: dict[str, None] = {}  # symbols that got new events: the live feed's hint
+        refused: Exception | None = None
+        for (indexes, keys, _args), flags in zip(calls, replies, strict=True):
             if isinstance(flags, Exception):
-                raise _refusal(flags) from flags
+                refused = refused or flags
+                continue
             for i, flag in zip(indexes, flags, strict=True):
                 result[i] = flag == 0x31  # b'1'
+            if 0x31 in flags:
+                fresh[symbol_of_key(self.prefix, keys[0])] = None
+        if fresh:  # also when another call was refused: what was stored is announced
+            send_hint(self.client, self.prefix, list(fresh))
+        if refused is not None:
+            raise _refusal(refused) from refused
         return result
 
     def _call(self, call: _Call) -> Any:
@@ -290,8 +330,16 @@ class Store:
         except redis_module.ResponseError as exc:
             raise _refusal(exc) from exc
 
-    def _pack(self, symbol: str, events: list[Event]) -> tuple[list[str], list[Any]]:
-        """One script call for ``events`` of ``symbol``, which must be sorted by slot."""
+    def _pack(
+        self, symbol: str, batch: Sequence[Event], chunk: list[int]
+    ) -> tuple[list[int], list[str], list[Any]]:
+        """One script call for the events ``batch[i]``, ``i`` in ``chunk`` (all of ``symbol``).
+
+        Returns the positions sent, in the call's order, its KEYS and its ARGV. Events are
+        sorted by slot (each slot is one group of the call); a repeat of an identity earlier
+        in the chunk is not sent (it is a duplicate whatever the store holds: its flag stays
+        False), so the first occurrence in input order is the one stored.
+        """
         tag = f"{self.prefix}:{{{symbol}}}:"
         keys: list[str] = [tag + "t", tag + "days", tag + "hrs", tag + "d"]
         key_index = _key_indexer(tag, keys)  # key suffix -> KEYS index (1-based)
@@ -299,6 +347,29 @@ class Store:
         if not SYMBOL_RE.fullmatch(symbol):
             raise ValueError(f"symbol {symbol!r} is not [A-Z0-9._-]{{1,40}}")
         checked: set[str] = set()  # exchange names already checked in this batch
+        # (slot, position, event, digest, amount texts) of each first occurrence
+        prepared: list[tuple[int, int, Event, bytes, tuple[str, ...]]] = []
+        seen: set[bytes] = set()
+        for position in chunk:
+            event = batch[position]
+            price, _, _, _ = amount_parts(event.price, "price")
+            qty, qi, q1, q2 = amount_parts(event.qty, "qty")
+            usd, ui, u1, u2 = amount_parts(event.usd, "usd", zero_ok=True)
+            if event.exchange not in checked:
+                if not EXCHANGE_RE.fullmatch(event.exchange):
+                    raise ValueError(f"exchange {event.exchange!r} is not [a-z0-9._-]{{1,32}}")
+                checked.add(event.exchange)
+            for text in (event.id or "", event.raw_symbol or ""):
+                if "\t" in text or "\n" in text:
+                    raise ValueError(f"text field {text!r} holds a tab or a newline")
+            digest = fingerprint(event, price, qty, usd)
+            if digest in seen:
+                continue
+            seen.add(digest)
+            prepared.append((event.ts_ms // SLOT_MS, position, event, digest,
+                             (price, qty, qi, q1, q2, usd, ui, u1, u2)))
+        prepared.sort(key=lambda item: item[0])  # stable: input order within a slot
+
         identities: list[bytes] = []
         # per event: amount texts and limbs, shared with the top-K and price-band blocks
         texts: list[tuple[str, ...]] = []
@@ -327,24 +398,13 @@ class Store:
             ))
             groups.append("\n".join(details))
 
-        for position, event in enumerate(events):
-            event_slot = event.ts_ms // SLOT_MS
+        for number, (event_slot, _, event, digest, amounts) in enumerate(prepared):
+            price, qty, qi, q1, q2, usd, ui, u1, u2 = amounts
             if event_slot != slot:
-                if position:
-                    close_group(position - 1)
-                slot, first = event_slot, position
+                if number:
+                    close_group(number - 1)
+                slot, first = event_slot, number
                 lines, details, cells, cell_no = [], [], {}, {}
-            price, _, _, _ = amount_parts(event.price, "price")
-            qty, qi, q1, q2 = amount_parts(event.qty, "qty")
-            usd, ui, u1, u2 = amount_parts(event.usd, "usd", zero_ok=True)
-            if event.exchange not in checked:
-                if not EXCHANGE_RE.fullmatch(event.exchange):
-                    raise ValueError(f"exchange {event.exchange!r} is not [a-z0-9._-]{{1,32}}")
-                checked.add(event.exchange)
-            for text in (event.id or "", event.raw_symbol or ""):
-                if "\t" in text or "\n" in text:
-                    raise ValueError(f"text field {text!r} holds a tab or a newline")
-            digest = fingerprint(event, price, qty, usd)
             identities.append(digest)
             h = (digest[0] << 8) | digest[1]
             buckets[(1, h % t1)] = buckets[(2, h % t2)] = buckets[(3, h % t3)] = None
@@ -373,19 +433,23 @@ class Store:
                 f"{event.exchange}\t{side}\t{price}\t{qty}\t{usd_log}\t{ts % DAY_MS}\t"
                 f"{event.id or ''}\t{event.raw_symbol or ''}"
             )
-        if events:
-            close_group(len(events) - 1)
+        if prepared:
+            close_group(len(prepared) - 1)
         table = "\n".join(
             f"{tier} {number} {key_index(f'd{tier}:{number}')}" for tier, number in buckets
         )
         day_cap, hour_cap = self.log_caps
-        # then the top-K and price-band blocks' keys and ARGV (ingest.lua reads them after
-        # the groups: ARGV[8 + 4G], [9 + 4G], [10 + 4G])
+        # the live feed block of ingest.lua (liqcli.store.feed): its key's index and its cap,
+        # ARGV[8 + 4G] and [9 + 4G]; then the top-K and price-band blocks' ARGV
+        # (ARGV[10 + 4G], [11 + 4G], [12 + 4G]) with their keys
+        keys.append(feed_key(self.prefix, symbol))
+        feed_index = len(keys)
+        events = [item[2] for item in prepared]
         top = _top_args(tag, events, texts, keys)
         bands = _band_args(tag, events, texts, keys)
-        return keys, [
-            len(events), b"".join(identities), table, day_cap, hour_cap, self.dedupe_cap,
-            len(groups) // 4, *groups, top, TOP_K, bands,
+        return [item[1] for item in prepared], keys, [
+            len(prepared), b"".join(identities), table, day_cap, hour_cap, self.dedupe_cap,
+            len(groups) // 4, *groups, feed_index, FEED_MAXLEN, top, TOP_K, bands,
         ]
 
     # ---------------------------------------------------------------- reads
@@ -415,6 +479,8 @@ class Store:
         if not symbols:
             return out
         if since_ms is None and until_ms is None:
+            # (measured: a pipeline of HGETALLs parses faster than read.lua's one string per
+            # symbol, whose EVALSHA costs more on both sides)
             pipe = self.client.pipeline(transaction=False)
             for name in symbols:
                 pipe.hgetall(self.key(name, "t"))
@@ -426,20 +492,12 @@ class Store:
         if since_ms is not None and until_ms is not None and since_ms >= until_ms:
             return out
         plans = self._plans(symbols, since_ms, until_ms)
-        if self._read_script is None:
-            self._read_script = self.client.register_script(_script_source("read.lua"))
         reads = [(i, plan) for i, plan in enumerate(plans) if plan[0] or plan[1]]
-        blobs_of: list[Any] = []
-        if len(reads) == 1:
-            i, (hashes, logs) = reads[0]
-            blobs_of = [self._read_script(keys=self._read_keys(symbols[i], hashes, logs),
-                                          args=[len(hashes)])]
-        elif reads:
-            pipe = self.client.pipeline(transaction=False)
-            for i, (hashes, logs) in reads:
-                self._read_script(keys=self._read_keys(symbols[i], hashes, logs),
-                                  args=[len(hashes)], client=pipe)
-            blobs_of = pipe.execute()
+        blobs_of = self._read_only_scripts(
+            "read.lua",
+            [(self._read_keys(symbols[i], hashes, logs), [len(hashes)])
+             for i, (hashes, logs) in reads],
+        )
         for (i, (hashes, logs)), blobs in zip(reads, blobs_of, strict=True):
             fold = _Fold()
             for blob in blobs[: len(hashes)]:
@@ -473,21 +531,89 @@ class Store:
                 hour_ranges = [(hour_ranges[0][0], (until_ms - 1) // HOUR_MS)]
             else:
                 hour_ranges.append((first, (until_ms - 1) // HOUR_MS))
+        args = [lo_day, hi_day, *(bound for pair in hour_ranges for bound in pair)]
+        replies = self._read_only_scripts(
+            "plan.lua", [(self._plan_keys(name), args) for name in symbols])
+        plans = []
+        for name, (days, hours, pruned) in zip(symbols, replies, strict=True):
+            plan = self._plan([int(d) for d in days.split()], [int(h) for h in hours.split()],
+                              since_ms, until_ms)
+            if pruned and plan[1]:
+                _check_not_pruned(name, int(pruned), plan[1], since_ms, until_ms)
+            plans.append(plan)
+        return plans
+
+    def _read_only_scripts(
+        self, name: str, calls: list[tuple[list[str], list[Any]]]
+    ) -> list[Any]:
+        """The replies of the read-only script ``name`` (``plan.lua``, ``read.lua`` or
+        ``topk_read.lua``) for
+        each (keys, args) call, pipelined in one round trip, with read-only commands only:
+        ``EVAL_RO`` (Redis ≥ 7: a replica or a ``+@read`` user with ``+eval_ro`` may run it);
+        on Redis 6.2, on a Cluster (where redis-py would ask the server for a script's keys
+        first), or when EVAL_RO is refused, a pipeline of the plain reads the script makes,
+        whose replies are shaped as the script's. A ``+@read`` user runs every report."""
+        if not calls:
+            return []
+        if self._read_ro is None:
+            self._read_ro = not _is_cluster(self.client)
+        if self._read_ro:
+            source = _script_source(name)
+            pipe = self.client.pipeline(transaction=False)
+            for keys, args in calls:
+                # EVAL_RO, not EVALSHA_RO: the server caches the compiled script either way,
+                # and a one-shot process saves the NOSCRIPT round trip and the hashing
+                pipe.execute_command("EVAL_RO", source, len(keys), *keys, *args)
+            try:
+                return list(pipe.execute())
+            except Exception as exc:
+                # Redis < 7 has no read-only scripts; a +@read user may not run them
+                text = str(exc).lower()
+                if ("unknown command" not in text and "noperm" not in text
+                        and type(exc).__name__ != "NoPermissionError"):
+                    raise
+                self._read_ro = False
+        return self._plain_reads(name, calls)
+
+    def _plain_reads(self, name: str, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
+        """What ``plan.lua`` / ``read.lua`` return, computed from plain read commands."""
         pipe = self.client.pipeline(transaction=False)
-        for name in symbols:
-            pipe.zrangebyscore(self.key(name, "days"), lo_day, hi_day)
-            for lo, hi in hour_ranges:
-                pipe.zrangebyscore(self.key(name, "hrs"), lo, hi)
-        replies = pipe.execute()
-        step = 1 + len(hour_ranges)
-        return [
-            self._plan(
-                [int(d) for d in replies[i * step]],
-                [int(h) for reply in replies[i * step + 1 : (i + 1) * step] for h in reply],
-                since_ms, until_ms,
-            )
-            for i in range(len(symbols))
-        ]
+        for keys, args in calls:
+            if name == "plan.lua":
+                pipe.zrangebyscore(keys[0], args[0], args[1])
+                for lo, hi in zip(args[2::2], args[3::2], strict=True):
+                    pipe.zrangebyscore(keys[1], lo, hi)
+                pipe.get(keys[2])
+            elif name == "topk_read.lua":
+                for key in keys:  # a set is small (TOP_K members and ties): read it whole
+                    pipe.zrevrange(key, 0, -1, withscores=True)
+            else:
+                for index, key in enumerate(keys):
+                    if index < int(args[0]):
+                        pipe.hgetall(key)
+                    else:
+                        pipe.get(key)
+        replies = iter(pipe.execute())
+        out: list[Any] = []
+        for keys, args in calls:
+            if name == "plan.lua":
+                days = b" ".join(next(replies))
+                hours = b" ".join(h for _ in range(len(args[2:]) // 2) for h in next(replies))
+                out.append([days, hours, next(replies) or b""])
+            elif name == "topk_read.lua":
+                out.append([_top_members(next(replies), int(args[0])) for _ in keys])
+            else:
+                blobs = []
+                for index in range(len(keys)):
+                    reply = next(replies)
+                    blobs.append(b"\n".join(part for item in reply.items() for part in item)
+                                 if index < int(args[0]) else reply or b"")
+                out.append(blobs)
+        return out
+
+    def _plan_keys(self, symbol: str) -> list[str]:
+        # the day and hour indexes, and liqcli prune's marker (see _check_not_pruned)
+        return [self.key(symbol, "days"), self.key(symbol, "hrs"), self.key(symbol, "pruned")]
 
     @staticmethod
     def _plan(
@@ -528,18 +654,21 @@ class Store:
         """The stored log of one symbol in [since_ms, until_ms), day by day, in store order.
 
         Each day costs one pipelined round trip (its day log, and the hour and slot logs of
-        its hours with hour rollups), plus two for the day and hour indexes.
+        its hours with hour rollups), plus one for the day and hour indexes (plain reads).
         """
         lo = "-inf" if since_ms is None else str(since_ms // DAY_MS)
         hi = "+inf" if until_ms is None else str((until_ms - 1) // DAY_MS)
-        days = [int(raw) for raw in self.client.zrangebyscore(self.key(symbol, "days"), lo, hi)]
-        if not days:
-            return
         hour_lo = "-inf" if since_ms is None else str(since_ms // HOUR_MS)
         hour_hi = "+inf" if until_ms is None else str((until_ms - 1) // HOUR_MS)
+        # plain reads (no script: a read-only user can follow the log), one round trip
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zrangebyscore(self.key(symbol, "days"), lo, hi)
+        pipe.zrangebyscore(self.key(symbol, "hrs"), hour_lo, hour_hi)
+        day_members, hour_members = pipe.execute()
+        days = [int(day) for day in day_members]
         by_day: dict[int, list[int]] = {}
-        for raw in self.client.zrangebyscore(self.key(symbol, "hrs"), hour_lo, hour_hi):
-            by_day.setdefault(int(raw) // HOURS_PER_DAY, []).append(int(raw))
+        for hour in map(int, hour_members):
+            by_day.setdefault(hour // HOURS_PER_DAY, []).append(hour)
         for day in days:
             hours = by_day.get(day, [])
             logs: list[tuple[str, int]] = [(f"ld:{day}", day * DAY_MS)]
@@ -570,6 +699,7 @@ class Store:
         two) partial days lying wholly inside it, and the ``[start, end)`` ranges of its (at
         most two) partial hours. One round trip (the day index)."""
         days, _ = self._indexes(symbol, since_ms, until_ms)
+        pruned = self.pruned_day(symbol)
         whole_days: list[int] = []
         whole_hours: list[int] = []
         partial: list[tuple[int, int]] = []
@@ -588,7 +718,32 @@ class Store:
                         start if since_ms is None else max(since_ms, start),
                         end if until_ms is None else min(until_ms, end),
                     ))
+            if day < pruned and partial and partial[-1][0] // DAY_MS == day:
+                # an edge inside an hour whose log was pruned (whole hours keep their sets)
+                _check_not_pruned(symbol, pruned, [(f"ld:{day}", day * DAY_MS)],
+                                  since_ms, until_ms)
         return whole_days, whole_hours, partial
+
+    def pruned_day(self, symbol: str) -> int:
+        """The first day of ``symbol`` that keeps its log (``liqcli prune``; 0: none pruned)."""
+        raw = self.client.get(self.key(symbol, "pruned"))
+        return int(raw) if raw else 0
+
+    def check_log_readable(
+        self, symbol: str, since_ms: int | None, until_ms: int | None, why: str
+    ) -> None:
+        """Refuse (PrunedWindow) an answer that must read the log of [since_ms, until_ms)
+        when part of that window was pruned (its events have rollups, top-K sets and price
+        bands left, no log): ``why`` says which answer needs the log."""
+        pruned = self.pruned_day(symbol)
+        if not pruned or (since_ms is not None and since_ms >= pruned * DAY_MS):
+            return
+        raise PrunedWindow(
+            f"{symbol}: {why} reads the log of the window, which was pruned before "
+            f"{_iso(pruned * DAY_MS)} (liqcli prune); use --since {_iso(pruned * DAY_MS)} "
+            "or later"
+        )
+
     def _indexes(
         self, symbol: str, since_ms: int | None, until_ms: int | None
     ) -> tuple[list[int], list[int]]:
@@ -621,6 +776,7 @@ class Store:
         if not windows:
             return []
         days, hours = self._indexes(symbol, windows[0][0], windows[-1][1])
+        pruned = self.pruned_day(symbol) if days else 0
         hash_keys: dict[str, int] = {}
         log_keys: dict[str, tuple[int, int]] = {}
         plans: list[tuple[list[int], list[tuple[int, int]]]] = []
@@ -630,6 +786,8 @@ class Store:
             in_hours = hours[bisect_left(hours, since_ms // HOUR_MS):
                              bisect_left(hours, (until_ms - 1) // HOUR_MS + 1)]
             hashes, logs = self._plan(in_days, in_hours, since_ms, until_ms)
+            if pruned and logs:
+                _check_not_pruned(symbol, pruned, logs, since_ms, until_ms)
             plans.append((
                 [hash_keys.setdefault(name, len(hash_keys)) for name in hashes],
                 [(log_keys.setdefault(name, (len(log_keys), base))[0], base)
@@ -657,19 +815,19 @@ class Store:
     def _read_blobs(
         self, symbol: str, hashes: list[str], logs: list[str], chunk: int = 2000
     ) -> tuple[list[bytes], list[bytes]]:
-        """Rollup hashes and logs (key suffixes) through ``read.lua``, in one pipeline."""
+        """Rollup hashes and logs (key suffixes) through ``read.lua`` (read-only: EVAL_RO or
+        plain reads, see :meth:`_read_only_scripts`), in one pipeline."""
         if not hashes and not logs:
             return [], []
-        if self._read_script is None:
-            self._read_script = self.client.register_script(_script_source("read.lua"))
-        pipe = self.client.pipeline(transaction=False)
+        calls: list[tuple[list[str], list[Any]]] = []
         for start in range(0, len(hashes), chunk):
             part = [self.key(symbol, name) for name in hashes[start : start + chunk]]
-            self._read_script(keys=part, args=[len(part)], client=pipe)
+            calls.append((part, [len(part)]))
         for start in range(0, len(logs), chunk):
             part = [self.key(symbol, name) for name in logs[start : start + chunk]]
-            self._read_script(keys=part, args=[0], client=pipe)
-        replies = [blob for reply in pipe.execute() for blob in reply]
+            calls.append((part, [0]))
+        replies = [blob for reply in self._read_only_scripts("read.lua", calls)
+                   for blob in reply]
         return replies[: len(hashes)], replies[len(hashes) :]
 
     def top_events(
@@ -687,6 +845,7 @@ class Store:
         from liqcli.store.topk import largest, read_top
 
         if n > TOP_K:
+            self.check_log_readable(symbol, since_ms, until_ms, f"top -n above {TOP_K}")
             return largest(self.events(symbol, since_ms, until_ms), n, by, exchanges, side)
         return read_top(self, symbol, since_ms, until_ms, n, by, exchanges, side)
 
@@ -704,6 +863,7 @@ class Store:
         from liqcli.store.pricebands import events_buckets, read_buckets
 
         if exchanges:
+            self.check_log_readable(symbol, since_ms, until_ms, "levels with -e")
             return events_buckets(
                 e for e in self.events(symbol, since_ms, until_ms) if e.exchange in exchanges
             )
@@ -757,15 +917,66 @@ def fingerprint(event: Event, price: str, qty: str, usd: str) -> bytes:
     return digest
 
 
+def _check_not_pruned(
+    symbol: str, pruned: int, logs: list[tuple[str, int]], since_ms: int | None,
+    until_ms: int | None,
+) -> None:
+    """A window edge inside a day whose log was pruned (``liqcli prune``; ``pruned`` is the
+    first day that keeps its log) cannot be exact: refuse it, naming the nearest exact
+    boundaries (the day's ends)."""
+    kept_from = pruned * DAY_MS
+    for _suffix, base in logs:  # every log's base is the start of its day
+        if base >= kept_from:
+            continue
+        start, end = base, base + DAY_MS
+        inside = since_ms if since_ms is not None and start < since_ms < end else until_ms
+        raise PrunedWindow(
+            f"{symbol}: the window edge {_iso(inside)} falls inside a day whose events "
+            f"were pruned (log kept from {_iso(kept_from)}); the nearest exact "
+            f"boundaries are {_iso(start)} and {_iso(end)}"
+        )
+
+
+def _iso(ms: int | None) -> str:
+    from datetime import UTC, datetime
+
+    if ms is None:
+        return "?"
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z"
+    )
+
+
+def _is_cluster(client: Any) -> bool:
+    """Whether ``client`` is redis-py's RedisCluster (without importing it)."""
+    return hasattr(client, "nodes_manager")
+
+
 def _inside(ts: int, since_ms: int | None, until_ms: int | None) -> bool:
     return (since_ms is None or ts >= since_ms) and (until_ms is None or ts < until_ms)
 
 
 def _script_source(name: str) -> str:
-    """A server-side script shipped in the package (read on first use)."""
-    from importlib import resources
+    """A server-side script shipped in the package (read on first use; a plain file read, as
+    importlib.resources costs a one-shot report more than the read itself)."""
+    import os
 
-    return resources.files("liqcli.store").joinpath(name).read_text()
+    try:
+        with open(os.path.join(os.path.dirname(__file__), name), encoding="utf-8") as f:
+            return f.read()
+    except OSError:  # packaged some other way (a zip): ask the import system
+        from importlib import resources
+
+        return resources.files("liqcli.store").joinpath(name).read_text()
+
+
+def _top_members(pairs: list[tuple[bytes, float]], n: int) -> bytes:
+    """What ``topk_read.lua`` returns for one set, from its (member, score) pairs by score
+    descending: the members scoring at least the n-th largest score (every one for 0)."""
+    if n > 0 and len(pairs) >= n:
+        nth = pairs[n - 1][1]
+        pairs = [pair for pair in pairs if pair[1] >= nth]
+    return b"\n".join(member for member, _ in pairs)
 
 
 def _key_indexer(tag: str, keys: list[str]) -> Callable[[str], int]:
@@ -920,13 +1131,14 @@ class _Fold:
     def into(self, rollup: Rollup) -> None:
         for cell, (n, qi, q1, q2, ui, u1, u2, qe, ue) in self.sums.items():
             exchange, _, code = cell.decode().partition("|")
-            rollup.cell(exchange, _CODE_SIDE[code]).add(
-                n,
-                from_limbs(qi, q1, q2 + qe),
-                from_limbs(ui, u1, u2 + ue),
-                self.firsts.get(cell),
-                self.lasts.get(cell),
-            )
+            key = (exchange, _CODE_SIDE[code])
+            qty, usd = from_limbs(qi, q1, q2 + qe), from_limbs(ui, u1, u2 + ue)
+            first, last = self.firsts.get(cell), self.lasts.get(cell)
+            if key in rollup.cells:
+                rollup.cells[key].add(n, qty, usd, first, last)
+            else:  # the usual case (0 + value: the same exponent as Cell.add gives)
+                rollup.cells[key] = Cell(n, AMOUNT_CONTEXT.add(_ZERO, qty),
+                                         AMOUNT_CONTEXT.add(_ZERO, usd), first, last)
 
 
 def _parse_log(base: int, blob: bytes) -> list[tuple[int, bytes, int, int]]:

@@ -59,7 +59,7 @@ def read_top(
     ``~`` mark) with fewer than ``n`` members left after the filter may miss some: that day's
     or hour's events are read instead (exact, and rare for a broad filter).
     """
-    from liqcli.store.store import DAY_MS, HOUR_MS, _script_source
+    from liqcli.store.store import DAY_MS, HOUR_MS
 
     if since_ms is not None and until_ms is not None and since_ms >= until_ms:
         return []
@@ -71,14 +71,17 @@ def read_top(
     wanted = _filter(exchanges, side)
     candidates: list[Event] = []
     if units:
-        script = store.client.register_script(_script_source("topk_read.lua"))
-        blobs = script(keys=[store.key(symbol, name) for name, _, _ in units],
-                       args=[0 if filtered else n])
+        # read-only (EVAL_RO, or plain reads on a Cluster and for a +@read user)
+        blobs = store._read_only_scripts(
+            "topk_read.lua",
+            [([store.key(symbol, name) for name, _, _ in units], [0 if filtered else n])],
+        )[0]
         for (_, start, end), blob in zip(units, blobs, strict=True):
             members = list(_members(symbol, blob))
             trimmed = TRIMMED.encode() in blob.split(b"\n")
             chosen = [e for e in members if wanted(e)]
             if filtered and trimmed and len(chosen) < n:
+                store.check_log_readable(symbol, start, end, "top with -e or --side")
                 chosen = [e for e in store.events(symbol, start, end) if wanted(e)]
             candidates += chosen
     for start, end in partial:

@@ -37,6 +37,7 @@ __all__ = [
     "LiveFeed",
     "NormalizedEvent",
     "adapter_names",
+    "current_contracts",
     "get_adapter",
     "parse_line",
     "parse_object",
@@ -55,6 +56,12 @@ def use_contracts(table: ContractTable) -> None:
     """The contract table the registered input formats use from now on."""
     global _contracts
     _contracts = table
+
+
+def current_contracts() -> ContractTable:
+    """The contract table set by :func:`use_contracts` (the built-in one by default); the
+    historical formats (:mod:`liqcli.feeds.tardis`, :mod:`liqcli.feeds.ccxt`) use it too."""
+    return _contracts
 
 
 def register_adapter(adapter: Adapter) -> None:
@@ -144,11 +151,19 @@ def parse_object(
     adapter: Adapter, obj: Any, *, received_ms: int | None, contracts: ContractTable
 ) -> AdapterResult:
     """``adapter.parse_message`` guarded: no arithmetic error on the frame's numbers escapes
-    (it becomes :class:`InvalidEvent`, the frame's rejection)."""
+    (it becomes :class:`InvalidEvent`, the frame's rejection), and no other error of an adapter
+    on a frame it did not foresee aborts a recording: it is that line's rejection, named."""
     try:
         return adapter.parse_message(obj, received_ms=received_ms, contracts=contracts)
     except ArithmeticError as exc:  # decimal.Overflow, InvalidOperation, ZeroDivisionError...
         raise out_of_range(exc) from None
+    except InvalidEvent:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        detail = str(exc).splitlines()[0][:80] if str(exc) else ""
+        raise InvalidEvent(
+            f"unreadable frame ({type(exc).__name__}{': ' + detail if detail else ''})"
+        ) from None
 
 
 _discover()  # register every built-in adapter as an input format on import

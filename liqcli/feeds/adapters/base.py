@@ -190,8 +190,8 @@ def ms_field(obj: dict[str, Any], key: str) -> int:
     value = obj.get(key)
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
+        return int(value)  # ASCII digits only: "²".isdigit() is true, int("²") raises
     if (isinstance(value, Decimal) and value.is_finite() and value.adjusted() < MAX_ADJUSTED
             and value == value.to_integral_value()):
         return int(value)

@@ -33,7 +33,7 @@ from liqcli.feeds.adapters.base import (
 from liqcli.feeds.adapters.contracts import ContractTable
 
 NAME = "binance"
-_COIN_M = re.compile(r"([A-Z0-9]+USD)_(PERP|[0-9]{6})")
+_COIN_M = re.compile(r"([^\W_]+USD)_(PERP|[0-9]{6})")
 
 
 def normalize_symbol(symbol: str) -> str:

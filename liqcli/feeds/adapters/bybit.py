@@ -40,11 +40,11 @@ from liqcli.feeds.adapters.contracts import ContractTable
 
 NAME = "bybit"
 _POSITION_SIDE = {"BUY": "LONG", "SELL": "SHORT"}
-_INVERSE = re.compile(r"([A-Z0-9]+USD)(?:([FGHJKMNQUVXZ])([0-9]{2}))?")
+_INVERSE = re.compile(r"([^\W_]+USD)(?:([FGHJKMNQUVXZ])([0-9]{2}))?")
 _MONTH_CODES = "FGHJKMNQUVXZ"
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-_DATED = re.compile(r"([A-Z0-9]+?)(USDT|USDC|USD)?-([0-9]{1,2})([A-Z]{3})([0-9]{2})")
-_USDC_PERP = re.compile(r"([A-Z0-9]+)PERP")
+_DATED = re.compile(r"([^\W_]+?)(USDT|USDC|USD)?-([0-9]{1,2})([A-Z]{3})([0-9]{2})")
+_USDC_PERP = re.compile(r"([^\W_]+)PERP")
 DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT")
 
 

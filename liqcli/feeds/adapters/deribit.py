@@ -30,7 +30,7 @@ from liqcli.feeds.adapters.contracts import ContractTable
 NAME = "deribit"
 _MONTHS = {m: i for i, m in enumerate(
     ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), 1)}
-_INSTRUMENT = re.compile(r"([A-Z0-9]+)(?:_([A-Z]+))?-(PERPETUAL|([0-9]{1,2})([A-Z]{3})([0-9]{2}))")
+_INSTRUMENT = re.compile(r"([^\W_]+)(?:_([A-Z]+))?-(PERPETUAL|([0-9]{1,2})([A-Z]{3})([0-9]{2}))")
 _TAKER_SIDE = {"sell": "LONG", "buy": "SHORT"}  # taker's direction → taker's liquidated position
 _OTHER = {"LONG": "SHORT", "SHORT": "LONG"}
 

@@ -34,7 +34,7 @@ from liqcli.feeds.adapters.contracts import ContractTable
 NAME = "okx"
 _POSITION_SIDE = {"long": "LONG", "short": "SHORT"}
 _ORDER_SIDE = {"sell": "LONG", "buy": "SHORT"}
-_INSTRUMENT = re.compile(r"([A-Z0-9]+)-([A-Z0-9]+)(?:-(SWAP|[0-9]{6}))?")
+_INSTRUMENT = re.compile(r"([^\W_]+)-([^\W_]+)(?:-(SWAP|[0-9]{6}))?")
 
 
 def normalize_symbol(inst_id: str) -> str:
