@@ -24,7 +24,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 DEFAULT_JSON = HERE / "results" / "latest.json"
 MODULES = ("bench_store", "bench_market", "bench_startup", "bench_embedded", "bench_prune",
-           "bench_oneshot")
+           "bench_oneshot", "bench_timedim")
 ROW_KEYS = ("benchmark", "case", "value", "unit", "baseline", "ratio", "target", "met")
 
 

@@ -8,7 +8,9 @@ ETH for ETHUSDT …). ``exchange_side_*`` are nested: ``{exchange: {"LONG": …,
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from liqcli.errors import UsageError
@@ -16,6 +18,9 @@ from liqcli.report.core import DEFAULT_SYMBOL, compute_stats
 from liqcli.report.stats import CumulativeStats
 
 if TYPE_CHECKING:
+    from liqcli.report.history import History
+    from liqcli.report.levels import Levels
+    from liqcli.report.top import TopList
     from liqcli.store.store import Store
 
 TimeLike = datetime | str | int | None
@@ -63,6 +68,13 @@ class LiquidationDataAggregator:
 
         Raises UsageError for an unreadable time or when ``since`` is not before ``until``.
         """
+        since_ms, until_ms, _ = self._window(since, until)
+        return compute_stats(
+            self.store, symbol, since_ms=since_ms, until_ms=until_ms, exchanges=exchanges
+        )
+
+    def _window(self, since: TimeLike, until: TimeLike) -> tuple[int | None, int | None, int]:
+        """``(since_ms, until_ms, now_ms)``; UsageError when the window is empty."""
         from liqcli.report.timeparse import iso_utc, now_ms
 
         current = now_ms()
@@ -71,8 +83,53 @@ class LiquidationDataAggregator:
             raise UsageError(
                 f"since ({iso_utc(since_ms)}) must be before until ({iso_utc(until_ms)})"
             )
-        return compute_stats(
-            self.store, symbol, since_ms=since_ms, until_ms=until_ms, exchanges=exchanges
+        return since_ms, until_ms, current
+
+    def history(
+        self, symbols: str | Iterable[str] = DEFAULT_SYMBOL, interval: str = "1h",
+        since: TimeLike = None, until: TimeLike = None, exchanges: Iterable[str] | None = None,
+        *, all_symbols: bool = False, by_exchange: bool = False,
+    ) -> History:
+        """Every ``interval`` bucket (``1m`` … ``1w``) of [since, until), widened to whole UTC
+        buckets; without ``since`` the last 24 hours. A :class:`liqcli.report.history.History`
+        whose ``buckets`` hold exact events, USD and quantity, LONG and SHORT."""
+        from liqcli.report.history import compute_history
+
+        since_ms, until_ms, current = self._window(since, until)
+        return compute_history(
+            self.store, symbols, interval=interval, since_ms=since_ms, until_ms=until_ms,
+            exchanges=exchanges, all_symbols=all_symbols, by_exchange=by_exchange,
+            now_ms=current,
+        )
+
+    def top(
+        self, symbols: str | Iterable[str] = DEFAULT_SYMBOL, n: int = 10, since: TimeLike = None,
+        until: TimeLike = None, exchanges: Iterable[str] | None = None, *, by: str = "usd",
+        side: str | None = None, all_symbols: bool = False,
+    ) -> TopList:
+        """The ``n`` largest liquidations of [since, until) by ``usd`` or ``qty``, largest
+        first: a :class:`liqcli.report.top.TopList` whose ``entries`` are exact ``Event``s."""
+        from liqcli.report.top import compute_top
+
+        since_ms, until_ms, _ = self._window(since, until)
+        return compute_top(
+            self.store, symbols, n=n, by=by, since_ms=since_ms, until_ms=until_ms,
+            exchanges=exchanges, side=side, all_symbols=all_symbols,
+        )
+
+    def levels(
+        self, symbol: str = DEFAULT_SYMBOL, step: Decimal | str | int | None = None,
+        since: TimeLike = None, until: TimeLike = None, exchanges: Iterable[str] | None = None,
+        *, bands: int | None = None,
+    ) -> Levels:
+        """Liquidations of ``symbol`` by price band (``step`` in the quote currency, or about
+        ``bands`` bands; default 20): a :class:`liqcli.report.levels.Levels`, exact."""
+        from liqcli.report.levels import compute_levels
+
+        since_ms, until_ms, _ = self._window(since, until)
+        return compute_levels(
+            self.store, symbol, step=None if step is None else Decimal(step), bands=bands,
+            since_ms=since_ms, until_ms=until_ms, exchanges=exchanges,
         )
 
     def get_exchanges(self, symbol: str | None = None) -> list[str]:

@@ -63,6 +63,19 @@ def test_runner_help_works_without_running_anything() -> None:
     assert "--quick" in done.stdout
 
 
+def test_timedim_benchmarks_run_end_to_end_with_tiny_sizes(
+        bench: tuple[ModuleType, ModuleType]) -> None:
+    _, runner = bench
+    bench_timedim = importlib.import_module("bench_timedim")
+    rows = bench_timedim.run(quick=True, sizes=(60, 600), calls=2)
+    kinds = {r["benchmark"] for r in rows}
+    assert kinds == {"history", "top", "top, log scan", "windows", "levels", "top vs log scan"}
+    for r in rows:
+        assert [runner.check_row(r, "bench_timedim")[k] for k in runner.ROW_KEYS] == [
+            r[k] for k in runner.ROW_KEYS]
+        assert r["value"] > 0
+
+
 def test_embedded_benchmark_runs_end_to_end_quickly(
         bench: tuple[ModuleType, ModuleType]) -> None:
     _bench_store, runner = bench

@@ -145,3 +145,43 @@ def test_readme_example_runs(redis_url: str, events: list[Event]) -> None:
     readme = ROOT / "README.md"
     if readme.exists() and "LiquidationDataAggregator" in readme.read_text():
         assert EXAMPLE.strip() in readme.read_text()
+
+
+def test_history_returns_exact_buckets(redis_url: str, events: list[Event]) -> None:
+    aggregator = liqcli.LiquidationDataAggregator(redis_url)
+    history = aggregator.history(
+        "ETHUSDT", interval="4h", since=T0, until=T0 + 10 * HOUR, exchanges=["okx", "bybit"]
+    )
+    assert isinstance(history, liqcli.History)
+    # T0 is 12:00 UTC: the 4-hour buckets 12:00, 16:00 and 20:00 cover [T0, T0 + 10 h)
+    assert [b.start_ms for b in history.buckets] == [T0, T0 + 4 * HOUR, T0 + 8 * HOUR]
+    for bucket in history.buckets:
+        mine = [e for e in events if e.symbol == "ETHUSDT" and e.exchange in ("okx", "bybit")
+                and bucket.start_ms <= e.ts_ms < bucket.end_ms]
+        assert (bucket.events, bucket.usd) == (len(mine), sum((e.usd for e in mine), Decimal(0)))
+    assert sum(b.events for b in history.buckets) == len(
+        [e for e in events if e.symbol == "ETHUSDT" and e.exchange in ("okx", "bybit")])
+    with pytest.raises(UsageError):
+        aggregator.history(interval="3h")
+
+
+def test_top_returns_the_largest_events(redis_url: str, events: list[Event]) -> None:
+    aggregator = liqcli.LiquidationDataAggregator(redis_url)
+    top = aggregator.top("BTCUSDT", n=5, since=T0 + HOUR, by="qty", side="long")
+    assert isinstance(top, liqcli.TopList)
+    mine = sorted(
+        (e for e in events if e.symbol == "BTCUSDT" and e.side == "LONG" and e.ts_ms >= T0 + HOUR),
+        key=lambda e: (-e.qty, -e.usd, e.ts_ms),
+    )
+    assert list(top.entries) == mine[:5]
+
+
+def test_levels_returns_exact_bands(redis_url: str, events: list[Event]) -> None:
+    aggregator = liqcli.LiquidationDataAggregator(redis_url)
+    levels = aggregator.levels("ETHUSDT", bands=6, since=T0 + HOUR)
+    assert isinstance(levels, liqcli.Levels) and levels.bands
+    mine = [e for e in events if e.symbol == "ETHUSDT" and e.ts_ms >= T0 + HOUR]
+    for band in levels.bands:
+        inside = [e for e in mine if band.low <= e.price < band.high]
+        assert (band.events, band.usd) == (len(inside), sum((e.usd for e in inside), Decimal(0)))
+    assert levels.events == len(mine)

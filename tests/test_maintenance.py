@@ -240,3 +240,50 @@ def test_prune_is_idempotent_and_verify_checks_what_is_left(
     assert verify_symbol(store, "ETHUSDT", repair=True).repaired == 1
     assert not verify_symbol(store, "ETHUSDT").differences
     assert stored(redis_url) == expected(data)
+
+
+def test_prune_keeps_top_and_levels_of_pruned_days_and_refuses_their_log_reads(
+    redis_client: redis.Redis,
+) -> None:
+    import random
+    from decimal import Decimal
+
+    from liqcli.model import Event
+    from liqcli.store.pricebands import events_buckets
+
+    redis_client.flushall()
+    store = Store(redis_client)
+    rng = random.Random(12)
+    events = []
+    for i in range(600):
+        price = Decimal(rng.randint(90_000, 99_000))
+        qty = Decimal(rng.randint(1, 9_999)) / 1000
+        events.append(Event(
+            exchange=rng.choice(("binance", "bybit")), symbol="BTCUSDT",
+            side=rng.choice(("LONG", "SHORT")), price=price, qty=qty, usd=price * qty,
+            ts_ms=T0 + rng.randrange(2 * DAY), id=f"i{i}"))
+    store.ingest(events)
+
+    def top(since: int | None, until: int | None) -> list[tuple[Any, ...]]:
+        return sorted((e.ts_ms, e.exchange, e.id) for e in
+                      store.top_events("BTCUSDT", since, until, 5, "usd"))
+
+    windows = [(None, None), (T0, T0 + DAY), (T0 + HOUR_MS, T0 + 3 * HOUR_MS)]
+    before = {w: (top(*w), store.price_buckets("BTCUSDT", *w)[0]) for w in windows}
+    prune_symbol(store, "BTCUSDT", T0 + DAY, apply=True)
+    assert not list(store.events("BTCUSDT", None, T0 + DAY))
+    for w in windows:  # whole hours and days of the pruned day: the same exact answers
+        assert (top(*w), store.price_buckets("BTCUSDT", *w)[0]) == before[w]
+    inside = [e for e in events if T0 + HOUR_MS <= e.ts_ms < T0 + 3 * HOUR_MS]
+    assert before[windows[2]][0] == sorted(
+        (e.ts_ms, e.exchange, e.id) for e in sorted(inside, key=lambda e: -e.usd)[:5])
+    assert before[windows[2]][1] == events_buckets(inside)[0]
+    # what needs the pruned log is refused, never answered short
+    for read in (lambda: store.top_events("BTCUSDT", T0 + HOUR_MS + 5, None, 5, "usd"),
+                 lambda: store.price_buckets("BTCUSDT", T0 + HOUR_MS + 5, None),
+                 lambda: store.top_events("BTCUSDT", None, None, 500, "usd"),
+                 lambda: store.price_buckets("BTCUSDT", None, None, exchanges=["bybit"]),
+                 lambda: store.bucket_rollups("BTCUSDT", [T0, T0 + HOUR_MS, T0 + DAY])):
+        with pytest.raises(PrunedWindow):
+            read()
+    assert not verify_symbol(store, "BTCUSDT").differences  # tu/tq/pb keys are not strays

@@ -114,6 +114,13 @@ def test_string_amounts_keep_every_digit_for_double_parsers(redis_url: str) -> N
     line = run("exchanges", "-f", "ndjson", "--string-amounts").stdout.splitlines()[0]
     assert json.loads(line)["usd"] == "1.000000000000000001"
     assert json.loads(line)["events_pct"] == "100"
+    # the time-dimension commands and --windows take it too, and stay valid
+    for args, name in ((("history", "--since", "2024-08-17", "--until", "2024-08-18"), "history"),
+                       (("top",), "top"), (("levels",), "levels"),
+                       (("totals", "--windows", "1h,24h", "--until", "2024-08-18"), "totals")):
+        doc = json.loads(run(*args, "-f", "json", "--string-amounts").stdout)
+        jsonschema.validate(doc, schema(name))
+        assert "1.000000000000000001" in json.dumps(doc)
 
 
 # --- 9. a slow pipe ----------------------------------------------------------------------------

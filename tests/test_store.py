@@ -252,7 +252,7 @@ def test_every_key_of_a_symbol_shares_one_hash_slot(redis_client):
     keys = [k for k in redis_client.keys("liq:{*") if b"BTCUSDT" in k]
     kinds = {k.split(b":")[2] for k in keys}
     assert kinds == {b"t", b"days", b"hrs", b"D", b"h", b"s", b"ld", b"lh", b"ls",
-                     b"d", b"d1", b"d2", b"d3", b"feed"}
+                     b"d", b"d1", b"d2", b"d3", b"feed", b"tu", b"tq", b"pb"}  # + top and levels
     assert {key_slot(k) for k in keys} == {key_slot(b"{BTCUSDT}")}
 
 

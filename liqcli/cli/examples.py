@@ -22,12 +22,16 @@ EXAMPLES: dict[str, str] = {
   liqcli ingest --strict --reject-file bad.txt day.jsonl""",
     "totals": """
   liqcli totals
-  liqcli totals -s 币安人生USDT --since 24h""" + _REPORT_TAIL.format(cmd="totals"),
+  liqcli totals -s 币安人生USDT --since 24h
+  liqcli totals -s BTCUSDT --windows 1h,4h,12h,24h    (trailing windows)"""
+    + _REPORT_TAIL.format(cmd="totals"),
     "sides": """
   liqcli sides -s ETHUSDT --since 7d
+  liqcli sides -s BTCUSDT --windows 1h,4h,12h,24h     (trailing windows)
   liqcli sides -s BTCUSDT -f json | jq '.sides\\[] | {side, usd}'""",
     "exchanges": """
   liqcli exchanges --since 24h
+  liqcli exchanges --all-symbols --windows 1h,24h -f json
   liqcli exchanges --all-symbols --since 7d -f csv --no-header >> weekly.csv""",
     "matrix": """
   liqcli matrix -s BTCUSDT --since 2024-08-05 --until 2024-08-06
@@ -37,7 +41,21 @@ EXAMPLES: dict[str, str] = {
   liqcli summary --all-symbols -f json --string-amounts > report.json""",
     "symbols": """
   liqcli symbols
-  liqcli symbols --since 1h -e bybit -f csv""",
+  liqcli symbols --since 1h -e bybit -f csv
+  liqcli symbols --since 24h --sort usd --top 10
+  liqcli symbols --since 7d --sort short_usd --top 20 -f csv""",
+    "history": """
+  liqcli history                        (BTCUSDT, the last 24 h per hour)
+  liqcli history -s ETHUSDT --interval 1d --since 30d -f csv > eth.csv
+  liqcli history --interval 5m --since 2h --by exchange -f json
+  liqcli history -s BTCUSDT,ETHUSDT --interval 4h --since 7d -f csv""",
+    "top": """
+  liqcli top                            (the 10 largest BTCUSDT, all time)
+  liqcli top -n 20 --since 30d --all-symbols
+  liqcli top -s ETHUSDT -e binance --side short --by qty --since 7d -f csv""",
+    "levels": """
+  liqcli levels --since 7d --step 100
+  liqcli levels -s ETHUSDT --since 24h --bands 30 -f csv""",
     "watch": """
   liqcli watch -s BTCUSDT --since 1h
   liqcli watch -n 10 --count 6 -f ndjson""",

@@ -58,6 +58,27 @@ def _complete_color(incomplete: str) -> list[str]:
     return [name for name in COLOR_CHOICES if name.startswith(incomplete)]
 
 
+def choice(
+    choices: tuple[str, ...], *, lower: bool = False
+) -> tuple[Callable[[str | None], str | None], Callable[[str], list[str]]]:
+    """``(callback, autocompletion)`` of an option taking one of ``choices`` (None passes;
+    ``lower``: case-insensitive, the value lower-cased)."""
+
+    def check(value: str | None) -> str | None:
+        if value is None:
+            return None
+        found = value.lower() if lower else value
+        if found not in choices:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}")
+        return found
+
+    def complete(incomplete: str) -> list[str]:
+        start = incomplete.lower() if lower else incomplete
+        return [name for name in choices if name.startswith(start)]
+
+    return check, complete
+
+
 Symbols = Annotated[
     list[str] | None,
     typer.Option(

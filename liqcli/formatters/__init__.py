@@ -3,7 +3,8 @@
 A format module defines ``render(stats, command, out, options) -> None`` and a one-line
 ``DESCRIPTION``. Adding a format is adding a module here; the CLI's ``--format`` choices come
 from :func:`available`. Modules starting with ``_`` are helpers. Formatters know nothing of
-Redis: they turn a CumulativeStats into text.
+Redis: they turn a report result into text — a ``CumulativeStats`` (totals, sides, exchanges,
+matrix, summary, symbols) or a ``History`` (history); ``_document.Report`` is the union.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 if TYPE_CHECKING:
-    from liqcli.report.stats import CumulativeStats
+    from liqcli.formatters._document import Report
 
 DEFAULT_FORMAT = "table"
 # Formats listed first in help; any other module of the package follows in name order.
@@ -38,7 +39,7 @@ class Formatter(Protocol):
     DESCRIPTION: str
 
     def render(
-        self, stats: CumulativeStats, command: str, out: TextIO, options: RenderOptions
+        self, stats: Report, command: str, out: TextIO, options: RenderOptions
     ) -> None: ...
 
 
@@ -71,7 +72,7 @@ def color_wanted(out: TextIO) -> bool:
 
 
 def render_report(
-    stats: CumulativeStats,
+    stats: Report,
     command: str = "summary",
     fmt: str = DEFAULT_FORMAT,
     out: TextIO | None = None,
@@ -81,7 +82,8 @@ def render_report(
     header: bool = True,
     string_amounts: bool = False,
 ) -> None:
-    """Write the report ``command`` (summary, totals, sides, exchanges, matrix, symbols) of
+    """Write the report ``command`` (summary, totals, sides, exchanges, matrix, symbols,
+    history) of
     ``stats`` to ``out`` (default stdout) in format ``fmt``.
 
     ``color=None`` decides from ``out`` (a TTY without NO_COLOR gets rich tables).
@@ -97,7 +99,7 @@ def render_report(
 
 
 def render_text(
-    stats: CumulativeStats, command: str = "summary", fmt: str = DEFAULT_FORMAT, **kwargs: object
+    stats: Report, command: str = "summary", fmt: str = DEFAULT_FORMAT, **kwargs: object
 ) -> str:
     """:func:`render_report` into a string (plain text unless ``color=True``)."""
     import io

@@ -6,12 +6,11 @@ import csv
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 
-from liqcli.formatters._document import ROW_COLUMNS, SYMBOL_COLUMNS, rows
+from liqcli.formatters._document import Report, columns, rows
 from liqcli.formatters._text import neutralize_formula, plain_decimal, printable
 
 if TYPE_CHECKING:
     from liqcli.formatters import RenderOptions
-    from liqcli.report.stats import CumulativeStats
 
 
 def cell(value: Any) -> str:
@@ -29,16 +28,16 @@ def cell(value: Any) -> str:
 
 
 def write(
-    stats: CumulativeStats, command: str, out: TextIO, options: RenderOptions, delimiter: str,
+    stats: Report, command: str, out: TextIO, options: RenderOptions, delimiter: str,
     leading: dict[str, Any] | None = None,
 ) -> None:
     """The rows of ``command``; ``leading``: columns put first, the same value on every row
     (``watch``'s ``refreshed_at``)."""
-    columns = SYMBOL_COLUMNS if command == "symbols" else ROW_COLUMNS
+    names = columns(stats, command)
     first = leading or {}
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     if options.header:
-        writer.writerow([*first, *columns])
+        writer.writerow([*first, *names])
     values = [cell(value) for value in first.values()]
     for row in rows(stats, command):
-        writer.writerow([*values, *(cell(row[name]) for name in columns)])
+        writer.writerow([*values, *(cell(row[name]) for name in names)])

@@ -10,8 +10,17 @@ from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from liqcli.report.history import History
+from liqcli.report.levels import Levels
 from liqcli.report.stats import Coverage, CumulativeStats, Figures
 from liqcli.report.timeparse import iso_utc
+from liqcli.report.top import TopList
+from liqcli.report.windows import WindowedStats
+
+# A result any formatter renders: the cumulative reports, the same over several trailing
+# windows (``--windows``), the time series of ``history``, the largest liquidations of ``top``,
+# the price bands of ``levels``.
+Report = CumulativeStats | WindowedStats | History | TopList | Levels
 
 REPORT_SECTIONS: dict[str, tuple[str, ...]] = {
     "totals": ("totals",),
@@ -21,6 +30,8 @@ REPORT_SECTIONS: dict[str, tuple[str, ...]] = {
     "summary": ("totals", "sides", "exchanges", "matrix", "coverage"),
 }
 COMMANDS: tuple[str, ...] = (*REPORT_SECTIONS, "symbols")
+# Commands whose result is not a CumulativeStats (each has its own document and columns).
+SERIES_COMMANDS: tuple[str, ...] = ("history", "top", "levels")
 COMBINED_SYMBOL = "*"  # the ``symbol`` of rows summing several symbols
 
 # Columns of csv/tsv rows of totals, sides, exchanges, matrix and summary (ndjson: same keys,
@@ -31,10 +42,23 @@ ROW_COLUMNS: tuple[str, ...] = (
     "avg_usd", "avg_qty", "events_per_hour", "first_event", "last_event", "duration_hours",
     "gap_start", "gap_end", "rate_hours", "complete",
 )
+# Columns of csv/tsv rows of ``history``: ``symbol`` (several symbols) and ``exchange``
+# (``--by exchange``) are inserted after ``end`` when they apply.
+HISTORY_COLUMNS: tuple[str, ...] = (
+    "start", "end", "events", "usd", "qty", "long_events", "long_usd", "long_qty",
+    "short_events", "short_usd", "short_qty",
+)
+# Columns of csv/tsv rows of ``top`` (one row per liquidation, largest first).
+TOP_COLUMNS: tuple[str, ...] = ("time", "exchange", "symbol", "side", "price", "qty", "usd", "id")
+# Columns of csv/tsv rows of ``levels`` (one row per price band, ascending).
+LEVEL_COLUMNS: tuple[str, ...] = (
+    "low", "high", "events", "usd", "qty", "long_events", "long_usd", "long_qty",
+    "short_events", "short_usd", "short_qty",
+)
 # Columns of csv/tsv rows of the ``symbols`` command (``exchanges`` space-separated).
 SYMBOL_COLUMNS: tuple[str, ...] = (
     "symbol", "base", "quote", "since", "until", "events", "usd", "qty",
-    "first_event", "last_event", "exchanges",
+    "first_event", "last_event", "exchanges", "long_usd", "short_usd",
 )
 
 Doc = dict[str, Any]
@@ -56,8 +80,17 @@ def sections_of(command: str) -> tuple[str, ...]:
 
 
 # ---------------------------------------------------------------- documents
-def document(stats: CumulativeStats, command: str = "summary") -> Doc:
-    """The JSON document of a report command (``summary``, ``totals`` … or ``symbols``)."""
+def document(stats: Report, command: str = "summary") -> Doc:
+    """The JSON document of a report command (``summary``, ``totals`` … ``symbols``,
+    ``history``)."""
+    if isinstance(stats, History):
+        return history_document(stats)
+    if isinstance(stats, WindowedStats):
+        return windowed_document(stats, command)
+    if isinstance(stats, TopList):
+        return top_document(stats)
+    if isinstance(stats, Levels):
+        return levels_document(stats)
     if command == "symbols":
         return symbols_document(stats)
     sections = sections_of(command)
@@ -180,16 +213,45 @@ def symbol_entry(stats: CumulativeStats) -> Doc:
         "first_event": iso_or_none(stats.first_ms),
         "last_event": iso_or_none(stats.last_ms),
         "exchanges": [row.exchange for row in stats.exchanges],
+        "long_usd": stats.side("LONG").usd,
+        "short_usd": stats.side("SHORT").usd,
     }
 
 
 # --------------------------------------------------------------------- rows
-def rows(stats: CumulativeStats, command: str) -> Iterator[Doc]:
-    """Flat rows (keys = ROW_COLUMNS, or SYMBOL_COLUMNS for ``symbols``).
+def columns(stats: Report, command: str) -> tuple[str, ...]:
+    """The csv/tsv columns of a report (the keys of :func:`rows`)."""
+    if isinstance(stats, History):
+        return history_columns(stats)
+    if isinstance(stats, WindowedStats):
+        return ("window", *ROW_COLUMNS)
+    if isinstance(stats, TopList):
+        return TOP_COLUMNS
+    if isinstance(stats, Levels):
+        return LEVEL_COLUMNS
+    return SYMBOL_COLUMNS if command == "symbols" else ROW_COLUMNS
+
+
+def rows(stats: Report, command: str) -> Iterator[Doc]:
+    """Flat rows (keys = :func:`columns`: ROW_COLUMNS, SYMBOL_COLUMNS for ``symbols`` …).
 
     A multi-symbol report gives the rows of every symbol, then the combined rows whose
     ``symbol`` is ``*`` (their ``qty`` is None when the symbols mix base assets).
     """
+    if isinstance(stats, History):
+        yield from history_rows(stats)
+        return
+    if isinstance(stats, TopList):
+        yield from top_rows(stats)
+        return
+    if isinstance(stats, Levels):
+        yield from level_rows(stats)
+        return
+    if isinstance(stats, WindowedStats):
+        for trailing, report in stats.pairs():
+            for row in rows(report, command):
+                yield {"window": trailing.label, **row}
+        return
     if command == "symbols":
         for one in stats.symbol_reports():
             entry = symbol_entry(one)
@@ -199,6 +261,7 @@ def rows(stats: CumulativeStats, command: str) -> Iterator[Doc]:
                 "events": entry["events"], "usd": entry["usd"], "qty": entry["qty"],
                 "first_event": entry["first_event"], "last_event": entry["last_event"],
                 "exchanges": entry["exchanges"],
+                "long_usd": entry["long_usd"], "short_usd": entry["short_usd"],
             }
         return
     sections = sections_of(command)
@@ -254,6 +317,95 @@ def _row_figures(f: Figures) -> Doc:
     return {
         "events": f.events, "usd": f.usd, "qty": f.qty,
         "events_pct": f.events_pct, "usd_pct": f.usd_pct, "qty_pct": f.qty_pct,
+    }
+
+
+# ------------------------------------------------------------------ windows
+def windowed_document(stats: WindowedStats, command: str) -> Doc:
+    """``{"windows": [one report document per trailing window]}``; each document's
+    ``window`` (and its ``per_symbol`` documents') carries the window's ``label``."""
+    docs = []
+    for trailing, report in stats.pairs():
+        doc = document(report, command)
+        for one in (doc, *doc.get("per_symbol", ())):
+            one["window"]["label"] = trailing.label
+        docs.append(doc)
+    return {"windows": docs}
+
+
+# ------------------------------------------------------------------- levels
+def level_rows(levels: Levels) -> Iterator[Doc]:
+    """One row per price band, ascending (keys = LEVEL_COLUMNS)."""
+    for band in levels.bands:
+        yield {name: getattr(band, name) for name in LEVEL_COLUMNS}
+
+
+def levels_document(levels: Levels) -> Doc:
+    return {
+        "symbol": levels.symbol,
+        "base": levels.base,
+        "quote": levels.quote,
+        "window": {"since": iso_or_none(levels.since_ms), "until": iso_or_none(levels.until_ms)},
+        "exchange_filter": list(levels.exchange_filter),
+        "step": levels.step,
+        "last_price": levels.last_price,
+        "bands": list(level_rows(levels)),
+    }
+
+
+# ---------------------------------------------------------------------- top
+def top_rows(top: TopList) -> Iterator[Doc]:
+    """One row per liquidation, largest first (keys = TOP_COLUMNS)."""
+    for e in top.entries:
+        yield {
+            "time": iso_utc(e.ts_ms), "exchange": e.exchange, "symbol": e.symbol,
+            "side": e.side, "price": e.price, "qty": e.qty, "usd": e.usd, "id": e.id,
+        }
+
+
+def top_document(top: TopList) -> Doc:
+    return {
+        "by": top.by,
+        "n": top.n,
+        "window": {"since": iso_or_none(top.since_ms), "until": iso_or_none(top.until_ms)},
+        "symbols": list(top.symbols),
+        "exchange_filter": list(top.exchange_filter),
+        "side_filter": top.side_filter,
+        "liquidations": list(top_rows(top)),
+    }
+
+
+# ------------------------------------------------------------------ history
+def history_columns(history: History) -> tuple[str, ...]:
+    extra = (("symbol",) if history.multi else ()) + (
+        ("exchange",) if history.by == "exchange" else ()
+    )
+    return (*HISTORY_COLUMNS[:2], *extra, *HISTORY_COLUMNS[2:])
+
+
+def history_rows(history: History) -> Iterator[Doc]:
+    """One row per bucket (× symbol × exchange), keys = :func:`history_columns`."""
+    names = history_columns(history)
+    for b in history.buckets:
+        row: Doc = {
+            "start": iso_utc(b.start_ms), "end": iso_utc(b.end_ms),
+            "symbol": b.symbol, "exchange": b.exchange,
+            "events": b.events, "usd": b.usd, "qty": b.qty,
+            "long_events": b.long_events, "long_usd": b.long_usd, "long_qty": b.long_qty,
+            "short_events": b.short_events, "short_usd": b.short_usd, "short_qty": b.short_qty,
+        }
+        yield {name: row[name] for name in names}
+
+
+def history_document(history: History) -> Doc:
+    """``{"interval": …, "buckets": […]}`` with the window, symbols and filter."""
+    return {
+        "interval": history.interval,
+        "window": {"since": iso_utc(history.since_ms), "until": iso_utc(history.until_ms)},
+        "symbols": list(history.symbols),
+        "by": history.by,
+        "exchange_filter": list(history.exchange_filter),
+        "buckets": list(history_rows(history)),
     }
 
 

@@ -37,6 +37,13 @@ def plain_decimal(value: Decimal) -> str:
     return text
 
 
+def plain_amount(value: Decimal) -> str:
+    """An exact amount with thousands separators, all of its decimals: ``65,012.5``."""
+    text = plain_decimal(value)
+    whole, dot, frac = text.partition(".")
+    return f"{int(whole):,}{dot}{frac}"
+
+
 def fmt_int(value: int | None) -> str:
     return NONE_TEXT if value is None else f"{value:,}"
 

@@ -8,11 +8,11 @@ from liqcli.formatters._document import document, dumps
 
 if TYPE_CHECKING:
     from liqcli.formatters import RenderOptions
-    from liqcli.report.stats import CumulativeStats
+    from liqcli.formatters._document import Report
 
 DESCRIPTION = "one JSON document (amounts are exact JSON numbers, or strings)"
 
 
-def render(stats: CumulativeStats, command: str, out: TextIO, options: RenderOptions) -> None:
+def render(stats: Report, command: str, out: TextIO, options: RenderOptions) -> None:
     text = dumps(document(stats, command), indent=2, decimal_strings=options.string_amounts)
     out.write(text + "\n")

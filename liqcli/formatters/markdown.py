@@ -8,7 +8,7 @@ from liqcli.formatters._display import covered, display_tables, footnotes, headi
 
 if TYPE_CHECKING:
     from liqcli.formatters import RenderOptions
-    from liqcli.report.stats import CumulativeStats
+    from liqcli.formatters._document import Report
 
 DESCRIPTION = "GitHub-flavoured Markdown tables"
 
@@ -20,7 +20,7 @@ def escape(cell: str) -> str:
     return cell
 
 
-def render(stats: CumulativeStats, command: str, out: TextIO, options: RenderOptions) -> None:
+def render(stats: Report, command: str, out: TextIO, options: RenderOptions) -> None:
     lines = [f"**{escape(heading(stats, command))}**", ""]
     if command != "symbols":
         lines += [escape(covered(stats)), ""]

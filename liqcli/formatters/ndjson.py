@@ -8,17 +8,27 @@ from liqcli.formatters._document import document, dumps, rows
 
 if TYPE_CHECKING:
     from liqcli.formatters import RenderOptions
-    from liqcli.report.stats import CumulativeStats
+    from liqcli.formatters._document import Report
 
 DESCRIPTION = "one JSON object per row (symbol and window on every line)"
 
 
-def row_objects(stats: CumulativeStats, command: str) -> list[dict[str, Any]]:
+def row_objects(stats: Report, command: str) -> list[dict[str, Any]]:
     """The rows of a report, with ``window`` {since, until} in place of since/until."""
+    from liqcli.report.history import History
+    from liqcli.report.levels import Levels
+    from liqcli.report.top import TopList
+
+    if isinstance(stats, History | TopList | Levels):  # rows of their own shape
+        return list(rows(stats, command))
     objects = []
     for row in rows(stats, command):
+        label = row.pop("window", None)  # --windows: the trailing window's label
         since, until = row.pop("since"), row.pop("until")
-        obj = {"symbol": row.pop("symbol"), "window": {"since": since, "until": until}}
+        window = {"since": since, "until": until}
+        if label is not None:
+            window["label"] = label
+        obj = {"symbol": row.pop("symbol"), "window": window}
         obj.update(row)
         objects.append(obj)
     return objects
@@ -29,11 +39,11 @@ def line(value: Any, *, decimal_strings: bool = False) -> str:
     return dumps(value, indent=None, decimal_strings=decimal_strings)
 
 
-def document_line(stats: CumulativeStats, command: str = "summary") -> str:
+def document_line(stats: Report, command: str = "summary") -> str:
     """The whole report document on one line (what ``watch -f ndjson`` prints per refresh)."""
     return line(document(stats, command))
 
 
-def render(stats: CumulativeStats, command: str, out: TextIO, options: RenderOptions) -> None:
+def render(stats: Report, command: str, out: TextIO, options: RenderOptions) -> None:
     for obj in row_objects(stats, command):
         out.write(line(obj, decimal_strings=options.string_amounts) + "\n")

@@ -22,11 +22,15 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
 
     from liqcli.formatters import RenderOptions
-    from liqcli.report.stats import CumulativeStats
+    from liqcli.formatters._document import Report
 
 DESCRIPTION = "rich tables on a terminal, plain text when piped (--table-style for tabulate)"
 DEFAULT_PLAIN_STYLE = "simple"
 BAR_WIDTH = 20
+CHART_WIDTH = 40  # the longest bar of a chart table (history), in cells
+# chart bars: LONG then SHORT, told apart by glyph as well as by colour
+LONG_GLYPH = "█"
+SHORT_GLYPH = "▒"
 
 EXCHANGE_COLOURS = {
     "binance": "yellow",
@@ -58,7 +62,7 @@ def table_styles() -> list[str]:
     return list(tabulate.tabulate_formats)
 
 
-def render(stats: CumulativeStats, command: str, out: TextIO, options: RenderOptions) -> None:
+def render(stats: Report, command: str, out: TextIO, options: RenderOptions) -> None:
     if options.color and options.table_style is None:
         from rich.console import Console
 
@@ -77,7 +81,7 @@ def render(stats: CumulativeStats, command: str, out: TextIO, options: RenderOpt
 
 
 # -------------------------------------------------------------------- plain
-def plain_text(stats: CumulativeStats, command: str, style: str = DEFAULT_PLAIN_STYLE) -> str:
+def plain_text(stats: Report, command: str, style: str = DEFAULT_PLAIN_STYLE) -> str:
     """The report as plain text (no ANSI codes) with tabulate tables in ``style``."""
     parts = [heading(stats, command)]
     if command != "symbols":
@@ -103,7 +107,7 @@ def plain_table(table: DisplayTable, style: str = DEFAULT_PLAIN_STYLE) -> str:
 
 
 # --------------------------------------------------------------------- rich
-def renderable(stats: CumulativeStats, command: str = "summary") -> RenderableType:
+def renderable(stats: Report, command: str = "summary") -> RenderableType:
     """A rich renderable of the report (reused by ``liqcli watch``)."""
     from rich.console import Group
     from rich.text import Text
@@ -141,7 +145,16 @@ def rich_table(table: DisplayTable) -> RenderableType:
         )
     if with_bars:
         out.add_column(Text("Share"), justify="left", overflow="crop", min_width=5)
-    for cells, key, share in zip(table.rows, table.keys, table.shares, strict=True):
+    chart = _chart(table)
+    if chart:
+        legend = Text(f"LONG {LONG_GLYPH}", style=SIDE_COLOURS["LONG"])
+        legend.append(" ")
+        legend.append(f"SHORT {SHORT_GLYPH}", style=SIDE_COLOURS["SHORT"])
+        legend.append(" USD")
+        out.add_column(legend, justify="left", overflow="crop", min_width=5)
+    for index, (cells, key, share) in enumerate(
+        zip(table.rows, table.keys, table.shares, strict=True)
+    ):
         style = _row_style(table.kind, key)
         texts: list[RenderableType] = [Text(cells[0], style=style)]
         texts += [Text(c) for c in cells[1:]]
@@ -149,14 +162,45 @@ def rich_table(table: DisplayTable) -> RenderableType:
             texts[1] = Text(cells[1], style=SIDE_COLOURS.get(cells[1], ""))
         if with_bars:
             texts.append(_bar(share, style))
+        if chart:
+            texts.append(chart[index])
         out.add_row(*texts)
     return out
+
+
+def _chart(table: DisplayTable) -> list[RenderableType]:
+    """Two-colour bars (LONG then SHORT USD) of a chart table, scaled to its largest row;
+    [] for a table without bars."""
+    from rich.text import Text
+
+    if not table.bars:
+        return []
+    largest = max(long + short for long, short in table.bars)
+    width = CHART_WIDTH
+    bars: list[RenderableType] = []
+    for long, short in table.bars:
+        if not largest:
+            bars.append(Text(""))
+            continue
+        total = int((long + short) * width / largest + _HALF)
+        long_cells = int(long * width / largest + _HALF)
+        # a non-zero side always shows at least one cell
+        if long and not long_cells:
+            long_cells = 1
+        short_cells = max(0, total - long_cells)
+        if short and not short_cells:
+            short_cells = 1
+        bar = Text(LONG_GLYPH * long_cells, style=SIDE_COLOURS["LONG"])
+        bar.append(SHORT_GLYPH * short_cells, style=SIDE_COLOURS["SHORT"])
+        bars.append(bar)
+    return bars
 
 
 def _row_style(kind: str, key: str | None) -> str:
     if key is None:
         return ""
-    if kind == "sides":
+    kind = kind.removesuffix("-windows")
+    if kind in ("sides", "top"):
         return SIDE_COLOURS.get(key, "")
     if kind in ("exchanges", "matrix", "gaps"):
         return exchange_colour(key)

@@ -8,10 +8,10 @@ from liqcli.formatters._delimited import write
 
 if TYPE_CHECKING:
     from liqcli.formatters import RenderOptions
-    from liqcli.report.stats import CumulativeStats
+    from liqcli.formatters._document import Report
 
 DESCRIPTION = "tab-separated rows, same columns as csv"
 
 
-def render(stats: CumulativeStats, command: str, out: TextIO, options: RenderOptions) -> None:
+def render(stats: Report, command: str, out: TextIO, options: RenderOptions) -> None:
     write(stats, command, out, options, "\t")

@@ -83,6 +83,21 @@ def normalize_exchanges(exchanges: str | Iterable[str] | None) -> tuple[str, ...
     return tuple(sorted(found))
 
 
+class SymbolSource(Protocol):
+    def symbols(self) -> list[str]: ...
+
+
+def resolve_symbols(
+    store: SymbolSource, symbols: str | Iterable[str] | None, all_symbols: bool
+) -> tuple[tuple[str, ...], bool]:
+    """``(names, multi)``: every symbol of the store (``all_symbols``: always multi), else the
+    normalized ``symbols`` (multi when more than one); UsageError for a bad name."""
+    if all_symbols:
+        return tuple(store.symbols()), True
+    names = normalize_symbols(symbols)
+    return names, len(names) > 1
+
+
 def _split_names(items: str | Iterable[str]) -> list[tuple[str, str]]:
     """``(name, text it came from)`` for every comma-separated name of ``items``."""
     texts = [items] if isinstance(items, str) else list(items)
@@ -113,12 +128,7 @@ def compute_stats(
     span of the events-per-hour rate.
     """
     wanted = normalize_exchanges(exchanges)  # validated before any store access
-    if all_symbols:
-        names: tuple[str, ...] = tuple(store.symbols())
-        multi = True
-    else:
-        names = normalize_symbols(symbols)
-        multi = len(names) > 1
+    names, multi = resolve_symbols(store, symbols, all_symbols)
     many = getattr(store, "rollups", None)  # a store reads many symbols in a few round trips
     rollups = (
         many(names, since_ms, until_ms) if many is not None and len(names) > 1

@@ -81,6 +81,22 @@ class Totals:
 
 
 @dataclass(frozen=True, slots=True)
+class SideSplit:
+    """Events, USD and base quantity, in total and for each liquidated side (a ``history``
+    bucket, a ``levels`` band)."""
+
+    events: int
+    usd: Decimal
+    qty: Decimal
+    long_events: int
+    long_usd: Decimal
+    long_qty: Decimal
+    short_events: int
+    short_usd: Decimal
+    short_qty: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class CoverageGap:
     """A time ``[start_ms, end_ms)`` inside the report window when the live collector was not
     connected to ``exchange`` (for at least one of the report's symbols). ``ongoing``: the gap

@@ -174,7 +174,8 @@ def parse_windows(text: str | None, *, option: str = "--windows") -> tuple[tuple
 def parse_duration(text: str, *, option: str = "duration", zero_ok: bool = False) -> int:
     """Milliseconds of a positive duration: ``30s``, ``5m``, ``1h30m``, ``7d``, ``500ms``
     (``0s`` too with ``zero_ok``). Raises UsageError (exit 2) for anything else."""
-    value = _relative_ms(text.strip())
+    raw = text.strip()
+    value = None if raw.lower().endswith("ago") else _relative_ms(raw)  # "1h ago": a time
     if value is None or value < 0 or (value == 0 and not zero_ok):
         raise UsageError(f"{option}: {text!r} is not a duration (e.g. 30s, 5m, 1h30m, 7d)")
     return value

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
     import redis
 
+    from liqcli.store.pricebands import Buckets
+
 SCHEMA_VERSION = "2"
 HOUR_MS = 3_600_000
 SLOT_MS = 600_000  # the finest rollup and log partition: window edges read one slot at most
@@ -51,6 +53,7 @@ DAY_LOG_CAP = 4096
 HOUR_LOG_CAP = 4096
 DEDUPE_CAP = 4096  # bytes of fingerprints (341 events) per bucket of the first three tiers
 LIMB_LIMIT = 2**53 - 1  # largest integer limb (whole units) a rollup cell can hold
+TOP_K = 100  # each day and hour keeps (at least) its TOP_K largest events by USD and by qty
 _E9 = 10**9
 _ZERO = Decimal(0)
 _E18 = 10**18
@@ -339,14 +342,7 @@ class Store:
         """
         tag = f"{self.prefix}:{{{symbol}}}:"
         keys: list[str] = [tag + "t", tag + "days", tag + "hrs", tag + "d"]
-        index: dict[str, int] = {}  # key suffix -> KEYS index (1-based)
-
-        def key_index(suffix: str) -> int:
-            found = index.get(suffix)
-            if found is None:
-                keys.append(tag + suffix)
-                found = index[suffix] = len(keys)
-            return found
+        key_index = _key_indexer(tag, keys)  # key suffix -> KEYS index (1-based)
 
         if not SYMBOL_RE.fullmatch(symbol):
             raise ValueError(f"symbol {symbol!r} is not [A-Z0-9._-]{{1,40}}")
@@ -375,6 +371,8 @@ class Store:
         prepared.sort(key=lambda item: item[0])  # stable: input order within a slot
 
         identities: list[bytes] = []
+        # per event: amount texts and limbs, shared with the top-K and price-band blocks
+        texts: list[tuple[str, ...]] = []
         buckets: dict[tuple[int, int], None] = {}
         groups: list[str] = []
         _, t1, t2, t3 = DEDUPE_TIERS
@@ -400,8 +398,8 @@ class Store:
             ))
             groups.append("\n".join(details))
 
-        for number, (event_slot, _, event, digest, texts) in enumerate(prepared):
-            price, qty, qi, q1, q2, usd, ui, u1, u2 = texts
+        for number, (event_slot, _, event, digest, amounts) in enumerate(prepared):
+            price, qty, qi, q1, q2, usd, ui, u1, u2 = amounts
             if event_slot != slot:
                 if number:
                     close_group(number - 1)
@@ -430,6 +428,7 @@ class Store:
                 no = cell_no[cell]
             details.append(f"{no} {qi} {q1} {q2} {ui} {u1} {u2} {ts}")
             usd_log = "" if event.usd == default_usd(event.price, event.qty) else usd
+            texts.append((price, qty, usd_log, qi, q1, q2, ui, u1, u2))
             lines.append(
                 f"{event.exchange}\t{side}\t{price}\t{qty}\t{usd_log}\t{ts % DAY_MS}\t"
                 f"{event.id or ''}\t{event.raw_symbol or ''}"
@@ -440,11 +439,17 @@ class Store:
             f"{tier} {number} {key_index(f'd{tier}:{number}')}" for tier, number in buckets
         )
         day_cap, hour_cap = self.log_caps
-        # the live feed block of ingest.lua (liqcli.store.feed): its key's index and its cap
+        # the live feed block of ingest.lua (liqcli.store.feed): its key's index and its cap,
+        # ARGV[8 + 4G] and [9 + 4G]; then the top-K and price-band blocks' ARGV
+        # (ARGV[10 + 4G], [11 + 4G], [12 + 4G]) with their keys
         keys.append(feed_key(self.prefix, symbol))
+        feed_index = len(keys)
+        events = [item[2] for item in prepared]
+        top = _top_args(tag, events, texts, keys)
+        bands = _band_args(tag, events, texts, keys)
         return [item[1] for item in prepared], keys, [
             len(prepared), b"".join(identities), table, day_cap, hour_cap, self.dedupe_cap,
-            len(groups) // 4, *groups, len(keys), FEED_MAXLEN,
+            len(groups) // 4, *groups, feed_index, FEED_MAXLEN, top, TOP_K, bands,
         ]
 
     # ---------------------------------------------------------------- reads
@@ -541,7 +546,8 @@ class Store:
     def _read_only_scripts(
         self, name: str, calls: list[tuple[list[str], list[Any]]]
     ) -> list[Any]:
-        """The replies of the read-only script ``name`` (``plan.lua`` or ``read.lua``) for
+        """The replies of the read-only script ``name`` (``plan.lua``, ``read.lua`` or
+        ``topk_read.lua``) for
         each (keys, args) call, pipelined in one round trip, with read-only commands only:
         ``EVAL_RO`` (Redis ≥ 7: a replica or a ``+@read`` user with ``+eval_ro`` may run it);
         on Redis 6.2, on a Cluster (where redis-py would ask the server for a script's keys
@@ -578,6 +584,9 @@ class Store:
                 for lo, hi in zip(args[2::2], args[3::2], strict=True):
                     pipe.zrangebyscore(keys[1], lo, hi)
                 pipe.get(keys[2])
+            elif name == "topk_read.lua":
+                for key in keys:  # a set is small (TOP_K members and ties): read it whole
+                    pipe.zrevrange(key, 0, -1, withscores=True)
             else:
                 for index, key in enumerate(keys):
                     if index < int(args[0]):
@@ -591,6 +600,8 @@ class Store:
                 days = b" ".join(next(replies))
                 hours = b" ".join(h for _ in range(len(args[2:]) // 2) for h in next(replies))
                 out.append([days, hours, next(replies) or b""])
+            elif name == "topk_read.lua":
+                out.append([_top_members(next(replies), int(args[0])) for _ in keys])
             else:
                 blobs = []
                 for index in range(len(keys)):
@@ -678,6 +689,185 @@ class Store:
                 for event in _decode_lines(symbol, base, blob.decode().split("\n")):
                     if _inside(event.ts_ms, since_ms, until_ms):
                         yield event
+
+    # ------------------------------------------------- time-dimension reads
+    def _units(
+        self, symbol: str, since_ms: int | None, until_ms: int | None
+    ) -> tuple[list[int], list[int], list[tuple[int, int]]]:
+        """What a window holds, for the per-day and per-hour structures of ``top`` and
+        ``levels``: the days with events lying wholly inside it, the hours of its (at most
+        two) partial days lying wholly inside it, and the ``[start, end)`` ranges of its (at
+        most two) partial hours. One round trip (the day index)."""
+        days, _ = self._indexes(symbol, since_ms, until_ms)
+        pruned = self.pruned_day(symbol)
+        whole_days: list[int] = []
+        whole_hours: list[int] = []
+        partial: list[tuple[int, int]] = []
+        for day in days:
+            if _covers(since_ms, until_ms, day * DAY_MS, (day + 1) * DAY_MS):
+                whole_days.append(day)
+                continue
+            for hour in range(day * HOURS_PER_DAY, (day + 1) * HOURS_PER_DAY):
+                start, end = hour * HOUR_MS, (hour + 1) * HOUR_MS
+                if _covers(since_ms, until_ms, start, end):
+                    whole_hours.append(hour)
+                elif (since_ms is None or since_ms < end) and (
+                    until_ms is None or start < until_ms
+                ):
+                    partial.append((
+                        start if since_ms is None else max(since_ms, start),
+                        end if until_ms is None else min(until_ms, end),
+                    ))
+            if day < pruned and partial and partial[-1][0] // DAY_MS == day:
+                # an edge inside an hour whose log was pruned (whole hours keep their sets)
+                _check_not_pruned(symbol, pruned, [(f"ld:{day}", day * DAY_MS)],
+                                  since_ms, until_ms)
+        return whole_days, whole_hours, partial
+
+    def pruned_day(self, symbol: str) -> int:
+        """The first day of ``symbol`` that keeps its log (``liqcli prune``; 0: none pruned)."""
+        raw = self.client.get(self.key(symbol, "pruned"))
+        return int(raw) if raw else 0
+
+    def check_log_readable(
+        self, symbol: str, since_ms: int | None, until_ms: int | None, why: str
+    ) -> None:
+        """Refuse (PrunedWindow) an answer that must read the log of [since_ms, until_ms)
+        when part of that window was pruned (its events have rollups, top-K sets and price
+        bands left, no log): ``why`` says which answer needs the log."""
+        pruned = self.pruned_day(symbol)
+        if not pruned or (since_ms is not None and since_ms >= pruned * DAY_MS):
+            return
+        raise PrunedWindow(
+            f"{symbol}: {why} reads the log of the window, which was pruned before "
+            f"{_iso(pruned * DAY_MS)} (liqcli prune); use --since {_iso(pruned * DAY_MS)} "
+            "or later"
+        )
+
+    def _indexes(
+        self, symbol: str, since_ms: int | None, until_ms: int | None
+    ) -> tuple[list[int], list[int]]:
+        """The days holding events and the hours having an hour rollup, in [since, until):
+        one pipelined round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zrangebyscore(
+            self.key(symbol, "days"), "-inf" if since_ms is None else since_ms // DAY_MS,
+            "+inf" if until_ms is None else (until_ms - 1) // DAY_MS)
+        pipe.zrangebyscore(
+            self.key(symbol, "hrs"), "-inf" if since_ms is None else since_ms // HOUR_MS,
+            "+inf" if until_ms is None else (until_ms - 1) // HOUR_MS)
+        days, hours = pipe.execute()
+        return [int(d) for d in days], [int(h) for h in hours]
+
+    def bucket_rollups(self, symbol: str, bounds: Sequence[int]) -> list[Rollup]:
+        """Exact sums of each window ``[bounds[i], bounds[i + 1])`` (``bounds`` increasing).
+
+        Two round trips whatever the number of windows: the day and hour indexes, then one
+        pipeline of read-script calls for every rollup lying wholly inside a window and every
+        log a window boundary cuts (each key read once, however many windows share it). The
+        layout keeps an event in a slot log only where its slot has a rollup, so windows on
+        10-minute boundaries read rollups and only the small day and hour logs (each below
+        the log caps) of sparse days and hours.
+        """
+        from bisect import bisect_left
+        from itertools import pairwise
+
+        windows = list(pairwise(bounds))
+        if not windows:
+            return []
+        days, hours = self._indexes(symbol, windows[0][0], windows[-1][1])
+        pruned = self.pruned_day(symbol) if days else 0
+        hash_keys: dict[str, int] = {}
+        log_keys: dict[str, tuple[int, int]] = {}
+        plans: list[tuple[list[int], list[tuple[int, int]]]] = []
+        for since_ms, until_ms in windows:
+            in_days = days[bisect_left(days, since_ms // DAY_MS):
+                           bisect_left(days, (until_ms - 1) // DAY_MS + 1)]
+            in_hours = hours[bisect_left(hours, since_ms // HOUR_MS):
+                             bisect_left(hours, (until_ms - 1) // HOUR_MS + 1)]
+            hashes, logs = self._plan(in_days, in_hours, since_ms, until_ms)
+            if pruned and logs:
+                _check_not_pruned(symbol, pruned, logs, since_ms, until_ms)
+            plans.append((
+                [hash_keys.setdefault(name, len(hash_keys)) for name in hashes],
+                [(log_keys.setdefault(name, (len(log_keys), base))[0], base)
+                 for name, base in logs],
+            ))
+        hash_blobs, log_blobs = self._read_blobs(symbol, list(hash_keys), list(log_keys))
+        # each log parsed once, ordered by time; a window takes its slice (bisect)
+        parsed = [_parse_log(base, blob)
+                  for (_, base), blob in zip(log_keys.values(), log_blobs, strict=True)]
+        times = [[event[0] for event in events] for events in parsed]
+        rollups = []
+        for (since_ms, until_ms), (hash_indexes, log_indexes) in zip(windows, plans, strict=True):
+            fold = _Fold()
+            for index in hash_indexes:
+                fold.add_hash_blob(hash_blobs[index])
+            for index, _ in log_indexes:
+                stamps = times[index]
+                fold.add_parsed(parsed[index][
+                    bisect_left(stamps, since_ms) : bisect_left(stamps, until_ms)])
+            rollup = Rollup(symbol=symbol, since_ms=since_ms, until_ms=until_ms)
+            fold.into(rollup)
+            rollups.append(rollup)
+        return rollups
+
+    def _read_blobs(
+        self, symbol: str, hashes: list[str], logs: list[str], chunk: int = 2000
+    ) -> tuple[list[bytes], list[bytes]]:
+        """Rollup hashes and logs (key suffixes) through ``read.lua`` (read-only: EVAL_RO or
+        plain reads, see :meth:`_read_only_scripts`), in one pipeline."""
+        if not hashes and not logs:
+            return [], []
+        calls: list[tuple[list[str], list[Any]]] = []
+        for start in range(0, len(hashes), chunk):
+            part = [self.key(symbol, name) for name in hashes[start : start + chunk]]
+            calls.append((part, [len(part)]))
+        for start in range(0, len(logs), chunk):
+            part = [self.key(symbol, name) for name in logs[start : start + chunk]]
+            calls.append((part, [0]))
+        replies = [blob for reply in self._read_only_scripts("read.lua", calls)
+                   for blob in reply]
+        return replies[: len(hashes)], replies[len(hashes) :]
+
+    def top_events(
+        self, symbol: str, since_ms: int | None, until_ms: int | None, n: int, by: str,
+        exchanges: Sequence[str] = (), side: str | None = None,
+    ) -> list[Event]:
+        """A superset of the ``n`` largest events (by ``usd`` or ``qty``) of ``symbol`` in
+        [since_ms, until_ms) on ``exchanges`` (empty: all) and ``side`` (None: both), ties
+        with the n-th included.
+
+        Reads the top-K sets of the days and hours lying wholly inside the window and the
+        events of its (at most two) partial edge hours (``liqcli.store.topk``); ``n`` above
+        TOP_K reads the window's log.
+        """
+        from liqcli.store.topk import largest, read_top
+
+        if n > TOP_K:
+            self.check_log_readable(symbol, since_ms, until_ms, f"top -n above {TOP_K}")
+            return largest(self.events(symbol, since_ms, until_ms), n, by, exchanges, side)
+        return read_top(self, symbol, since_ms, until_ms, n, by, exchanges, side)
+
+    def price_buckets(
+        self, symbol: str, since_ms: int | None = None, until_ms: int | None = None,
+        exchanges: Sequence[str] = (),
+    ) -> tuple[Buckets, Event | None]:
+        """Exact events, qty and usd per fine price bucket and side of ``symbol`` in
+        [since_ms, until_ms), and the window's last event (``liqcli.store.pricebands``).
+
+        Every exchange: the price-band hashes of the whole days and hours, the events of the
+        partial edge hours. With ``exchanges`` (the hashes do not split by exchange) the
+        window's log is read instead.
+        """
+        from liqcli.store.pricebands import events_buckets, read_buckets
+
+        if exchanges:
+            self.check_log_readable(symbol, since_ms, until_ms, "levels with -e")
+            return events_buckets(
+                e for e in self.events(symbol, since_ms, until_ms) if e.exchange in exchanges
+            )
+        return read_buckets(self, symbol, since_ms, until_ms)
 
 
 def _limbs(units: int) -> str:
@@ -780,6 +970,77 @@ def _script_source(name: str) -> str:
         return resources.files("liqcli.store").joinpath(name).read_text()
 
 
+def _top_members(pairs: list[tuple[bytes, float]], n: int) -> bytes:
+    """What ``topk_read.lua`` returns for one set, from its (member, score) pairs by score
+    descending: the members scoring at least the n-th largest score (every one for 0)."""
+    if n > 0 and len(pairs) >= n:
+        nth = pairs[n - 1][1]
+        pairs = [pair for pair in pairs if pair[1] >= nth]
+    return b"\n".join(member for member, _ in pairs)
+
+
+def _key_indexer(tag: str, keys: list[str]) -> Callable[[str], int]:
+    """``at(name)``: the 1-based KEYS index of ``tag + name``, appended to ``keys`` when new."""
+    index: dict[str, int] = {}
+
+    def at(name: str) -> int:
+        found = index.get(name)
+        if found is None:
+            keys.append(tag + name)
+            found = index[name] = len(keys)
+        return found
+
+    return at
+
+
+def _top_args(
+    tag: str, events: Sequence[Event], texts: Sequence[tuple[str, ...]], keys: list[str]
+) -> str:
+    """ARGV of the ingest script's top-K block for ``events`` (``texts``: each one's price,
+    qty, logged usd and limbs, as ``_pack`` made them); appends to ``keys`` the top-K sorted
+    sets of their days and hours (by USD ``tu:``, by quantity ``tq:``).
+
+    One line per event: the KEYS indexes of its day-USD, day-qty, hour-USD and hour-qty sets,
+    its USD and qty as scores (doubles: only an order; the member holds the exact amounts), and
+    the member: ``ts, exchange, L|S, price, qty, usd ('' = price × qty), id``, tab-separated.
+    """
+    at = _key_indexer(tag, keys)
+    lines = []
+    for event, (price, qty, usd, *_) in zip(events, texts, strict=True):
+        hour = event.ts_ms // HOUR_MS
+        day = hour // HOURS_PER_DAY
+        lines.append(
+            f"{at(f'tu:D:{day}')}\t{at(f'tq:D:{day}')}\t{at(f'tu:h:{hour}')}\t"
+            f"{at(f'tq:h:{hour}')}\t{float(event.usd)!r}\t{float(event.qty)!r}\t"
+            f"{event.ts_ms}\t{event.exchange}\t{_SIDE_CODE[event.side]}\t"
+            f"{price}\t{qty}\t{usd}\t{event.id or ''}"
+        )
+    return "\n".join(lines)
+
+
+def _band_args(
+    tag: str, events: Sequence[Event], texts: Sequence[tuple[str, ...]], keys: list[str]
+) -> str:
+    """ARGV of the ingest script's price-band block for ``events``; appends to ``keys`` the
+    price-band hashes ``pb:D:<day>`` and ``pb:h:<hour>`` of their days and hours.
+
+    One line per event: the KEYS indexes of its day and hour hashes, its field
+    (``<fine bucket>|L|S``, see ``liqcli.store.pricebands``), then its qty and usd limbs.
+    """
+    from liqcli.store.pricebands import bucket_of_text
+
+    at = _key_indexer(tag, keys)
+    lines = []
+    for event, (price, _, _, qi, q1, q2, ui, u1, u2) in zip(events, texts, strict=True):
+        hour = event.ts_ms // HOUR_MS
+        lines.append(
+            f"{at(f'pb:D:{hour // HOURS_PER_DAY}')}\t{at(f'pb:h:{hour}')}\t"
+            f"{bucket_of_text(price)}|{_SIDE_CODE[event.side]}\t"
+            f"{qi}\t{q1}\t{q2}\t{ui}\t{u1}\t{u2}"
+        )
+    return "\n".join(lines)
+
+
 def _covers(since_ms: int | None, until_ms: int | None, start: int, end: int) -> bool:
     """Whether [start, end) lies wholly inside the window [since_ms, until_ms)."""
     return (since_ms is None or since_ms <= start) and (until_ms is None or end <= until_ms)
@@ -857,6 +1118,16 @@ class _Fold:
             self._first(cell, base + t)
             self._last(cell, base + t)
 
+    def add_parsed(self, events: Iterable[tuple[int, bytes, int, int]]) -> None:
+        """Events parsed by :func:`_parse_log`: ``(ts, cell, qty e18, usd e18)``."""
+        for ts, cell, q, u in events:
+            acc = self._cell(cell)
+            acc[0] += 1
+            acc[7] += q
+            acc[8] += u
+            self._first(cell, ts)
+            self._last(cell, ts)
+
     def into(self, rollup: Rollup) -> None:
         for cell, (n, qi, q1, q2, ui, u1, u2, qe, ue) in self.sums.items():
             exchange, _, code = cell.decode().partition("|")
@@ -868,6 +1139,19 @@ class _Fold:
             else:  # the usual case (0 + value: the same exponent as Cell.add gives)
                 rollup.cells[key] = Cell(n, AMOUNT_CONTEXT.add(_ZERO, qty),
                                          AMOUNT_CONTEXT.add(_ZERO, usd), first, last)
+
+
+def _parse_log(base: int, blob: bytes) -> list[tuple[int, bytes, int, int]]:
+    """A log's events as ``(ts, cell, qty e18, usd e18)``, ordered by time: parsed once, then
+    sliced by window (``Store.bucket_rollups``)."""
+    out = []
+    for line in blob.decode().split("\n") if blob else ():
+        exchange, code, price, qty, usd, offset, _id, _raw = line.split("\t")
+        q = _e18(qty)
+        out.append((base + int(offset), f"{exchange}|{code}".encode(), q,
+                    _e18(usd) if usd else _default_usd_e18(_e18(price), q)))
+    out.sort(key=lambda event: event[0])
+    return out
 
 
 def _e18(text: str) -> int:

@@ -1,0 +1,126 @@
+"""Price buckets for ``levels``: the finest price resolution the store keeps, and its reads.
+
+A price falls in the *fine bucket* of its first 4 significant digits: ``91,066.6`` in
+``[91,060, 91,070)`` (written ``9106e1``), ``0.000012345`` in ``[0.00001234, 0.00001235)``
+(``1234e-8``). The ingest script's price-band block keeps, per symbol and UTC day and hour, a
+hash ``<p>:{S}:pb:D:<day>`` / ``pb:h:<hour>`` with one field per bucket and side
+(``9106e1|L``) holding ``n qi q1 q2 ui u1 u2``: events, then quantity and notional as the same
+three limbs as the rollups (integer part, 1e-9 and 1e-18 units), kept as decimal text and
+added with exact integer arithmetic. A window then reads one hash per whole day and whole
+hour of its edge days, and the events of its two partial edge hours: O(buckets), not
+O(events).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import ROUND_FLOOR, Context, Decimal
+from typing import TYPE_CHECKING
+
+from liqcli.model import Event, Side
+
+if TYPE_CHECKING:
+    from liqcli.store.store import Store
+
+SIGNIFICANT_DIGITS = 4
+_WIDE = Context(prec=100)
+# (bucket text, side) -> [events, qty, usd]
+Buckets = dict[tuple[str, Side], list[int | Decimal]]
+
+
+def bucket_text(price: Decimal) -> str:
+    """The fine bucket of ``price`` (> 0) as ``<mantissa>e<exponent>``: ``9106e1``."""
+    exponent = price.adjusted() - (SIGNIFICANT_DIGITS - 1)
+    mantissa = _WIDE.divide(price, Decimal(1).scaleb(exponent)).to_integral_value(
+        rounding=ROUND_FLOOR)
+    return f"{int(mantissa)}e{exponent}"
+
+
+def bucket_of_text(price: str) -> str:
+    """:func:`bucket_text` of a canonical plain price text (``amount_parts``), by string
+    operations only (the ingest hot path)."""
+    whole, _, frac = price.partition(".")
+    if whole != "0":
+        digits, adjusted = (whole + frac), len(whole) - 1
+    else:
+        stripped = frac.lstrip("0")
+        digits, adjusted = stripped, len(stripped) - len(frac) - 1
+    mantissa = digits[:SIGNIFICANT_DIGITS].ljust(SIGNIFICANT_DIGITS, "0")
+    return f"{int(mantissa)}e{adjusted - (SIGNIFICANT_DIGITS - 1)}"
+
+
+def bucket_bounds(text: str) -> tuple[Decimal, Decimal]:
+    """``(start, width)`` of a bucket written by :func:`bucket_text`."""
+    mantissa, _, exponent = text.partition("e")
+    width = Decimal(1).scaleb(int(exponent))
+    return _WIDE.multiply(Decimal(mantissa), width), width
+
+
+def add_event(buckets: Buckets, event: Event) -> None:
+    cell = buckets.setdefault((bucket_text(event.price), event.side), [0, Decimal(0), Decimal(0)])
+    cell[0] = int(cell[0]) + 1
+    cell[1] = _WIDE.add(cell[1], event.qty)
+    cell[2] = _WIDE.add(cell[2], event.usd)
+
+
+def read_buckets(
+    store: Store, symbol: str, since_ms: int | None, until_ms: int | None
+) -> tuple[Buckets, Event | None]:
+    """The fine buckets of ``symbol`` in [since_ms, until_ms) (every exchange), and the
+    window's last event (latest time; the higher price among equal times).
+
+    One hash per day and hour lying wholly inside the window, the events of its (at most two)
+    partial edge hours; the last event through the window's rollup (its last time) and the
+    events of that one millisecond.
+    """
+    from liqcli.store.store import from_limbs
+
+    buckets: Buckets = {}
+    if since_ms is not None and until_ms is not None and since_ms >= until_ms:
+        return buckets, None
+    days, hours, partial = store._units(symbol, since_ms, until_ms)
+    keys = [store.key(symbol, f"pb:D:{day}") for day in days]
+    keys += [store.key(symbol, f"pb:h:{hour}") for hour in hours]
+    if keys:
+        pipe = store.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.hgetall(key)
+        for raw in pipe.execute():
+            for field, value in raw.items():
+                text, _, code = field.decode().partition("|")
+                n, qi, q1, q2, ui, u1, u2 = (int(x) for x in value.split(b" "))
+                side: Side = "LONG" if code == "L" else "SHORT"
+                cell = buckets.setdefault((text, side), [0, Decimal(0), Decimal(0)])
+                cell[0] = int(cell[0]) + n
+                cell[1] = _WIDE.add(cell[1], from_limbs(qi, q1, q2))
+                cell[2] = _WIDE.add(cell[2], from_limbs(ui, u1, u2))
+    for start, end in partial:
+        for event in store.events(symbol, start, end):
+            add_event(buckets, event)
+    if not buckets:
+        return buckets, None
+    from liqcli.errors import PrunedWindow
+
+    try:
+        rollup = store.rollup(symbol, since_ms, until_ms)
+    except PrunedWindow:  # whole hours of a pruned day: exact bands, no last-price mark
+        return buckets, None
+    last_ms = max(
+        (cell.last_ms for cell in rollup.cells.values() if cell.last_ms is not None),
+        default=None)
+    if last_ms is None:  # pragma: no cover - buckets imply events
+        return buckets, None
+    # None when that millisecond's log was pruned (liqcli prune): no last-price mark then
+    last = max(store.events(symbol, last_ms, last_ms + 1), key=lambda e: e.price, default=None)
+    return buckets, last
+
+
+def events_buckets(events: Iterable[Event]) -> tuple[Buckets, Event | None]:
+    """The same from events (a filtered log read)."""
+    buckets: Buckets = {}
+    last: Event | None = None
+    for event in events:
+        add_event(buckets, event)
+        if last is None or (event.ts_ms, event.price) > (last.ts_ms, last.price):
+            last = event
+    return buckets, last

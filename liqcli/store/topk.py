@@ -1,0 +1,110 @@
+"""The largest single liquidations: the read side of the top-K sets (``Store.top_events``).
+
+Layout (written by the top-K block of ``ingest.lua``, atomically with the rest of a batch and
+only for new events): ``<p>:{S}:tu:D:<day>``, ``tu:h:<hour>`` (by USD) and ``tq:D:<day>``,
+``tq:h:<hour>`` (by base quantity) are sorted sets holding at least the TOP_K largest events of
+the day or hour (all of them when it has fewer), scored by the amount as a double, each member
+the event's exact text; a set that was ever trimmed also holds the member ``~`` (score -inf).
+Reading ``top -n N`` (N ≤ TOP_K) over a window costs one set per whole day and per other whole
+hour, plus the events of the two partial edge hours: flat in the number of stored events.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from liqcli.model import Event, default_usd
+
+TRIMMED = "~"  # the member a trimmed set keeps (score -inf): it may miss smaller events
+
+if TYPE_CHECKING:
+    from liqcli.store.store import Store
+
+
+def _amount(by: str) -> Callable[[Event], Decimal]:
+    if by == "usd":
+        return lambda e: e.usd
+    return lambda e: e.qty
+
+
+def largest(
+    events: Iterable[Event], n: int, by: str, exchanges: Sequence[str] = (),
+    side: str | None = None,
+) -> list[Event]:
+    """The ``n`` largest of ``events`` by ``by`` (``usd`` or ``qty``) after the filters, and
+    every event tied with the n-th (the caller orders ties)."""
+    chosen = [
+        e for e in events
+        if (not exchanges or e.exchange in exchanges) and (side is None or e.side == side)
+    ]
+    if len(chosen) <= n:
+        return chosen
+    amount = _amount(by)
+    cut = amount(heapq.nlargest(n, chosen, key=amount)[-1])
+    return [e for e in chosen if amount(e) >= cut]
+
+
+def read_top(
+    store: Store, symbol: str, since_ms: int | None, until_ms: int | None, n: int, by: str,
+    exchanges: Sequence[str] = (), side: str | None = None,
+) -> list[Event]:
+    """:meth:`Store.top_events` for ``n`` ≤ TOP_K, O(days + hours + two edge hours' events).
+
+    The days and hours lying wholly inside the window give their top-K set (unfiltered: only
+    the members scoring at least the set's n-th score); the (at most two) partial edge hours
+    give their events. With a filter (``exchanges``, ``side``) a trimmed set (it holds the
+    ``~`` mark) with fewer than ``n`` members left after the filter may miss some: that day's
+    or hour's events are read instead (exact, and rare for a broad filter).
+    """
+    from liqcli.store.store import DAY_MS, HOUR_MS
+
+    if since_ms is not None and until_ms is not None and since_ms >= until_ms:
+        return []
+    days, hours, partial = store._units(symbol, since_ms, until_ms)
+    prefix = "tu" if by == "usd" else "tq"
+    units = [(f"{prefix}:D:{day}", day * DAY_MS, (day + 1) * DAY_MS) for day in days]
+    units += [(f"{prefix}:h:{hour}", hour * HOUR_MS, (hour + 1) * HOUR_MS) for hour in hours]
+    filtered = bool(exchanges) or side is not None
+    wanted = _filter(exchanges, side)
+    candidates: list[Event] = []
+    if units:
+        # read-only (EVAL_RO, or plain reads on a Cluster and for a +@read user)
+        blobs = store._read_only_scripts(
+            "topk_read.lua",
+            [([store.key(symbol, name) for name, _, _ in units], [0 if filtered else n])],
+        )[0]
+        for (_, start, end), blob in zip(units, blobs, strict=True):
+            members = list(_members(symbol, blob))
+            trimmed = TRIMMED.encode() in blob.split(b"\n")
+            chosen = [e for e in members if wanted(e)]
+            if filtered and trimmed and len(chosen) < n:
+                store.check_log_readable(symbol, start, end, "top with -e or --side")
+                chosen = [e for e in store.events(symbol, start, end) if wanted(e)]
+            candidates += chosen
+    for start, end in partial:
+        candidates += [e for e in store.events(symbol, start, end) if wanted(e)]
+    return largest(candidates, n, by)
+
+
+def _filter(exchanges: Sequence[str], side: str | None) -> Callable[[Event], bool]:
+    return lambda e: (not exchanges or e.exchange in exchanges) and (
+        side is None or e.side == side)
+
+
+def _members(symbol: str, blob: bytes) -> Iterator[Event]:
+    """The events of a top-K set (members: ts, exchange, L/S, price, qty, usd, id)."""
+    if not blob:
+        return
+    for line in blob.decode().split("\n"):
+        if line == TRIMMED:
+            continue
+        ts, exchange, code, price_text, qty_text, usd_text, id_ = line.split("\t")
+        price, qty = Decimal(price_text), Decimal(qty_text)
+        yield Event(
+            exchange=exchange, symbol=symbol, side="LONG" if code == "L" else "SHORT",
+            price=price, qty=qty, usd=Decimal(usd_text) if usd_text else default_usd(price, qty),
+            ts_ms=int(ts), id=id_ or None,
+        )
