@@ -24,7 +24,7 @@ from liqcli.errors import UsageError
 from liqcli.model import Event
 from liqcli.report.timeparse import iso_utc
 from liqcli.report.top import compute_top
-from liqcli.store.store import HOUR_MS, Store
+from liqcli.store.store import DAY_MS, HOUR_MS, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "liqcli" / "schemas" / "top.json").read_text())
@@ -194,7 +194,7 @@ def test_trimmed_sets_stay_exact(
     amounts: list[str], n: int, by: str, window: tuple[int, int] | None, exchanges: list[str],
     side: str | None, batch: int,
 ) -> None:
-    """K = 4: the day and hour sets are trimmed; ties (equal amounts, and amounts equal as
+    """K = 4: the day sets are trimmed; ties (equal amounts, and amounts equal as
     doubles but not exactly) and selective filters still give the exact answer."""
     import liqcli.store.store as store_module
 
@@ -207,9 +207,10 @@ def test_trimmed_sets_stay_exact(
     for start in range(0, len(stream), batch):
         store.ingest_batch(stream[start : start + batch])
     kept = unique(stream)
-    for hour in {e.ts_ms // HOUR_MS for e in kept}:
-        held = redis_client.zcard(store.key("BTCUSDT", f"tu:h:{hour}"))  # + the "~" mark
-        assert 1 <= held <= sum(e.ts_ms // HOUR_MS == hour for e in kept) + 1
+    for day in {e.ts_ms // DAY_MS for e in kept}:
+        held = redis_client.zcard(store.key("BTCUSDT", f"tu:D:{day}"))  # + the "~" mark
+        assert 1 <= held <= sum(e.ts_ms // DAY_MS == day for e in kept) + 1
+        assert not redis_client.exists(store.key("BTCUSDT", f"tu:h:{day * 24}"))  # days only
     since, until = (None, None) if window is None else (window[0], window[0] + window[1])
     top = compute_top(store, "BTCUSDT", n=n, by=by, since_ms=since, until_ms=until,
                       exchanges=exchanges, side=side)
@@ -217,14 +218,14 @@ def test_trimmed_sets_stay_exact(
         kept, n, by, since, until, exchanges, side)
 
 
-def test_whole_days_and_hours_never_read_the_log(redis_client: redis.Redis) -> None:
+def test_whole_days_never_read_the_log(redis_client: redis.Redis) -> None:
     from test_core import T0 as CORE_T0
     from test_core import make_events
 
     store = Store(redis_client)
     events = make_events(n=400, seed=4, symbols=("BTCUSDT",), span_hours=40)
     store.ingest(events)
-    since, until = CORE_T0 - 12 * HOUR_MS, CORE_T0 + 48 * HOUR_MS  # whole hours only
+    since, until = CORE_T0 - 12 * HOUR_MS, CORE_T0 + 60 * HOUR_MS  # whole UTC days only
     before = compute_top(store, "BTCUSDT", n=20, since_ms=since, until_ms=until)
     redis_client.delete(*log_keys(store, "BTCUSDT", events))
     after = compute_top(store, "BTCUSDT", n=20, since_ms=since, until_ms=until)

@@ -261,16 +261,16 @@ end
 -- ==== top-K block (liqcli top) =============================================================
 -- Its ARGV follow the groups and the live feed's two: T = 10 + 4G.
 -- ARGV[T] = one line per event (in event order, as the identities), tab-separated: KEYS
---   indexes of the day-USD, day-qty, hour-USD and hour-qty sorted sets (appended after every
---   other key), the USD and qty scores, then the member (ts, exchange, L/S, price, qty, usd,
---   id: exact text).
+--   indexes of the day-USD and day-qty sorted sets (appended after every other key), the USD
+--   and qty scores, then the member (ts, exchange, L/S, price, qty, usd, id: exact text).
+--   Days only: a window's partial edge days are read from the log.
 -- ARGV[T + 1] = K. Only events this batch stored as new are added. A set above K members keeps
 --   every member scoring at least its K-th largest score: double rounding is monotonic, so
 --   whatever it drops is exactly smaller than K members it keeps (ties are never split). A
 --   trimmed set also holds the member '~' with score -inf: it may miss events (filters).
 local T = 10 + 4 * G
 local TOPK = tonumber(ARGV[T + 1])
-local TPAT = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$'
+local TPAT = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$'
 -- calls fn(line) for the line of ARGV ``data`` of each event this batch stored as new
 local function each_new(data, fn)
   local pos = 1
@@ -282,8 +282,8 @@ local function each_new(data, fn)
 end
 local tadd = {}
 each_new(ARGV[T], function(line)
-  local du, dq, hu, hq, su, sq, member = string.match(line, TPAT)
-  for _, pair in ipairs({{du, su}, {hu, su}, {dq, sq}, {hq, sq}}) do
+  local du, dq, su, sq, member = string.match(line, TPAT)
+  for _, pair in ipairs({{du, su}, {dq, sq}}) do
     local k = tonumber(pair[1])
     local list = tadd[k]
     if list == nil then list = {}; tadd[k] = list end
@@ -303,8 +303,8 @@ for k, list in pairs(tadd) do
 end
 -- ==== end of the top-K block ================================================================
 -- ==== price-band block (liqcli levels) ====================================================
--- ARGV[T + 2] = one line per event (in event order), tab-separated: KEYS indexes of the day
---   and hour price-band hashes (appended after the top-K keys), the field
+-- ARGV[T + 2] = one line per event (in event order), tab-separated: the KEYS index of the
+--   day's price-band hash (appended after the top-K keys), the field
 --   '<fine bucket>|L|S', then the qty limbs and the usd limbs (integer, 1e-9, 1e-18 units).
 -- A field's value is 'n qi q1 q2 ui u1 u2' in decimal text. The integer limbs are added as
 -- decimal strings (exact at any size); the fractional ones as doubles within the batch (at
@@ -330,11 +330,11 @@ local function carry(lo, hi)
   hi = hi + math.floor(lo / 1e9)
   return lo % 1e9, hi % 1e9, math.floor(hi / 1e9)
 end
-local PPAT = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$'
+local PPAT = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$'
 local pacc = {}
 each_new(ARGV[T + 2], function(line)
-  local dk, hk, field, qi, q1, q2, ui, u1, u2 = string.match(line, PPAT)
-  for _, k in ipairs({tonumber(dk), tonumber(hk)}) do
+  local dk, field, qi, q1, q2, ui, u1, u2 = string.match(line, PPAT)
+  for _, k in ipairs({tonumber(dk)}) do
     local byfield = pacc[k]
     if byfield == nil then byfield = {}; pacc[k] = byfield end
     local a = byfield[field]

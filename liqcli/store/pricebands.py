@@ -2,13 +2,13 @@
 
 A price falls in the *fine bucket* of its first 4 significant digits: ``91,066.6`` in
 ``[91,060, 91,070)`` (written ``9106e1``), ``0.000012345`` in ``[0.00001234, 0.00001235)``
-(``1234e-8``). The ingest script's price-band block keeps, per symbol and UTC day and hour, a
-hash ``<p>:{S}:pb:D:<day>`` / ``pb:h:<hour>`` with one field per bucket and side
+(``1234e-8``). The ingest script's price-band block keeps, per symbol and UTC day, a
+hash ``<p>:{S}:pb:D:<day>`` with one field per bucket and side
 (``9106e1|L``) holding ``n qi q1 q2 ui u1 u2``: events, then quantity and notional as the same
 three limbs as the rollups (integer part, 1e-9 and 1e-18 units), kept as decimal text and
-added with exact integer arithmetic. A window then reads one hash per whole day and whole
-hour of its edge days, and the events of its two partial edge hours: O(buckets), not
-O(events).
+added with exact integer arithmetic. A window then reads one hash per whole day, and the
+events of its (at most two) partial edge days from the log: O(buckets + two days' events),
+not O(events of the window).
 """
 
 from __future__ import annotations
@@ -69,8 +69,8 @@ def read_buckets(
     """The fine buckets of ``symbol`` in [since_ms, until_ms) (every exchange), and the
     window's last event (latest time; the higher price among equal times).
 
-    One hash per day and hour lying wholly inside the window, the events of its (at most two)
-    partial edge hours; the last event through the window's rollup (its last time) and the
+    One hash per day lying wholly inside the window, the events of its (at most two) partial
+    edge days; the last event through the window's rollup (its last time) and the
     events of that one millisecond.
     """
     from liqcli.store.store import from_limbs
@@ -78,9 +78,8 @@ def read_buckets(
     buckets: Buckets = {}
     if since_ms is not None and until_ms is not None and since_ms >= until_ms:
         return buckets, None
-    days, hours, partial = store._units(symbol, since_ms, until_ms)
+    days, partial = store._units(symbol, since_ms, until_ms)
     keys = [store.key(symbol, f"pb:D:{day}") for day in days]
-    keys += [store.key(symbol, f"pb:h:{hour}") for hour in hours]
     if keys:
         pipe = store.client.pipeline(transaction=False)
         for key in keys:

@@ -53,7 +53,7 @@ DAY_LOG_CAP = 4096
 HOUR_LOG_CAP = 4096
 DEDUPE_CAP = 4096  # bytes of fingerprints (341 events) per bucket of the first three tiers
 LIMB_LIMIT = 2**53 - 1  # largest integer limb (whole units) a rollup cell can hold
-TOP_K = 100  # each day and hour keeps (at least) its TOP_K largest events by USD and by qty
+TOP_K = 100  # each day keeps (at least) its TOP_K largest events by USD and by qty
 _E9 = 10**9
 _ZERO = Decimal(0)
 _E18 = 10**18
@@ -693,36 +693,28 @@ class Store:
     # ------------------------------------------------- time-dimension reads
     def _units(
         self, symbol: str, since_ms: int | None, until_ms: int | None
-    ) -> tuple[list[int], list[int], list[tuple[int, int]]]:
-        """What a window holds, for the per-day and per-hour structures of ``top`` and
-        ``levels``: the days with events lying wholly inside it, the hours of its (at most
-        two) partial days lying wholly inside it, and the ``[start, end)`` ranges of its (at
-        most two) partial hours. One round trip (the day index)."""
+    ) -> tuple[list[int], list[tuple[int, int]]]:
+        """What a window holds, for the per-day structures of ``top`` and ``levels``: the
+        days with events lying wholly inside it, and the ``[start, end)`` ranges of its (at
+        most two) partial edge days, which are read from the log. One round trip (the day
+        index), plus the prune marker. An edge inside a day whose log was pruned is refused
+        (PrunedWindow)."""
         days, _ = self._indexes(symbol, since_ms, until_ms)
-        pruned = self.pruned_day(symbol)
+        pruned = self.pruned_day(symbol) if days else 0
         whole_days: list[int] = []
-        whole_hours: list[int] = []
         partial: list[tuple[int, int]] = []
         for day in days:
-            if _covers(since_ms, until_ms, day * DAY_MS, (day + 1) * DAY_MS):
+            start, end = day * DAY_MS, (day + 1) * DAY_MS
+            if _covers(since_ms, until_ms, start, end):
                 whole_days.append(day)
                 continue
-            for hour in range(day * HOURS_PER_DAY, (day + 1) * HOURS_PER_DAY):
-                start, end = hour * HOUR_MS, (hour + 1) * HOUR_MS
-                if _covers(since_ms, until_ms, start, end):
-                    whole_hours.append(hour)
-                elif (since_ms is None or since_ms < end) and (
-                    until_ms is None or start < until_ms
-                ):
-                    partial.append((
-                        start if since_ms is None else max(since_ms, start),
-                        end if until_ms is None else min(until_ms, end),
-                    ))
-            if day < pruned and partial and partial[-1][0] // DAY_MS == day:
-                # an edge inside an hour whose log was pruned (whole hours keep their sets)
-                _check_not_pruned(symbol, pruned, [(f"ld:{day}", day * DAY_MS)],
-                                  since_ms, until_ms)
-        return whole_days, whole_hours, partial
+            if day < pruned:
+                _check_not_pruned(symbol, pruned, [(f"ld:{day}", start)], since_ms, until_ms)
+            partial.append((
+                start if since_ms is None else max(since_ms, start),
+                end if until_ms is None else min(until_ms, end),
+            ))
+        return whole_days, partial
 
     def pruned_day(self, symbol: str) -> int:
         """The first day of ``symbol`` that keeps its log (``liqcli prune``; 0: none pruned)."""
@@ -838,8 +830,8 @@ class Store:
         [since_ms, until_ms) on ``exchanges`` (empty: all) and ``side`` (None: both), ties
         with the n-th included.
 
-        Reads the top-K sets of the days and hours lying wholly inside the window and the
-        events of its (at most two) partial edge hours (``liqcli.store.topk``); ``n`` above
+        Reads the top-K sets of the days lying wholly inside the window and the events of its
+        (at most two) partial edge days (``liqcli.store.topk``); ``n`` above
         TOP_K reads the window's log.
         """
         from liqcli.store.topk import largest, read_top
@@ -856,8 +848,8 @@ class Store:
         """Exact events, qty and usd per fine price bucket and side of ``symbol`` in
         [since_ms, until_ms), and the window's last event (``liqcli.store.pricebands``).
 
-        Every exchange: the price-band hashes of the whole days and hours, the events of the
-        partial edge hours. With ``exchanges`` (the hashes do not split by exchange) the
+        Every exchange: the price-band hashes of the whole days, the events of the (at most
+        two) partial edge days. With ``exchanges`` (the hashes do not split by exchange) the
         window's log is read instead.
         """
         from liqcli.store.pricebands import events_buckets, read_buckets
@@ -998,22 +990,20 @@ def _top_args(
 ) -> str:
     """ARGV of the ingest script's top-K block for ``events`` (``texts``: each one's price,
     qty, logged usd and limbs, as ``_pack`` made them); appends to ``keys`` the top-K sorted
-    sets of their days and hours (by USD ``tu:``, by quantity ``tq:``).
+    sets of their days (by USD ``tu:D:``, by quantity ``tq:D:``).
 
-    One line per event: the KEYS indexes of its day-USD, day-qty, hour-USD and hour-qty sets,
-    its USD and qty as scores (doubles: only an order; the member holds the exact amounts), and
-    the member: ``ts, exchange, L|S, price, qty, usd ('' = price × qty), id``, tab-separated.
+    One line per event: the KEYS indexes of its day's USD and qty sets, its USD and qty as
+    scores (doubles: only an order; the member holds the exact amounts), and the member:
+    ``ts, exchange, L|S, price, qty, usd ('' = price × qty), id``, tab-separated.
     """
     at = _key_indexer(tag, keys)
     lines = []
     for event, (price, qty, usd, *_) in zip(events, texts, strict=True):
-        hour = event.ts_ms // HOUR_MS
-        day = hour // HOURS_PER_DAY
+        day = event.ts_ms // DAY_MS
         lines.append(
-            f"{at(f'tu:D:{day}')}\t{at(f'tq:D:{day}')}\t{at(f'tu:h:{hour}')}\t"
-            f"{at(f'tq:h:{hour}')}\t{float(event.usd)!r}\t{float(event.qty)!r}\t"
-            f"{event.ts_ms}\t{event.exchange}\t{_SIDE_CODE[event.side]}\t"
-            f"{price}\t{qty}\t{usd}\t{event.id or ''}"
+            f"{at(f'tu:D:{day}')}\t{at(f'tq:D:{day}')}\t{float(event.usd)!r}\t"
+            f"{float(event.qty)!r}\t{event.ts_ms}\t{event.exchange}\t"
+            f"{_SIDE_CODE[event.side]}\t{price}\t{qty}\t{usd}\t{event.id or ''}"
         )
     return "\n".join(lines)
 
@@ -1022,19 +1012,18 @@ def _band_args(
     tag: str, events: Sequence[Event], texts: Sequence[tuple[str, ...]], keys: list[str]
 ) -> str:
     """ARGV of the ingest script's price-band block for ``events``; appends to ``keys`` the
-    price-band hashes ``pb:D:<day>`` and ``pb:h:<hour>`` of their days and hours.
+    price-band hashes ``pb:D:<day>`` of their days.
 
-    One line per event: the KEYS indexes of its day and hour hashes, its field
-    (``<fine bucket>|L|S``, see ``liqcli.store.pricebands``), then its qty and usd limbs.
+    One line per event: the KEYS index of its day's hash, its field (``<fine bucket>|L|S``,
+    see ``liqcli.store.pricebands``), then its qty and usd limbs.
     """
     from liqcli.store.pricebands import bucket_of_text
 
     at = _key_indexer(tag, keys)
     lines = []
     for event, (price, _, _, qi, q1, q2, ui, u1, u2) in zip(events, texts, strict=True):
-        hour = event.ts_ms // HOUR_MS
         lines.append(
-            f"{at(f'pb:D:{hour // HOURS_PER_DAY}')}\t{at(f'pb:h:{hour}')}\t"
+            f"{at(f'pb:D:{event.ts_ms // DAY_MS}')}\t"
             f"{bucket_of_text(price)}|{_SIDE_CODE[event.side]}\t"
             f"{qi}\t{q1}\t{q2}\t{ui}\t{u1}\t{u2}"
         )

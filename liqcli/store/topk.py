@@ -1,12 +1,12 @@
 """The largest single liquidations: the read side of the top-K sets (``Store.top_events``).
 
 Layout (written by the top-K block of ``ingest.lua``, atomically with the rest of a batch and
-only for new events): ``<p>:{S}:tu:D:<day>``, ``tu:h:<hour>`` (by USD) and ``tq:D:<day>``,
-``tq:h:<hour>`` (by base quantity) are sorted sets holding at least the TOP_K largest events of
-the day or hour (all of them when it has fewer), scored by the amount as a double, each member
-the event's exact text; a set that was ever trimmed also holds the member ``~`` (score -inf).
-Reading ``top -n N`` (N ≤ TOP_K) over a window costs one set per whole day and per other whole
-hour, plus the events of the two partial edge hours: flat in the number of stored events.
+only for new events): ``<p>:{S}:tu:D:<day>`` (by USD) and ``tq:D:<day>`` (by base quantity)
+are sorted sets holding at least the TOP_K largest events of the day (all of them when it has
+fewer), scored by the amount as a double, each member the event's exact text; a set that was
+ever trimmed also holds the member ``~`` (score -inf). Reading ``top -n N`` (N ≤ TOP_K) over a
+window costs one set per whole day, plus the events of its (at most two) partial edge days,
+read from the log: bounded by two days' events, not by the window's length.
 """
 
 from __future__ import annotations
@@ -51,22 +51,21 @@ def read_top(
     store: Store, symbol: str, since_ms: int | None, until_ms: int | None, n: int, by: str,
     exchanges: Sequence[str] = (), side: str | None = None,
 ) -> list[Event]:
-    """:meth:`Store.top_events` for ``n`` ≤ TOP_K, O(days + hours + two edge hours' events).
+    """:meth:`Store.top_events` for ``n`` ≤ TOP_K, O(days + two edge days' events).
 
-    The days and hours lying wholly inside the window give their top-K set (unfiltered: only
-    the members scoring at least the set's n-th score); the (at most two) partial edge hours
-    give their events. With a filter (``exchanges``, ``side``) a trimmed set (it holds the
+    The days lying wholly inside the window give their top-K set (unfiltered: only the members
+    scoring at least the set's n-th score); the (at most two) partial edge days give their
+    events (log). With a filter (``exchanges``, ``side``) a trimmed set (it holds the
     ``~`` mark) with fewer than ``n`` members left after the filter may miss some: that day's
     or hour's events are read instead (exact, and rare for a broad filter).
     """
-    from liqcli.store.store import DAY_MS, HOUR_MS
+    from liqcli.store.store import DAY_MS
 
     if since_ms is not None and until_ms is not None and since_ms >= until_ms:
         return []
-    days, hours, partial = store._units(symbol, since_ms, until_ms)
+    days, partial = store._units(symbol, since_ms, until_ms)
     prefix = "tu" if by == "usd" else "tq"
     units = [(f"{prefix}:D:{day}", day * DAY_MS, (day + 1) * DAY_MS) for day in days]
-    units += [(f"{prefix}:h:{hour}", hour * HOUR_MS, (hour + 1) * HOUR_MS) for hour in hours]
     filtered = bool(exchanges) or side is not None
     wanted = _filter(exchanges, side)
     candidates: list[Event] = []
