@@ -342,8 +342,8 @@ def test_feed_gaps_on_the_screen_also_with_no_data_yet(
         assert line_with(term, r"okx\s+no gaps")
         assert ("No data yet for BTCUSDT" in term.text) is not with_events
         term.resize(60, 20)
-        term.wait_text("Feed gaps", 20)
-        term.wait_for(lambda t: "(live collector" not in t.text, "the short title", 20)
+        term.wait_text("Feed gaps", 60)
+        term.wait_for(lambda t: "(live collector" not in t.text, "the short title", 60)
 
 
 def test_grid_size_is_what_rich_draws(redis_url: str) -> None:

@@ -148,27 +148,14 @@ def utc_datetime(ms: int) -> datetime:
 
 
 def parse_windows(text: str | None, *, option: str = "--windows") -> tuple[tuple[str, int], ...]:
-    """Trailing windows from a comma list of durations: ``"1h,24h"`` → ``(("1h", 3600000),
-    ("24h", 86400000))``, in the given order, without repeats (same length counts once).
-
-    Each item is a duration as ``--since`` takes it (``90m``, ``1h30m``, ``7d``); anything else,
-    an empty item or a zero length is a UsageError (exit 2).
-    """
+    """``watch --windows``: ``(label, milliseconds)`` of each trailing window of a comma list
+    (``"1h,24h"`` → ``(("1h", 3600000), ("24h", 86400000))``), parsed by the reports' one
+    parser (:func:`liqcli.report.windows.parse_windows`); ``None`` gives none."""
     if text is None:
         return ()
-    out: list[tuple[str, int]] = []
-    seen: set[int] = set()
-    for item in text.split(","):
-        label = item.strip()
-        length = _relative_ms(label) if label else None
-        if not length or length <= 0:
-            raise UsageError(
-                f"{option}: {label!r} is not a duration (use a comma list like 15m,1h,24h)"
-            )
-        if length not in seen:
-            seen.add(length)
-            out.append((label.lower(), length))
-    return tuple(out)
+    from liqcli.report.windows import parse_windows as parse_trailing
+
+    return tuple((w.label, w.duration_ms) for w in parse_trailing(text, option))
 
 
 def parse_duration(text: str, *, option: str = "duration", zero_ok: bool = False) -> int:
