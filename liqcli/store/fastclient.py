@@ -11,10 +11,13 @@ is left to redis-py: :func:`open_fast_store` returns None or the caller falls ba
 from __future__ import annotations
 
 import socket
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import hiredis
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 CONNECT_TIMEOUT = 5.0
 TIMEOUT = 30.0
