@@ -5,7 +5,8 @@ plain ``redis://`` or ``unix://`` store reads through :class:`FastClient` instea
 commands :class:`~liqcli.store.store.Store` and the coverage records use, with redis-py's
 method names and reply shapes, parsed by ``hiredis.Reader`` (the C parser redis-py itself uses
 when installed). Anything else — TLS, Cluster, the embedded store, URL parameters, any error —
-is left to redis-py: :func:`open_fast_store` returns None or the caller falls back.
+is left to redis-py: :func:`fast_client` returns None or the caller falls back. The embedded
+store is read here too when its server already runs (:func:`unix_client` on its socket).
 """
 
 from __future__ import annotations
@@ -175,10 +176,21 @@ def fast_client(url: str) -> FastClient | None:
         )
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     elif parts.scheme == "unix" and parts.path and not parts.netloc:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(CONNECT_TIMEOUT)
-        sock.connect(parts.path)
+        return unix_client(parts.path, setup)
     else:
         return None
     sock.settimeout(TIMEOUT)
     return FastClient(sock, setup)
+
+
+def unix_client(path: str, setup: list[tuple[Any, ...]] | None = None) -> FastClient:
+    """A FastClient connected to the unix socket ``path`` (OSError when nothing listens)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(CONNECT_TIMEOUT)
+        sock.connect(path)
+    except BaseException:
+        sock.close()
+        raise
+    sock.settimeout(TIMEOUT)
+    return FastClient(sock, setup or [])
