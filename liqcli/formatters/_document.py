@@ -12,6 +12,11 @@ from decimal import Decimal
 from liqcli.report.stats import CumulativeStats
 from liqcli.report.timeparse import iso_utc
 
+try:  # json.dumps(text) is this C function (ensure_ascii): without importing the json package
+    from _json import encode_basestring_ascii as _json_string
+except ImportError:  # pragma: no cover - a Python without the C accelerator
+    from json.encoder import py_encode_basestring_ascii as _json_string
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     # history, levels, top and windows are imported by the functions that render them (and
@@ -449,8 +454,6 @@ def dumps(value: Any, indent: int | None = 2, *, decimal_strings: bool = False) 
 def _encode(
     value: Any, out: list[str], indent: int | None, level: int, strings: bool = False
 ) -> None:
-    import json
-
     from liqcli.formatters._text import plain_decimal
 
     if value is None:
@@ -464,7 +467,7 @@ def _encode(
     elif isinstance(value, int):
         out.append(str(value))
     elif isinstance(value, str):
-        out.append(json.dumps(value))
+        out.append(_json_string(value))
     elif isinstance(value, Mapping):
         _container(list(value.items()), "{", "}", out, indent, level, strings, keyed=True)
     elif isinstance(value, list | tuple):
@@ -477,8 +480,6 @@ def _container(
     items: list[Any], start: str, end: str, out: list[str], indent: int | None,
     level: int, strings: bool, *, keyed: bool,
 ) -> None:
-    import json
-
     if not items:
         out.append(start + end)
         return
@@ -492,6 +493,6 @@ def _container(
         out.append(inner)
         if keyed:
             key, item = item
-            out.append(json.dumps(str(key)) + ": ")
+            out.append(_json_string(str(key)) + ": ")
         _encode(item, out, indent, level + 1, strings)
     out.append(closing + end)
