@@ -83,6 +83,28 @@ def test_environment_variables_are_read_like_typer(
     assert capsys.readouterr().out == done.stdout and '"ETHUSDT"' in done.stdout
 
 
+def test_a_fast_path_process_prints_the_same_bytes_and_exit_status(stored: str) -> None:
+    """As a whole process (ended by os._exit once flushed): output, notes and status."""
+    for args in (["summary", "-s", "ETHUSDT", "-f", "csv", *WINDOW],
+                 ["totals", "-s", "NOSUCH", "-f", "json"]):
+        env = {**os.environ, "LIQCLI_REDIS_URL": stored}
+        done = subprocess.run([sys.executable, "-m", "liqcli", *args], capture_output=True,
+                              text=True, cwd=ROOT, timeout=60, env=env)
+        full = typer_path(*args, url=stored)
+        assert (done.returncode, done.stdout, done.stderr) == (
+            full.returncode, full.stdout, full.stderr) and done.stdout
+
+
+def test_a_closed_pipe_ends_the_fast_path_quietly(stored: str) -> None:
+    env = {**os.environ, "LIQCLI_REDIS_URL": stored}
+    proc = subprocess.Popen([sys.executable, "-m", "liqcli", "matrix", "--all-symbols", "-f",
+                             "ndjson"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=ROOT, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # as `| head -0`: nothing read
+    assert proc.wait(timeout=60) == 0 and proc.stderr.read() == b""
+
+
 def test_every_report_command_and_format_is_covered() -> None:
     covered = {(args[0], args[args.index("-f") + 1]) for args in CASES if "-f" in args}
     assert covered >= {(c, f) for c in fast.REPORTS for f in fast.FORMATS}
@@ -97,14 +119,18 @@ HEAVY = ("typer", "click", "redis", "rich", "tabulate", "dataclasses", "typing",
 
 
 def imported_heavy(args: list[str], env: dict[str, str]) -> list[str]:
-    """The HEAVY modules a liqcli process running ``args`` has imported when it ends."""
-    code = ("import sys; from liqcli.__main__ import main; sys.argv[1:] = "
-            f"{args!r}\ntry:\n    main()\nfinally:\n    sys.stdout.flush(); "
-            f"print(*sorted(m for m in sys.modules if m.startswith({HEAVY!r})), file=sys.stderr)")
+    """The HEAVY modules a liqcli process running ``args`` has imported when it ends (the fast
+    path ends it with os._exit once its output is flushed: that is where they are listed)."""
+    code = ("import os, sys\nfrom liqcli.__main__ import main\nsys.argv[1:] = "
+            f"{args!r}\nexit_ = os._exit\ndef listed(status):\n"
+            f"    print('imported:', *sorted(m for m in sys.modules if m.startswith({HEAVY!r})), "
+            "file=sys.stderr, flush=True)\n    exit_(status)\nos._exit = listed\nmain()")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=ROOT, timeout=60, env=env)
-    assert done.returncode == 0 and done.stdout, done.stderr
-    return done.stderr.splitlines()[-1].split()
+    assert done.returncode == 0 and done.stdout, done.stderr  # stdout: the fast path's report
+    last = done.stderr.splitlines()[-1].split()
+    assert last[0] == "imported:", done.stderr  # the fast path ended the process
+    return last[1:]
 
 
 @pytest.mark.parametrize("args", [
