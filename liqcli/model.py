@@ -4,11 +4,28 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Context, Decimal
-from typing import Literal
 
-Side = Literal["LONG", "SHORT"]
+from liqcli._record import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Literal, TypeAlias
+
+    Side: TypeAlias = Literal["LONG", "SHORT"]
+else:
+
+    def __getattr__(name: str) -> object:
+        # ``Side`` is made on first use: ``typing`` is not imported by the one-shot report path
+        # (liqcli's own modules import ``Side`` for type checking only)
+        if name == "Side":
+            from typing import Literal
+
+            globals()["Side"] = Literal["LONG", "SHORT"]
+            return globals()["Side"]
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 SIDES: tuple[Side, Side] = ("LONG", "SHORT")
 
 EXCHANGE_RE = re.compile(r"[a-z0-9._-]{1,32}")
@@ -128,7 +145,7 @@ VENUE_PAIRS: dict[str, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Event:
     """One liquidation, validated and normalized.
 

@@ -1,5 +1,6 @@
 """The start-up fast path of one-shot reports (liqcli.cli.fast): the same bytes as the Typer
-path, with no Typer, redis-py or rich import; everything it does not know goes to Typer."""
+path, with no Typer, redis-py, rich, dataclasses or typing import; everything it does not know
+goes to Typer. It reads the embedded store (the default one too) when its server runs."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 from test_core import T0, make_events
+from test_embedded import make_rows, write_jsonl
 
 from liqcli.cli import fast
 from liqcli.store.coverage import mark_connected
@@ -22,8 +24,11 @@ HOUR = 3_600_000
 WINDOW = ["--since", str(T0 + 2 * HOUR + 59 * 60_000 + 7), "--until", str(T0 + 7 * HOUR + 30_001)]
 
 
-def typer_path(*args: str, url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "LIQCLI_NO_FAST": "1", "LIQCLI_REDIS_URL": url}
+def typer_path(*args: str, url: str | None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LIQCLI_NO_FAST": "1", "LIQCLI_REDIS_URL": url or ""}
+    if url is None:  # the default store
+        del env["LIQCLI_REDIS_URL"]
+        env.pop("REDIS_URL", None)
     return subprocess.run([sys.executable, "-m", "liqcli", *args], capture_output=True,
                           text=True, cwd=ROOT, timeout=60, env=env)
 
@@ -40,8 +45,8 @@ def stored(redis_url: str) -> str:
 # summary shows the live collector's gaps up to now in an open window: its windows are closed
 CASES = [
     [command, *selection, "-f", fmt]
-    for command in ("totals", "sides", "exchanges", "matrix", "summary")
-    for fmt in ("json", "csv")
+    for command in sorted(fast.REPORTS)
+    for fmt in sorted(fast.FORMATS)
     for selection in ([] if command != "summary" else ["--until", WINDOW[3]],
                       ["-s", "ETHUSDT", *WINDOW])
 ] + [
@@ -78,16 +83,65 @@ def test_environment_variables_are_read_like_typer(
     assert capsys.readouterr().out == done.stdout and '"ETHUSDT"' in done.stdout
 
 
-def test_the_fast_path_imports_no_typer_redis_or_rich(stored: str) -> None:
-    code = ("import sys; from liqcli.__main__ import main; sys.argv[1:] = "
-            "['summary', '-f', 'json']\ntry:\n    main()\nfinally:\n    sys.stdout.flush(); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('typer', 'redis', 'rich', 'click', 'tabulate')), file=sys.stderr)")
+def test_a_fast_path_process_prints_the_same_bytes_and_exit_status(stored: str) -> None:
+    """As a whole process (ended by os._exit once flushed): output, notes and status."""
+    for args in (["summary", "-s", "ETHUSDT", "-f", "csv", *WINDOW],
+                 ["totals", "-s", "NOSUCH", "-f", "json"]):
+        env = {**os.environ, "LIQCLI_REDIS_URL": stored}
+        done = subprocess.run([sys.executable, "-m", "liqcli", *args], capture_output=True,
+                              text=True, cwd=ROOT, timeout=60, env=env)
+        full = typer_path(*args, url=stored)
+        assert (done.returncode, done.stdout, done.stderr) == (
+            full.returncode, full.stdout, full.stderr) and done.stdout
+
+
+def test_a_closed_pipe_ends_the_fast_path_quietly(stored: str) -> None:
     env = {**os.environ, "LIQCLI_REDIS_URL": stored}
+    proc = subprocess.Popen([sys.executable, "-m", "liqcli", "matrix", "--all-symbols", "-f",
+                             "ndjson"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=ROOT, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # as `| head -0`: nothing read
+    assert proc.wait(timeout=60) == 0 and proc.stderr.read() == b""
+
+
+def test_every_report_command_and_format_is_covered() -> None:
+    covered = {(args[0], args[args.index("-f") + 1]) for args in CASES if "-f" in args}
+    assert covered >= {(c, f) for c in fast.REPORTS for f in fast.FORMATS}
+
+
+# What a one-shot report must not import: the CLI framework, redis-py, rich (start-up), nor
+# dataclasses (it imports inspect, ast, dis, tokenize) or typing: each costs milliseconds of a
+# process that takes ~40 ms in all (benchmarks/bench_oneshot.py).
+HEAVY = ("typer", "click", "redis", "rich", "tabulate", "dataclasses", "typing", "inspect",
+         "difflib", "platformdirs", "liqcli.report.history", "liqcli.report.levels",
+         "liqcli.report.top", "liqcli.report.windows")
+
+
+def imported_heavy(args: list[str], env: dict[str, str]) -> list[str]:
+    """The HEAVY modules a liqcli process running ``args`` has imported when it ends (the fast
+    path ends it with os._exit once its output is flushed: that is where they are listed)."""
+    code = ("import os, sys\nfrom liqcli.__main__ import main\nsys.argv[1:] = "
+            f"{args!r}\nexit_ = os._exit\ndef listed(status):\n"
+            f"    print('imported:', *sorted(m for m in sys.modules if m.startswith({HEAVY!r})), "
+            "file=sys.stderr, flush=True)\n    exit_(status)\nos._exit = listed\nmain()")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=ROOT, timeout=60, env=env)
-    assert done.returncode == 0 and '"totals"' in done.stdout, done.stderr
-    assert done.stderr.strip() == "[]"
+    assert done.returncode == 0 and done.stdout, done.stderr  # stdout: the fast path's report
+    last = done.stderr.splitlines()[-1].split()
+    assert last[0] == "imported:", done.stderr  # the fast path ended the process
+    return last[1:]
+
+
+@pytest.mark.parametrize("args", [
+    [command, "-s", "BTCUSDT,ETHUSDT", "--since", "30d", "-f", fmt]
+    for command, fmt in zip(sorted(fast.REPORTS), ["json", "csv", "ndjson", "tsv", "json"],
+                            strict=True)
+] + [["totals", "-s", "NOSUCH", "-f", "json"]], ids=lambda a: " ".join(a))
+def test_the_fast_path_imports_nothing_heavy(stored: str, args: list[str]) -> None:
+    # difflib only to suggest a name for one the store has never seen
+    wanted = ["difflib"] if "NOSUCH" in args else []
+    assert imported_heavy(args, {**os.environ, "LIQCLI_REDIS_URL": stored}) == wanted
 
 
 @pytest.mark.parametrize("args", [
@@ -146,10 +200,76 @@ def test_the_option_table_is_typers() -> None:
                    if spec[0] == param.name), param.name
 
 
-def test_the_embedded_default_store_goes_to_the_full_path(
+def test_a_stopped_embedded_store_goes_to_the_full_path(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("LIQCLI_REDIS_URL", raising=False)
     monkeypatch.delenv("REDIS_URL", raising=False)
     assert fast.parse(["totals", "-f", "json"]) is not None  # a command line it knows …
-    assert fast.run(["totals", "-f", "json"]) is None  # … on a store it leaves to the full path
+    assert fast.run(["totals", "-f", "json"]) is None  # … with no server running: the full
+    # path starts it (or says there is no store yet)
+
+
+def full_path_ingest(tmp_path: Path, url: str | None) -> None:
+    data = tmp_path / "events.jsonl"
+    write_jsonl(data, make_rows(400, seed=17))
+    done = typer_path("ingest", str(data), url=url)  # starts the server and leaves it running
+    assert done.returncode == 0, done.stderr
+
+
+EMBEDDED_CASES = [
+    ["summary", "-s", "BTCUSDT,ETHUSDT", "-f", "json", "--until", "1735862400000"],
+    ["totals", "-s", "ETHUSDT", "-f", "csv"],
+    ["matrix", "-e", "okx", "-f", "ndjson"],
+    ["totals", "-s", "NOSUCH", "-f", "tsv"],
+]
+
+
+@pytest.mark.parametrize("default", [True, False], ids=["default store", "embedded:PATH"])
+def test_a_running_embedded_store_is_read_on_the_fast_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    default: bool,
+) -> None:
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    url = None if default else f"embedded:{tmp_path / 'store'}"  # a directory: liqcli.rdb in it
+    if default:
+        monkeypatch.delenv("LIQCLI_REDIS_URL", raising=False)
+    else:
+        (tmp_path / "store").mkdir()
+        monkeypatch.setenv("LIQCLI_REDIS_URL", str(url))
+    full_path_ingest(tmp_path, url)
+    for args in EMBEDDED_CASES:
+        assert fast.run(args) == 0, args  # read on the fast path, not left to the full one
+        out = capsys.readouterr()
+        done = typer_path(*args, url=url)
+        assert done.returncode == 0, done.stderr
+        assert out.out == done.stdout and out.out
+        assert out.err == done.stderr
+    assert imported_heavy(EMBEDDED_CASES[0], {**os.environ}) == []  # no platformdirs either
+
+
+def test_the_default_store_file_is_platformdirs_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from liqcli.store.connection import default_store_path
+    from liqcli.store.runtime import default_store_file
+
+    cases = [(str(tmp_path / "data"), str(tmp_path / "home")), ("", str(tmp_path / "home")),
+             ("relative/data", str(tmp_path / "home/")), (str(tmp_path) + "//x/", "/")]
+    for xdg, home in cases:
+        monkeypatch.setenv("XDG_DATA_HOME", xdg)
+        monkeypatch.setenv("HOME", home)
+        found = default_store_file()
+        assert found is not None and found == str(default_store_path()), (xdg, home)
+    monkeypatch.setenv("XDG_DATA_HOME", "relative")
+    monkeypatch.setenv("HOME", "relative")
+    assert default_store_file() is None  # unsure: left to platformdirs (the full path)
+
+
+def test_the_store_key_is_a_sha256_prefix() -> None:
+    import hashlib
+
+    from liqcli.store.runtime import store_key
+
+    for path in ("/a/liqcli.rdb", "/数据/x.rdb"):
+        assert store_key(path) == hashlib.sha256(path.encode()).hexdigest()[:16]

@@ -1,7 +1,8 @@
 """The start-up fast path of one-shot reports: no Typer, no redis-py, no rich.
 
 ``liqcli totals|sides|exchanges|matrix|summary [options]`` with a machine format (json, ndjson,
-csv, tsv) on a plain ``redis://`` or ``unix://`` store is parsed here, read through
+csv, tsv) on a plain ``redis://`` or ``unix://`` store, or on an embedded store whose server
+is running (the default store too), is parsed here, read through
 :mod:`liqcli.store.fastclient` (hiredis) and rendered by the same core and formatter as the
 Typer command, so the output is byte for byte the same. Whatever this parser does not know —
 another command or option, ``--help``, the table format, an error of any kind — goes to the
@@ -16,6 +17,10 @@ from __future__ import annotations
 
 import os
 import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from liqcli.store.fastclient import FastClient
 
 REPORTS = frozenset({"totals", "sides", "exchanges", "matrix", "summary"})
 FORMATS = frozenset({"json", "ndjson", "csv", "tsv"})  # plain text, no rich or tabulate
@@ -124,7 +129,7 @@ def _report(command: str, values: dict[str, object]) -> tuple[str, list[str]] | 
     from io import StringIO
 
     from liqcli.cli.reporting import ReportRequest, check_selection, report_stats
-    from liqcli.store.fastclient import fast_client
+    from liqcli.store.fastclient import fast_client, unix_client
 
     symbols = values.get("symbol")
     exchanges = values.get("exchange")
@@ -140,9 +145,18 @@ def _report(command: str, values: dict[str, object]) -> tuple[str, list[str]] | 
         prefix=str(values.get("prefix", "liq")),
     )
     check_selection(request)
-    if not request.redis_url:  # the embedded default store: the full path runs it
-        return None
-    client = fast_client(request.redis_url)
+    url = request.redis_url or None
+    if url is None or url.startswith("embedded:"):
+        # the embedded store (the default one without a URL): read when its server runs; the
+        # full path starts it (or says there is no store) otherwise
+        from liqcli.store.runtime import running_socket
+
+        sock = running_socket(url)
+        if sock is None:
+            return None
+        client: FastClient | None = unix_client(sock)
+    else:
+        client = fast_client(url)
     if client is None:
         return None
     from liqcli.store.store import Store

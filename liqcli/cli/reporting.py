@@ -7,17 +7,17 @@ Shared by the Typer commands (``report_cmd``, ``watch_cmd``) and the start-up fa
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from liqcli._record import record
 from liqcli.formatters import DEFAULT_FORMAT
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from liqcli.report.core import RollupSource
     from liqcli.report.stats import CumulativeStats
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class ReportRequest:
     """What a report command was asked for (after parsing, before validation of times)."""
 

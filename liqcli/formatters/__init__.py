@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from importlib import import_module
-from typing import TYPE_CHECKING, Protocol, TextIO
 
+from liqcli._record import record
+
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Protocol, TextIO
+
     from liqcli.formatters._document import Report
 
 DEFAULT_FORMAT = "table"
@@ -23,7 +26,7 @@ DEFAULT_FORMAT = "table"
 _PREFERRED = ("table", "json", "ndjson", "csv", "tsv", "markdown")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class RenderOptions:
     """How to render. ``color``: rich output (TTY) or plain text; ``table_style``: a tabulate
     format, which also forces plain tables; ``header``: csv/tsv header row;
@@ -35,12 +38,14 @@ class RenderOptions:
     string_amounts: bool = False
 
 
-class Formatter(Protocol):
-    DESCRIPTION: str
+if TYPE_CHECKING:  # typing is not imported at run time (one-shot reports)
 
-    def render(
-        self, stats: Report, command: str, out: TextIO, options: RenderOptions
-    ) -> None: ...
+    class Formatter(Protocol):
+        DESCRIPTION: str
+
+        def render(
+            self, stats: Report, command: str, out: TextIO, options: RenderOptions
+        ) -> None: ...
 
 
 def available() -> tuple[str, ...]:

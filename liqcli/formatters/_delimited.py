@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import csv
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TextIO
 
-from liqcli.formatters._document import Report, columns, rows
+from liqcli.formatters._document import columns, rows
 from liqcli.formatters._text import neutralize_formula, plain_decimal, printable
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, TextIO
+
     from liqcli.formatters import RenderOptions
+    from liqcli.formatters._document import Report
 
 
 def cell(value: Any) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from liqcli.formatters._document import COMBINED_SYMBOL, Report, iso_or_none, sections_of
+from liqcli.formatters._document import COMBINED_SYMBOL, iso_or_none, sections_of
 from liqcli.formatters._text import (
     NONE_TEXT,
     fmt_int,
@@ -23,6 +23,10 @@ from liqcli.report.levels import Levels
 from liqcli.report.stats import CumulativeStats, ExchangeFigures, Figures
 from liqcli.report.top import TopList
 from liqcli.report.windows import WindowedStats
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from liqcli.formatters._document import Report
 
 
 @dataclass(slots=True)

@@ -6,21 +6,35 @@ See docs/output-formats.md for the fields.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
 
-from liqcli.report.history import History
-from liqcli.report.levels import Levels
-from liqcli.report.stats import Coverage, CumulativeStats, Figures
+from liqcli.report.stats import CumulativeStats
 from liqcli.report.timeparse import iso_utc
-from liqcli.report.top import TopList
-from liqcli.report.windows import WindowedStats
 
-# A result any formatter renders: the cumulative reports, the same over several trailing
-# windows (``--windows``), the time series of ``history``, the largest liquidations of ``top``,
-# the price bands of ``levels``.
-Report = CumulativeStats | WindowedStats | History | TopList | Levels
+try:  # json.dumps(text) is this C function (ensure_ascii): without importing the json package
+    from _json import encode_basestring_ascii as _json_string
+except ImportError:  # pragma: no cover - a Python without the C accelerator
+    from json.encoder import py_encode_basestring_ascii as _json_string
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    # history, levels, top and windows are imported by the functions that render them (and
+    # typing not at all): a one-shot totals report does not pay for them
+    from collections.abc import Iterator, Sequence
+    from typing import Any, TypeAlias
+
+    from liqcli.report.history import History
+    from liqcli.report.levels import Levels
+    from liqcli.report.stats import Coverage, Figures
+    from liqcli.report.top import TopList
+    from liqcli.report.windows import WindowedStats
+
+    # A result any formatter renders: the cumulative reports, the same over several trailing
+    # windows (``--windows``), the time series of ``history``, the largest liquidations of
+    # ``top``, the price bands of ``levels``.
+    Report: TypeAlias = CumulativeStats | WindowedStats | History | TopList | Levels
+    Series: TypeAlias = WindowedStats | History | TopList | Levels
 
 REPORT_SECTIONS: dict[str, tuple[str, ...]] = {
     "totals": ("totals",),
@@ -61,7 +75,7 @@ SYMBOL_COLUMNS: tuple[str, ...] = (
     "first_event", "last_event", "exchanges", "long_usd", "short_usd",
 )
 
-Doc = dict[str, Any]
+Doc = dict[str, "Any"]
 
 
 def iso_or_none(ms: int | None) -> str | None:
@@ -83,14 +97,8 @@ def sections_of(command: str) -> tuple[str, ...]:
 def document(stats: Report, command: str = "summary") -> Doc:
     """The JSON document of a report command (``summary``, ``totals`` … ``symbols``,
     ``history``)."""
-    if isinstance(stats, History):
-        return history_document(stats)
-    if isinstance(stats, WindowedStats):
-        return windowed_document(stats, command)
-    if isinstance(stats, TopList):
-        return top_document(stats)
-    if isinstance(stats, Levels):
-        return levels_document(stats)
+    if not isinstance(stats, CumulativeStats):
+        return _series_document(stats, command)
     if command == "symbols":
         return symbols_document(stats)
     sections = sections_of(command)
@@ -105,6 +113,20 @@ def document(stats: Report, command: str = "summary") -> Doc:
     doc.update(_sections(stats, sections, with_bases=True))
     doc["per_symbol"] = [_single(one, sections) for one in stats.per_symbol]
     return doc
+
+
+def _series_document(stats: Series, command: str) -> Doc:
+    from liqcli.report.history import History
+    from liqcli.report.levels import Levels
+    from liqcli.report.top import TopList
+
+    if isinstance(stats, History):
+        return history_document(stats)
+    if isinstance(stats, TopList):
+        return top_document(stats)
+    if isinstance(stats, Levels):
+        return levels_document(stats)
+    return windowed_document(stats, command)
 
 
 def _single(stats: CumulativeStats, sections: Sequence[str]) -> Doc:
@@ -221,14 +243,18 @@ def symbol_entry(stats: CumulativeStats) -> Doc:
 # --------------------------------------------------------------------- rows
 def columns(stats: Report, command: str) -> tuple[str, ...]:
     """The csv/tsv columns of a report (the keys of :func:`rows`)."""
-    if isinstance(stats, History):
-        return history_columns(stats)
-    if isinstance(stats, WindowedStats):
+    if not isinstance(stats, CumulativeStats):
+        from liqcli.report.history import History
+        from liqcli.report.levels import Levels
+        from liqcli.report.top import TopList
+
+        if isinstance(stats, History):
+            return history_columns(stats)
+        if isinstance(stats, TopList):
+            return TOP_COLUMNS
+        if isinstance(stats, Levels):
+            return LEVEL_COLUMNS
         return ("window", *ROW_COLUMNS)
-    if isinstance(stats, TopList):
-        return TOP_COLUMNS
-    if isinstance(stats, Levels):
-        return LEVEL_COLUMNS
     return SYMBOL_COLUMNS if command == "symbols" else ROW_COLUMNS
 
 
@@ -238,19 +264,8 @@ def rows(stats: Report, command: str) -> Iterator[Doc]:
     A multi-symbol report gives the rows of every symbol, then the combined rows whose
     ``symbol`` is ``*`` (their ``qty`` is None when the symbols mix base assets).
     """
-    if isinstance(stats, History):
-        yield from history_rows(stats)
-        return
-    if isinstance(stats, TopList):
-        yield from top_rows(stats)
-        return
-    if isinstance(stats, Levels):
-        yield from level_rows(stats)
-        return
-    if isinstance(stats, WindowedStats):
-        for trailing, report in stats.pairs():
-            for row in rows(report, command):
-                yield {"window": trailing.label, **row}
+    if not isinstance(stats, CumulativeStats):
+        yield from _series_rows(stats, command)
         return
     if command == "symbols":
         for one in stats.symbol_reports():
@@ -271,6 +286,23 @@ def rows(stats: Report, command: str) -> Iterator[Doc]:
         yield from _report_rows(stats, sections, COMBINED_SYMBOL)
     else:
         yield from _report_rows(stats, sections, stats.symbols[0])
+
+
+def _series_rows(stats: Series, command: str) -> Iterator[Doc]:
+    from liqcli.report.history import History
+    from liqcli.report.levels import Levels
+    from liqcli.report.top import TopList
+
+    if isinstance(stats, History):
+        yield from history_rows(stats)
+    elif isinstance(stats, TopList):
+        yield from top_rows(stats)
+    elif isinstance(stats, Levels):
+        yield from level_rows(stats)
+    else:
+        for trailing, report in stats.pairs():
+            for row in rows(report, command):
+                yield {"window": trailing.label, **row}
 
 
 def _report_rows(stats: CumulativeStats, sections: Sequence[str], symbol: str) -> Iterator[Doc]:
@@ -422,8 +454,6 @@ def dumps(value: Any, indent: int | None = 2, *, decimal_strings: bool = False) 
 def _encode(
     value: Any, out: list[str], indent: int | None, level: int, strings: bool = False
 ) -> None:
-    import json
-
     from liqcli.formatters._text import plain_decimal
 
     if value is None:
@@ -437,7 +467,7 @@ def _encode(
     elif isinstance(value, int):
         out.append(str(value))
     elif isinstance(value, str):
-        out.append(json.dumps(value))
+        out.append(_json_string(value))
     elif isinstance(value, Mapping):
         _container(list(value.items()), "{", "}", out, indent, level, strings, keyed=True)
     elif isinstance(value, list | tuple):
@@ -450,8 +480,6 @@ def _container(
     items: list[Any], start: str, end: str, out: list[str], indent: int | None,
     level: int, strings: bool, *, keyed: bool,
 ) -> None:
-    import json
-
     if not items:
         out.append(start + end)
         return
@@ -465,6 +493,6 @@ def _container(
         out.append(inner)
         if keyed:
             key, item = item
-            out.append(json.dumps(str(key)) + ": ")
+            out.append(_json_string(str(key)) + ": ")
         _encode(item, out, indent, level + 1, strings)
     out.append(closing + end)

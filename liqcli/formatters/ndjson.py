@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TextIO
-
 from liqcli.formatters._document import document, dumps, rows
+from liqcli.report.stats import CumulativeStats
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, TextIO
+
     from liqcli.formatters import RenderOptions
     from liqcli.formatters._document import Report
 
@@ -15,12 +17,13 @@ DESCRIPTION = "one JSON object per row (symbol and window on every line)"
 
 def row_objects(stats: Report, command: str) -> list[dict[str, Any]]:
     """The rows of a report, with ``window`` {since, until} in place of since/until."""
-    from liqcli.report.history import History
-    from liqcli.report.levels import Levels
-    from liqcli.report.top import TopList
+    if not isinstance(stats, CumulativeStats):  # imported only for the kinds that need them
+        from liqcli.report.history import History
+        from liqcli.report.levels import Levels
+        from liqcli.report.top import TopList
 
-    if isinstance(stats, History | TopList | Levels):  # rows of their own shape
-        return list(rows(stats, command))
+        if isinstance(stats, History | TopList | Levels):  # rows of their own shape
+            return list(rows(stats, command))
     objects = []
     for row in rows(stats, command):
         label = row.pop("window", None)  # --windows: the trailing window's label

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TextIO
-
 from liqcli.formatters._delimited import write
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import TextIO
+
     from liqcli.formatters import RenderOptions
     from liqcli.formatters._document import Report
 

@@ -23,16 +23,19 @@ venues or for a complete source (a full historical import stored under its own e
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
+from liqcli._record import record
 from liqcli.errors import UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["FEEDS", "Feed", "feeds", "feeds_file", "load_feeds"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Feed:
     complete: bool
     note: str = ""  # why, for the table footnote of a sampled feed

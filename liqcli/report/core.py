@@ -5,14 +5,13 @@ Every report command and the library build their figures here. No Typer, rich or
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from decimal import Context, Decimal, localcontext
-from typing import Protocol
 
+# records, not dataclasses: no dataclasses import or class-creation cost (liqcli/_record.py)
+from liqcli._record import field, replace
+from liqcli._record import record as dataclass
 from liqcli.errors import UsageError
-from liqcli.model import EXCHANGE_RE, SIDES, Side, normalize_symbol, split_symbol
-from liqcli.report.completeness import Feed
+from liqcli.model import EXCHANGE_RE, SIDES, normalize_symbol, split_symbol
 from liqcli.report.stats import (
     Coverage,
     CoverageGap,
@@ -23,6 +22,16 @@ from liqcli.report.stats import (
     Totals,
 )
 from liqcli.store.rollup import Rollup
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from typing import Protocol
+
+    from liqcli.model import Side
+    from liqcli.report.completeness import Feed
+else:  # the Protocols below are for type checking: no typing import at run time
+    Protocol = object
 
 DEFAULT_SYMBOL = "BTCUSDT"
 HOUR_MS = 3_600_000

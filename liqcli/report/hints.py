@@ -6,12 +6,15 @@ were none); these notes say so, naming the closest known names. No figures are c
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Sequence
-from typing import Protocol
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import Protocol
 
-from liqcli.report.stats import CumulativeStats
-from liqcli.store.rollup import Rollup
+    from liqcli.report.stats import CumulativeStats
+    from liqcli.store.rollup import Rollup
+else:  # a Protocol for type checking only: no typing import at run time
+    Protocol = object
 
 
 class NameSource(Protocol):
@@ -72,6 +75,8 @@ def _names(symbols: Sequence[str]) -> str:
 def _suggest(name: str, known: Sequence[str]) -> str:
     if not known:
         return " (the store is empty)"
+    import difflib  # only when a name is unknown
+
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
     if close:
         return f" (did you mean {' or '.join(close)}?)"

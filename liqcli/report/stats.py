@@ -9,19 +9,25 @@ quantity of each base asset. The old script's field names (``total_events``, ``l
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
-from typing import TypeVar
 
-from liqcli.model import SIDES, Side
+from liqcli._record import field, record
+from liqcli.model import SIDES
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the one-shot report path imports no typing, datetime or dataclasses
+    from collections.abc import Callable, Mapping
+    from datetime import datetime
+    from typing import TypeVar
+
+    from liqcli.model import Side
+
+    T = TypeVar("T")
 
 _ZERO = Decimal(0)
-T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Figures:
     """Events, USD notional and base quantity of one breakdown row, with shares of the total."""
 
@@ -34,14 +40,14 @@ class Figures:
     qty_pct: Decimal | None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class SideFigures(Figures):
     """Figures of one liquidated position side (LONG or SHORT)."""
 
     side: Side
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class ExchangeFigures(Figures):
     """Figures of one exchange. ``complete``: the exchange's feed delivers every liquidation
     (True), only a sample so the figures are lower bounds (False), or unknown (None); ``note``
@@ -52,7 +58,7 @@ class ExchangeFigures(Figures):
     note: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class MatrixCell:
     """Exchange × side figures."""
 
@@ -64,7 +70,7 @@ class MatrixCell:
     qty_by_base: Mapping[str, Decimal]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Totals:
     """Report totals; averages per event and the rate over a stated span (``rate_hours``)."""
 
@@ -80,7 +86,7 @@ class Totals:
     rate_hours: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class SideSplit:
     """Events, USD and base quantity, in total and for each liquidated side (a ``history``
     bucket, a ``levels`` band)."""
@@ -96,7 +102,7 @@ class SideSplit:
     short_qty: Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class CoverageGap:
     """A time ``[start_ms, end_ms)`` inside the report window when the live collector was not
     connected to ``exchange`` (for at least one of the report's symbols). ``ongoing``: the gap
@@ -109,7 +115,7 @@ class CoverageGap:
     ongoing: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Coverage:
     """Live-collector coverage of the report window (see ``liqcli.store.coverage``).
 
@@ -126,7 +132,7 @@ class Coverage:
         return tuple(gap for gap in self.gaps if gap.exchange == exchange)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class CumulativeStats:
     """Cumulative figures of one or more symbols over a window [since_ms, until_ms).
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from liqcli.errors import UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from datetime import datetime
 
 _RELATIVE = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
@@ -16,7 +19,9 @@ _EPOCH = re.compile(r"\d+(?:\.\d+)?")
 _MS_THRESHOLD = 100_000_000_000
 # Digits-only text of these lengths is first read as an ISO date: ``2024``, ``20240817``.
 _ISO_DIGITS = re.compile(r"\d{4}|\d{8}")
-_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# datetime is imported where ISO text is read or a datetime is made, not by every report:
+# iso_utc formats with time.gmtime where that covers the year on every platform (1970-2999)
+_GMTIME_END_MS = 32_503_680_000_000  # 3000-01-01
 # An epoch number before this (2009-01-01, older than any crypto liquidation) is a mistake.
 OLDEST_EPOCH_MS = 1_230_768_000_000
 # Times are kept to years 1970-9999: [0, 10000-01-01).
@@ -63,6 +68,8 @@ def parse_instant(text: str, *, now: int | None = None, option: str = "time") ->
 def _digits_ms(raw: str, option: str) -> int:
     """A year (``2024``), a basic ISO date (``20240817``), else an epoch number."""
     if _ISO_DIGITS.fullmatch(raw):
+        from datetime import UTC, datetime
+
         try:
             day = datetime.strptime(raw, "%Y" if len(raw) == 4 else "%Y%m%d")
         except ValueError:
@@ -107,6 +114,8 @@ def _relative_ms(raw: str) -> int | None:
 
 
 def _iso_ms(raw: str, option: str) -> int:
+    from datetime import UTC, datetime
+
     text = raw[:-1] + "+00:00" if raw[-1:] in "zZ" else raw
     try:
         parsed = datetime.fromisoformat(text)
@@ -118,7 +127,9 @@ def _iso_ms(raw: str, option: str) -> int:
 
 
 def _to_ms(moment: datetime) -> int:
-    delta = moment - _UNIX_EPOCH
+    from datetime import UTC, datetime
+
+    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
 
 
@@ -138,13 +149,19 @@ def parse_window(
 
 def iso_utc(ms: int) -> str:
     """ISO-8601 UTC text with milliseconds: ``2024-08-17T11:58:23.305Z`` (4-digit year)."""
+    if 0 <= ms < _GMTIME_END_MS:
+        t = time.gmtime(ms // 1000)
+        return (f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:"
+                f"{t.tm_min:02d}:{t.tm_sec:02d}.{ms % 1000:03d}Z")
     stamp = utc_datetime(ms)
     return f"{stamp.year:04d}-" + stamp.strftime("%m-%dT%H:%M:%S") + f".{ms % 1000:03d}Z"
 
 
 def utc_datetime(ms: int) -> datetime:
     """The UTC datetime of epoch milliseconds (any year 1-9999, on every platform)."""
-    return _UNIX_EPOCH + timedelta(milliseconds=ms)
+    from datetime import UTC, datetime, timedelta
+
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
 
 
 def parse_windows(text: str | None, *, option: str = "--windows") -> tuple[tuple[str, int], ...]:

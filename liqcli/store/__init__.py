@@ -8,7 +8,9 @@ scripts, rollup decoding, feed-coverage records, URL resolution and connections
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Store"]
 

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from liqcli.errors import StoreError, UsageError
+from liqcli.store.runtime import DEFAULT_FILE as DEFAULT_FILE
+from liqcli.store.runtime import EMBEDDED as EMBEDDED
 
 if TYPE_CHECKING:
     from liqcli.store.store import Store
 
-EMBEDDED = "embedded:"
 ENV_VARS = ("LIQCLI_REDIS_URL", "REDIS_URL")
-DEFAULT_FILE = "liqcli.rdb"
 # explicit Redis Cluster schemes (a plain redis:// URL of a cluster node is detected too)
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 # URL query parameters whose values are secrets

@@ -17,8 +17,11 @@ Layout (``<p>`` is the store prefix):
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # no typing import at run time (summary reports import this module)
+    from collections.abc import Iterable
+    from typing import Any
 
 ALL_SYMBOLS = "*"
 # A feed whose record was refreshed this recently counts as connected now (heartbeat: 5 s).

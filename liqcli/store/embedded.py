@@ -24,7 +24,6 @@ readable by the same server everywhere), else ``redis-server`` on PATH.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 import re
 import shutil
@@ -32,7 +31,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -41,8 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from liqcli.errors import StoreError
+from liqcli.store.runtime import RUNTIME_ENV, runtime_base, store_key
 
-RUNTIME_ENV = "LIQCLI_RUNTIME_DIR"
 IDLE_ENV = "LIQCLI_EMBEDDED_IDLE"
 DEFAULT_IDLE = 1800.0  # seconds without a client or a command before the server stops itself
 START_TIMEOUT = 20.0  # seconds for the socket to answer at all
@@ -92,13 +90,7 @@ def idle_seconds() -> float:
 
 def runtime_dir() -> Path:
     """The private directory of the sockets, pid files, logs and locks (created mode 700)."""
-    override = os.environ.get(RUNTIME_ENV)
-    if override:
-        base = Path(override)
-    elif os.environ.get("XDG_RUNTIME_DIR"):
-        base = Path(os.environ["XDG_RUNTIME_DIR"]) / "liqcli"
-    else:
-        base = Path(tempfile.gettempdir()) / f"liqcli-{os.getuid()}"
+    base = Path(runtime_base())
     try:
         base.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = base.stat()
@@ -144,7 +136,7 @@ class EmbeddedServer:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(os.path.abspath(path.expanduser()))
-        key = hashlib.sha256(str(self.path).encode()).hexdigest()[:16]
+        key = store_key(str(self.path))
         base = runtime_dir()
         self.socket = base / f"{key}.sock"
         self.pidfile = base / f"{key}.pid"

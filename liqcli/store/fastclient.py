@@ -5,16 +5,26 @@ plain ``redis://`` or ``unix://`` store reads through :class:`FastClient` instea
 commands :class:`~liqcli.store.store.Store` and the coverage records use, with redis-py's
 method names and reply shapes, parsed by ``hiredis.Reader`` (the C parser redis-py itself uses
 when installed). Anything else — TLS, Cluster, the embedded store, URL parameters, any error —
-is left to redis-py: :func:`open_fast_store` returns None or the caller falls back.
+is left to redis-py: :func:`fast_client` returns None or the caller falls back. The embedded
+store is read here too when its server already runs (:func:`unix_client` on its socket).
 """
 
 from __future__ import annotations
 
-import socket
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import hiredis
+
+# The C socket type that socket.socket wraps: socket.py's enums, selectors and helpers cost a
+# one-shot report ~2 ms to import, and this client uses none of them.
+try:
+    import _socket as net
+except ImportError:  # pragma: no cover - every CPython has it
+    import socket as net  # type: ignore[no-redef]
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 CONNECT_TIMEOUT = 5.0
 TIMEOUT = 30.0
@@ -41,7 +51,7 @@ class FastClient:
     """A connected socket, requests written with ``hiredis.pack_command``, replies read with
     ``hiredis.Reader``; only the read commands liqcli's reports need."""
 
-    def __init__(self, sock: socket.socket, setup: list[tuple[Any, ...]]) -> None:
+    def __init__(self, sock: net.socket, setup: list[tuple[Any, ...]]) -> None:
         self._sock = sock
         self._reader = hiredis.Reader()
         self._setup = setup  # AUTH / SELECT, sent with the first request
@@ -166,16 +176,41 @@ def fast_client(url: str) -> FastClient | None:
         if not host.isascii():
             return None
         # bytes: an ASCII host needs no IDNA codec (whose import costs a one-shot report)
-        sock = socket.create_connection(
-            (host.encode(), parts.port or 6379),  # type: ignore[arg-type]  # bytes work
-            timeout=CONNECT_TIMEOUT,
-        )
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock = _tcp(host.encode(), parts.port or 6379)
+        sock.setsockopt(net.IPPROTO_TCP, net.TCP_NODELAY, 1)
     elif parts.scheme == "unix" and parts.path and not parts.netloc:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(CONNECT_TIMEOUT)
-        sock.connect(parts.path)
+        return unix_client(parts.path, setup)
     else:
         return None
     sock.settimeout(TIMEOUT)
     return FastClient(sock, setup)
+
+
+def unix_client(path: str, setup: list[tuple[Any, ...]] | None = None) -> FastClient:
+    """A FastClient connected to the unix socket ``path`` (OSError when nothing listens)."""
+    sock = net.socket(net.AF_UNIX, net.SOCK_STREAM)
+    try:
+        sock.settimeout(CONNECT_TIMEOUT)
+        sock.connect(path)
+    except BaseException:
+        sock.close()
+        raise
+    sock.settimeout(TIMEOUT)
+    return FastClient(sock, setup or [])
+
+
+def _tcp(host: bytes, port: int) -> net.socket:
+    """``socket.create_connection((host, port), CONNECT_TIMEOUT)``: each address the name has,
+    in order, until one connects (the last error otherwise)."""
+    error: OSError | None = None
+    for family, kind, proto, _name, address in net.getaddrinfo(host, port, 0, net.SOCK_STREAM):
+        sock = net.socket(family, kind, proto)
+        try:
+            sock.settimeout(CONNECT_TIMEOUT)
+            sock.connect(address)
+        except OSError as exc:
+            sock.close()
+            error = exc
+            continue
+        return sock
+    raise error or OSError(f"no address for {host!r}")

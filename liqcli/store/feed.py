@@ -21,10 +21,12 @@ symbol's next hint, or when it re-reads every selected feed once after a reconne
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # no typing import at run time (one-shot reports import this module)
+    from collections.abc import Iterable, Sequence
+    from typing import Any
 
-from liqcli.model import Event
+    from liqcli.model import Event
 
 FEED_SUFFIX = "feed"
 FEED_MAXLEN = 1000  # entries (script calls: one per batch and symbol) kept, approximately

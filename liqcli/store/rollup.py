@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 
-from liqcli.model import AMOUNT_CONTEXT, Side
+from liqcli._record import field, record
+from liqcli.model import AMOUNT_CONTEXT
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from liqcli.model import Side
 
 
-@dataclass(slots=True)
+@record()
 class Cell:
     """Exact sums for one symbol × exchange × side (over all time or a window)."""
 
@@ -30,7 +34,7 @@ class Cell:
             self.last_ms = last_ms
 
 
-@dataclass(slots=True)
+@record()
 class Rollup:
     """All cells of one symbol for a window ([since_ms, until_ms); None = unbounded)."""
 

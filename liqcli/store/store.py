@@ -21,22 +21,27 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
 
+from liqcli._record import record
 from liqcli.errors import PrunedWindow, StoreError
-from liqcli.model import AMOUNT_CONTEXT, EXCHANGE_RE, SYMBOL_RE, Event, Side, default_usd
+from liqcli.model import AMOUNT_CONTEXT, EXCHANGE_RE, SYMBOL_RE, Event, default_usd
 from liqcli.store.feed import FEED_MAXLEN, feed_key, send_hint, symbol_of_key
 from liqcli.store.rollup import Cell, Rollup
 
+TYPE_CHECKING = False  # typing is not imported at run time (one-shot reports)
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from concurrent.futures import Future
+    from typing import Any
 
     import redis
 
+    from liqcli.model import Side
     from liqcli.store.pricebands import Buckets
+
+    # one script call: the batch positions it covers, its KEYS and its ARGV
+    _Call = tuple[list[int], list[str], list[Any]]
 
 SCHEMA_VERSION = "2"
 HOUR_MS = 3_600_000
@@ -59,11 +64,9 @@ _ZERO = Decimal(0)
 _E18 = 10**18
 _SIDE_CODE: dict[str, str] = {"LONG": "L", "SHORT": "S"}
 _CODE_SIDE: dict[str, Side] = {"L": "LONG", "S": "SHORT"}
-# one script call: the batch positions it covers, its KEYS and its ARGV
-_Call = tuple[list[int], list[str], list[Any]]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Packed:
     """A batch ready to send: its script calls, its size, and the symbols it writes."""
 
@@ -72,7 +75,7 @@ class Packed:
     symbols: frozenset[str]
 
 
-@dataclass(slots=True)
+@record()
 class IngestCounts:
     new: int = 0
     duplicate: int = 0
