@@ -34,6 +34,10 @@
 -- Rollup cells are one hash field per exchange x side: "n qi q1 q2 ui u1 u2 t0 t1" (limbs
 -- carried: q1, q2 < 1e9; qi, ui < 2^53). Returns one character per event: '1' new, '0' duplicate.
 
+-- One call stores one symbol's batch (the layout above), or with ARGV[1] = 'M' the batches of
+-- several symbols at once (see the end of the script). prepare() runs phases 1-3 (reads, and
+-- the refusal) and returns the writes as a function, or the refusal.
+local function prepare(KEYS, ARGV)
 local n = tonumber(ARGV[1])
 local ids = ARGV[2]
 local DAY_CAP, HOUR_CAP, DEDUPE_CAP = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -73,13 +77,14 @@ for tier, b, k in string.gmatch(ARGV[3], '(%d+) (%d+) (%d+)') do
   bucket[tonumber(tier)][tonumber(b)] = tonumber(k)
 end
 local fresh = {}    -- key index -> fingerprints added by this batch
+local tiers = {4, 0, 0, 0}  -- the event's dedupe bucket per tier (key indexes), reused
 local flags = {}
 local dups = 0
 for i = 0, n - 1 do
   local b1, b2 = string.byte(ids, i * ID + 1, i * ID + 2)
   local h = b1 * 256 + b2
   local fp = string.sub(ids, i * ID + 3, i * ID + ID)
-  local tiers = {4, bucket[1][h % 16], bucket[2][h % 256], bucket[3][h % 4096]}
+  tiers[2], tiers[3], tiers[4] = bucket[1][h % 16], bucket[2][h % 256], bucket[3][h % 4096]
   -- search the tiers in order; a bucket holding the FULL mark overflowed into the next tier,
   -- one without it never did (so the search stops there)
   local dup, last = false, 4
@@ -236,6 +241,7 @@ for k, bycell in pairs(acc) do
   cellwrites[k] = out
 end
 
+return function()
 -- ------------------------------------------------ phase 4: all writes
 for k, f in pairs(fresh) do
   redis.call('SET', KEYS[k], current(k) .. f)
@@ -281,15 +287,17 @@ local function each_new(data, fn)
   end
 end
 local tadd = {}
+local function tpush(k, score, member)
+  local list = tadd[k]
+  if list == nil then list = {}; tadd[k] = list end
+  local m = #list
+  list[m + 1] = score
+  list[m + 2] = member
+end
 each_new(ARGV[T], function(line)
   local du, dq, su, sq, member = string.match(line, TPAT)
-  for _, pair in ipairs({{du, su}, {dq, sq}}) do
-    local k = tonumber(pair[1])
-    local list = tadd[k]
-    if list == nil then list = {}; tadd[k] = list end
-    list[#list + 1] = pair[2]
-    list[#list + 1] = member
-  end
+  tpush(tonumber(du), su, member)
+  tpush(tonumber(dq), sq, member)
 end)
 for k, list in pairs(tadd) do
   for j = 1, #list, 1000 do
@@ -311,6 +319,9 @@ end
 -- most 5000 events below 1e9: exact), then carried into the integer limb. Only events this
 -- batch stored as new are counted.
 local function bigadd(a, b)
+  if #a < 16 and #b < 16 then  -- both below 1e15: their sum is exact as a double
+    return string.format('%.0f', tonumber(a) + tonumber(b))
+  end
   local out, carry = {}, 0
   local i, j = #a, #b
   while i > 0 or j > 0 or carry > 0 do
@@ -334,18 +345,17 @@ local PPAT = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t
 local pacc = {}
 each_new(ARGV[T + 2], function(line)
   local dk, field, qi, q1, q2, ui, u1, u2 = string.match(line, PPAT)
-  for _, k in ipairs({tonumber(dk)}) do
-    local byfield = pacc[k]
-    if byfield == nil then byfield = {}; pacc[k] = byfield end
-    local a = byfield[field]
-    if a == nil then
-      byfield[field] = {1, qi, tonumber(q1), tonumber(q2), ui, tonumber(u1), tonumber(u2)}
-    else
-      a[1] = a[1] + 1
-      a[2], a[5] = bigadd(a[2], qi), bigadd(a[5], ui)
-      a[3], a[4] = a[3] + tonumber(q1), a[4] + tonumber(q2)
-      a[6], a[7] = a[6] + tonumber(u1), a[7] + tonumber(u2)
-    end
+  local k = tonumber(dk)
+  local byfield = pacc[k]
+  if byfield == nil then byfield = {}; pacc[k] = byfield end
+  local a = byfield[field]
+  if a == nil then
+    byfield[field] = {1, qi, tonumber(q1), tonumber(q2), ui, tonumber(u1), tonumber(u2)}
+  else
+    a[1] = a[1] + 1
+    a[2], a[5] = bigadd(a[2], qi), bigadd(a[5], ui)
+    a[3], a[4] = a[3] + tonumber(q1), a[4] + tonumber(q2)
+    a[6], a[7] = a[6] + tonumber(u1), a[7] + tonumber(u2)
   end
 end)
 for k, byfield in pairs(pacc) do
@@ -403,3 +413,33 @@ if ARGV[F] ~= nil and ARGV[F] ~= '' and dups < n then
 end
 -- <<< live feed ---------------------------------------------------------------------------------
 return table.concat(flags)
+end
+end
+
+if ARGV[1] ~= 'M' then
+  local write = prepare(KEYS, ARGV)
+  if type(write) ~= 'function' then return write end
+  return write()
+end
+-- Several symbols in one call (a single server only: on a Cluster every call stays in its
+-- symbol's hash slot). ARGV[2] = S, then per symbol: its number of KEYS, its number of ARGV and
+-- its ARGV (as one call above); KEYS are the symbols' KEYS in the same order. Each symbol at
+-- most once (phases 1-3 of all of them read the store before any of them writes). Every
+-- symbol's phases 1-3 run first: a refusal of any of them writes nothing of the call. Returns
+-- the symbols' flags, concatenated in order.
+local S = tonumber(ARGV[2])
+local writes = {}
+local kpos, apos = 0, 3
+for s = 1, S do
+  local nk, na = tonumber(ARGV[apos]), tonumber(ARGV[apos + 1])
+  local keys, args = {}, {}
+  for j = 1, nk do keys[j] = KEYS[kpos + j] end
+  for j = 1, na do args[j] = ARGV[apos + 1 + j] end
+  kpos, apos = kpos + nk, apos + 2 + na
+  local write = prepare(keys, args)
+  if type(write) ~= 'function' then return write end
+  writes[s] = write
+end
+local out = {}
+for s = 1, S do out[s] = writes[s]() end
+return table.concat(out)
