@@ -13,7 +13,7 @@ from decimal import Decimal, localcontext
 
 import pytest
 import redis
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.crc import key_slot
 
@@ -184,31 +184,6 @@ def test_amounts_the_script_cannot_add_are_refused_before_sending(redis_client, 
     with pytest.raises(ValueError, match="outside the stored range"):
         Store(redis_client).ingest_batch([ev(qty=bad, usd="1")])
     assert redis_client.dbsize() == 0
-
-
-_AMOUNTS = st.decimals(min_value=Decimal("1e-18"),
-                      max_value=Decimal("9999999999999.999999999999999999"), places=18,
-                      allow_nan=False, allow_infinity=False)
-
-
-@settings(max_examples=300, deadline=None)
-@given(price=_AMOUNTS, qty=_AMOUNTS, nudge=st.sampled_from([0, 0, 1, -1]))
-@example(price=Decimal("0.000000003"), qty=Decimal("0.0000000005"), nudge=0)  # 1.5e-18 -> 2
-@example(price=Decimal("0.000000005"), qty=Decimal("0.0000000005"), nudge=0)  # 2.5e-18 -> 2
-@example(price=Decimal("0.000000001"), qty=Decimal("0.0000000005"), nudge=0)  # 0.5e-18 -> 0
-def test_the_integer_notional_check_agrees_with_default_usd(price, qty, nudge):
-    """The packer tells a default notional (not logged) with integers; Decimal is the referee,
-    also where price x qty rounds half-even or exceeds the context's precision."""
-    from liqcli.store.store import _is_default_usd, _parts
-
-    usd = default_usd(price, qty)
-    if usd + nudge * Decimal("1e-18") > 0:
-        usd += nudge * Decimal("1e-18")
-    event = Event("binance", "BTCUSDT", "LONG", price, qty, usd, T0)
-    expected = usd == default_usd(price, qty)
-    units = [_parts(v, "x")[4] for v in (price, qty, usd)] if usd < Decimal("1e13") else None
-    if units is not None:
-        assert _is_default_usd(event, *units) == expected
 
 
 def test_multi_day_windows_read_day_hour_and_edge_buckets(redis_client):
@@ -449,49 +424,6 @@ def test_a_sum_beyond_the_limits_refuses_the_whole_batch_before_any_write(redis_
     with localcontext() as ctx:
         ctx.prec = 80
         assert cell.events == 901 and cell.qty == Decimal(big) * 900 + 7_000_000_000_000
-
-
-def test_a_refusal_in_a_call_spanning_symbols_writes_none_of_them(redis_client):
-    """On a single server one script call holds several symbols: a sum beyond the limits in
-    any of them refuses the whole call before its first write."""
-    store = Store(redis_client)
-    big = "9999999999999.999999999999999999"
-    store.ingest_batch([ev(qty=big, price="0.000001", ts=T0 + i, id=f"a{i}") for i in range(900)])
-    before = _dump(redis_client)
-    more = [ev(symbol=f"S{i}USDT", ts=T0 + i, id=f"s{i}") for i in range(5)]
-    more += [ev(qty=big, price="0.000001", ts=T0 + 10 * HOUR_MS + i, id=f"b{i}") for i in range(7)]
-    more += [ev(symbol=f"T{i}USDT", ts=T0 + i, id=f"t{i}") for i in range(5)]
-    with pytest.raises(StoreError, match=r"refused.*nothing of it written"):
-        store.ingest_batch(more)
-    after = _dump(redis_client)
-    after.pop(store.symbols_key.encode())  # discovery may list a symbol before its events
-    before.pop(store.symbols_key.encode())
-    assert after == before
-
-
-def test_one_call_spans_many_symbols_on_a_single_server(redis_client):
-    """Fewer, larger script calls: a batch over 300 symbols is one call per 5,000 events on a
-    plain server, exact and idempotent like one call per symbol."""
-    store = Store(redis_client)
-    events = [
-        ev(symbol=f"S{i % 300}USDT", ts=T0 + i * 61_000, price=f"{100 + i % 7}.5",
-           qty=f"0.{i + 1}", id=None if i % 3 else f"x{i}", side=("LONG", "SHORT")[i % 2])
-        for i in range(1200)
-    ]
-    redis_client.config_resetstat()
-    assert store.ingest_batch(events) == [True] * len(events)
-    calls = redis_client.info("commandstats")["cmdstat_evalsha"]["calls"]
-    assert calls == 1
-    assert store.ingest_batch(events) == [False] * len(events)
-    for symbol in ("S0USDT", "S7USDT", "S299USDT"):
-        mine = [e for e in events if e.symbol == symbol]
-        assert cells(store, symbol) == recompute(mine)
-        _log_agrees_with_rollups(store, symbol)
-    # a symbol over 5,000 events (two calls of its own) next to others
-    many = [ev(ts=T0 + i, id=f"m{i}", symbol="BIGUSDT") for i in range(5_100)]
-    others = [ev(ts=T0 + i, id=f"o{i}", symbol=f"O{i}USDT") for i in range(20)]
-    assert store.ingest_batch(others[:10] + many + others[10:]) == [True] * 5_120
-    assert store.rollup("BIGUSDT").cells[("binance", "LONG")].events == 5_100
 
 
 def test_limb_limit_is_per_cell_and_documented(redis_client):

@@ -34,10 +34,6 @@
 -- Rollup cells are one hash field per exchange x side: "n qi q1 q2 ui u1 u2 t0 t1" (limbs
 -- carried: q1, q2 < 1e9; qi, ui < 2^53). Returns one character per event: '1' new, '0' duplicate.
 
--- One call stores one symbol's batch (the layout above), or with ARGV[1] = 'M' the batches of
--- several symbols at once (see the end of the script). prepare() runs phases 1-3 (reads, and
--- the refusal) and returns the writes as a function, or the refusal.
-local function prepare(KEYS, ARGV)
 local n = tonumber(ARGV[1])
 local ids = ARGV[2]
 local DAY_CAP, HOUR_CAP, DEDUPE_CAP = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -241,7 +237,6 @@ for k, bycell in pairs(acc) do
   cellwrites[k] = out
 end
 
-return function()
 -- ------------------------------------------------ phase 4: all writes
 for k, f in pairs(fresh) do
   redis.call('SET', KEYS[k], current(k) .. f)
@@ -413,33 +408,3 @@ if ARGV[F] ~= nil and ARGV[F] ~= '' and dups < n then
 end
 -- <<< live feed ---------------------------------------------------------------------------------
 return table.concat(flags)
-end
-end
-
-if ARGV[1] ~= 'M' then
-  local write = prepare(KEYS, ARGV)
-  if type(write) ~= 'function' then return write end
-  return write()
-end
--- Several symbols in one call (a single server only: on a Cluster every call stays in its
--- symbol's hash slot). ARGV[2] = S, then per symbol: its number of KEYS, its number of ARGV and
--- its ARGV (as one call above); KEYS are the symbols' KEYS in the same order. Each symbol at
--- most once (phases 1-3 of all of them read the store before any of them writes). Every
--- symbol's phases 1-3 run first: a refusal of any of them writes nothing of the call. Returns
--- the symbols' flags, concatenated in order.
-local S = tonumber(ARGV[2])
-local writes = {}
-local kpos, apos = 0, 3
-for s = 1, S do
-  local nk, na = tonumber(ARGV[apos]), tonumber(ARGV[apos + 1])
-  local keys, args = {}, {}
-  for j = 1, nk do keys[j] = KEYS[kpos + j] end
-  for j = 1, na do args[j] = ARGV[apos + 1 + j] end
-  kpos, apos = kpos + nk, apos + 2 + na
-  local write = prepare(keys, args)
-  if type(write) ~= 'function' then return write end
-  writes[s] = write
-end
-local out = {}
-for s = 1, S do out[s] = writes[s]() end
-return table.concat(out)

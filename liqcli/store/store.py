@@ -55,7 +55,6 @@ DEDUPE_CAP = 4096  # bytes of fingerprints (341 events) per bucket of the first 
 LIMB_LIMIT = 2**53 - 1  # largest integer limb (whole units) a rollup cell can hold
 TOP_K = 100  # each day keeps (at least) its TOP_K largest events by USD and by qty
 _E9 = 10**9
-_PRICE_CACHE = 1 << 16  # distinct prices remembered by Store._price
 _ZERO = Decimal(0)
 _E18 = 10**18
 _SIDE_CODE: dict[str, str] = {"LONG": "L", "SHORT": "S"}
@@ -120,12 +119,10 @@ class Store:
         self.prefix = prefix
         self._script: Any = None
         self._read_ro: bool | None = None  # scripts with EVAL_RO; None: not known yet
-        self._standalone: bool | None = None  # see _one_server
         self._known_symbols: set[str] = set()
         self._schema_written = False
         self.log_caps = (DAY_LOG_CAP, HOUR_LOG_CAP)  # bytes: see DAY_LOG_CAP (tests lower them)
         self.dedupe_cap = DEDUPE_CAP
-        self._prices: dict[Decimal, tuple[Any, ...]] = {}  # see _price
 
     # ----------------------------------------------------------------- keys
     def key(self, symbol: str, suffix: str) -> str:
@@ -281,12 +278,7 @@ class Store:
         pipe.execute()
 
     def _execute(self, calls: list[_Call], size: int) -> list[bool]:
-        """Run the script calls, pipelined in one round trip (each call stays atomic).
-
-        On a single server, consecutive calls of different symbols are sent as one script
-        call (``ingest.lua``'s 'M' form, up to MAX_SCRIPT_EVENTS events): fewer, larger calls,
-        each still all or nothing. On a Cluster every call keeps to its symbol's hash slot.
-        """
+        """Run the script calls, pipelined in one round trip (each call stays atomic)."""
         import redis as redis_module
 
         if self._script is None:
@@ -295,57 +287,40 @@ class Store:
         result = [False] * size
         if not calls:
             return result
-        units = _merge(calls) if self._one_server() else [[call] for call in calls]
-        sent = [unit[0] if len(unit) == 1 else _merged_call(unit) for unit in units]
-        if len(sent) == 1:
-            replies = [self._call(sent[0])]
+        if len(calls) == 1:
+            replies = [self._call(calls[0])]
         elif _is_cluster(self.client):
             # redis-py's cluster pipeline runs no scripts: one call after another (each still
             # atomic in its symbol's slot); a refused call is kept like a pipeline's error
             replies = []
-            for call in sent:
+            for call in calls:
                 try:
                     replies.append(self._script(keys=call[1], args=call[2]))
                 except redis_module.ResponseError as exc:
                     replies.append(exc)
         else:
             pipe = self.client.pipeline(transaction=False)
-            for call in sent:
+            for call in calls:
                 self._script(keys=call[1], args=call[2], client=pipe)
             try:
                 replies = pipe.execute(raise_on_error=False)
             except redis_module.exceptions.NoScriptError:  # pragma: no cover - flushed scripts
-                replies = [self._call(call) for call in sent]
+                replies = [self._call(call) for call in calls]
         fresh: dict[str, None] = {}  # symbols that got new events: the live feed's hint
         refused: Exception | None = None
-        for unit, flags in zip(units, replies, strict=True):
+        for (indexes, keys, _args), flags in zip(calls, replies, strict=True):
             if isinstance(flags, Exception):
                 refused = refused or flags
                 continue
-            at = 0
-            for indexes, keys, _args in unit:
-                mine = flags[at : at + len(indexes)]
-                at += len(indexes)
-                for i, flag in zip(indexes, mine, strict=True):
-                    result[i] = flag == 0x31  # b'1'
-                if 0x31 in mine:
-                    fresh[symbol_of_key(self.prefix, keys[0])] = None
+            for i, flag in zip(indexes, flags, strict=True):
+                result[i] = flag == 0x31  # b'1'
+            if 0x31 in flags:
+                fresh[symbol_of_key(self.prefix, keys[0])] = None
         if fresh:  # also when another call was refused: what was stored is announced
             send_hint(self.client, self.prefix, list(fresh))
         if refused is not None:
             raise _refusal(refused) from refused
         return result
-
-    def _one_server(self) -> bool:
-        """Whether script calls may span symbols: a server that says it is standalone (HELLO),
-        asked once. A Cluster node (even through a plain client) or a server that does not
-        say keeps one call per symbol (its hash slot)."""
-        if self._standalone is None:
-            from liqcli.store.connection import server_hello
-
-            self._standalone = not _is_cluster(self.client) and (
-                server_hello(self.client).get("mode") == "standalone")
-        return self._standalone
 
     def _call(self, call: _Call) -> Any:
         import redis as redis_module
@@ -364,74 +339,40 @@ class Store:
         sorted by slot (each slot is one group of the call); a repeat of an identity earlier
         in the chunk is not sent (it is a duplicate whatever the store holds: its flag stays
         False), so the first occurrence in input order is the one stored.
-
-        The hot path of every ingest: each amount's text and limbs come from one ``format``
-        (:func:`_parts`; prices, which repeat, are remembered with their price band), the
-        notional check is integer arithmetic on the limbs (:func:`_is_default_usd`), and the
-        top-K and price-band lines (``_top_args``/``_band_args`` before) are made here too.
         """
         tag = f"{self.prefix}:{{{symbol}}}:"
         keys: list[str] = [tag + "t", tag + "days", tag + "hrs", tag + "d"]
-        index: dict[str, int] = {}  # key suffix -> KEYS index (1-based)
-
-        def at(name: str) -> int:
-            found = index.get(name)
-            if found is None:
-                keys.append(tag + name)
-                found = index[name] = len(keys)
-            return found
+        key_index = _key_indexer(tag, keys)  # key suffix -> KEYS index (1-based)
 
         if not SYMBOL_RE.fullmatch(symbol):
             raise ValueError(f"symbol {symbol!r} is not [A-Z0-9._-]{{1,40}}")
-        prices = self._prices
-        price_parts = self._price
-        identity_of: dict[str, str] = {}  # exchange -> "i\0<exchange>\0<symbol>\0"
-        global _blake2b
-        if _blake2b is None:
-            from hashlib import blake2b
-
-            _blake2b = blake2b
-        digest_of = _blake2b
-        # (slot, position, event, digest, amounts) of each first occurrence
-        prepared: list[tuple[int, int, Event, bytes, tuple[Any, ...]]] = []
+        checked: set[str] = set()  # exchange names already checked in this batch
+        # (slot, position, event, digest, amount texts) of each first occurrence
+        prepared: list[tuple[int, int, Event, bytes, tuple[str, ...]]] = []
         seen: set[bytes] = set()
         for position in chunk:
             event = batch[position]
-            price = prices.get(event.price) or price_parts(event.price)
-            qty = _parts(event.qty, "qty")
-            usd = _parts(event.usd, "usd")
-            if not price[4] or not qty[4]:
-                zero = "price" if not price[4] else "qty"
-                raise ValueError(f"{zero} {getattr(event, zero)} is outside the stored range "
-                                 "(0, 1e13), 18 decimals")
-            exchange = event.exchange
-            prefix = identity_of.get(exchange)
-            if prefix is None:
-                if not EXCHANGE_RE.fullmatch(exchange):
-                    raise ValueError(f"exchange {exchange!r} is not [a-z0-9._-]{{1,32}}")
-                prefix = identity_of[exchange] = f"i\x00{exchange}\x00{symbol}\x00"
-            event_id = event.id
-            raw = event.raw_symbol
-            if (event_id and ("\t" in event_id or "\n" in event_id)) or (
-                raw and ("\t" in raw or "\n" in raw)
-            ):
-                text = event_id if event_id and ("\t" in event_id or "\n" in event_id) else raw
-                raise ValueError(f"text field {text!r} holds a tab or a newline")
-            if event_id:
-                identity = prefix + event_id
-            else:
-                identity = "f\x00" + "\x00".join(
-                    (exchange, event.symbol, event.side, price[0], qty[0], usd[0],
-                     str(event.ts_ms))
-                )
-            digest: bytes = digest_of(identity.encode(), digest_size=14).digest()
+            price, _, _, _ = amount_parts(event.price, "price")
+            qty, qi, q1, q2 = amount_parts(event.qty, "qty")
+            usd, ui, u1, u2 = amount_parts(event.usd, "usd", zero_ok=True)
+            if event.exchange not in checked:
+                if not EXCHANGE_RE.fullmatch(event.exchange):
+                    raise ValueError(f"exchange {event.exchange!r} is not [a-z0-9._-]{{1,32}}")
+                checked.add(event.exchange)
+            for text in (event.id or "", event.raw_symbol or ""):
+                if "\t" in text or "\n" in text:
+                    raise ValueError(f"text field {text!r} holds a tab or a newline")
+            digest = fingerprint(event, price, qty, usd)
             if digest in seen:
                 continue
             seen.add(digest)
-            prepared.append((event.ts_ms // SLOT_MS, position, event, digest, (price, qty, usd)))
-        prepared.sort(key=_first)  # stable: input order within a slot
+            prepared.append((event.ts_ms // SLOT_MS, position, event, digest,
+                             (price, qty, qi, q1, q2, usd, ui, u1, u2)))
+        prepared.sort(key=lambda item: item[0])  # stable: input order within a slot
 
         identities: list[bytes] = []
+        # per event: amount texts and limbs, shared with the top-K and price-band blocks
+        texts: list[tuple[str, ...]] = []
         buckets: dict[tuple[int, int], None] = {}
         groups: list[str] = []
         _, t1, t2, t3 = DEDUPE_TIERS
@@ -441,15 +382,14 @@ class Store:
         cells: dict[str, list[int]] = {}
         cell_no: dict[str, int] = {}
         first = 0
-        # per event, for the top-K and price-band blocks: day, side code, amounts, usd logged
-        extra: list[tuple[int, str, tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], str]] = []
 
         def close_group(last: int) -> None:
             hour = slot // SLOTS_PER_HOUR
             day = hour // HOURS_PER_DAY
             groups.append(
-                f"{at(f'ld:{day}')} {at(f'lh:{hour}')} {at(f'ls:{slot}')} {at(f'D:{day}')} "
-                f"{at(f'h:{hour}')} {at(f's:{slot}')} {day} {hour} {first} {last}"
+                f"{key_index(f'ld:{day}')} {key_index(f'lh:{hour}')} "
+                f"{key_index(f'ls:{slot}')} {key_index(f'D:{day}')} "
+                f"{key_index(f'h:{hour}')} {key_index(f's:{slot}')} {day} {hour} {first} {last}"
             )
             groups.append("\n".join(lines))
             groups.append("\n".join(
@@ -458,7 +398,8 @@ class Store:
             ))
             groups.append("\n".join(details))
 
-        for number, (event_slot, _, event, digest, (price, qty, usd)) in enumerate(prepared):
+        for number, (event_slot, _, event, digest, amounts) in enumerate(prepared):
+            price, qty, qi, q1, q2, usd, ui, u1, u2 = amounts
             if event_slot != slot:
                 if number:
                     close_group(number - 1)
@@ -469,8 +410,8 @@ class Store:
             buckets[(1, h % t1)] = buckets[(2, h % t2)] = buckets[(3, h % t3)] = None
             side = _SIDE_CODE[event.side]
             cell = f"{event.exchange}|{side}"
-            q = qty[4]
-            u = usd[4]
+            q = int(qi) * _E18 + int(q1) * _E9 + int(q2)
+            u = int(ui) * _E18 + int(u1) * _E9 + int(u2)
             ts = event.ts_ms
             c = cells.get(cell)
             if c is None:
@@ -485,17 +426,17 @@ class Store:
                 elif ts > c[4]:
                     c[4] = ts
                 no = cell_no[cell]
-            details.append(f"{no} {qty[1]} {qty[2]} {qty[3]} {usd[1]} {usd[2]} {usd[3]} {ts}")
-            usd_log = "" if _is_default_usd(event, price[4], q, u) else usd[0]
-            extra.append((ts // DAY_MS, side, price, qty, usd, usd_log))
+            details.append(f"{no} {qi} {q1} {q2} {ui} {u1} {u2} {ts}")
+            usd_log = "" if event.usd == default_usd(event.price, event.qty) else usd
+            texts.append((price, qty, usd_log, qi, q1, q2, ui, u1, u2))
             lines.append(
-                f"{event.exchange}\t{side}\t{price[0]}\t{qty[0]}\t{usd_log}\t{ts % DAY_MS}\t"
+                f"{event.exchange}\t{side}\t{price}\t{qty}\t{usd_log}\t{ts % DAY_MS}\t"
                 f"{event.id or ''}\t{event.raw_symbol or ''}"
             )
         if prepared:
             close_group(len(prepared) - 1)
         table = "\n".join(
-            f"{tier} {number} {at(f'd{tier}:{number}')}" for tier, number in buckets
+            f"{tier} {number} {key_index(f'd{tier}:{number}')}" for tier, number in buckets
         )
         day_cap, hour_cap = self.log_caps
         # the live feed block of ingest.lua (liqcli.store.feed): its key's index and its cap,
@@ -503,50 +444,13 @@ class Store:
         # (ARGV[10 + 4G], [11 + 4G], [12 + 4G]) with their keys
         keys.append(feed_key(self.prefix, symbol))
         feed_index = len(keys)
-        # the top-K sets (by USD tu:D:, by qty tq:D:) and price-band hashes (pb:D:) of the
-        # batch's days, in the order of their first event: tu, tq of each day, then pb of each
-        days: dict[int, int] = {}
-        for day, *_ in extra:
-            if day not in days:
-                days[day] = len(days)
-        for day in days:
-            keys += (f"{tag}tu:D:{day}", f"{tag}tq:D:{day}")
-        for day in days:
-            keys.append(f"{tag}pb:D:{day}")
-        base = feed_index + 1
-        bands_base = base + 2 * len(days)
-        top = []
-        bands = []
-        for (_, _, event, _, _), (day, side, price, qty, usd, usd_log) in zip(
-            prepared, extra, strict=True
-        ):
-            k = days[day]
-            top.append(
-                f"{base + 2 * k}\t{base + 2 * k + 1}\t{float(usd[0])!r}\t{float(qty[0])!r}\t"
-                f"{event.ts_ms}\t{event.exchange}\t{side}\t{price[0]}\t{qty[0]}\t{usd_log}\t"
-                f"{event.id or ''}"
-            )
-            bands.append(
-                f"{bands_base + k}\t{price[5]}|{side}\t"
-                f"{qty[1]}\t{qty[2]}\t{qty[3]}\t{usd[1]}\t{usd[2]}\t{usd[3]}"
-            )
+        events = [item[2] for item in prepared]
+        top = _top_args(tag, events, texts, keys)
+        bands = _band_args(tag, events, texts, keys)
         return [item[1] for item in prepared], keys, [
             len(prepared), b"".join(identities), table, day_cap, hour_cap, self.dedupe_cap,
-            len(groups) // 4, *groups, feed_index, FEED_MAXLEN, "\n".join(top), TOP_K,
-            "\n".join(bands),
+            len(groups) // 4, *groups, feed_index, FEED_MAXLEN, top, TOP_K, bands,
         ]
-
-    def _price(self, value: Decimal) -> tuple[Any, ...]:
-        """:func:`_parts` of a price and its price-band bucket, remembered (prices repeat:
-        ticks); zero is kept, the caller refuses it."""
-        from liqcli.store.pricebands import bucket_of_text
-
-        text, whole, hi, lo, units = _parts(value, "price")
-        parts = (text, whole, hi, lo, units, bucket_of_text(text) if units else "")
-        if len(self._prices) >= _PRICE_CACHE:
-            self._prices.clear()
-        self._prices[value] = parts
-        return parts
 
     # ---------------------------------------------------------------- reads
     def symbols(self) -> list[str]:
@@ -964,72 +868,6 @@ def _limbs(units: int) -> str:
     return f"{whole} {rest // _E9} {rest % _E9}"
 
 
-def _parts(value: Decimal, name: str) -> tuple[str, str, str, str, int]:
-    """:func:`amount_parts` (zero allowed) and the amount in 1e-18 units, as an int."""
-    whole, _, frac = format(value, "f").partition(".")
-    frac = frac.rstrip("0")
-    if not whole.isdigit() or len(whole) > 13 or len(frac) > 18:
-        raise ValueError(f"{name} {value} is outside the stored range (0, 1e13), 18 decimals")
-    padded = frac.ljust(18, "0")
-    return ((f"{whole}.{frac}" if frac else whole), whole, padded[:9], padded[9:],
-            int(whole + padded))
-
-
-def _merge(calls: list[_Call]) -> list[list[_Call]]:
-    """Consecutive calls grouped for one script call each: different symbols (a call's phases
-    read the store before any of the group writes), at most MAX_SCRIPT_EVENTS events."""
-    units: list[list[_Call]] = []
-    unit: list[_Call] = []
-    symbols: set[str] = set()
-    events = 0
-    for call in calls:
-        first_key = call[1][0]  # <prefix>:{SYMBOL}:t
-        if unit and (first_key in symbols or events + len(call[0]) > MAX_SCRIPT_EVENTS):
-            units.append(unit)
-            unit, symbols, events = [], set(), 0
-        unit.append(call)
-        symbols.add(first_key)
-        events += len(call[0])
-    if unit:
-        units.append(unit)
-    return units
-
-
-def _merged_call(unit: list[_Call]) -> _Call:
-    """The 'M' form of ``ingest.lua``: several symbols' calls as one."""
-    keys: list[str] = []
-    args: list[Any] = ["M", len(unit)]
-    indexes: list[int] = []
-    for call_indexes, call_keys, call_args in unit:
-        indexes += call_indexes
-        keys += call_keys
-        args += (len(call_keys), len(call_args))
-        args += call_args
-    return indexes, keys, args
-
-
-def _first(item: tuple[Any, ...]) -> Any:
-    return item[0]
-
-
-_EXACT_PRODUCT = 10**59  # below this price x qty (in 1e-36 units) is exact in AMOUNT_CONTEXT
-
-
-def _is_default_usd(event: Event, price: int, qty: int, usd: int) -> bool:
-    """Whether ``event.usd`` is ``default_usd(price, qty)`` (the log then omits it), from the
-    amounts in 1e-18 units: price x qty rounded half-even to 18 places, in integers."""
-    product = price * qty
-    if product >= _EXACT_PRODUCT:  # beyond the context's precision: ask Decimal itself
-        return bool(event.usd == default_usd(event.price, event.qty))
-    whole, rest = divmod(product, _E18)
-    if rest > _HALF_E18 or (rest == _HALF_E18 and whole & 1):
-        whole += 1
-    return whole == usd
-
-
-_HALF_E18 = _E18 // 2
-
-
 def _refusal(exc: Exception) -> Exception:
     """A script error as the exception to raise: the limit refusal is a StoreError."""
     text = str(exc)
@@ -1131,6 +969,65 @@ def _top_members(pairs: list[tuple[bytes, float]], n: int) -> bytes:
         nth = pairs[n - 1][1]
         pairs = [pair for pair in pairs if pair[1] >= nth]
     return b"\n".join(member for member, _ in pairs)
+
+
+def _key_indexer(tag: str, keys: list[str]) -> Callable[[str], int]:
+    """``at(name)``: the 1-based KEYS index of ``tag + name``, appended to ``keys`` when new."""
+    index: dict[str, int] = {}
+
+    def at(name: str) -> int:
+        found = index.get(name)
+        if found is None:
+            keys.append(tag + name)
+            found = index[name] = len(keys)
+        return found
+
+    return at
+
+
+def _top_args(
+    tag: str, events: Sequence[Event], texts: Sequence[tuple[str, ...]], keys: list[str]
+) -> str:
+    """ARGV of the ingest script's top-K block for ``events`` (``texts``: each one's price,
+    qty, logged usd and limbs, as ``_pack`` made them); appends to ``keys`` the top-K sorted
+    sets of their days (by USD ``tu:D:``, by quantity ``tq:D:``).
+
+    One line per event: the KEYS indexes of its day's USD and qty sets, its USD and qty as
+    scores (doubles: only an order; the member holds the exact amounts), and the member:
+    ``ts, exchange, L|S, price, qty, usd ('' = price × qty), id``, tab-separated.
+    """
+    at = _key_indexer(tag, keys)
+    lines = []
+    for event, (price, qty, usd, *_) in zip(events, texts, strict=True):
+        day = event.ts_ms // DAY_MS
+        lines.append(
+            f"{at(f'tu:D:{day}')}\t{at(f'tq:D:{day}')}\t{float(event.usd)!r}\t"
+            f"{float(event.qty)!r}\t{event.ts_ms}\t{event.exchange}\t"
+            f"{_SIDE_CODE[event.side]}\t{price}\t{qty}\t{usd}\t{event.id or ''}"
+        )
+    return "\n".join(lines)
+
+
+def _band_args(
+    tag: str, events: Sequence[Event], texts: Sequence[tuple[str, ...]], keys: list[str]
+) -> str:
+    """ARGV of the ingest script's price-band block for ``events``; appends to ``keys`` the
+    price-band hashes ``pb:D:<day>`` of their days.
+
+    One line per event: the KEYS index of its day's hash, its field (``<fine bucket>|L|S``,
+    see ``liqcli.store.pricebands``), then its qty and usd limbs.
+    """
+    from liqcli.store.pricebands import bucket_of_text
+
+    at = _key_indexer(tag, keys)
+    lines = []
+    for event, (price, _, _, qi, q1, q2, ui, u1, u2) in zip(events, texts, strict=True):
+        lines.append(
+            f"{at(f'pb:D:{event.ts_ms // DAY_MS}')}\t"
+            f"{bucket_of_text(price)}|{_SIDE_CODE[event.side]}\t"
+            f"{qi}\t{q1}\t{q2}\t{ui}\t{u1}\t{u2}"
+        )
+    return "\n".join(lines)
 
 
 def _covers(since_ms: int | None, until_ms: int | None, start: int, end: int) -> bool:
