@@ -74,6 +74,13 @@ for tier, b, k in string.gmatch(ARGV[3], '(%d+) (%d+) (%d+)') do
 end
 local fresh = {}    -- key index -> fingerprints added by this batch
 local tiers = {4, 0, 0, 0}  -- the event's dedupe bucket per tier (key indexes), reused
+-- whether a bucket holds the FULL mark: its stored string (searched once), what this batch added
+local storedfull, freshfull = {}, {}
+local function overflowed(k)
+  local v = storedfull[k]
+  if v == nil then v = has(current(k), FULL); storedfull[k] = v end
+  return v or freshfull[k] == true
+end
 local flags = {}
 local dups = 0
 for i = 0, n - 1 do
@@ -89,7 +96,7 @@ for i = 0, n - 1 do
     local s, f = current(k), fresh[k] or ''
     if has(s, fp) or has(f, fp) then dup = true; break end
     last = t
-    if t == 4 or not (has(s, FULL) or has(f, FULL)) then break end
+    if t == 4 or not overflowed(k) then break end
   end
   if dup then
     flags[i + 1] = '0'
@@ -100,8 +107,13 @@ for i = 0, n - 1 do
     for t = last, 4 do
       local k = tiers[t]
       local f = fresh[k] or ''
-      if t == 4 or #current(k) + #f < DEDUPE_CAP then fresh[k] = f .. fp; break end
+      if t == 4 or #current(k) + #f < DEDUPE_CAP then
+        fresh[k] = f .. fp
+        if fp == FULL then freshfull[k] = true end
+        break
+      end
       fresh[k] = f .. FULL
+      freshfull[k] = true
     end
   end
 end
