@@ -376,7 +376,7 @@ for k, byfield in pairs(pacc) do
     for _, l in ipairs(LIMBS) do
       local up
       a[l[3]], a[l[2]], up = carry(a[l[3]], a[l[2]])
-      a[l[1]] = bigadd(a[l[1]], string.format('%.0f', up))
+      if up > 0 then a[l[1]] = bigadd(a[l[1]], string.format('%.0f', up)) end
     end
     local sums = {}
     for m = 1, 7 do sums[m] = type(a[m]) == 'string' and a[m] or string.format('%.0f', a[m]) end
