@@ -110,7 +110,7 @@ def _one_size(n: int, calls: int, use_duckdb: bool) -> list[dict[str, Any]]:
                 target=f"<= {mem_target:g}", met=per_event <= mem_target),
         ]
         if os.environ.get("LIQCLI_BENCH_MARKET_INGEST_ONLY"):
-            continue  # the ingest and memory rows only: no queries, no DuckDB
+            return rows  # the ingest and memory rows only: no queries, no DuckDB
         queries = _liqcli_queries(store, data)
         timings = {name: _p50(call, calls) for name, call in queries.items()}
         names = store.symbols()
