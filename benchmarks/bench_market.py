@@ -15,6 +15,9 @@ private redis-server:
 * DuckDB (the ``bench`` extra): the same events in one Parquet file (amounts DECIMAL(38,18),
   exact), the same queries as ``GROUP BY symbol, exchange, side`` over the file, in-process;
   ratio = liqcli / DuckDB (< 1: liqcli is faster).
+
+``LIQCLI_BENCH_MARKET_SIZES=100000,300000`` picks the sizes; ``LIQCLI_BENCH_MARKET_INGEST_ONLY=1``
+keeps only the ingest and memory rows (no queries, no DuckDB).
 """
 
 from __future__ import annotations
@@ -106,6 +109,8 @@ def _one_size(n: int, calls: int, use_duckdb: bool) -> list[dict[str, Any]]:
                 baseline=round(base_bytes, 1), ratio=round(per_event / base_bytes, 3),
                 target=f"<= {mem_target:g}", met=per_event <= mem_target),
         ]
+        if os.environ.get("LIQCLI_BENCH_MARKET_INGEST_ONLY"):
+            return rows  # the ingest and memory rows only: no queries, no DuckDB
         queries = _liqcli_queries(store, data)
         timings = {name: _p50(call, calls) for name, call in queries.items()}
         names = store.symbols()

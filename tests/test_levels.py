@@ -129,6 +129,22 @@ def test_price_band_sums_add_exactly_across_batches(redis_client: redis.Redis) -
     assert (band.low, band.high, band.long_events) == (100, 101, 7)
 
 
+def test_price_band_sums_stay_exact_past_1e15(redis_client: redis.Redis) -> None:
+    """The script adds integer limbs below 1e15 as doubles and longer ones digit by digit:
+    sums that cross 1e15 (inside a batch and across batches) stay exact."""
+    from test_store import ev
+
+    store = Store(redis_client)
+    qty = "9999999999999.5"
+    events = [ev(price="100.5", qty=qty, usd="1.25", ts=T0 + i, id=f"q{i}") for i in range(240)]
+    for start in range(0, len(events), 80):  # three batches: in-batch and stored additions
+        store.ingest_batch(events[start : start + 80])
+    (band,) = compute_levels(store, "BTCUSDT", step=Decimal(1)).bands
+    assert band.long_events == 240
+    assert band.long_qty == Decimal(qty) * 240 == Decimal("2399999999999880")
+    assert band.long_usd == Decimal("300")
+
+
 def test_whole_days_read_the_band_hashes_not_the_log(
     redis_client: redis.Redis,
 ) -> None:

@@ -73,13 +73,21 @@ for tier, b, k in string.gmatch(ARGV[3], '(%d+) (%d+) (%d+)') do
   bucket[tonumber(tier)][tonumber(b)] = tonumber(k)
 end
 local fresh = {}    -- key index -> fingerprints added by this batch
+local tiers = {4, 0, 0, 0}  -- the event's dedupe bucket per tier (key indexes), reused
+-- whether a bucket holds the FULL mark: its stored string (searched once), what this batch added
+local storedfull, freshfull = {}, {}
+local function overflowed(k)
+  local v = storedfull[k]
+  if v == nil then v = has(current(k), FULL); storedfull[k] = v end
+  return v or freshfull[k] == true
+end
 local flags = {}
 local dups = 0
 for i = 0, n - 1 do
   local b1, b2 = string.byte(ids, i * ID + 1, i * ID + 2)
   local h = b1 * 256 + b2
   local fp = string.sub(ids, i * ID + 3, i * ID + ID)
-  local tiers = {4, bucket[1][h % 16], bucket[2][h % 256], bucket[3][h % 4096]}
+  tiers[2], tiers[3], tiers[4] = bucket[1][h % 16], bucket[2][h % 256], bucket[3][h % 4096]
   -- search the tiers in order; a bucket holding the FULL mark overflowed into the next tier,
   -- one without it never did (so the search stops there)
   local dup, last = false, 4
@@ -88,7 +96,7 @@ for i = 0, n - 1 do
     local s, f = current(k), fresh[k] or ''
     if has(s, fp) or has(f, fp) then dup = true; break end
     last = t
-    if t == 4 or not (has(s, FULL) or has(f, FULL)) then break end
+    if t == 4 or not overflowed(k) then break end
   end
   if dup then
     flags[i + 1] = '0'
@@ -99,8 +107,13 @@ for i = 0, n - 1 do
     for t = last, 4 do
       local k = tiers[t]
       local f = fresh[k] or ''
-      if t == 4 or #current(k) + #f < DEDUPE_CAP then fresh[k] = f .. fp; break end
+      if t == 4 or #current(k) + #f < DEDUPE_CAP then
+        fresh[k] = f .. fp
+        if fp == FULL then freshfull[k] = true end
+        break
+      end
       fresh[k] = f .. FULL
+      freshfull[k] = true
     end
   end
 end
@@ -281,15 +294,17 @@ local function each_new(data, fn)
   end
 end
 local tadd = {}
+local function tpush(k, score, member)
+  local list = tadd[k]
+  if list == nil then list = {}; tadd[k] = list end
+  local m = #list
+  list[m + 1] = score
+  list[m + 2] = member
+end
 each_new(ARGV[T], function(line)
   local du, dq, su, sq, member = string.match(line, TPAT)
-  for _, pair in ipairs({{du, su}, {dq, sq}}) do
-    local k = tonumber(pair[1])
-    local list = tadd[k]
-    if list == nil then list = {}; tadd[k] = list end
-    list[#list + 1] = pair[2]
-    list[#list + 1] = member
-  end
+  tpush(tonumber(du), su, member)
+  tpush(tonumber(dq), sq, member)
 end)
 for k, list in pairs(tadd) do
   for j = 1, #list, 1000 do
@@ -311,6 +326,9 @@ end
 -- most 5000 events below 1e9: exact), then carried into the integer limb. Only events this
 -- batch stored as new are counted.
 local function bigadd(a, b)
+  if #a < 16 and #b < 16 then  -- both below 1e15: their sum is exact as a double
+    return string.format('%.0f', tonumber(a) + tonumber(b))
+  end
   local out, carry = {}, 0
   local i, j = #a, #b
   while i > 0 or j > 0 or carry > 0 do
@@ -334,18 +352,17 @@ local PPAT = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t
 local pacc = {}
 each_new(ARGV[T + 2], function(line)
   local dk, field, qi, q1, q2, ui, u1, u2 = string.match(line, PPAT)
-  for _, k in ipairs({tonumber(dk)}) do
-    local byfield = pacc[k]
-    if byfield == nil then byfield = {}; pacc[k] = byfield end
-    local a = byfield[field]
-    if a == nil then
-      byfield[field] = {1, qi, tonumber(q1), tonumber(q2), ui, tonumber(u1), tonumber(u2)}
-    else
-      a[1] = a[1] + 1
-      a[2], a[5] = bigadd(a[2], qi), bigadd(a[5], ui)
-      a[3], a[4] = a[3] + tonumber(q1), a[4] + tonumber(q2)
-      a[6], a[7] = a[6] + tonumber(u1), a[7] + tonumber(u2)
-    end
+  local k = tonumber(dk)
+  local byfield = pacc[k]
+  if byfield == nil then byfield = {}; pacc[k] = byfield end
+  local a = byfield[field]
+  if a == nil then
+    byfield[field] = {1, qi, tonumber(q1), tonumber(q2), ui, tonumber(u1), tonumber(u2)}
+  else
+    a[1] = a[1] + 1
+    a[2], a[5] = bigadd(a[2], qi), bigadd(a[5], ui)
+    a[3], a[4] = a[3] + tonumber(q1), a[4] + tonumber(q2)
+    a[6], a[7] = a[6] + tonumber(u1), a[7] + tonumber(u2)
   end
 end)
 for k, byfield in pairs(pacc) do
@@ -359,7 +376,7 @@ for k, byfield in pairs(pacc) do
     for _, l in ipairs(LIMBS) do
       local up
       a[l[3]], a[l[2]], up = carry(a[l[3]], a[l[2]])
-      a[l[1]] = bigadd(a[l[1]], string.format('%.0f', up))
+      if up > 0 then a[l[1]] = bigadd(a[l[1]], string.format('%.0f', up)) end
     end
     local sums = {}
     for m = 1, 7 do sums[m] = type(a[m]) == 'string' and a[m] or string.format('%.0f', a[m]) end
