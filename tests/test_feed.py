@@ -13,7 +13,7 @@ from live_proc import ingest_without_hint
 
 from liqcli.model import Event
 from liqcli.report.follow import Follower, Item
-from liqcli.store.feed import FEED_MAXLEN, FeedReader, feed_key, hints_key
+from liqcli.store.feed import FEED_KEEP_MS, FEED_MAXLEN, FeedReader, feed_key, hints_key
 from liqcli.store.store import Store
 
 NOW = 1_795_000_000_000
@@ -58,6 +58,30 @@ def test_the_feed_is_capped(redis_client: redis.Redis) -> None:
         store.ingest_batch(random_events(1000 + i, 1, newest=NOW, span_ms=1000))
     length = redis_client.xlen(feed_key("liq", "BTCUSDT"))
     assert FEED_MAXLEN <= length < FEED_MAXLEN + 300  # MAXLEN ~ trims whole nodes
+
+
+def test_the_feed_keeps_entries_for_a_while_only(redis_client: redis.Redis) -> None:
+    """Entries older than the keep time go at the next write; the key expires after it."""
+    import time
+
+    store = Store(redis_client)
+    store.feed_keep_ms = 300
+    key = feed_key("liq", "BTCUSDT")
+    store.ingest_batch(random_events(5, 3, newest=NOW, span_ms=1000))
+    (old_id, _events), = FeedReader(redis_client).read("BTCUSDT", "0-0")
+    assert 0 < redis_client.pttl(key) <= 300
+    time.sleep(0.35)
+    store.ingest_batch(random_events(6, 2, newest=NOW, span_ms=1000))
+    entries = FeedReader(redis_client).read("BTCUSDT", "0-0")
+    assert [len(events) for _id, events in entries] == [2]  # the first entry was trimmed
+    assert FeedReader(redis_client).trimmed_after("BTCUSDT", old_id)
+    time.sleep(0.35)
+    assert redis_client.exists(key) == 0  # expired: no copy of the events is left
+    reader = FeedReader(redis_client, keep_ms=300)
+    assert reader.trimmed_after("BTCUSDT", entries[0][0])  # said, not hidden
+    assert not FeedReader(redis_client).trimmed_after("BTCUSDT", entries[0][0])  # 10 min: kept
+    assert sum(c.events for c in store.rollup("BTCUSDT").cells.values()) == 5  # all stored
+    assert FEED_KEEP_MS == 600_000  # the documented 10 minutes (docs/redis-layout.md)
 
 
 def collect(items: Iterator[Item], n: int) -> list[Event]:

@@ -178,8 +178,8 @@ class Follower:
                     self.cursors[symbol] = START
         for symbol in self.symbols:
             if self.reader.trimmed_after(symbol, self.cursors.get(symbol, START)):
-                yield Item(notice=f"{symbol}: the feed's cap removed events this tail had not "
-                           "read yet (it was disconnected too long); they are in the store")
+                yield Item(notice=f"{symbol}: the feed may have dropped events this tail had "
+                           "not read yet (it was disconnected too long); they are in the store")
         yield from self._deliver(self.symbols)
 
     def _follow(self) -> Iterator[Item]:

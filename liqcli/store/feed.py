@@ -5,7 +5,9 @@ Two structures, both Redis streams:
 - ``<p>:{S}:feed`` — per symbol, in the symbol's hash slot. The ingest script appends ONE entry
   per batch holding the batch's NEW events of that symbol (duplicates never reach it), in the
   same atomic call that stores them, so the feed holds an event exactly when the store does.
-  Capped with ``MAXLEN ~ FEED_MAXLEN`` entries (script calls). Entry field ``v``: one line per
+  Capped with ``MAXLEN ~ FEED_MAXLEN`` entries (script calls) and kept ``FEED_KEEP_MS`` (entries
+  older than that are trimmed at the next write; the key expires that long after its last
+  entry): a buffer for followers, not a second copy of the store. Entry field ``v``: one line per
   event, ``<day>\\t<log line>`` (the log's eight fields, time in ms after the day's start;
   docs/redis-layout.md).
 - ``<p>:hints`` — global, used alone (a single-key command, fine on Cluster). After each batch
@@ -30,6 +32,9 @@ if TYPE_CHECKING:  # no typing import at run time (one-shot reports import this 
 
 FEED_SUFFIX = "feed"
 FEED_MAXLEN = 1000  # entries (script calls: one per batch and symbol) kept, approximately
+# how long an entry is kept (ms): a follower disconnected longer may miss events (it says so);
+# a `tail --since` replay must end within it (it reads the log, then the feed after its cursor)
+FEED_KEEP_MS = 600_000
 HINT_MAXLEN = 10000  # hint entries kept, approximately
 START = "0-0"  # the cursor before any entry
 
@@ -62,9 +67,10 @@ def _text(value: Any) -> str:
 class FeedReader:
     """Cursors and reads of the live feed of one store (a redis client and a key prefix)."""
 
-    def __init__(self, client: Any, prefix: str = "liq") -> None:
+    def __init__(self, client: Any, prefix: str = "liq", keep_ms: int = FEED_KEEP_MS) -> None:
         self.client = client
         self.prefix = prefix
+        self.keep_ms = keep_ms  # the writers' Store.feed_keep_ms
 
     def hint_end(self) -> str:
         """The ID of the newest hint (``0-0`` when there is none): a cursor at 'now'."""
@@ -113,12 +119,18 @@ class FeedReader:
         return out
 
     def trimmed_after(self, symbol: str, cursor: str) -> bool:
-        """Whether the cap may have removed entries newer than ``cursor``: the entry at the
-        cursor is gone (the oldest kept entry is newer), and trimming removes oldest first."""
+        """Whether the cap or the keep time may have removed entries newer than ``cursor``: the
+        entry at the cursor is gone (the oldest kept entry is newer; trimming removes oldest
+        first), or nothing is kept and the cursor is older than ``FEED_KEEP_MS``."""
         if cursor == START:
             return False
         oldest = self.client.xrange(feed_key(self.prefix, symbol), count=1)
-        return bool(oldest) and _id_tuple(_text(oldest[0][0])) > _id_tuple(cursor)
+        if oldest:
+            return _id_tuple(_text(oldest[0][0])) > _id_tuple(cursor)
+        # nothing kept: the key expired FEED_KEEP_MS after its last entry; entries added after
+        # the cursor may have gone with it if the cursor is older than that
+        seconds, micros = self.client.time()
+        return _id_tuple(cursor)[0] < int(seconds) * 1000 + int(micros) // 1000 - self.keep_ms
 
 
 def _id_tuple(entry_id: str) -> tuple[int, int]:

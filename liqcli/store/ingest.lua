@@ -399,10 +399,14 @@ end
 -- ==== end of the price-band block ===========================================================
 
 -- >>> live feed (liqcli tail / alert; liqcli/store/feed.py) ------------------------------------
--- ARGV[8 + 4G] = KEYS index of <prefix>:{SYM}:feed, ARGV[9 + 4G] = its approximate MAXLEN
--- (entries). One entry per call holding the call's NEW events only (phase 1 decided), each line
--- '<day>\t<log line>' in the call's order (by 10-minute slot). Reached only after phase 4, in
--- this same atomic call: the feed holds an event exactly when the store does.
+-- ARGV[8 + 4G] = KEYS index of <prefix>:{SYM}:feed, ARGV[9 + 4G] = "<maxlen> <keep ms>": its
+-- approximate MAXLEN (entries) and how long an entry is kept after it was added. One entry per
+-- call holding the call's NEW events only (phase 1 decided), each line '<day>\t<log line>' in
+-- the call's order (by 10-minute slot). Reached only after phase 4, in this same atomic call:
+-- the feed holds an event exactly when the store does, for <keep ms> after it was stored (or
+-- until <maxlen> newer entries came). Entries older than that are trimmed (MINID, exact) and the
+-- key expires <keep ms> after its last entry: the feed is a buffer for followers, not a second
+-- copy of the store (a bulk ingest would otherwise keep up to <maxlen> calls of every symbol).
 local F = 8 + 4 * G
 if ARGV[F] ~= nil and ARGV[F] ~= '' and dups < n then
   local out = {}
@@ -415,8 +419,12 @@ if ARGV[F] ~= nil and ARGV[F] ~= '' and dups < n then
       j = j + 1
     end
   end
-  redis.call('XADD', KEYS[tonumber(ARGV[F])], 'MAXLEN', '~', ARGV[F + 1], '*', 'v',
-    table.concat(out, '\n'))
+  local maxlen, keep = string.match(ARGV[F + 1], '^(%d+) (%d+)$')
+  local feed = KEYS[tonumber(ARGV[F])]
+  local id = redis.call('XADD', feed, 'MAXLEN', '~', maxlen, '*', 'v', table.concat(out, '\n'))
+  local ms = tonumber(string.match(id, '^(%d+)'))
+  redis.call('XTRIM', feed, 'MINID', string.format('%.0f', ms - tonumber(keep)))
+  redis.call('PEXPIRE', feed, keep)
 end
 -- <<< live feed ---------------------------------------------------------------------------------
 return table.concat(flags)

@@ -26,7 +26,7 @@ from decimal import Decimal
 from liqcli._record import record
 from liqcli.errors import PrunedWindow, StoreError
 from liqcli.model import AMOUNT_CONTEXT, EXCHANGE_RE, SYMBOL_RE, Event, default_usd
-from liqcli.store.feed import FEED_MAXLEN, feed_key, send_hint, symbol_of_key
+from liqcli.store.feed import FEED_KEEP_MS, FEED_MAXLEN, feed_key, send_hint, symbol_of_key
 from liqcli.store.rollup import Cell, Rollup
 
 TYPE_CHECKING = False  # typing is not imported at run time (one-shot reports)
@@ -126,6 +126,7 @@ class Store:
         self._schema_written = False
         self.log_caps = (DAY_LOG_CAP, HOUR_LOG_CAP)  # bytes: see DAY_LOG_CAP (tests lower them)
         self.dedupe_cap = DEDUPE_CAP
+        self.feed_keep_ms = FEED_KEEP_MS  # how long the live feed keeps an entry (tests lower it)
 
     # ----------------------------------------------------------------- keys
     def key(self, symbol: str, suffix: str) -> str:
@@ -452,7 +453,8 @@ class Store:
         bands = _band_args(tag, events, texts, keys)
         return [item[1] for item in prepared], keys, [
             len(prepared), b"".join(identities), table, day_cap, hour_cap, self.dedupe_cap,
-            len(groups) // 4, *groups, feed_index, FEED_MAXLEN, top, TOP_K, bands,
+            len(groups) // 4, *groups, feed_index, f"{FEED_MAXLEN} {self.feed_keep_ms}",
+            top, TOP_K, bands,
         ]
 
     # ---------------------------------------------------------------- reads
