@@ -5,10 +5,10 @@ Every report command and the library build their figures here. No Typer, rich or
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from decimal import Context, Decimal, localcontext
-from typing import Protocol
+from typing import Any, Protocol
 
 from liqcli.errors import UsageError
 from liqcli.model import EXCHANGE_RE, SIDES, Side, normalize_symbol, split_symbol
@@ -31,6 +31,7 @@ HOUR_MS = 3_600_000
 DERIVED_PLACES = 8
 _QUANTUM = Decimal(1).scaleb(-DERIVED_PLACES)
 _WIDE = Context(prec=100)
+_ZERO = Decimal(0)
 
 
 class RollupSource(Protocol):
@@ -237,12 +238,186 @@ def stats_from_rollups(
     window = (since_ms, until_ms, now_ms)
     with localcontext(_WIDE):
         if not is_multi:
-            return _build((rollups[0],), window, wanted, feeds, multi=False)
-        per_symbol = tuple(
-            _build((r,), window, wanted, feeds, multi=False) for r in rollups
+            return _build_one(_rows(rollups[0], wanted), window, wanted, feeds)
+        # each symbol's cells are summed once: its own report, then the combined one from them
+        rows = [_rows(r, wanted) for r in rollups]
+        per_symbol = tuple(_build_one(one, window, wanted, feeds) for one in rows)
+        return _build_combined(rows, per_symbol, window, wanted, feeds)
+
+
+# A breakdown row's sums: [events, usd, qty, first_ms, last_ms]. Every sum starts at
+# Decimal(0), as Decimal arithmetic would (so an amount never gets a positive exponent), and
+# is exact (the wide context): its digits and exponent do not depend on the order of adding.
+_Row = list[Any]
+
+
+def _new_row() -> _Row:
+    return [0, _ZERO, _ZERO, None, None]
+
+
+def _merge(row: _Row, events: int, usd: Decimal, qty: Decimal,
+           first_ms: int | None, last_ms: int | None) -> None:
+    row[0] += events
+    row[1] += usd
+    row[2] += qty
+    if first_ms is not None and (row[3] is None or first_ms < row[3]):
+        row[3] = first_ms
+    if last_ms is not None and (row[4] is None or last_ms > row[4]):
+        row[4] = last_ms
+
+
+class _SymbolRows:
+    """One symbol's cells (after the exchange filter) summed by exchange × side, exchange,
+    side and in total: what its report and its share of the combined report are built from."""
+
+    __slots__ = ("base", "cells", "exchanges", "quote", "sides", "symbol", "total")
+
+    def __init__(self, symbol: str) -> None:
+        self.symbol = symbol
+        self.base, self.quote = split_symbol(symbol)
+        self.cells: dict[tuple[str, Side], _Row] = {}
+        self.exchanges: dict[str, _Row] = {}
+        self.sides: dict[Side, _Row] = {side: _new_row() for side in SIDES}
+        self.total = _new_row()
+
+
+def _rows(rollup: Rollup, wanted: tuple[str, ...]) -> _SymbolRows:
+    out = _SymbolRows(rollup.symbol)
+    for key, cell in rollup.cells.items():
+        exchange, side = key
+        if cell.events == 0 or (wanted and exchange not in wanted):
+            continue
+        figures = (cell.events, _ZERO + cell.usd, _ZERO + cell.qty, cell.first_ms, cell.last_ms)
+        out.cells[key] = list(figures)
+        row = out.exchanges.get(exchange)
+        if row is None:
+            row = out.exchanges[exchange] = _new_row()
+        _merge(row, *figures)
+        _merge(out.sides[side], *figures)
+        _merge(out.total, *figures)
+    return out
+
+
+def _build_one(
+    one: _SymbolRows,
+    window: tuple[int | None, int | None, int | None],
+    wanted: tuple[str, ...],
+    feeds: Mapping[str, Feed],
+) -> CumulativeStats:
+    """The one-symbol report of ``one`` (a single base asset: every row has a quantity)."""
+    base = one.base
+    total = one.total
+    events, usd, qty = total[0], total[1], total[2]
+    whole_events = Decimal(events)
+
+    def shares(row: _Row) -> _Shares:
+        return (
+            row[0], row[1], row[2], {base: row[2]},
+            _pct(Decimal(row[0]), whole_events), _pct(row[1], usd), _pct(row[2], qty),
         )
-        combined = _build(tuple(rollups), window, wanted, feeds, multi=True)
-        return replace(combined, per_symbol=per_symbol)
+
+    exchange_names = sorted(one.exchanges)
+    zero = _new_row()
+    return _report(
+        symbols=(one.symbol,), base=base, quote=one.quote, window=window, wanted=wanted,
+        total=total, qty=qty, qty_by_base={base: qty},
+        sides=tuple(SideFigures(*shares(one.sides[side]), side=side) for side in SIDES),
+        exchanges=tuple(_exchange_figures(name, shares(one.exchanges[name]), feeds)
+                        for name in exchange_names),
+        matrix=tuple(
+            MatrixCell(name, side, row[0], row[1], row[2], {base: row[2]})
+            for name in exchange_names
+            for side in SIDES
+            for row in (one.cells.get((name, side), zero),)
+        ),
+        multi=False,
+    )
+
+
+def _build_combined(
+    rows: Sequence[_SymbolRows],
+    per_symbol: tuple[CumulativeStats, ...],
+    window: tuple[int | None, int | None, int | None],
+    wanted: tuple[str, ...],
+    feeds: Mapping[str, Feed],
+) -> CumulativeStats:
+    """The report over all of ``rows`` (a multi-symbol report), from their row sums.
+
+    Quantities are summed by base asset only; ``qty`` is None unless one base is in the
+    report."""
+    bases = sorted({one.base for one in rows})
+    quotes = sorted({one.quote for one in rows})
+    single = bases[0] if len(bases) == 1 else None
+    # (exchange, side) and each breakdown: events, usd, first, last, and qty by base
+    cells: dict[tuple[str, Side], _Row] = {}
+    cell_qty: dict[tuple[str, Side], dict[str, Decimal]] = {}
+    for one in rows:
+        base = one.base
+        for key, (n, usd, qty, first, last) in one.cells.items():
+            row = cells.get(key)
+            if row is None:
+                row = cells[key] = _new_row()
+                cell_qty[key] = {}
+            _merge(row, n, usd, _ZERO, first, last)
+            found = cell_qty[key]
+            found[base] = found.get(base, _ZERO) + qty
+    exchange_names = sorted({exchange for exchange, _ in cells})
+    exchanges: dict[str, _Row] = {}
+    exchange_qty: dict[str, dict[str, Decimal]] = {}
+    sides: dict[Side, _Row] = {side: _new_row() for side in SIDES}
+    side_qty: dict[Side, dict[str, Decimal]] = {side: {} for side in SIDES}
+    total = _new_row()
+    total_qty: dict[str, Decimal] = {}
+    for key, row in cells.items():
+        exchange, side = key
+        if exchange not in exchanges:
+            exchanges[exchange] = _new_row()
+            exchange_qty[exchange] = {}
+        for acc, found in ((exchanges[exchange], exchange_qty[exchange]),
+                           (sides[side], side_qty[side]), (total, total_qty)):
+            _merge(acc, row[0], row[1], _ZERO, row[3], row[4])
+            for base, qty in cell_qty[key].items():
+                found[base] = found.get(base, _ZERO) + qty
+
+    def by_base(found: dict[str, Decimal]) -> dict[str, Decimal]:
+        return {base: found.get(base, _ZERO) for base in bases}
+
+    whole_qty = None if single is None else total_qty.get(single, _ZERO)
+    whole_events = Decimal(total[0])
+
+    def shares_of(qty_of: dict[str, Decimal]) -> Callable[[_Row], _Shares]:
+        def shares(row: _Row) -> _Shares:
+            qty = None if single is None else qty_of.get(single, _ZERO)
+            return (
+                row[0], row[1], qty, by_base(qty_of),
+                _pct(Decimal(row[0]), whole_events), _pct(row[1], total[1]),
+                None if qty is None or whole_qty is None else _pct(qty, whole_qty),
+            )
+        return shares
+
+    no_qty: dict[str, Decimal] = {}
+    zero = _new_row()
+    return _report(
+        symbols=tuple(one.symbol for one in rows), base=single,
+        quote=quotes[0] if len(quotes) == 1 else None, window=window, wanted=wanted,
+        total=total, qty=whole_qty, qty_by_base=by_base(total_qty),
+        sides=tuple(SideFigures(*shares_of(side_qty[side])(sides[side]), side=side)
+                    for side in SIDES),
+        exchanges=tuple(
+            _exchange_figures(name, shares_of(exchange_qty[name])(exchanges[name]), feeds)
+            for name in exchange_names
+        ),
+        matrix=tuple(
+            MatrixCell(name, side, row[0], row[1],
+                       None if single is None else qty_of.get(single, _ZERO), by_base(qty_of))
+            for name in exchange_names
+            for side in SIDES
+            for row, qty_of in ((cells.get((name, side), zero),
+                                 cell_qty.get((name, side), no_qty)),)
+        ),
+        multi=True,
+        per_symbol=per_symbol,
+    )
 
 
 # events, usd, qty, qty_by_base, events_pct, usd_pct, qty_pct (the field order of Figures)
@@ -252,128 +427,55 @@ _Shares = tuple[
 ]
 
 
-@dataclass(slots=True)
-class _Acc:
-    events: int = 0
-    usd: Decimal = Decimal(0)
-    qty_by_base: dict[str, Decimal] = field(default_factory=dict)
-    first_ms: int | None = None
-    last_ms: int | None = None
-
-    def add(self, base: str, events: int, usd: Decimal, qty: Decimal,
-            first_ms: int | None, last_ms: int | None) -> None:
-        self.events += events
-        self.usd += usd
-        self.qty_by_base[base] = self.qty_by_base.get(base, Decimal(0)) + qty
-        if first_ms is not None and (self.first_ms is None or first_ms < self.first_ms):
-            self.first_ms = first_ms
-        if last_ms is not None and (self.last_ms is None or last_ms > self.last_ms):
-            self.last_ms = last_ms
-
-    def qty(self, bases: Sequence[str]) -> Decimal | None:
-        """The quantity when the report has one base asset, else None."""
-        if len(bases) != 1:
-            return None
-        return self.qty_by_base.get(bases[0], Decimal(0))
-
-    def by_base(self, bases: Sequence[str]) -> dict[str, Decimal]:
-        return {base: self.qty_by_base.get(base, Decimal(0)) for base in bases}
-
-
-def _build(
-    rollups: tuple[Rollup, ...],
-    window: tuple[int | None, int | None, int | None],
-    wanted: tuple[str, ...],
-    feeds: Mapping[str, Feed],
-    *,
-    multi: bool,
+def _report(
+    *, symbols: tuple[str, ...], base: str | None, quote: str | None,
+    window: tuple[int | None, int | None, int | None], wanted: tuple[str, ...], total: _Row,
+    qty: Decimal | None, qty_by_base: dict[str, Decimal], sides: tuple[SideFigures, ...],
+    exchanges: tuple[ExchangeFigures, ...], matrix: tuple[MatrixCell, ...], multi: bool,
+    per_symbol: tuple[CumulativeStats, ...] = (),
 ) -> CumulativeStats:
+    """A report from its rows; the totals' averages, rate and duration derived here."""
     since_ms, until_ms, now_ms = window
-    symbols = tuple(r.symbol for r in rollups)
-    pairs = [split_symbol(s) for s in symbols]
-    bases = sorted({base for base, _ in pairs})
-    quotes = sorted({quote for _, quote in pairs})
-
-    total = _Acc()
-    by_side: dict[Side, _Acc] = {side: _Acc() for side in SIDES}
-    by_exchange: dict[str, _Acc] = {}
-    by_cell: dict[tuple[str, Side], _Acc] = {}
-    for rollup, (base, _) in zip(rollups, pairs, strict=True):
-        for (exchange, side), cell in rollup.cells.items():
-            if cell.events == 0 or (wanted and exchange not in wanted):
-                continue
-            figures = (base, cell.events, cell.usd, cell.qty, cell.first_ms, cell.last_ms)
-            total.add(*figures)
-            by_side[side].add(*figures)
-            by_exchange.setdefault(exchange, _Acc()).add(*figures)
-            by_cell.setdefault((exchange, side), _Acc()).add(*figures)
-
-    total_qty = total.qty(bases)
-    duration = _duration_hours(total.first_ms, total.last_ms)
-    span_ms = rate_span_ms(since_ms, until_ms, now_ms, total.first_ms, total.last_ms)
-
-    def shares(acc: _Acc) -> _Shares:
-        qty = acc.qty(bases)
-        return (
-            acc.events,
-            acc.usd,
-            qty,
-            acc.by_base(bases),
-            _pct(Decimal(acc.events), Decimal(total.events)),
-            _pct(acc.usd, total.usd),
-            None if qty is None or total_qty is None else _pct(qty, total_qty),
-        )
-
-    exchange_names = sorted(by_exchange)
+    events, usd, first_ms, last_ms = total[0], total[1], total[3], total[4]
+    span_ms = rate_span_ms(since_ms, until_ms, now_ms, first_ms, last_ms)
+    count = Decimal(events)
     return CumulativeStats(
         symbols=symbols,
-        base=bases[0] if len(bases) == 1 else None,
-        quote=quotes[0] if len(quotes) == 1 else None,
+        base=base,
+        quote=quote,
         since_ms=since_ms,
         until_ms=until_ms,
         exchange_filter=wanted,
-        first_ms=total.first_ms,
-        last_ms=total.last_ms,
-        duration_hours=duration,
+        first_ms=first_ms,
+        last_ms=last_ms,
+        duration_hours=_duration_hours(first_ms, last_ms),
         totals=Totals(
-            events=total.events,
-            usd=total.usd,
-            qty=total_qty,
-            qty_by_base=total.by_base(bases),
-            avg_usd=_ratio(total.usd, Decimal(total.events)),
-            avg_qty=None if total_qty is None else _ratio(total_qty, Decimal(total.events)),
+            events=events,
+            usd=usd,
+            qty=qty,
+            qty_by_base=qty_by_base,
+            avg_usd=_ratio(usd, count),
+            avg_qty=None if qty is None else _ratio(qty, count),
             events_per_hour=(
-                None if span_ms is None else _ratio(Decimal(total.events * HOUR_MS),
-                                                    Decimal(span_ms))
+                None if span_ms is None else _ratio(Decimal(events * HOUR_MS), Decimal(span_ms))
             ),
             rate_hours=None if span_ms is None else _hours(span_ms),
         ),
-        sides=tuple(SideFigures(*shares(by_side[side]), side=side) for side in SIDES),
-        exchanges=tuple(
-            ExchangeFigures(
-                *shares(by_exchange[name]), exchange=name,
-                complete=None if (feed := feeds.get(name)) is None else feed.complete,
-                note="" if feed is None else feed.note,
-            )
-            for name in exchange_names
-        ),
-        matrix=tuple(
-            _matrix_cell(name, side, by_cell.get((name, side), _Acc()), bases)
-            for name in exchange_names
-            for side in SIDES
-        ),
+        sides=sides,
+        exchanges=exchanges,
+        matrix=matrix,
         multi=multi,
+        per_symbol=per_symbol,
     )
 
 
-def _matrix_cell(exchange: str, side: Side, acc: _Acc, bases: Sequence[str]) -> MatrixCell:
-    return MatrixCell(
-        exchange=exchange,
-        side=side,
-        events=acc.events,
-        usd=acc.usd,
-        qty=acc.qty(bases),
-        qty_by_base=acc.by_base(bases),
+def _exchange_figures(
+    name: str, shares: _Shares, feeds: Mapping[str, Feed]
+) -> ExchangeFigures:
+    feed = feeds.get(name)
+    return ExchangeFigures(
+        *shares, exchange=name, complete=None if feed is None else feed.complete,
+        note="" if feed is None else feed.note,
     )
 
 
