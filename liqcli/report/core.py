@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from decimal import Context, Decimal, localcontext
-from typing import Any, Protocol
+from typing import Protocol
 
 from liqcli.errors import UsageError
 from liqcli.model import EXCHANGE_RE, SIDES, Side, normalize_symbol, split_symbol
@@ -238,32 +238,27 @@ def stats_from_rollups(
     window = (since_ms, until_ms, now_ms)
     with localcontext(_WIDE):
         if not is_multi:
-            return _build_one(_rows(rollups[0], wanted), window, wanted, feeds)
+            return _build_one(_SymbolRows(rollups[0], wanted), window, wanted, feeds)
         # each symbol's cells are summed once: its own report, then the combined one from them
-        rows = [_rows(r, wanted) for r in rollups]
+        rows = [_SymbolRows(r, wanted) for r in rollups]
         per_symbol = tuple(_build_one(one, window, wanted, feeds) for one in rows)
         return _build_combined(rows, per_symbol, window, wanted, feeds)
 
 
-# A breakdown row's sums: [events, usd, qty, first_ms, last_ms]. Every sum starts at
+# A breakdown row's sums: (events, usd, qty, first_ms, last_ms). Every sum starts at
 # Decimal(0), as Decimal arithmetic would (so an amount never gets a positive exponent), and
 # is exact (the wide context): its digits and exponent do not depend on the order of adding.
-_Row = list[Any]
+_Row = tuple[int, Decimal, Decimal, int | None, int | None]
+_NO_ROW: _Row = (0, _ZERO, _ZERO, None, None)
 
 
-def _new_row() -> _Row:
-    return [0, _ZERO, _ZERO, None, None]
-
-
-def _merge(row: _Row, events: int, usd: Decimal, qty: Decimal,
-           first_ms: int | None, last_ms: int | None) -> None:
-    row[0] += events
-    row[1] += usd
-    row[2] += qty
-    if first_ms is not None and (row[3] is None or first_ms < row[3]):
-        row[3] = first_ms
-    if last_ms is not None and (row[4] is None or last_ms > row[4]):
-        row[4] = last_ms
+def _add(a: _Row, b: _Row) -> _Row:
+    first_a, first_b, last_a, last_b = a[3], b[3], a[4], b[4]
+    return (
+        a[0] + b[0], a[1] + b[1], a[2] + b[2],
+        first_b if first_a is None or (first_b is not None and first_b < first_a) else first_a,
+        last_b if last_a is None or (last_b is not None and last_b > last_a) else last_a,
+    )
 
 
 class _SymbolRows:
@@ -272,30 +267,25 @@ class _SymbolRows:
 
     __slots__ = ("base", "cells", "exchanges", "quote", "sides", "symbol", "total")
 
-    def __init__(self, symbol: str) -> None:
-        self.symbol = symbol
-        self.base, self.quote = split_symbol(symbol)
-        self.cells: dict[tuple[str, Side], _Row] = {}
-        self.exchanges: dict[str, _Row] = {}
-        self.sides: dict[Side, _Row] = {side: _new_row() for side in SIDES}
-        self.total = _new_row()
-
-
-def _rows(rollup: Rollup, wanted: tuple[str, ...]) -> _SymbolRows:
-    out = _SymbolRows(rollup.symbol)
-    for key, cell in rollup.cells.items():
-        exchange, side = key
-        if cell.events == 0 or (wanted and exchange not in wanted):
-            continue
-        figures = (cell.events, _ZERO + cell.usd, _ZERO + cell.qty, cell.first_ms, cell.last_ms)
-        out.cells[key] = list(figures)
-        row = out.exchanges.get(exchange)
-        if row is None:
-            row = out.exchanges[exchange] = _new_row()
-        _merge(row, *figures)
-        _merge(out.sides[side], *figures)
-        _merge(out.total, *figures)
-    return out
+    def __init__(self, rollup: Rollup, wanted: tuple[str, ...]) -> None:
+        self.symbol = rollup.symbol
+        self.base, self.quote = split_symbol(rollup.symbol)
+        cells: dict[tuple[str, Side], _Row] = {}
+        exchanges: dict[str, _Row] = {}
+        sides: dict[Side, _Row] = {"LONG": _NO_ROW, "SHORT": _NO_ROW}
+        for key, cell in rollup.cells.items():
+            exchange = key[0]
+            if cell.events == 0 or (wanted and exchange not in wanted):
+                continue
+            row = (cell.events, _ZERO + cell.usd, _ZERO + cell.qty, cell.first_ms, cell.last_ms)
+            cells[key] = row
+            found = exchanges.get(exchange)
+            exchanges[exchange] = row if found is None else _add(found, row)
+            sides[key[1]] = _add(sides[key[1]], row)
+        self.cells = cells
+        self.exchanges = exchanges
+        self.sides = sides
+        self.total = _add(sides["LONG"], sides["SHORT"])
 
 
 def _build_one(
@@ -311,25 +301,26 @@ def _build_one(
     whole_events = Decimal(events)
 
     def shares(row: _Row) -> _Shares:
+        n, amount, part = row[0], row[1], row[2]
         return (
-            row[0], row[1], row[2], {base: row[2]},
-            _pct(Decimal(row[0]), whole_events), _pct(row[1], usd), _pct(row[2], qty),
+            n, amount, part, {base: part},
+            _pct(Decimal(n), whole_events), _pct(amount, usd), _pct(part, qty),
         )
 
     exchange_names = sorted(one.exchanges)
-    zero = _new_row()
+    cells = one.cells
+    matrix = []
+    for name in exchange_names:
+        for side in SIDES:
+            row = cells.get((name, side), _NO_ROW)
+            matrix.append(MatrixCell(name, side, row[0], row[1], row[2], {base: row[2]}))
     return _report(
         symbols=(one.symbol,), base=base, quote=one.quote, window=window, wanted=wanted,
         total=total, qty=qty, qty_by_base={base: qty},
         sides=tuple(SideFigures(*shares(one.sides[side]), side=side) for side in SIDES),
         exchanges=tuple(_exchange_figures(name, shares(one.exchanges[name]), feeds)
                         for name in exchange_names),
-        matrix=tuple(
-            MatrixCell(name, side, row[0], row[1], row[2], {base: row[2]})
-            for name in exchange_names
-            for side in SIDES
-            for row in (one.cells.get((name, side), zero),)
-        ),
+        matrix=tuple(matrix),
         multi=False,
     )
 
@@ -348,7 +339,8 @@ def _build_combined(
     bases = sorted({one.base for one in rows})
     quotes = sorted({one.quote for one in rows})
     single = bases[0] if len(bases) == 1 else None
-    # (exchange, side) and each breakdown: events, usd, first, last, and qty by base
+    # (exchange, side) and each breakdown: events, usd, first, last (qty left 0: mixed bases),
+    # and the quantity by base asset
     cells: dict[tuple[str, Side], _Row] = {}
     cell_qty: dict[tuple[str, Side], dict[str, Decimal]] = {}
     for one in rows:
@@ -356,28 +348,26 @@ def _build_combined(
         for key, (n, usd, qty, first, last) in one.cells.items():
             row = cells.get(key)
             if row is None:
-                row = cells[key] = _new_row()
-                cell_qty[key] = {}
-            _merge(row, n, usd, _ZERO, first, last)
+                cells[key] = (n, usd, _ZERO, first, last)
+                cell_qty[key] = {base: qty}
+                continue
+            cells[key] = _add(row, (n, usd, _ZERO, first, last))
             found = cell_qty[key]
             found[base] = found.get(base, _ZERO) + qty
     exchange_names = sorted({exchange for exchange, _ in cells})
     exchanges: dict[str, _Row] = {}
     exchange_qty: dict[str, dict[str, Decimal]] = {}
-    sides: dict[Side, _Row] = {side: _new_row() for side in SIDES}
+    sides: dict[Side, _Row] = {"LONG": _NO_ROW, "SHORT": _NO_ROW}
     side_qty: dict[Side, dict[str, Decimal]] = {side: {} for side in SIDES}
-    total = _new_row()
     total_qty: dict[str, Decimal] = {}
     for key, row in cells.items():
         exchange, side = key
-        if exchange not in exchanges:
-            exchanges[exchange] = _new_row()
-            exchange_qty[exchange] = {}
-        for acc, found in ((exchanges[exchange], exchange_qty[exchange]),
-                           (sides[side], side_qty[side]), (total, total_qty)):
-            _merge(acc, row[0], row[1], _ZERO, row[3], row[4])
+        exchanges[exchange] = _add(exchanges.get(exchange, _NO_ROW), row)
+        sides[side] = _add(sides[side], row)
+        for found in (exchange_qty.setdefault(exchange, {}), side_qty[side], total_qty):
             for base, qty in cell_qty[key].items():
                 found[base] = found.get(base, _ZERO) + qty
+    total = _add(sides["LONG"], sides["SHORT"])
 
     def by_base(found: dict[str, Decimal]) -> dict[str, Decimal]:
         return {base: found.get(base, _ZERO) for base in bases}
@@ -396,7 +386,6 @@ def _build_combined(
         return shares
 
     no_qty: dict[str, Decimal] = {}
-    zero = _new_row()
     return _report(
         symbols=tuple(one.symbol for one in rows), base=single,
         quote=quotes[0] if len(quotes) == 1 else None, window=window, wanted=wanted,
@@ -412,7 +401,7 @@ def _build_combined(
                        None if single is None else qty_of.get(single, _ZERO), by_base(qty_of))
             for name in exchange_names
             for side in SIDES
-            for row, qty_of in ((cells.get((name, side), zero),
+            for row, qty_of in ((cells.get((name, side), _NO_ROW),
                                  cell_qty.get((name, side), no_qty)),)
         ),
         multi=True,
@@ -505,10 +494,24 @@ def tidy(value: Decimal) -> PlainDecimal:
     return PlainDecimal(text)
 
 
+_HUNDRED = PlainDecimal(100)
+_NOUGHT = PlainDecimal(0)
+
+
 def _pct(part: Decimal, whole: Decimal) -> Decimal | None:
+    """``tidy(part * 100 / whole)``, None when ``whole`` is 0; inside the wide context only.
+
+    (Cheaper, the same figure: a whole or an empty share is a constant; ``format(..., ".8f")``
+    rounds half-even like the context's ``quantize``, then the zeros are dropped.)
+    """
     if not whole:
         return None
-    return tidy(_WIDE.divide(_WIDE.multiply(part, 100), whole))
+    if part == whole:
+        return _HUNDRED
+    if not part:
+        return _NOUGHT
+    text = format(_WIDE.divide(_WIDE.multiply(part, 100), whole), ".8f").rstrip("0")
+    return PlainDecimal(text[:-1] if text[-1] == "." else text)
 
 
 def _ratio(numerator: Decimal, denominator: Decimal | None) -> Decimal | None:
