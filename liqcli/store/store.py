@@ -502,7 +502,7 @@ class Store:
             return out
         plans = self._plans(symbols, since_ms, until_ms)
         reads = [(i, plan) for i, plan in enumerate(plans) if plan[0] or plan[1]]
-        blobs_of = self._read_only_scripts(
+        blobs_of = self._merged_scripts(
             "read.lua",
             [(self._read_keys(symbols[i], hashes, logs), [len(hashes)])
              for i, (hashes, logs) in reads],
@@ -541,7 +541,7 @@ class Store:
             else:
                 hour_ranges.append((first, (until_ms - 1) // HOUR_MS))
         args = [lo_day, hi_day, *(bound for pair in hour_ranges for bound in pair)]
-        replies = self._read_only_scripts(
+        replies = self._merged_scripts(
             "plan.lua", [(self._plan_keys(name), args) for name in symbols])
         plans = []
         for name, (days, hours, pruned) in zip(symbols, replies, strict=True):
@@ -551,6 +551,57 @@ class Store:
                 _check_not_pruned(name, int(pruned), plan[1], since_ms, until_ms)
             plans.append(plan)
         return plans
+
+    # keys per merged script call (see _merged_scripts); False once a server refused one
+    MERGED_KEYS = 4096
+    _merge_scripts = True
+
+    def _merged_scripts(
+        self, name: str, calls: list[tuple[list[str], list[Any]]]
+    ) -> list[Any]:
+        """What :meth:`_read_only_scripts` returns for the one-symbol calls of ``plan.lua``
+        (the same args in every call) or ``read.lua``, with the calls of many symbols merged
+        into a few (up to MERGED_KEYS keys each) on a single server: a script call costs the
+        server ~15 µs whatever it reads, i.e. more than the reads of a symbol's window. Both
+        scripts return one item per key. On a Cluster (keys of one call must share a slot),
+        and after a server refused keys of several slots (CROSSSLOT: some proxies), one call
+        per symbol."""
+        if len(calls) < 2 or not self._merge_scripts or _is_cluster(self.client):
+            return self._read_only_scripts(name, calls)
+        chunks: list[list[int]] = [[]]
+        size = 0
+        for index, (keys, _args) in enumerate(calls):
+            if size and size + len(keys) > self.MERGED_KEYS:
+                chunks.append([])
+                size = 0
+            chunks[-1].append(index)
+            size += len(keys)
+        merged: list[tuple[list[str], list[Any]]] = []
+        for chunk in chunks:
+            if name == "plan.lua":
+                merged.append(([key for i in chunk for key in calls[i][0]], calls[chunk[0]][1]))
+            else:  # read.lua: every rollup hash first, then every log
+                hashes = [key for i in chunk for key in calls[i][0][: int(calls[i][1][0])]]
+                logs = [key for i in chunk for key in calls[i][0][int(calls[i][1][0]):]]
+                merged.append((hashes + logs, [len(hashes)]))
+        try:
+            replies = self._read_only_scripts(name, merged)
+        except Exception as exc:
+            if "crossslot" not in str(exc).lower():
+                raise
+            self._merge_scripts = False
+            return self._read_only_scripts(name, calls)
+        out: list[Any] = [None] * len(calls)
+        for chunk, reply, (_keys, args) in zip(chunks, replies, merged, strict=True):
+            at = 0  # plan.lua: the groups in order; read.lua: hashes, then logs
+            logs_at = int(args[0]) if name == "read.lua" else 0
+            for i in chunk:
+                keys, call_args = calls[i]
+                first = int(call_args[0]) if name == "read.lua" else len(keys)
+                out[i] = [*reply[at : at + first], *reply[logs_at : logs_at + len(keys) - first]]
+                at += first
+                logs_at += len(keys) - first
+        return out
 
     def _read_only_scripts(
         self, name: str, calls: list[tuple[list[str], list[Any]]]
@@ -589,10 +640,11 @@ class Store:
         pipe = self.client.pipeline(transaction=False)
         for keys, args in calls:
             if name == "plan.lua":
-                pipe.zrangebyscore(keys[0], args[0], args[1])
-                for lo, hi in zip(args[2::2], args[3::2], strict=True):
-                    pipe.zrangebyscore(keys[1], lo, hi)
-                pipe.get(keys[2])
+                for group in range(0, len(keys), 3):
+                    pipe.zrangebyscore(keys[group], args[0], args[1])
+                    for lo, hi in zip(args[2::2], args[3::2], strict=True):
+                        pipe.zrangebyscore(keys[group + 1], lo, hi)
+                    pipe.get(keys[group + 2])
             elif name == "topk_read.lua":
                 for key in keys:  # a set is small (TOP_K members and ties): read it whole
                     pipe.zrevrange(key, 0, -1, withscores=True)
@@ -606,9 +658,13 @@ class Store:
         out: list[Any] = []
         for keys, args in calls:
             if name == "plan.lua":
-                days = b" ".join(next(replies))
-                hours = b" ".join(h for _ in range(len(args[2:]) // 2) for h in next(replies))
-                out.append([days, hours, next(replies) or b""])
+                found: list[Any] = []
+                for _group in range(0, len(keys), 3):
+                    days = b" ".join(next(replies))
+                    hours = b" ".join(h for _ in range(len(args[2:]) // 2)
+                                      for h in next(replies))
+                    found += [days, hours, next(replies) or b""]
+                out.append(found)
             elif name == "topk_read.lua":
                 out.append([_top_members(next(replies), int(args[0])) for _ in keys])
             else:
@@ -1055,6 +1111,9 @@ class _Fold:
         self.sums: dict[bytes, list[int]] = {}  # n, qi, q1, q2, ui, u1, u2, qty e18, usd e18
         self.firsts: dict[bytes, int] = {}
         self.lasts: dict[bytes, int] = {}
+        # rollup hash values by cell, added up column by column in into() (a window of days
+        # reads a cell from each day: one pass of builtins per column, not per value)
+        self.values: dict[bytes, list[bytes]] = {}
 
     def _cell(self, cell: bytes) -> list[int]:
         acc = self.sums.get(cell)
@@ -1092,8 +1151,27 @@ class _Fold:
         """A rollup hash as ``read.lua`` returns it: fields and values joined by newlines."""
         if blob:
             parts = blob.split(b"\n")
+            values = self.values
             for cell, value in zip(parts[::2], parts[1::2], strict=True):
-                self._add_cell(cell, value)
+                found = values.get(cell)
+                if found is None:
+                    values[cell] = [value]
+                else:
+                    found.append(value)
+
+    def _add_values(self) -> None:
+        for cell, values in self.values.items():
+            if len(values) == 1:
+                self._add_cell(cell, values[0])
+                continue
+            n, qi, q1, q2, ui, u1, u2, t0, t1 = zip(
+                *(value.split(b" ") for value in values), strict=True)
+            acc = self._cell(cell)
+            for index, column in enumerate((n, qi, q1, q2, ui, u1, u2)):
+                acc[index] += sum(map(int, column))
+            self._first(cell, min(map(int, t0)))
+            self._last(cell, max(map(int, t1)))
+        self.values = {}
 
     def add_log_lines(
         self, base: int, lines: list[str], since_ms: int | None, until_ms: int | None
@@ -1127,6 +1205,8 @@ class _Fold:
             self._last(cell, ts)
 
     def into(self, rollup: Rollup) -> None:
+        if self.values:
+            self._add_values()
         for cell, (n, qi, q1, q2, ui, u1, u2, qe, ue) in self.sums.items():
             exchange, _, code = cell.decode().partition("|")
             key = (exchange, _CODE_SIDE[code])
