@@ -281,11 +281,13 @@ class _SymbolRows:
             cells[key] = row
             found = exchanges.get(exchange)
             exchanges[exchange] = row if found is None else _add(found, row)
-            sides[key[1]] = _add(sides[key[1]], row)
+            found = sides[key[1]]
+            sides[key[1]] = row if found is _NO_ROW else _add(found, row)
         self.cells = cells
         self.exchanges = exchanges
         self.sides = sides
-        self.total = _add(sides["LONG"], sides["SHORT"])
+        long, short = sides["LONG"], sides["SHORT"]
+        self.total = long if short is _NO_ROW else short if long is _NO_ROW else _add(long, short)
 
 
 def _build_one(
