@@ -507,6 +507,7 @@ class Store:
             [(self._read_keys(symbols[i], hashes, logs), [len(hashes)])
              for i, (hashes, logs) in reads],
         )
+        names: dict[bytes, tuple[str, Side]] = {}
         for (i, (hashes, logs)), blobs in zip(reads, blobs_of, strict=True):
             fold = _Fold()
             for blob in blobs[: len(hashes)]:
@@ -514,7 +515,7 @@ class Store:
             for (_suffix, base), blob in zip(logs, blobs[len(hashes):], strict=True):
                 if blob:
                     fold.add_log_lines(base, blob.decode().split("\n"), since_ms, until_ms)
-            fold.into(out[i])
+            fold.into(out[i], names)
         return out
 
     def _read_keys(self, symbol: str, hashes: list[str], logs: list[tuple[str, int]]) -> list[str]:
@@ -1129,11 +1130,6 @@ class _Fold:
         if cell not in self.lasts or ts > self.lasts[cell]:
             self.lasts[cell] = ts
 
-    def add_hash(self, raw: dict[bytes, bytes]) -> None:
-        """A rollup hash: ``exchange|L`` → ``"n qi q1 q2 ui u1 u2 t0 t1"``."""
-        for cell, value in raw.items():
-            self._add_cell(cell, value)
-
     def _add_cell(self, cell: bytes, value: bytes) -> None:
         n, qi, q1, q2, ui, u1, u2, t0, t1 = map(int, value.split(b" "))
         acc = self._cell(cell)
@@ -1158,20 +1154,6 @@ class _Fold:
                     values[cell] = [value]
                 else:
                     found.append(value)
-
-    def _add_values(self) -> None:
-        for cell, values in self.values.items():
-            if len(values) == 1:
-                self._add_cell(cell, values[0])
-                continue
-            n, qi, q1, q2, ui, u1, u2, t0, t1 = zip(
-                *(value.split(b" ") for value in values), strict=True)
-            acc = self._cell(cell)
-            for index, column in enumerate((n, qi, q1, q2, ui, u1, u2)):
-                acc[index] += sum(map(int, column))
-            self._first(cell, min(map(int, t0)))
-            self._last(cell, max(map(int, t1)))
-        self.values = {}
 
     def add_log_lines(
         self, base: int, lines: list[str], since_ms: int | None, until_ms: int | None
@@ -1204,19 +1186,46 @@ class _Fold:
             self._first(cell, ts)
             self._last(cell, ts)
 
-    def into(self, rollup: Rollup) -> None:
-        if self.values:
-            self._add_values()
-        for cell, (n, qi, q1, q2, ui, u1, u2, qe, ue) in self.sums.items():
-            exchange, _, code = cell.decode().partition("|")
-            key = (exchange, _CODE_SIDE[code])
-            first, last = self.firsts.get(cell), self.lasts.get(cell)
-            if key in rollup.cells:
-                rollup.cells[key].add(n, from_limbs(qi, q1, q2 + qe),
-                                      from_limbs(ui, u1, u2 + ue), first, last)
+    def into(self, rollup: Rollup, names: dict[bytes, tuple[str, Side]] | None = None) -> None:
+        """The cells into ``rollup``, in the order first seen (hashes, then log lines);
+        ``names``: the decoded cell names, shared by the folds of one read."""
+        names = {} if names is None else names
+        sums, values_of = self.sums, self.values
+        cells = rollup.cells
+        for cell in [*values_of, *(cell for cell in sums if cell not in values_of)]:
+            values = values_of.get(cell)
+            first: int | None
+            last: int | None
+            if values is not None and len(values) == 1 and cell not in sums:
+                # one rollup hash holds the cell (a day, or all time): nothing to add up
+                n, qi, q1, q2, ui, u1, u2, t0, t1 = map(int, values[0].split(b" "))
+                qe = ue = 0
+                first, last = t0, t1
+            else:
+                if values is not None:
+                    self._add_values(cell, values)
+                n, qi, q1, q2, ui, u1, u2, qe, ue = sums[cell]
+                first, last = self.firsts.get(cell), self.lasts.get(cell)
+            key = names.get(cell)
+            if key is None:
+                exchange, _, code = cell.decode().partition("|")
+                key = names[cell] = (exchange, _CODE_SIDE[code])
+            if key in cells:
+                cells[key].add(n, from_limbs(qi, q1, q2 + qe), from_limbs(ui, u1, u2 + ue),
+                               first, last)
             else:  # the usual case
-                rollup.cells[key] = Cell(n, _amount(qi, q1, q2 + qe), _amount(ui, u1, u2 + ue),
-                                         first, last)
+                cells[key] = Cell(n, _amount(qi, q1, q2 + qe), _amount(ui, u1, u2 + ue),
+                                  first, last)
+
+    def _add_values(self, cell: bytes, values: list[bytes]) -> None:
+        """Several rollup hashes' values of ``cell``, added up column by column."""
+        n, qi, q1, q2, ui, u1, u2, t0, t1 = zip(
+            *(value.split(b" ") for value in values), strict=True)
+        acc = self._cell(cell)
+        for index, column in enumerate((n, qi, q1, q2, ui, u1, u2)):
+            acc[index] += sum(map(int, column))
+        self._first(cell, min(map(int, t0)))
+        self._last(cell, max(map(int, t1)))
 
 
 def _amount(whole: int, hi: int, lo: int) -> Decimal:
