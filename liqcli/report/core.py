@@ -312,16 +312,19 @@ def _build_one(
     exchange_names = sorted(one.exchanges)
     cells = one.cells
     matrix = []
+    exchanges = []
     for name in exchange_names:
         for side in SIDES:
             row = cells.get((name, side), _NO_ROW)
             matrix.append(MatrixCell(name, side, row[0], row[1], row[2], {base: row[2]}))
+        exchanges.append(_exchange_figures(name, shares(one.exchanges[name]), feeds))
+    sides = one.sides
     return _report(
         symbols=(one.symbol,), base=base, quote=one.quote, window=window, wanted=wanted,
         total=total, qty=qty, qty_by_base={base: qty},
-        sides=tuple(SideFigures(*shares(one.sides[side]), side=side) for side in SIDES),
-        exchanges=tuple(_exchange_figures(name, shares(one.exchanges[name]), feeds)
-                        for name in exchange_names),
+        sides=(SideFigures(*shares(sides["LONG"]), side="LONG"),
+               SideFigures(*shares(sides["SHORT"]), side="SHORT")),
+        exchanges=tuple(exchanges),
         matrix=tuple(matrix),
         multi=False,
     )
