@@ -16,12 +16,14 @@ from typing import Any
 
 import pytest
 import redis
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from liqcli.errors import UsageError
 from liqcli.model import Event, split_symbol
 from liqcli.report.core import compute_stats, stats_from_rollups
 from liqcli.report.timeparse import iso_utc, parse_instant, parse_window
-from liqcli.store.rollup import Rollup
+from liqcli.store.rollup import Cell, Rollup
 from liqcli.store.store import Store
 
 HOUR = 3_600_000
@@ -407,6 +409,145 @@ def test_a_list_of_one_symbol_is_a_one_symbol_report(store: Store, events: list[
     listed, plain = compute_stats(store, ["ETHUSDT"]), compute_stats(store, "ETHUSDT")
     assert not listed.multi and listed.per_symbol == () and listed == plain
     assert compute_stats(store, ["ETHUSDT", "ethusdt"]) == plain  # duplicates dropped
+
+
+# ------------------------------------------------ the fold against a plain one
+def reference_stats(
+    rollups: Sequence[Rollup], since: int | None, until: int | None, now: int,
+    wanted: Sequence[str], multi: bool,
+) -> Any:
+    """The report as the core first built it: every cell added into per-symbol and combined
+    accumulators, quantities by base asset, each figure a Decimal sum from Decimal(0) in a
+    100-digit context. The core's fold must give the same report, digit for digit (repr)."""
+    from liqcli.report import core
+    from liqcli.report.stats import (
+        CumulativeStats,
+        ExchangeFigures,
+        MatrixCell,
+        SideFigures,
+        Totals,
+    )
+
+    def build(group: Sequence[Rollup], is_multi: bool) -> CumulativeStats:
+        symbols = tuple(r.symbol for r in group)
+        pairs = [split_symbol(name) for name in symbols]
+        bases = sorted({b for b, _ in pairs})
+        quotes = sorted({q for _, q in pairs})
+        accs: dict[Any, list[Any]] = {}
+
+        def acc(key: Any) -> list[Any]:
+            return accs.setdefault(key, [0, Decimal(0), {}, None, None])
+
+        for rollup, (base, _) in zip(group, pairs, strict=True):
+            for (exchange, side), cell in rollup.cells.items():
+                if cell.events == 0 or (wanted and exchange not in wanted):
+                    continue
+                for key in ("total", side, ("x", exchange), (exchange, side)):
+                    a = acc(key)
+                    a[0] += cell.events
+                    a[1] += cell.usd
+                    a[2][base] = a[2].get(base, Decimal(0)) + cell.qty
+                    if cell.first_ms is not None and (a[3] is None or cell.first_ms < a[3]):
+                        a[3] = cell.first_ms
+                    if cell.last_ms is not None and (a[4] is None or cell.last_ms > a[4]):
+                        a[4] = cell.last_ms
+        total = acc("total")
+
+        def qty(a: list[Any]) -> Decimal | None:
+            return a[2].get(bases[0], Decimal(0)) if len(bases) == 1 else None
+
+        def pct(part: Decimal, whole: Decimal) -> Decimal | None:
+            return None if not whole else core.tidy(part * 100 / whole)
+
+        def ratio(a: Decimal, b: Decimal) -> Decimal | None:
+            return None if not b else core.tidy(a / b)
+
+        def shares(a: list[Any]) -> tuple[Any, ...]:
+            q, tq = qty(a), qty(total)
+            return (a[0], a[1], q, {b: a[2].get(b, Decimal(0)) for b in bases},
+                    pct(Decimal(a[0]), Decimal(total[0])), pct(a[1], total[1]),
+                    None if q is None or tq is None else pct(q, tq))
+
+        names = sorted(k[1] for k in accs if isinstance(k, tuple) and k[0] == "x")
+        span = core.rate_span_ms(since, until, now, total[3], total[4])
+        tq = qty(total)
+        return CumulativeStats(
+            symbols=symbols, base=bases[0] if len(bases) == 1 else None,
+            quote=quotes[0] if len(quotes) == 1 else None, since_ms=since, until_ms=until,
+            exchange_filter=tuple(wanted), first_ms=total[3], last_ms=total[4],
+            duration_hours=None if total[3] is None or total[4] is None
+            else core.tidy(Decimal(total[4] - total[3]) / core.HOUR_MS),
+            totals=Totals(
+                events=total[0], usd=total[1], qty=tq,
+                qty_by_base={b: total[2].get(b, Decimal(0)) for b in bases},
+                avg_usd=ratio(total[1], Decimal(total[0])),
+                avg_qty=None if tq is None else ratio(tq, Decimal(total[0])),
+                events_per_hour=None if span is None
+                else ratio(Decimal(total[0] * core.HOUR_MS), Decimal(span)),
+                rate_hours=None if span is None else core.tidy(Decimal(span) / core.HOUR_MS),
+            ),
+            sides=tuple(SideFigures(*shares(acc(side)), side=side) for side in ("LONG", "SHORT")),
+            exchanges=tuple(ExchangeFigures(*shares(acc(("x", n))), exchange=n) for n in names),
+            matrix=tuple(
+                MatrixCell(n, side, a[0], a[1], qty(a), {b: a[2].get(b, Decimal(0)) for b in bases})
+                for n in names for side in ("LONG", "SHORT") for a in (acc((n, side)),)
+            ),
+            multi=is_multi,
+        )
+
+    with localcontext() as ctx:
+        ctx.prec = 100
+        if not multi:
+            return build(rollups[:1], False)
+        per_symbol = tuple(build([r], False) for r in rollups)
+        combined = build(rollups, True)
+        from dataclasses import replace
+
+        return replace(combined, per_symbol=per_symbol)
+
+
+AMOUNTS = st.builds(
+    lambda digits, exponent: Decimal(digits).scaleb(exponent),
+    st.integers(0, 10**30), st.integers(-20, 4),
+)
+CELLS = st.builds(
+    lambda events, qty, usd, first, span: Cell(
+        events, qty, usd, first, None if first is None else first + span),
+    st.integers(0, 50), AMOUNTS, AMOUNTS,
+    st.one_of(st.none(), st.integers(T0, T0 + 40 * HOUR)), st.integers(0, 30 * HOUR),
+)
+ROLLUPS = st.lists(
+    st.builds(
+        lambda symbol, cells: Rollup(symbol=symbol, cells=cells),
+        st.sampled_from(["BTCUSDT", "BTCUSDC", "ETHUSDT", "1000PEPEUSDT", "DOTUSD", "SOLUSDT"]),
+        st.dictionaries(
+            st.tuples(st.sampled_from(["binance", "bybit", "okx", "hyperliquid"]),
+                      st.sampled_from(["LONG", "SHORT"])),
+            CELLS, max_size=8),
+    ),
+    min_size=1, max_size=6, unique_by=lambda r: r.symbol,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rollups=ROLLUPS,
+    window=st.sampled_from([(None, None), (T0 + HOUR, None), (None, T0 + 30 * HOUR),
+                            (T0 + HOUR, T0 + 30 * HOUR), (T0 + 50 * HOUR, T0 + 60 * HOUR)]),
+    wanted=st.lists(st.sampled_from(["binance", "bybit", "okx"]), max_size=2, unique=True),
+    multi=st.booleans(),
+)
+def test_the_fold_gives_every_figure_of_a_plain_decimal_fold_digit_for_digit(
+    rollups: list[Rollup], window: tuple[int | None, int | None], wanted: list[str],
+    multi: bool,
+) -> None:
+    since, until = window
+    now = T0 + 45 * HOUR
+    got = stats_from_rollups(rollups, since_ms=since, until_ms=until, exchanges=wanted,
+                             multi=multi, now_ms=now, feeds={})
+    want = reference_stats(rollups, since, until, now, sorted(wanted), multi)
+    assert repr(got) == repr(want)
+    assert got == want
 
 
 def test_old_field_names_are_views_of_the_same_figures(store: Store, events: list[Event]) -> None:

@@ -81,7 +81,10 @@ def test_every_band_equals_the_decimal_recomputation(
         bands = None
     redis_client.flushall()
     store = Store(redis_client)
-    stream = distinct_ids([replace(e, price=p, usd=default_usd(p, e.qty)) for e, p in events])
+    # a notional of 1e13 or more is outside the stored range (refused by design; the shared
+    # event strategy's quantities reach 1e9, here priced up to 10,100)
+    stream = distinct_ids([replace(e, price=p, usd=default_usd(p, e.qty)) for e, p in events
+                           if default_usd(p, e.qty) < Decimal("1e13")])
     stream += stream[: len(stream) // 4]  # replays: counted once
     for start in range(0, len(stream), batch):  # several batches: stored sums are added to
         store.ingest_batch(stream[start : start + batch])

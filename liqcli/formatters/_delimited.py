@@ -42,5 +42,17 @@ def write(
     if options.header:
         writer.writerow([*first, *names])
     values = [cell(value) for value in first.values()]
+    texts: dict[Any, str] = {}  # a multi-symbol report repeats its names, sides and counts
     for row in rows(stats, command):
-        writer.writerow([*values, *(cell(row[name]) for name in names)])
+        line = values.copy()
+        for name in names:
+            value = row[name]
+            kind = type(value)
+            if kind is str or kind is int:
+                text = texts.get(value)
+                if text is None:
+                    text = texts[value] = cell(value)
+            else:
+                text = cell(value)
+            line.append(text)
+        writer.writerow(line)

@@ -446,8 +446,65 @@ def dumps(value: Any, indent: int | None = 2, *, decimal_strings: bool = False) 
     """JSON text; Decimals are written as numbers in plain notation from their exact digits,
     or with ``decimal_strings`` as JSON strings of those digits (``"1.000000000000000001"``:
     exact for consumers that parse numbers as doubles, as jq 1.6 and JavaScript do)."""
+    from json.encoder import encode_basestring_ascii as text_of
+
+    from liqcli.formatters._text import plain_decimal
+
     parts: list[str] = []
-    _encode(value, parts, indent, 0, decimal_strings)
+    add = parts.append
+    # the text that opens each nesting level's items (a report nests a few levels deep)
+    openers: list[str] = []
+    separator = "," if indent is not None else ", "
+
+    def opener(level: int) -> str:
+        while len(openers) <= level:
+            openers.append("" if indent is None else "\n" + " " * (indent * len(openers)))
+        return openers[level]
+
+    def encode(item: Any, level: int) -> None:
+        # the exact types of a report first (the same text as _encode gives), then _encode
+        kind = type(item)
+        if kind is str:
+            add(text_of(item))
+        elif kind is int:
+            add(str(item))
+        elif item is None:
+            add("null")
+        elif isinstance(item, Decimal):
+            add(f'"{plain_decimal(item)}"' if decimal_strings else plain_decimal(item))
+        elif kind is dict:
+            if not item:
+                add("{}")
+                return
+            inner = opener(level + 1)
+            add("{")
+            first = True
+            for key, member in item.items():
+                if not first:
+                    add(separator)
+                first = False
+                add(inner)
+                add(text_of(key if type(key) is str else str(key)) + ": ")
+                encode(member, level + 1)
+            add(opener(level) + "}")
+        elif kind is list or kind is tuple:
+            if not item:
+                add("[]")
+                return
+            inner = opener(level + 1)
+            add("[")
+            first = True
+            for member in item:
+                if not first:
+                    add(separator)
+                first = False
+                add(inner)
+                encode(member, level + 1)
+            add(opener(level) + "]")
+        else:
+            _encode(item, parts, indent, level, decimal_strings)
+
+    encode(value, 0)
     return "".join(parts)
 
 

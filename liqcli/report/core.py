@@ -8,8 +8,7 @@ from __future__ import annotations
 from decimal import Context, Decimal, localcontext
 
 # records, not dataclasses: no dataclasses import or class-creation cost (liqcli/_record.py)
-from liqcli._record import field, replace
-from liqcli._record import record as dataclass
+from liqcli._record import replace
 from liqcli.errors import UsageError
 from liqcli.model import EXCHANGE_RE, SIDES, normalize_symbol, split_symbol
 from liqcli.report.stats import (
@@ -25,7 +24,7 @@ from liqcli.store.rollup import Rollup
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from typing import Protocol
 
     from liqcli.model import Side
@@ -40,6 +39,7 @@ HOUR_MS = 3_600_000
 DERIVED_PLACES = 8
 _QUANTUM = Decimal(1).scaleb(-DERIVED_PLACES)
 _WIDE = Context(prec=100)
+_ZERO = Decimal(0)
 
 
 class RollupSource(Protocol):
@@ -246,12 +246,180 @@ def stats_from_rollups(
     window = (since_ms, until_ms, now_ms)
     with localcontext(_WIDE):
         if not is_multi:
-            return _build((rollups[0],), window, wanted, feeds, multi=False)
-        per_symbol = tuple(
-            _build((r,), window, wanted, feeds, multi=False) for r in rollups
+            return _build_one(_SymbolRows(rollups[0], wanted), window, wanted, feeds)
+        # each symbol's cells are summed once: its own report, then the combined one from them
+        rows = [_SymbolRows(r, wanted) for r in rollups]
+        per_symbol = tuple(_build_one(one, window, wanted, feeds) for one in rows)
+        return _build_combined(rows, per_symbol, window, wanted, feeds)
+
+
+# A breakdown row's sums: (events, usd, qty, first_ms, last_ms). Every sum starts at
+# Decimal(0), as Decimal arithmetic would (so an amount never gets a positive exponent), and
+# is exact (the wide context): its digits and exponent do not depend on the order of adding.
+_Row = tuple[int, Decimal, Decimal, int | None, int | None]
+_NO_ROW: _Row = (0, _ZERO, _ZERO, None, None)
+
+
+def _add(a: _Row, b: _Row) -> _Row:
+    first_a, first_b, last_a, last_b = a[3], b[3], a[4], b[4]
+    return (
+        a[0] + b[0], a[1] + b[1], a[2] + b[2],
+        first_b if first_a is None or (first_b is not None and first_b < first_a) else first_a,
+        last_b if last_a is None or (last_b is not None and last_b > last_a) else last_a,
+    )
+
+
+class _SymbolRows:
+    """One symbol's cells (after the exchange filter) summed by exchange × side, exchange,
+    side and in total: what its report and its share of the combined report are built from."""
+
+    __slots__ = ("base", "cells", "exchanges", "quote", "sides", "symbol", "total")
+
+    def __init__(self, rollup: Rollup, wanted: tuple[str, ...]) -> None:
+        self.symbol = rollup.symbol
+        self.base, self.quote = split_symbol(rollup.symbol)
+        cells: dict[tuple[str, Side], _Row] = {}
+        exchanges: dict[str, _Row] = {}
+        sides: dict[Side, _Row] = {"LONG": _NO_ROW, "SHORT": _NO_ROW}
+        for key, cell in rollup.cells.items():
+            exchange = key[0]
+            if cell.events == 0 or (wanted and exchange not in wanted):
+                continue
+            row = (cell.events, _ZERO + cell.usd, _ZERO + cell.qty, cell.first_ms, cell.last_ms)
+            cells[key] = row
+            found = exchanges.get(exchange)
+            exchanges[exchange] = row if found is None else _add(found, row)
+            found = sides[key[1]]
+            sides[key[1]] = row if found is _NO_ROW else _add(found, row)
+        self.cells = cells
+        self.exchanges = exchanges
+        self.sides = sides
+        long, short = sides["LONG"], sides["SHORT"]
+        self.total = long if short is _NO_ROW else short if long is _NO_ROW else _add(long, short)
+
+
+def _build_one(
+    one: _SymbolRows,
+    window: tuple[int | None, int | None, int | None],
+    wanted: tuple[str, ...],
+    feeds: Mapping[str, Feed],
+) -> CumulativeStats:
+    """The one-symbol report of ``one`` (a single base asset: every row has a quantity)."""
+    base = one.base
+    total = one.total
+    events, usd, qty = total[0], total[1], total[2]
+    whole_events = Decimal(events)
+
+    def shares(row: _Row) -> _Shares:
+        n, amount, part = row[0], row[1], row[2]
+        return (
+            n, amount, part, {base: part},
+            _pct(Decimal(n), whole_events), _pct(amount, usd), _pct(part, qty),
         )
-        combined = _build(tuple(rollups), window, wanted, feeds, multi=True)
-        return replace(combined, per_symbol=per_symbol)
+
+    exchange_names = sorted(one.exchanges)
+    cells = one.cells
+    matrix = []
+    exchanges = []
+    for name in exchange_names:
+        for side in SIDES:
+            row = cells.get((name, side), _NO_ROW)
+            matrix.append(MatrixCell(name, side, row[0], row[1], row[2], {base: row[2]}))
+        exchanges.append(_exchange_figures(name, shares(one.exchanges[name]), feeds))
+    sides = one.sides
+    return _report(
+        symbols=(one.symbol,), base=base, quote=one.quote, window=window, wanted=wanted,
+        total=total, qty=qty, qty_by_base={base: qty},
+        sides=(SideFigures(*shares(sides["LONG"]), side="LONG"),
+               SideFigures(*shares(sides["SHORT"]), side="SHORT")),
+        exchanges=tuple(exchanges),
+        matrix=tuple(matrix),
+        multi=False,
+    )
+
+
+def _build_combined(
+    rows: Sequence[_SymbolRows],
+    per_symbol: tuple[CumulativeStats, ...],
+    window: tuple[int | None, int | None, int | None],
+    wanted: tuple[str, ...],
+    feeds: Mapping[str, Feed],
+) -> CumulativeStats:
+    """The report over all of ``rows`` (a multi-symbol report), from their row sums.
+
+    Quantities are summed by base asset only; ``qty`` is None unless one base is in the
+    report."""
+    bases = sorted({one.base for one in rows})
+    quotes = sorted({one.quote for one in rows})
+    single = bases[0] if len(bases) == 1 else None
+    # (exchange, side) and each breakdown: events, usd, first, last (qty left 0: mixed bases),
+    # and the quantity by base asset
+    cells: dict[tuple[str, Side], _Row] = {}
+    cell_qty: dict[tuple[str, Side], dict[str, Decimal]] = {}
+    for one in rows:
+        base = one.base
+        for key, (n, usd, qty, first, last) in one.cells.items():
+            row = cells.get(key)
+            if row is None:
+                cells[key] = (n, usd, _ZERO, first, last)
+                cell_qty[key] = {base: qty}
+                continue
+            cells[key] = _add(row, (n, usd, _ZERO, first, last))
+            found = cell_qty[key]
+            found[base] = found.get(base, _ZERO) + qty
+    exchange_names = sorted({exchange for exchange, _ in cells})
+    exchanges: dict[str, _Row] = {}
+    exchange_qty: dict[str, dict[str, Decimal]] = {}
+    sides: dict[Side, _Row] = {"LONG": _NO_ROW, "SHORT": _NO_ROW}
+    side_qty: dict[Side, dict[str, Decimal]] = {side: {} for side in SIDES}
+    total_qty: dict[str, Decimal] = {}
+    for key, row in cells.items():
+        exchange, side = key
+        exchanges[exchange] = _add(exchanges.get(exchange, _NO_ROW), row)
+        sides[side] = _add(sides[side], row)
+        for found in (exchange_qty.setdefault(exchange, {}), side_qty[side], total_qty):
+            for base, qty in cell_qty[key].items():
+                found[base] = found.get(base, _ZERO) + qty
+    total = _add(sides["LONG"], sides["SHORT"])
+
+    def by_base(found: dict[str, Decimal]) -> dict[str, Decimal]:
+        return {base: found.get(base, _ZERO) for base in bases}
+
+    whole_qty = None if single is None else total_qty.get(single, _ZERO)
+    whole_events = Decimal(total[0])
+
+    def shares_of(qty_of: dict[str, Decimal]) -> Callable[[_Row], _Shares]:
+        def shares(row: _Row) -> _Shares:
+            qty = None if single is None else qty_of.get(single, _ZERO)
+            return (
+                row[0], row[1], qty, by_base(qty_of),
+                _pct(Decimal(row[0]), whole_events), _pct(row[1], total[1]),
+                None if qty is None or whole_qty is None else _pct(qty, whole_qty),
+            )
+        return shares
+
+    no_qty: dict[str, Decimal] = {}
+    return _report(
+        symbols=tuple(one.symbol for one in rows), base=single,
+        quote=quotes[0] if len(quotes) == 1 else None, window=window, wanted=wanted,
+        total=total, qty=whole_qty, qty_by_base=by_base(total_qty),
+        sides=tuple(SideFigures(*shares_of(side_qty[side])(sides[side]), side=side)
+                    for side in SIDES),
+        exchanges=tuple(
+            _exchange_figures(name, shares_of(exchange_qty[name])(exchanges[name]), feeds)
+            for name in exchange_names
+        ),
+        matrix=tuple(
+            MatrixCell(name, side, row[0], row[1],
+                       None if single is None else qty_of.get(single, _ZERO), by_base(qty_of))
+            for name in exchange_names
+            for side in SIDES
+            for row, qty_of in ((cells.get((name, side), _NO_ROW),
+                                 cell_qty.get((name, side), no_qty)),)
+        ),
+        multi=True,
+        per_symbol=per_symbol,
+    )
 
 
 # events, usd, qty, qty_by_base, events_pct, usd_pct, qty_pct (the field order of Figures)
@@ -261,128 +429,55 @@ _Shares = tuple[
 ]
 
 
-@dataclass(slots=True)
-class _Acc:
-    events: int = 0
-    usd: Decimal = Decimal(0)
-    qty_by_base: dict[str, Decimal] = field(default_factory=dict)
-    first_ms: int | None = None
-    last_ms: int | None = None
-
-    def add(self, base: str, events: int, usd: Decimal, qty: Decimal,
-            first_ms: int | None, last_ms: int | None) -> None:
-        self.events += events
-        self.usd += usd
-        self.qty_by_base[base] = self.qty_by_base.get(base, Decimal(0)) + qty
-        if first_ms is not None and (self.first_ms is None or first_ms < self.first_ms):
-            self.first_ms = first_ms
-        if last_ms is not None and (self.last_ms is None or last_ms > self.last_ms):
-            self.last_ms = last_ms
-
-    def qty(self, bases: Sequence[str]) -> Decimal | None:
-        """The quantity when the report has one base asset, else None."""
-        if len(bases) != 1:
-            return None
-        return self.qty_by_base.get(bases[0], Decimal(0))
-
-    def by_base(self, bases: Sequence[str]) -> dict[str, Decimal]:
-        return {base: self.qty_by_base.get(base, Decimal(0)) for base in bases}
-
-
-def _build(
-    rollups: tuple[Rollup, ...],
-    window: tuple[int | None, int | None, int | None],
-    wanted: tuple[str, ...],
-    feeds: Mapping[str, Feed],
-    *,
-    multi: bool,
+def _report(
+    *, symbols: tuple[str, ...], base: str | None, quote: str | None,
+    window: tuple[int | None, int | None, int | None], wanted: tuple[str, ...], total: _Row,
+    qty: Decimal | None, qty_by_base: dict[str, Decimal], sides: tuple[SideFigures, ...],
+    exchanges: tuple[ExchangeFigures, ...], matrix: tuple[MatrixCell, ...], multi: bool,
+    per_symbol: tuple[CumulativeStats, ...] = (),
 ) -> CumulativeStats:
+    """A report from its rows; the totals' averages, rate and duration derived here."""
     since_ms, until_ms, now_ms = window
-    symbols = tuple(r.symbol for r in rollups)
-    pairs = [split_symbol(s) for s in symbols]
-    bases = sorted({base for base, _ in pairs})
-    quotes = sorted({quote for _, quote in pairs})
-
-    total = _Acc()
-    by_side: dict[Side, _Acc] = {side: _Acc() for side in SIDES}
-    by_exchange: dict[str, _Acc] = {}
-    by_cell: dict[tuple[str, Side], _Acc] = {}
-    for rollup, (base, _) in zip(rollups, pairs, strict=True):
-        for (exchange, side), cell in rollup.cells.items():
-            if cell.events == 0 or (wanted and exchange not in wanted):
-                continue
-            figures = (base, cell.events, cell.usd, cell.qty, cell.first_ms, cell.last_ms)
-            total.add(*figures)
-            by_side[side].add(*figures)
-            by_exchange.setdefault(exchange, _Acc()).add(*figures)
-            by_cell.setdefault((exchange, side), _Acc()).add(*figures)
-
-    total_qty = total.qty(bases)
-    duration = _duration_hours(total.first_ms, total.last_ms)
-    span_ms = rate_span_ms(since_ms, until_ms, now_ms, total.first_ms, total.last_ms)
-
-    def shares(acc: _Acc) -> _Shares:
-        qty = acc.qty(bases)
-        return (
-            acc.events,
-            acc.usd,
-            qty,
-            acc.by_base(bases),
-            _pct(Decimal(acc.events), Decimal(total.events)),
-            _pct(acc.usd, total.usd),
-            None if qty is None or total_qty is None else _pct(qty, total_qty),
-        )
-
-    exchange_names = sorted(by_exchange)
+    events, usd, first_ms, last_ms = total[0], total[1], total[3], total[4]
+    span_ms = rate_span_ms(since_ms, until_ms, now_ms, first_ms, last_ms)
+    count = Decimal(events)
     return CumulativeStats(
         symbols=symbols,
-        base=bases[0] if len(bases) == 1 else None,
-        quote=quotes[0] if len(quotes) == 1 else None,
+        base=base,
+        quote=quote,
         since_ms=since_ms,
         until_ms=until_ms,
         exchange_filter=wanted,
-        first_ms=total.first_ms,
-        last_ms=total.last_ms,
-        duration_hours=duration,
+        first_ms=first_ms,
+        last_ms=last_ms,
+        duration_hours=_duration_hours(first_ms, last_ms),
         totals=Totals(
-            events=total.events,
-            usd=total.usd,
-            qty=total_qty,
-            qty_by_base=total.by_base(bases),
-            avg_usd=_ratio(total.usd, Decimal(total.events)),
-            avg_qty=None if total_qty is None else _ratio(total_qty, Decimal(total.events)),
+            events=events,
+            usd=usd,
+            qty=qty,
+            qty_by_base=qty_by_base,
+            avg_usd=_ratio(usd, count),
+            avg_qty=None if qty is None else _ratio(qty, count),
             events_per_hour=(
-                None if span_ms is None else _ratio(Decimal(total.events * HOUR_MS),
-                                                    Decimal(span_ms))
+                None if span_ms is None else _ratio(Decimal(events * HOUR_MS), Decimal(span_ms))
             ),
             rate_hours=None if span_ms is None else _hours(span_ms),
         ),
-        sides=tuple(SideFigures(*shares(by_side[side]), side=side) for side in SIDES),
-        exchanges=tuple(
-            ExchangeFigures(
-                *shares(by_exchange[name]), exchange=name,
-                complete=None if (feed := feeds.get(name)) is None else feed.complete,
-                note="" if feed is None else feed.note,
-            )
-            for name in exchange_names
-        ),
-        matrix=tuple(
-            _matrix_cell(name, side, by_cell.get((name, side), _Acc()), bases)
-            for name in exchange_names
-            for side in SIDES
-        ),
+        sides=sides,
+        exchanges=exchanges,
+        matrix=matrix,
         multi=multi,
+        per_symbol=per_symbol,
     )
 
 
-def _matrix_cell(exchange: str, side: Side, acc: _Acc, bases: Sequence[str]) -> MatrixCell:
-    return MatrixCell(
-        exchange=exchange,
-        side=side,
-        events=acc.events,
-        usd=acc.usd,
-        qty=acc.qty(bases),
-        qty_by_base=acc.by_base(bases),
+def _exchange_figures(
+    name: str, shares: _Shares, feeds: Mapping[str, Feed]
+) -> ExchangeFigures:
+    feed = feeds.get(name)
+    return ExchangeFigures(
+        *shares, exchange=name, complete=None if feed is None else feed.complete,
+        note="" if feed is None else feed.note,
     )
 
 
@@ -412,10 +507,24 @@ def tidy(value: Decimal) -> PlainDecimal:
     return PlainDecimal(text)
 
 
+_HUNDRED = PlainDecimal(100)
+_NOUGHT = PlainDecimal(0)
+
+
 def _pct(part: Decimal, whole: Decimal) -> Decimal | None:
+    """``tidy(part * 100 / whole)``, None when ``whole`` is 0; inside the wide context only.
+
+    (Cheaper, the same figure: a whole or an empty share is a constant; ``format(..., ".8f")``
+    rounds half-even like the context's ``quantize``, then the zeros are dropped.)
+    """
     if not whole:
         return None
-    return tidy(_WIDE.divide(_WIDE.multiply(part, 100), whole))
+    if part == whole:
+        return _HUNDRED
+    if not part:
+        return _NOUGHT
+    text = format(_WIDE.divide(_WIDE.multiply(part, 100), whole), ".8f").rstrip("0")
+    return PlainDecimal(text[:-1] if text[-1] == "." else text)
 
 
 def _ratio(numerator: Decimal, denominator: Decimal | None) -> Decimal | None:

@@ -1,5 +1,6 @@
--- liqcli window read (schema 2): rollup hashes and log strings of ONE symbol, each as one string.
--- All keys share the symbol's hash tag (Redis Cluster safe) and are declared in KEYS.
+-- liqcli window read (schema 2): rollup hashes and log strings, each as one string.
+-- Every key is declared in KEYS. On a Cluster a call reads ONE symbol (its keys share the
+-- symbol's hash tag); on a single server one call may read many symbols.
 --
 -- KEYS[1..ARGV[1]]  rollup hashes (day, hour, slot): each returned as "field\nvalue\n..."
 -- KEYS[ARGV[1]+1..] logs (strings of "\n"-separated event lines): returned as they are

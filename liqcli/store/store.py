@@ -62,6 +62,7 @@ TOP_K = 100  # each day keeps (at least) its TOP_K largest events by USD and by 
 _E9 = 10**9
 _ZERO = Decimal(0)
 _E18 = 10**18
+_EXACT_UNITS = 10**59  # 1e-18 units below this fit AMOUNT_CONTEXT (60 digits) exactly
 _SIDE_CODE: dict[str, str] = {"LONG": "L", "SHORT": "S"}
 _CODE_SIDE: dict[str, Side] = {"L": "LONG", "S": "SHORT"}
 
@@ -486,23 +487,32 @@ class Store:
         if since_ms is None and until_ms is None:
             # (measured: a pipeline of HGETALLs parses faster than read.lua's one string per
             # symbol, whose EVALSHA costs more on both sides)
+            # one hash per symbol, one field per cell: each cell is built straight from its
+            # field (nothing to add up), its fields' names decoded once per call
             pipe = self.client.pipeline(transaction=False)
             for name in symbols:
                 pipe.hgetall(self.key(name, "t"))
+            keys: dict[bytes, tuple[str, Side]] = {}
             for rollup, raw in zip(out, pipe.execute(), strict=True):
-                fold = _Fold()
-                fold.add_hash(raw)
-                fold.into(rollup)
+                cells = rollup.cells
+                for field, value in raw.items():
+                    key = keys.get(field)
+                    if key is None:
+                        exchange, _, code = field.decode().partition("|")
+                        key = keys[field] = (exchange, _CODE_SIDE[code])
+                    n, qi, q1, q2, ui, u1, u2, t0, t1 = map(int, value.split(b" "))
+                    cells[key] = Cell(n, _amount(qi, q1, q2), _amount(ui, u1, u2), t0, t1)
             return out
         if since_ms is not None and until_ms is not None and since_ms >= until_ms:
             return out
         plans = self._plans(symbols, since_ms, until_ms)
         reads = [(i, plan) for i, plan in enumerate(plans) if plan[0] or plan[1]]
-        blobs_of = self._read_only_scripts(
+        blobs_of = self._merged_scripts(
             "read.lua",
             [(self._read_keys(symbols[i], hashes, logs), [len(hashes)])
              for i, (hashes, logs) in reads],
         )
+        names: dict[bytes, tuple[str, Side]] = {}
         for (i, (hashes, logs)), blobs in zip(reads, blobs_of, strict=True):
             fold = _Fold()
             for blob in blobs[: len(hashes)]:
@@ -510,7 +520,7 @@ class Store:
             for (_suffix, base), blob in zip(logs, blobs[len(hashes):], strict=True):
                 if blob:
                     fold.add_log_lines(base, blob.decode().split("\n"), since_ms, until_ms)
-            fold.into(out[i])
+            fold.into(out[i], names)
         return out
 
     def _read_keys(self, symbol: str, hashes: list[str], logs: list[tuple[str, int]]) -> list[str]:
@@ -537,7 +547,7 @@ class Store:
             else:
                 hour_ranges.append((first, (until_ms - 1) // HOUR_MS))
         args = [lo_day, hi_day, *(bound for pair in hour_ranges for bound in pair)]
-        replies = self._read_only_scripts(
+        replies = self._merged_scripts(
             "plan.lua", [(self._plan_keys(name), args) for name in symbols])
         plans = []
         for name, (days, hours, pruned) in zip(symbols, replies, strict=True):
@@ -547,6 +557,57 @@ class Store:
                 _check_not_pruned(name, int(pruned), plan[1], since_ms, until_ms)
             plans.append(plan)
         return plans
+
+    # keys per merged script call (see _merged_scripts); False once a server refused one
+    MERGED_KEYS = 4096
+    _merge_scripts = True
+
+    def _merged_scripts(
+        self, name: str, calls: list[tuple[list[str], list[Any]]]
+    ) -> list[Any]:
+        """What :meth:`_read_only_scripts` returns for the one-symbol calls of ``plan.lua``
+        (the same args in every call) or ``read.lua``, with the calls of many symbols merged
+        into a few (up to MERGED_KEYS keys each) on a single server: a script call costs the
+        server ~15 µs whatever it reads, i.e. more than the reads of a symbol's window. Both
+        scripts return one item per key. On a Cluster (keys of one call must share a slot),
+        and after a server refused keys of several slots (CROSSSLOT: some proxies), one call
+        per symbol."""
+        if len(calls) < 2 or not self._merge_scripts or _is_cluster(self.client):
+            return self._read_only_scripts(name, calls)
+        chunks: list[list[int]] = [[]]
+        size = 0
+        for index, (keys, _args) in enumerate(calls):
+            if size and size + len(keys) > self.MERGED_KEYS:
+                chunks.append([])
+                size = 0
+            chunks[-1].append(index)
+            size += len(keys)
+        merged: list[tuple[list[str], list[Any]]] = []
+        for chunk in chunks:
+            if name == "plan.lua":
+                merged.append(([key for i in chunk for key in calls[i][0]], calls[chunk[0]][1]))
+            else:  # read.lua: every rollup hash first, then every log
+                hashes = [key for i in chunk for key in calls[i][0][: int(calls[i][1][0])]]
+                logs = [key for i in chunk for key in calls[i][0][int(calls[i][1][0]):]]
+                merged.append((hashes + logs, [len(hashes)]))
+        try:
+            replies = self._read_only_scripts(name, merged)
+        except Exception as exc:
+            if "crossslot" not in str(exc).lower():
+                raise
+            self._merge_scripts = False
+            return self._read_only_scripts(name, calls)
+        out: list[Any] = [None] * len(calls)
+        for chunk, reply, (_keys, args) in zip(chunks, replies, merged, strict=True):
+            at = 0  # plan.lua: the groups in order; read.lua: hashes, then logs
+            logs_at = int(args[0]) if name == "read.lua" else 0
+            for i in chunk:
+                keys, call_args = calls[i]
+                first = int(call_args[0]) if name == "read.lua" else len(keys)
+                out[i] = [*reply[at : at + first], *reply[logs_at : logs_at + len(keys) - first]]
+                at += first
+                logs_at += len(keys) - first
+        return out
 
     def _read_only_scripts(
         self, name: str, calls: list[tuple[list[str], list[Any]]]
@@ -585,10 +646,11 @@ class Store:
         pipe = self.client.pipeline(transaction=False)
         for keys, args in calls:
             if name == "plan.lua":
-                pipe.zrangebyscore(keys[0], args[0], args[1])
-                for lo, hi in zip(args[2::2], args[3::2], strict=True):
-                    pipe.zrangebyscore(keys[1], lo, hi)
-                pipe.get(keys[2])
+                for group in range(0, len(keys), 3):
+                    pipe.zrangebyscore(keys[group], args[0], args[1])
+                    for lo, hi in zip(args[2::2], args[3::2], strict=True):
+                        pipe.zrangebyscore(keys[group + 1], lo, hi)
+                    pipe.get(keys[group + 2])
             elif name == "topk_read.lua":
                 for key in keys:  # a set is small (TOP_K members and ties): read it whole
                     pipe.zrevrange(key, 0, -1, withscores=True)
@@ -602,9 +664,13 @@ class Store:
         out: list[Any] = []
         for keys, args in calls:
             if name == "plan.lua":
-                days = b" ".join(next(replies))
-                hours = b" ".join(h for _ in range(len(args[2:]) // 2) for h in next(replies))
-                out.append([days, hours, next(replies) or b""])
+                found: list[Any] = []
+                for _group in range(0, len(keys), 3):
+                    days = b" ".join(next(replies))
+                    hours = b" ".join(h for _ in range(len(args[2:]) // 2)
+                                      for h in next(replies))
+                    found += [days, hours, next(replies) or b""]
+                out.append(found)
             elif name == "topk_read.lua":
                 out.append([_top_members(next(replies), int(args[0])) for _ in keys])
             else:
@@ -1051,6 +1117,9 @@ class _Fold:
         self.sums: dict[bytes, list[int]] = {}  # n, qi, q1, q2, ui, u1, u2, qty e18, usd e18
         self.firsts: dict[bytes, int] = {}
         self.lasts: dict[bytes, int] = {}
+        # rollup hash values by cell, added up column by column in into() (a window of days
+        # reads a cell from each day: one pass of builtins per column, not per value)
+        self.values: dict[bytes, list[bytes]] = {}
 
     def _cell(self, cell: bytes) -> list[int]:
         acc = self.sums.get(cell)
@@ -1065,11 +1134,6 @@ class _Fold:
     def _last(self, cell: bytes, ts: int) -> None:
         if cell not in self.lasts or ts > self.lasts[cell]:
             self.lasts[cell] = ts
-
-    def add_hash(self, raw: dict[bytes, bytes]) -> None:
-        """A rollup hash: ``exchange|L`` → ``"n qi q1 q2 ui u1 u2 t0 t1"``."""
-        for cell, value in raw.items():
-            self._add_cell(cell, value)
 
     def _add_cell(self, cell: bytes, value: bytes) -> None:
         n, qi, q1, q2, ui, u1, u2, t0, t1 = map(int, value.split(b" "))
@@ -1088,8 +1152,13 @@ class _Fold:
         """A rollup hash as ``read.lua`` returns it: fields and values joined by newlines."""
         if blob:
             parts = blob.split(b"\n")
+            values = self.values
             for cell, value in zip(parts[::2], parts[1::2], strict=True):
-                self._add_cell(cell, value)
+                found = values.get(cell)
+                if found is None:
+                    values[cell] = [value]
+                else:
+                    found.append(value)
 
     def add_log_lines(
         self, base: int, lines: list[str], since_ms: int | None, until_ms: int | None
@@ -1122,17 +1191,57 @@ class _Fold:
             self._first(cell, ts)
             self._last(cell, ts)
 
-    def into(self, rollup: Rollup) -> None:
-        for cell, (n, qi, q1, q2, ui, u1, u2, qe, ue) in self.sums.items():
-            exchange, _, code = cell.decode().partition("|")
-            key = (exchange, _CODE_SIDE[code])
-            qty, usd = from_limbs(qi, q1, q2 + qe), from_limbs(ui, u1, u2 + ue)
-            first, last = self.firsts.get(cell), self.lasts.get(cell)
-            if key in rollup.cells:
-                rollup.cells[key].add(n, qty, usd, first, last)
-            else:  # the usual case (0 + value: the same exponent as Cell.add gives)
-                rollup.cells[key] = Cell(n, AMOUNT_CONTEXT.add(_ZERO, qty),
-                                         AMOUNT_CONTEXT.add(_ZERO, usd), first, last)
+    def into(self, rollup: Rollup, names: dict[bytes, tuple[str, Side]] | None = None) -> None:
+        """The cells into ``rollup``, in the order first seen (hashes, then log lines);
+        ``names``: the decoded cell names, shared by the folds of one read."""
+        names = {} if names is None else names
+        sums, values_of = self.sums, self.values
+        cells = rollup.cells
+        for cell in [*values_of, *(cell for cell in sums if cell not in values_of)]:
+            values = values_of.get(cell)
+            first: int | None
+            last: int | None
+            if values is not None and len(values) == 1 and cell not in sums:
+                # one rollup hash holds the cell (a day, or all time): nothing to add up
+                n, qi, q1, q2, ui, u1, u2, t0, t1 = map(int, values[0].split(b" "))
+                qe = ue = 0
+                first, last = t0, t1
+            else:
+                if values is not None:
+                    self._add_values(cell, values)
+                n, qi, q1, q2, ui, u1, u2, qe, ue = sums[cell]
+                first, last = self.firsts.get(cell), self.lasts.get(cell)
+            key = names.get(cell)
+            if key is None:
+                exchange, _, code = cell.decode().partition("|")
+                key = names[cell] = (exchange, _CODE_SIDE[code])
+            if key in cells:
+                cells[key].add(n, from_limbs(qi, q1, q2 + qe), from_limbs(ui, u1, u2 + ue),
+                               first, last)
+            else:  # the usual case
+                cells[key] = Cell(n, _amount(qi, q1, q2 + qe), _amount(ui, u1, u2 + ue),
+                                  first, last)
+
+    def _add_values(self, cell: bytes, values: list[bytes]) -> None:
+        """Several rollup hashes' values of ``cell``, added up column by column."""
+        n, qi, q1, q2, ui, u1, u2, t0, t1 = zip(
+            *(value.split(b" ") for value in values), strict=True)
+        acc = self._cell(cell)
+        for index, column in enumerate((n, qi, q1, q2, ui, u1, u2)):
+            acc[index] += sum(map(int, column))
+        self._first(cell, min(map(int, t0)))
+        self._last(cell, max(map(int, t1)))
+
+
+def _amount(whole: int, hi: int, lo: int) -> Decimal:
+    """A new cell's amount from limbs: ``0 + from_limbs(...)`` (the exponent ``Cell.add`` gives:
+    the shortest form, but never above 0), built by three context operations instead of
+    text (the same digits and exponent while exact in AMOUNT_CONTEXT: a cell has ≤ 35)."""
+    units = whole * _E18 + hi * _E9 + lo
+    if units >= _EXACT_UNITS:
+        return AMOUNT_CONTEXT.add(_ZERO, from_limbs(whole, hi, lo))
+    return AMOUNT_CONTEXT.add(
+        _ZERO, AMOUNT_CONTEXT.normalize(AMOUNT_CONTEXT.scaleb(Decimal(units), -18)))
 
 
 def _parse_log(base: int, blob: bytes) -> list[tuple[int, bytes, int, int]]:
