@@ -219,6 +219,7 @@ def _duckdb_timings(data: Path, tmp: Path, calls: int,
 
     parquet = tmp / "events.parquet"
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # it would print on stdout (the rows' stream)
     if _parquet_by_duckdb(con, data, parquet):
         return _duckdb_queries(con, parquet, calls, windows)
     columns: dict[str, list[Any]] = {k: [] for k in
