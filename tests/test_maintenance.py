@@ -287,3 +287,62 @@ def test_prune_keeps_top_and_levels_of_pruned_days_and_refuses_their_log_reads(
         with pytest.raises(PrunedWindow):
             read()
     assert not verify_symbol(store, "BTCUSDT").differences  # tu/tq/pb keys are not strays
+
+
+@pytest.mark.parametrize("caps", [None, (400, 400)])
+def test_prune_folds_the_day_logs_into_the_days_top_k_sets_and_price_bands(
+    redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch, caps: tuple[int, int] | None,
+) -> None:
+    """Schema 3: a day log's events are in no top-K set or price band (readers add the day
+    log). Prune folds them in, in the same script call that deletes the log (trimming as
+    ingest does), so whole pruned days answer exactly as before: sparse days (default caps:
+    every event in its day log) and mixed ones (small caps: day, hour and slot logs)."""
+    import random
+    from decimal import Decimal
+
+    import liqcli.store.store as store_module
+    from liqcli.model import Event
+    from liqcli.store.pricebands import events_buckets
+
+    monkeypatch.setattr(store_module, "TOP_K", 3)  # the fold must trim too
+    redis_client.flushall()
+    store = Store(redis_client)
+    store.log_caps = caps or store.log_caps
+    rng = random.Random(7)
+    events = []
+    for i in range(40 if caps is None else 300):
+        price = Decimal(rng.randint(90_000, 99_000)) / 10
+        qty = Decimal(rng.randint(1, 9_999)) / 1000
+        usd = price * qty if i % 3 else price * qty + Decimal("0.5")  # logged usd, or not
+        events.append(Event(
+            exchange=rng.choice(("binance", "bybit")), symbol="BTCUSDT",
+            side=rng.choice(("LONG", "SHORT")), price=price, qty=qty, usd=usd,
+            ts_ms=T0 + rng.randrange(3 * DAY), id=f"i{i}"))
+    store.ingest(events)
+    first = T0 // DAY
+    assert all(redis_client.get(store.key("BTCUSDT", f"ld:{d}")) for d in (first, first + 1))
+    if caps is None:  # sparse: no structure at all before the prune
+        assert not redis_client.exists(store.key("BTCUSDT", f"tu:D:{first}"),
+                                       store.key("BTCUSDT", f"pb:D:{first}"))
+
+    def answers(since: int, until: int) -> Any:
+        return ({by: sorted((e.ts_ms, e.exchange, e.id) for e in
+                            store.top_events("BTCUSDT", since, until, 3, by))
+                 for by in ("usd", "qty")}, store.price_buckets("BTCUSDT", since, until)[0])
+
+    windows = [(first * DAY, (first + 1) * DAY), (first * DAY, (first + 3) * DAY)]
+    before = {w: answers(*w) for w in windows}
+    for since, until in windows:
+        inside = [e for e in events if since <= e.ts_ms < until]
+        assert before[(since, until)][0]["usd"] == sorted(
+            (e.ts_ms, e.exchange, e.id) for e in sorted(inside, key=lambda e: -e.usd)[:3])
+        assert before[(since, until)][0]["qty"] == sorted(
+            (e.ts_ms, e.exchange, e.id) for e in sorted(inside, key=lambda e: -e.qty)[:3])
+        assert before[(since, until)][1] == events_buckets(inside)[0]
+    prune_symbol(store, "BTCUSDT", (first + 2) * DAY, apply=True)
+    assert not redis_client.exists(store.key("BTCUSDT", f"ld:{first}"))
+    held = redis_client.zrange(store.key("BTCUSDT", f"tu:D:{first}"), 0, -1)
+    assert b"~" in held and len(held) >= 4  # the fold trimmed to K = 3 (and ties), marked
+    for w in windows:  # whole days, pruned or not: the same exact answers
+        assert answers(*w) == before[w]
+    assert not verify_symbol(store, "BTCUSDT").differences

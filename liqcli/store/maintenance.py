@@ -31,7 +31,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import liqcli.store.store as store_module
 from liqcli.errors import StoreError
+from liqcli.model import Event
 from liqcli.store.store import (
     DAY_MS,
     DEDUPE_TIERS,
@@ -43,6 +45,7 @@ from liqcli.store.store import (
     _e18,
     _limbs,
     _script_source,
+    _structure_args,
     amount_parts,
     fingerprint,
     from_limbs,
@@ -406,11 +409,14 @@ def _prune_day(store: Store, symbol: str, day: int, script: Any) -> tuple[int, i
     blobs = replies[: len(logs)]
     drops: dict[str, list[bytes]] = {}  # dedupe key -> fingerprints that may be in it
     events = 0
-    for blob in blobs:
+    day_log: list[Event] = []  # the day log's events: folded into the day's structures
+    for index, blob in enumerate(blobs):
         if not blob:
             continue
         for event in _decode_lines(symbol, day * DAY_MS, blob.decode().split("\n")):
             events += 1
+            if index == 0:
+                day_log.append(event)
             price, _, _, _ = amount_parts(event.price, "price")
             qty, _, _, _ = amount_parts(event.qty, "qty")
             usd, _, _, _ = amount_parts(event.usd, "usd", zero_ok=True)
@@ -422,9 +428,11 @@ def _prune_day(store: Store, symbol: str, day: int, script: Any) -> tuple[int, i
     if script is None:
         return events, freed, True
     dedupe = sorted(drops)
-    done = script(keys=[store.key(symbol, "pruned"), *logs, *dedupe],
+    keys = [store.key(symbol, "pruned"), *logs, *dedupe]
+    top, bands = _structure_args(store.key(symbol, ""), day_log, keys)
+    done = script(keys=keys,
                   args=[day + 1, len(logs), *(len(b or b"") for b in blobs),
-                        *(b"".join(drops[k]) for k in dedupe)])
+                        *(b"".join(drops[k]) for k in dedupe), top, store_module.TOP_K, bands])
     return events, freed, bool(done)
 
 

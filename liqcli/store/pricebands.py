@@ -6,9 +6,11 @@ A price falls in the *fine bucket* of its first 4 significant digits: ``91,066.6
 hash ``<p>:{S}:pb:D:<day>`` with one field per bucket and side
 (``9106e1|L``) holding ``n qi q1 q2 ui u1 u2``: events, then quantity and notional as the same
 three limbs as the rollups (integer part, 1e-9 and 1e-18 units), kept as decimal text and
-added with exact integer arithmetic. A window then reads one hash per whole day, and the
-events of its (at most two) partial edge days from the log: O(buckets + two days' events),
-not O(events of the window).
+added with exact integer arithmetic. Schema 3: the hash counts only the day's events stored
+outside its day log ``ld:<day>`` (a sparse day has no hash); ``liqcli prune`` folds a day
+log's events in before deleting it. A window then reads one hash and one day log (below the
+day log cap) per whole day, in one round trip, and the events of its (at most two) partial
+edge days from the log: O(buckets + day logs + two days' events), not O(events of the window).
 """
 
 from __future__ import annotations
@@ -69,22 +71,29 @@ def read_buckets(
     """The fine buckets of ``symbol`` in [since_ms, until_ms) (every exchange), and the
     window's last event (latest time; the higher price among equal times).
 
-    One hash per day lying wholly inside the window, the events of its (at most two) partial
-    edge days; the last event through the window's rollup (its last time) and the
-    events of that one millisecond.
+    One hash and one day log per day lying wholly inside the window, the events of its (at
+    most two) partial edge days; the last event through the window's rollup (its last time)
+    and the events of that one millisecond.
     """
-    from liqcli.store.store import from_limbs
+    from liqcli.store.store import DAY_MS, _decode_lines, from_limbs
 
     buckets: Buckets = {}
     if since_ms is not None and until_ms is not None and since_ms >= until_ms:
         return buckets, None
     days, partial = store._units(symbol, since_ms, until_ms)
-    keys = [store.key(symbol, f"pb:D:{day}") for day in days]
-    if keys:
+    if days:
+        # one round trip: each whole day's hash and its day log (whose events it does not hold)
         pipe = store.client.pipeline(transaction=False)
-        for key in keys:
-            pipe.hgetall(key)
-        for raw in pipe.execute():
+        for day in days:
+            pipe.hgetall(store.key(symbol, f"pb:D:{day}"))
+        for day in days:
+            pipe.get(store.key(symbol, f"ld:{day}"))
+        replies = pipe.execute()
+        for day, log in zip(days, replies[len(days):], strict=True):
+            if log:
+                for event in _decode_lines(symbol, day * DAY_MS, log.decode().split("\n")):
+                    add_event(buckets, event)
+        for raw in replies[: len(days)]:
             for field, value in raw.items():
                 text, _, code = field.decode().partition("|")
                 n, qi, q1, q2, ui, u1, u2 = (int(x) for x in value.split(b" "))

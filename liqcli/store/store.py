@@ -1,6 +1,6 @@
 """The liquidation store in Redis: exact, idempotent, atomic ingest and rollup reads.
 
-Layout (schema 2; docs/redis-layout.md has the whole picture). Every key of one symbol carries
+Layout (schema 3; docs/redis-layout.md has the whole picture). Every key of one symbol carries
 the hash tag ``{SYMBOL}`` so a batch script touches a single Cluster slot:
 
 - ``<p>:schema``            string, the layout version (checked on open)
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     # one script call: the batch positions it covers, its KEYS and its ARGV
     _Call = tuple[list[int], list[str], list[Any]]
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 HOUR_MS = 3_600_000
 SLOT_MS = 600_000  # the finest rollup and log partition: window edges read one slot at most
 SLOTS_PER_HOUR = HOUR_MS // SLOT_MS
@@ -588,8 +588,11 @@ class Store:
                     pipe.zrangebyscore(keys[1], lo, hi)
                 pipe.get(keys[2])
             elif name == "topk_read.lua":
-                for key in keys:  # a set is small (TOP_K members and ties): read it whole
-                    pipe.zrevrange(key, 0, -1, withscores=True)
+                for index, key in enumerate(keys):
+                    if index < int(args[1]):  # a set is small (TOP_K and ties): read it whole
+                        pipe.zrevrange(key, 0, -1, withscores=True)
+                    else:  # a day log
+                        pipe.get(key)
             else:
                 for index, key in enumerate(keys):
                     if index < int(args[0]):
@@ -604,7 +607,9 @@ class Store:
                 hours = b" ".join(h for _ in range(len(args[2:]) // 2) for h in next(replies))
                 out.append([days, hours, next(replies) or b""])
             elif name == "topk_read.lua":
-                out.append([_top_members(next(replies), int(args[0])) for _ in keys])
+                out.append([_top_members(next(replies), int(args[0]))
+                            if index < int(args[1]) else next(replies) or b""
+                            for index in range(len(keys))])
             else:
                 blobs = []
                 for index in range(len(keys)):
@@ -953,16 +958,25 @@ def _inside(ts: int, since_ms: int | None, until_ms: int | None) -> bool:
 
 def _script_source(name: str) -> str:
     """A server-side script shipped in the package (read on first use; a plain file read, as
-    importlib.resources costs a one-shot report more than the read itself)."""
+    importlib.resources costs a one-shot report more than the read itself). A line
+    ``-- include: <file>`` is replaced by that script's text (``ingest.lua`` and ``prune.lua``
+    share ``structures.lua``)."""
     import os
 
     try:
         with open(os.path.join(os.path.dirname(__file__), name), encoding="utf-8") as f:
-            return f.read()
+            text = f.read()
     except OSError:  # packaged some other way (a zip): ask the import system
         from importlib import resources
 
-        return resources.files("liqcli.store").joinpath(name).read_text()
+        text = resources.files("liqcli.store").joinpath(name).read_text()
+    if "\n-- include: " not in text:
+        return text
+    return "\n".join(
+        _script_source(line[len("-- include: "):].strip())
+        if line.startswith("-- include: ") else line
+        for line in text.split("\n")
+    )
 
 
 def _top_members(pairs: list[tuple[bytes, float]], n: int) -> bytes:
@@ -1009,6 +1023,22 @@ def _top_args(
             f"{_SIDE_CODE[event.side]}\t{price}\t{qty}\t{usd}\t{event.id or ''}"
         )
     return "\n".join(lines)
+
+
+def _structure_args(
+    tag: str, events: Sequence[Event], keys: list[str]
+) -> tuple[str, str]:
+    """The top-K and price-band lines (``_top_args``, ``_band_args``) of ``events``, for
+    ``prune.lua``, which folds a day log's events into its day's structures before deleting
+    the log; appends their keys to ``keys``."""
+    texts = []
+    for event in events:
+        price, _, _, _ = amount_parts(event.price, "price")
+        qty, qi, q1, q2 = amount_parts(event.qty, "qty")
+        usd, ui, u1, u2 = amount_parts(event.usd, "usd", zero_ok=True)
+        usd_log = "" if event.usd == default_usd(event.price, event.qty) else usd
+        texts.append((price, qty, usd_log, qi, q1, q2, ui, u1, u2))
+    return _top_args(tag, events, texts, keys), _band_args(tag, events, texts, keys)
 
 
 def _band_args(

@@ -2,10 +2,13 @@
 
 Layout (written by the top-K block of ``ingest.lua``, atomically with the rest of a batch and
 only for new events): ``<p>:{S}:tu:D:<day>`` (by USD) and ``tq:D:<day>`` (by base quantity)
-are sorted sets holding at least the TOP_K largest events of the day (all of them when it has
-fewer), scored by the amount as a double, each member the event's exact text; a set that was
-ever trimmed also holds the member ``~`` (score -inf). Reading ``top -n N`` (N ≤ TOP_K) over a
-window costs one set per whole day, plus the events of its (at most two) partial edge days,
+are sorted sets holding at least the TOP_K largest of the day's events stored OUTSIDE its day
+log ``ld:<day>`` (in hour and slot logs; all of them when there are fewer), scored by the
+amount as a double, each member the event's exact text; a set that was ever trimmed also holds
+the member ``~`` (score -inf). A sparse day (wholly in its day log) has no set: its events
+are the day log's. ``liqcli prune`` folds a day log's events into the sets before deleting it.
+Reading ``top -n N`` (N ≤ TOP_K) over a window costs one set and one day log (below the day
+log cap) per whole day, in one call, plus the events of its (at most two) partial edge days,
 read from the log: bounded by two days' events, not by the window's length.
 """
 
@@ -54,12 +57,16 @@ def read_top(
     """:meth:`Store.top_events` for ``n`` ≤ TOP_K, O(days + two edge days' events).
 
     The days lying wholly inside the window give their top-K set (unfiltered: only the members
-    scoring at least the set's n-th score); the (at most two) partial edge days give their
-    events (log). With a filter (``exchanges``, ``side``) a trimmed set (it holds the
-    ``~`` mark) with fewer than ``n`` members left after the filter may miss some: that day's
-    or hour's events are read instead (exact, and rare for a broad filter).
+    scoring at least the set's n-th score) and the events of their day log (schema 3: a set
+    holds only the day's events outside its day log; the day log is below the day log cap),
+    read in the same call; the (at most two) partial edge days give their events (log). With a
+    filter (``exchanges``, ``side``) a trimmed set (it holds the ``~`` mark) with fewer than
+    ``n`` members left after the filter may miss some: that day's events are read instead
+    (exact, and rare for a broad filter). The trimming keeps the set exact for its own events
+    (everything it dropped is smaller than K members it keeps), so the top of (set ∪ day log)
+    holds the day's top n.
     """
-    from liqcli.store.store import DAY_MS
+    from liqcli.store.store import DAY_MS, _decode_lines
 
     if since_ms is not None and until_ms is not None and since_ms >= until_ms:
         return []
@@ -70,19 +77,26 @@ def read_top(
     wanted = _filter(exchanges, side)
     candidates: list[Event] = []
     if units:
-        # read-only (EVAL_RO, or plain reads on a Cluster and for a +@read user)
+        # one read-only call (EVAL_RO, or plain reads on a Cluster and for a +@read user):
+        # each whole day's set, then each whole day's log (its events are in no set)
+        names = [name for name, _, _ in units] + [f"ld:{day}" for day in days]
         blobs = store._read_only_scripts(
             "topk_read.lua",
-            [([store.key(symbol, name) for name, _, _ in units], [0 if filtered else n])],
+            [([store.key(symbol, name) for name in names], [0 if filtered else n, len(units)])],
         )[0]
-        for (_, start, end), blob in zip(units, blobs, strict=True):
+        for (_, start, end), blob, log in zip(
+                units, blobs[: len(units)], blobs[len(units) :], strict=True):
             members = list(_members(symbol, blob))
             trimmed = TRIMMED.encode() in blob.split(b"\n")
             chosen = [e for e in members if wanted(e)]
             if filtered and trimmed and len(chosen) < n:
                 store.check_log_readable(symbol, start, end, "top with -e or --side")
-                chosen = [e for e in store.events(symbol, start, end) if wanted(e)]
+                candidates += [e for e in store.events(symbol, start, end) if wanted(e)]
+                continue
             candidates += chosen
+            if log:
+                candidates += [e for e in _decode_lines(symbol, start, log.decode().split("\n"))
+                               if wanted(e)]
     for start, end in partial:
         candidates += [e for e in store.events(symbol, start, end) if wanted(e)]
     return largest(candidates, n, by)
