@@ -1,7 +1,7 @@
 """Store maintenance: check every rollup against the log (``verify``), rebuild the rollups from
 the log (``--repair``), and drop old logs while every rollup stays (``prune``).
 
-Everything here that knows the Redis layout (schema 2, docs/redis-layout.md) is in this one
+Everything here that knows the Redis layout (schema 3, docs/redis-layout.md) is in this one
 module, next to :mod:`liqcli.store.store`:
 
 - **verify** walks a symbol day by day (the days of ``:days`` and of every key a SCAN of the
@@ -22,7 +22,9 @@ module, next to :mod:`liqcli.store.store`:
 - **prune** drops, day by day and atomically per day (one script), the day's logs and the
   fingerprints of its events in the dedupe tiers (overflow marks stay, so lookups of the
   remaining fingerprints still find them), and raises the ``:pruned`` marker (a day number:
-  every day before it has no log).
+  every day before it has no log). The same call first folds the day log's events into the
+  day's top-K sets and price bands, which hold only the events outside the day log (schema
+  3), so ``top`` and ``levels`` of whole pruned days stay exact.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ the hash tag ``{SYMBOL}`` so a batch script touches a single Cluster slot:
   one of them (the day's while it is small, then the hour's, then the slot's: density decides)
 - ``<p>:{S}:d``, ``d1:<n>``, ``d2:<n>``, ``d3:<n>``  strings, dedupe fingerprints in tiers of
   1, 16, 256 and 4096 buckets (a tier is used once the ones before it are full)
+- ``<p>:{S}:tu:D:<day>``, ``tq:D:<day>``, ``pb:D:<day>``  the day's top-K sets and price bands
+  (``liqcli.store.topk``, ``liqcli.store.pricebands``), of its events outside its day log only
 """
 
 from __future__ import annotations
@@ -838,8 +840,9 @@ class Store:
         [since_ms, until_ms) on ``exchanges`` (empty: all) and ``side`` (None: both), ties
         with the n-th included.
 
-        Reads the top-K sets of the days lying wholly inside the window and the events of its
-        (at most two) partial edge days (``liqcli.store.topk``); ``n`` above
+        Reads the top-K sets and the day logs of the days lying wholly inside the window (a
+        set holds only the events outside its day log) and the events of its (at most two)
+        partial edge days (``liqcli.store.topk``); ``n`` above
         TOP_K reads the window's log.
         """
         from liqcli.store.topk import largest, read_top
@@ -856,8 +859,9 @@ class Store:
         """Exact events, qty and usd per fine price bucket and side of ``symbol`` in
         [since_ms, until_ms), and the window's last event (``liqcli.store.pricebands``).
 
-        Every exchange: the price-band hashes of the whole days, the events of the (at most
-        two) partial edge days. With ``exchanges`` (the hashes do not split by exchange) the
+        Every exchange: the price-band hashes and the day logs of the whole days (a hash
+        counts only the events outside its day log), the events of the (at most two) partial
+        edge days. With ``exchanges`` (the hashes do not split by exchange) the
         window's log is read instead.
         """
         from liqcli.store.pricebands import events_buckets, read_buckets
