@@ -75,7 +75,7 @@ def read_buckets(
     most two) partial edge days; the last event through the window's rollup (its last time)
     and the events of that one millisecond.
     """
-    from liqcli.store.store import DAY_MS, _decode_lines, from_limbs
+    from liqcli.store.store import from_limbs
 
     buckets: Buckets = {}
     if since_ms is not None and until_ms is not None and since_ms >= until_ms:
@@ -89,10 +89,7 @@ def read_buckets(
         for day in days:
             pipe.get(store.key(symbol, f"ld:{day}"))
         replies = pipe.execute()
-        for day, log in zip(days, replies[len(days):], strict=True):
-            if log:
-                for event in _decode_lines(symbol, day * DAY_MS, log.decode().split("\n")):
-                    add_event(buckets, event)
+        _add_log_lines(buckets, [log for log in replies[len(days):] if log])
         for raw in replies[: len(days)]:
             for field, value in raw.items():
                 text, _, code = field.decode().partition("|")
@@ -121,6 +118,33 @@ def read_buckets(
     # None when that millisecond's log was pruned (liqcli prune): no last-price mark then
     last = max(store.events(symbol, last_ms, last_ms + 1), key=lambda e: e.price, default=None)
     return buckets, last
+
+
+def _add_log_lines(buckets: Buckets, blobs: list[bytes]) -> None:
+    """Add the events of log strings (day logs) to ``buckets``: each line's bucket from its
+    price text (the stored text is canonical, as at ingest), its amounts summed as integers of
+    1e-18 units, turned into Decimals once per bucket (exact)."""
+    from liqcli.store.store import _default_usd_e18, _e18
+
+    sums: dict[tuple[str, str], list[int]] = {}
+    for blob in blobs:
+        for line in blob.decode().split("\n"):
+            _, code, price, qty, usd, _ = line.split("\t", 5)
+            q = _e18(qty)
+            u = _e18(usd) if usd else _default_usd_e18(_e18(price), q)
+            acc = sums.get((bucket_of_text(price), code))
+            if acc is None:
+                sums[(bucket_of_text(price), code)] = [1, q, u]
+            else:
+                acc[0] += 1
+                acc[1] += q
+                acc[2] += u
+    for (text, code), (n, q, u) in sums.items():
+        side: Side = "LONG" if code == "L" else "SHORT"
+        cell = buckets.setdefault((text, side), [0, Decimal(0), Decimal(0)])
+        cell[0] = int(cell[0]) + n
+        cell[1] = _WIDE.add(cell[1], Decimal(q).scaleb(-18, _WIDE))
+        cell[2] = _WIDE.add(cell[2], Decimal(u).scaleb(-18, _WIDE))
 
 
 def events_buckets(events: Iterable[Event]) -> tuple[Buckets, Event | None]:

@@ -66,7 +66,7 @@ def read_top(
     (everything it dropped is smaller than K members it keeps), so the top of (set ∪ day log)
     holds the day's top n.
     """
-    from liqcli.store.store import DAY_MS, _decode_lines
+    from liqcli.store.store import DAY_MS
 
     if since_ms is not None and until_ms is not None and since_ms >= until_ms:
         return []
@@ -76,6 +76,7 @@ def read_top(
     filtered = bool(exchanges) or side is not None
     wanted = _filter(exchanges, side)
     candidates: list[Event] = []
+    day_logs: list[tuple[int, bytes]] = []  # (base, blob) of the whole days' day logs
     if units:
         # one read-only call (EVAL_RO, or plain reads on a Cluster and for a +@read user):
         # each whole day's set, then each whole day's log (its events are in no set)
@@ -95,11 +96,44 @@ def read_top(
                 continue
             candidates += chosen
             if log:
-                candidates += [e for e in _decode_lines(symbol, start, log.decode().split("\n"))
-                               if wanted(e)]
+                day_logs.append((start, log))
+    candidates += _day_log_candidates(symbol, day_logs, n, by, exchanges, side)
     for start, end in partial:
         candidates += [e for e in store.events(symbol, start, end) if wanted(e)]
     return largest(candidates, n, by)
+
+
+def _day_log_candidates(
+    symbol: str, logs: Sequence[tuple[int, bytes]], n: int, by: str,
+    exchanges: Sequence[str], side: str | None,
+) -> list[Event]:
+    """The events of day logs (``(day start, blob)``) that may be among their ``n`` largest
+    after the filters, ties included, decoded exactly.
+
+    Lines are first filtered on their text and scored by their amount as a double; only those
+    scoring at least the n-th largest score less a margin are decoded. A double is within
+    1e-15 relative (+ 1e-18 absolute, the default usd's rounding) of the exact amount, so an
+    event of the exact top n (X: the n-th exact amount) scores at least X - e and the n-th
+    score is at most X + e: the margin (1e-9 relative + 1e-15) keeps every one of them.
+    """
+    from liqcli.store.store import _decode_lines
+
+    code = None if side is None else ("L" if side == "LONG" else "S")
+    scored: list[tuple[float, int, str]] = []
+    for base, blob in logs:
+        for line in blob.decode().split("\n"):
+            exchange, side_code, price, qty, usd, _ = line.split("\t", 5)
+            if (exchanges and exchange not in exchanges) or (code and side_code != code):
+                continue
+            amount = float(qty) if by == "qty" else (
+                float(usd) if usd else float(price) * float(qty))
+            scored.append((amount, base, line))
+    if len(scored) > n:
+        cut = heapq.nlargest(n, (amount for amount, _, _ in scored))[-1]
+        cut -= abs(cut) * 1e-9 + 1e-15
+        scored = [item for item in scored if item[0] >= cut]
+    return [event for _, base, line in scored
+            for event in _decode_lines(symbol, base, [line])]
 
 
 def _filter(exchanges: Sequence[str], side: str | None) -> Callable[[Event], bool]:
