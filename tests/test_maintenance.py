@@ -290,13 +290,14 @@ def test_prune_keeps_top_and_levels_of_pruned_days_and_refuses_their_log_reads(
 
 
 @pytest.mark.parametrize("caps", [None, (400, 400)])
-def test_prune_folds_the_day_logs_into_the_days_top_k_sets_and_price_bands(
+def test_prune_keeps_the_day_log_for_top_and_levels_of_whole_pruned_days(
     redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch, caps: tuple[int, int] | None,
 ) -> None:
     """Schema 3: a day log's events are in no top-K set or price band (readers add the day
-    log). Prune folds them in, in the same script call that deletes the log (trimming as
-    ingest does), so whole pruned days answer exactly as before: sparse days (default caps:
-    every event in its day log) and mixed ones (small caps: day, hour and slot logs)."""
+    log). Prune keeps the day log's text as ``pl:<day>`` (in the same script call that deletes
+    the logs), read by top and levels only, so whole pruned days answer exactly as before:
+    sparse days (default caps: every event in its day log) and mixed ones (small caps: day,
+    hour and slot logs, trimmed sets). Events stored into a pruned day later count too."""
     import random
     from decimal import Decimal
 
@@ -304,7 +305,7 @@ def test_prune_folds_the_day_logs_into_the_days_top_k_sets_and_price_bands(
     from liqcli.model import Event
     from liqcli.store.pricebands import events_buckets
 
-    monkeypatch.setattr(store_module, "TOP_K", 3)  # the fold must trim too
+    monkeypatch.setattr(store_module, "TOP_K", 3)  # trimmed sets (and their "~" mark)
     redis_client.flushall()
     store = Store(redis_client)
     store.log_caps = caps or store.log_caps
@@ -318,10 +319,14 @@ def test_prune_folds_the_day_logs_into_the_days_top_k_sets_and_price_bands(
             exchange=rng.choice(("binance", "bybit")), symbol="BTCUSDT",
             side=rng.choice(("LONG", "SHORT")), price=price, qty=qty, usd=usd,
             ts_ms=T0 + rng.randrange(3 * DAY), id=f"i{i}"))
+    late = Event(  # stored into a pruned day, after the prune
+        exchange="okx", symbol="BTCUSDT", side="LONG", price=Decimal(99_999),
+        qty=Decimal(40), usd=Decimal(99_999 * 40), ts_ms=T0 + 5, id="late")
     store.ingest(events)
     first = T0 // DAY
-    assert all(redis_client.get(store.key("BTCUSDT", f"ld:{d}")) for d in (first, first + 1))
-    if caps is None:  # sparse: no structure at all before the prune
+    day_logs = [redis_client.get(store.key("BTCUSDT", f"ld:{d}")) for d in (first, first + 1)]
+    assert all(day_logs)
+    if caps is None:  # sparse: no structure at all
         assert not redis_client.exists(store.key("BTCUSDT", f"tu:D:{first}"),
                                        store.key("BTCUSDT", f"pb:D:{first}"))
 
@@ -330,19 +335,25 @@ def test_prune_folds_the_day_logs_into_the_days_top_k_sets_and_price_bands(
                             store.top_events("BTCUSDT", since, until, 3, by))
                  for by in ("usd", "qty")}, store.price_buckets("BTCUSDT", since, until)[0])
 
+    def check(stored: list[Event]) -> None:
+        for since, until in windows:
+            inside = [e for e in stored if since <= e.ts_ms < until]
+            top, bands = answers(since, until)
+            for by in ("usd", "qty"):
+                amount = (lambda e: e.usd) if by == "usd" else (lambda e: e.qty)
+                assert top[by] == sorted((e.ts_ms, e.exchange, e.id)
+                                         for e in sorted(inside, key=lambda e: -amount(e))[:3])
+            assert bands == events_buckets(inside)[0]
+
     windows = [(first * DAY, (first + 1) * DAY), (first * DAY, (first + 3) * DAY)]
-    before = {w: answers(*w) for w in windows}
-    for since, until in windows:
-        inside = [e for e in events if since <= e.ts_ms < until]
-        assert before[(since, until)][0]["usd"] == sorted(
-            (e.ts_ms, e.exchange, e.id) for e in sorted(inside, key=lambda e: -e.usd)[:3])
-        assert before[(since, until)][0]["qty"] == sorted(
-            (e.ts_ms, e.exchange, e.id) for e in sorted(inside, key=lambda e: -e.qty)[:3])
-        assert before[(since, until)][1] == events_buckets(inside)[0]
-    prune_symbol(store, "BTCUSDT", (first + 2) * DAY, apply=True)
+    check(events)
+    result = prune_symbol(store, "BTCUSDT", (first + 2) * DAY, apply=True)
+    assert result.days == 2
     assert not redis_client.exists(store.key("BTCUSDT", f"ld:{first}"))
-    held = redis_client.zrange(store.key("BTCUSDT", f"tu:D:{first}"), 0, -1)
-    assert b"~" in held and len(held) >= 4  # the fold trimmed to K = 3 (and ties), marked
-    for w in windows:  # whole days, pruned or not: the same exact answers
-        assert answers(*w) == before[w]
+    assert [redis_client.get(store.key("BTCUSDT", f"pl:{d}")) for d in (first, first + 1)] == (
+        day_logs)
+    check(events)  # whole days, pruned or not: the same exact answers
+    assert not verify_symbol(store, "BTCUSDT").differences
+    store.ingest([late])  # a new day log of the pruned day: read with the kept one
+    check([*events, late])
     assert not verify_symbol(store, "BTCUSDT").differences

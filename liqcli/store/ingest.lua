@@ -21,7 +21,7 @@
 --           group holds a duplicate (its sums are then recomputed from its new events)
 -- ARGV[8 + 4G], ARGV[9 + 4G] = the live feed's key index and cap (the block at the end)
 -- ARGV[10 + 4G] .. ARGV[12 + 4G] = the top-K and price-band blocks' data (after phase 4): only
---   events placed outside their day log go into those structures
+--   events placed outside their day log go into those structures (schema 3)
 --
 -- Density decides where a group's new events go (reads do not depend on the caps): into the
 -- day's log while that holds < day cap bytes (rollups: day, total); else into the hour's log
@@ -34,8 +34,6 @@
 -- Nothing can fail after the first write, so a batch is applied completely or not at all.
 -- Rollup cells are one hash field per exchange x side: "n qi q1 q2 ui u1 u2 t0 t1" (limbs
 -- carried: q1, q2 < 1e9; qi, ui < 2^53). Returns one character per event: '1' new, '0' duplicate.
-
--- include: structures.lua
 
 local n = tonumber(ARGV[1])
 local ids = ARGV[2]
@@ -123,7 +121,6 @@ end
 
 -- ------------------------------------------------ phase 2: placement and accumulation
 local inday = {}     -- event index (1-based) -> true: its group went into the day log
-local outside = {}   -- a group index -> true: its group went into an hour or slot log
 local lines = {}     -- key index -> log texts added by this batch
 local linebytes = {} -- key index -> bytes of those
 local days, hours = {}, {}
@@ -213,8 +210,6 @@ for g = 0, G - 1 do
     -- a day (hour) whose log was written before is in its index already (by the same script)
     if target == ld then
       for i = first + 1, last + 1 do inday[i] = true end
-    else
-      outside[g] = true
     end
     if target ~= ld and #current(lh) == 0 then hours[hour] = true end
     if #current(ld) == 0 then days[day] = true end
@@ -281,21 +276,135 @@ end
 for hour in pairs(hours) do
   redis.call('ZADD', KEYS[3], 'NX', hour, hour)
 end
--- ==== top-K and price-band blocks (liqcli top, liqcli levels): structures.lua ===============
--- Their ARGV follow the groups and the live feed's two: T = 10 + 4G. ARGV[T] = one line per
--- event (in event order, as the identities) for the day's top-K sets (by USD tu:D:<day>, by
--- qty tq:D:<day>), ARGV[T + 1] = K, ARGV[T + 2] = one line per event for the day's price-band
--- hash pb:D:<day> (line formats: structures.lua). Days only: a window's partial edge days are
--- read from the log. Only the events this batch stored as new AND placed outside their day log
--- (in an hour or slot log) are added: a day log's events are read with the day's structures
--- (schema 3), so a sparse day, wholly in its day log, has none.
+-- ==== top-K block (liqcli top) =============================================================
+-- Its ARGV follow the groups and the live feed's two: T = 10 + 4G.
+-- ARGV[T] = one line per event (in event order, as the identities), tab-separated: KEYS
+--   indexes of the day-USD and day-qty sorted sets (appended after every other key), the USD
+--   and qty scores, then the member (ts, exchange, L/S, price, qty, usd, id: exact text).
+--   Days only: a window's partial edge days are read from the log.
+-- ARGV[T + 1] = K. Only events this batch stored as new AND placed outside their day log (in
+--   an hour or slot log) are added (schema 3): readers add a whole day's day log (below the
+--   day cap) to its sets, so a sparse day, wholly in its day log, has none. A set above K members keeps
+--   every member scoring at least its K-th largest score: double rounding is monotonic, so
+--   whatever it drops is exactly smaller than K members it keeps (ties are never split). A
+--   trimmed set also holds the member '~' with score -inf: it may miss events (filters).
 local T = 10 + 4 * G
-local function kept(i) return flags[i] == '1' and not inday[i] end
-if next(outside) ~= nil then
-  top_add(ARGV[T], kept, tonumber(ARGV[T + 1]))
-  bands_add(ARGV[T + 2], kept)
+local TOPK = tonumber(ARGV[T + 1])
+local TPAT = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$'
+-- calls fn(line) for the line of ARGV ``data`` of each event this batch stored as new outside
+-- its day log
+local function each_new(data, fn)
+  local pos = 1
+  for i = 1, n do
+    local stop = string.find(data, '\n', pos, true) or (#data + 1)
+    if flags[i] == '1' and not inday[i] then fn(string.sub(data, pos, stop - 1)) end
+    pos = stop + 1
+  end
 end
--- ==== end of the top-K and price-band blocks =================================================
+local tadd = {}
+local function tpush(k, score, member)
+  local list = tadd[k]
+  if list == nil then list = {}; tadd[k] = list end
+  local m = #list
+  list[m + 1] = score
+  list[m + 2] = member
+end
+each_new(ARGV[T], function(line)
+  local du, dq, su, sq, member = string.match(line, TPAT)
+  tpush(tonumber(du), su, member)
+  tpush(tonumber(dq), sq, member)
+end)
+for k, list in pairs(tadd) do
+  for j = 1, #list, 1000 do
+    redis.call('ZADD', KEYS[k], unpack(list, j, math.min(j + 999, #list)))
+  end
+  if redis.call('ZCARD', KEYS[k]) > TOPK + 1 then
+    local kth = redis.call('ZREVRANGE', KEYS[k], TOPK - 1, TOPK - 1, 'WITHSCORES')[2]
+    redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', '(' .. kth)
+    redis.call('ZADD', KEYS[k], '-inf', '~')
+  end
+end
+-- ==== end of the top-K block ================================================================
+-- ==== price-band block (liqcli levels) ====================================================
+-- ARGV[T + 2] = one line per event (in event order), tab-separated: the KEYS index of the
+--   day's price-band hash (appended after the top-K keys), the field
+--   '<fine bucket>|L|S', then the qty limbs and the usd limbs (integer, 1e-9, 1e-18 units).
+-- A field's value is 'n qi q1 q2 ui u1 u2' in decimal text. The integer limbs are added as
+-- decimal strings (exact at any size); the fractional ones as doubles within the batch (at
+-- most 5000 events below 1e9: exact), then carried into the integer limb. Only events this
+-- batch stored as new outside their day log are counted (like the top-K block).
+local function bigadd(a, b)
+  if #a < 16 and #b < 16 then  -- both below 1e15: their sum is exact as a double
+    return string.format('%.0f', tonumber(a) + tonumber(b))
+  end
+  local out, carry = {}, 0
+  local i, j = #a, #b
+  while i > 0 or j > 0 or carry > 0 do
+    local d = carry + (i > 0 and string.byte(a, i) - 48 or 0) + (j > 0 and string.byte(b, j) - 48 or 0)
+    out[#out + 1] = string.char(48 + d % 10)
+    carry = math.floor(d / 10)
+    i = i - 1; j = j - 1
+  end
+  local text = string.reverse(table.concat(out)):gsub('^0+', '')
+  if text == '' then return '0' end
+  return text
+end
+-- limbs (integer, 1e-9, 1e-18) of qty and usd in 'n qi q1 q2 ui u1 u2'
+local LIMBS = {{2, 3, 4}, {5, 6, 7}}
+-- (lo, hi) of two fractional limbs -> normalized (lo, hi) and the units carried to the whole
+local function carry(lo, hi)
+  hi = hi + math.floor(lo / 1e9)
+  return lo % 1e9, hi % 1e9, math.floor(hi / 1e9)
+end
+local PPAT = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$'
+local pacc = {}
+each_new(ARGV[T + 2], function(line)
+  local dk, field, qi, q1, q2, ui, u1, u2 = string.match(line, PPAT)
+  local k = tonumber(dk)
+  local byfield = pacc[k]
+  if byfield == nil then byfield = {}; pacc[k] = byfield end
+  local a = byfield[field]
+  if a == nil then
+    byfield[field] = {1, qi, tonumber(q1), tonumber(q2), ui, tonumber(u1), tonumber(u2)}
+  else
+    a[1] = a[1] + 1
+    a[2], a[5] = bigadd(a[2], qi), bigadd(a[5], ui)
+    a[3], a[4] = a[3] + tonumber(q1), a[4] + tonumber(q2)
+    a[6], a[7] = a[6] + tonumber(u1), a[7] + tonumber(u2)
+  end
+end)
+for k, byfield in pairs(pacc) do
+  local fields = {}
+  for field in pairs(byfield) do fields[#fields + 1] = field end
+  local stored_bands = redis.call('HMGET', KEYS[k], unpack(fields))
+  local out = {}
+  for j, field in ipairs(fields) do
+    local a = byfield[field]
+    -- carry the batch's fractional limbs (doubles, exact) into its integer limb (text)
+    for _, l in ipairs(LIMBS) do
+      local up
+      a[l[3]], a[l[2]], up = carry(a[l[3]], a[l[2]])
+      if up > 0 then a[l[1]] = bigadd(a[l[1]], string.format('%.0f', up)) end
+    end
+    local sums = {}
+    for m = 1, 7 do sums[m] = type(a[m]) == 'string' and a[m] or string.format('%.0f', a[m]) end
+    if stored_bands[j] then
+      local old = {}
+      for part in string.gmatch(stored_bands[j], '%S+') do old[#old + 1] = part end
+      for m = 1, 7 do sums[m] = bigadd(old[m], sums[m]) end
+      -- carry again: each stored fractional limb stays below 1e9 (the sums are below 2e9)
+      for _, l in ipairs(LIMBS) do
+        local lo, hi, up = carry(tonumber(sums[l[3]]), tonumber(sums[l[2]]))
+        sums[l[3]], sums[l[2]] = string.format('%.0f', lo), string.format('%.0f', hi)
+        if up > 0 then sums[l[1]] = bigadd(sums[l[1]], string.format('%.0f', up)) end
+      end
+    end
+    out[#out + 1] = field
+    out[#out + 1] = table.concat(sums, ' ')
+  end
+  redis.call('HSET', KEYS[k], unpack(out))
+end
+-- ==== end of the price-band block ===========================================================
 
 -- >>> live feed (liqcli tail / alert; liqcli/store/feed.py) ------------------------------------
 -- ARGV[8 + 4G] = KEYS index of <prefix>:{SYM}:feed, ARGV[9 + 4G] = its approximate MAXLEN

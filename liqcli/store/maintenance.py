@@ -22,9 +22,10 @@ module, next to :mod:`liqcli.store.store`:
 - **prune** drops, day by day and atomically per day (one script), the day's logs and the
   fingerprints of its events in the dedupe tiers (overflow marks stay, so lookups of the
   remaining fingerprints still find them), and raises the ``:pruned`` marker (a day number:
-  every day before it has no log). The same call first folds the day log's events into the
-  day's top-K sets and price bands, which hold only the events outside the day log (schema
-  3), so ``top`` and ``levels`` of whole pruned days stay exact.
+  every day before it has no log). The day log's text is kept as ``pl:<day>``: its events are
+  in none of the day's top-K sets and price bands (schema 3), and ``top`` and ``levels`` read
+  it with them, so whole pruned days stay exact for them (a sparse day keeps about its log's
+  size; no other read uses it).
 """
 
 from __future__ import annotations
@@ -33,9 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import liqcli.store.store as store_module
 from liqcli.errors import StoreError
-from liqcli.model import Event
 from liqcli.store.store import (
     DAY_MS,
     DEDUPE_TIERS,
@@ -47,7 +46,6 @@ from liqcli.store.store import (
     _e18,
     _limbs,
     _script_source,
-    _structure_args,
     amount_parts,
     fingerprint,
     from_limbs,
@@ -357,7 +355,7 @@ class PruneResult:
     symbol: str
     days: int = 0  # days whose log goes (went)
     events: int = 0
-    bytes: int = 0  # memory of the logs (MEMORY USAGE) and fingerprints (12 bytes each)
+    bytes: int = 0  # memory of the hour/slot logs (MEMORY USAGE) and fingerprints (12 B each)
     pruned_before_ms: int | None = None  # every event before this has no log (after the run)
 
     def as_dict(self) -> dict[str, Any]:
@@ -411,14 +409,11 @@ def _prune_day(store: Store, symbol: str, day: int, script: Any) -> tuple[int, i
     blobs = replies[: len(logs)]
     drops: dict[str, list[bytes]] = {}  # dedupe key -> fingerprints that may be in it
     events = 0
-    day_log: list[Event] = []  # the day log's events: folded into the day's structures
-    for index, blob in enumerate(blobs):
+    for blob in blobs:
         if not blob:
             continue
         for event in _decode_lines(symbol, day * DAY_MS, blob.decode().split("\n")):
             events += 1
-            if index == 0:
-                day_log.append(event)
             price, _, _, _ = amount_parts(event.price, "price")
             qty, _, _, _ = amount_parts(event.qty, "qty")
             usd, _, _, _ = amount_parts(event.usd, "usd", zero_ok=True)
@@ -426,15 +421,15 @@ def _prune_day(store: Store, symbol: str, day: int, script: Any) -> tuple[int, i
             h = (digest[0] << 8) | digest[1]
             for suffix in ("d", f"d1:{h % t1}", f"d2:{h % t2}", f"d3:{h % t3}"):
                 drops.setdefault(store.key(symbol, suffix), []).append(digest[2:14])
-    freed = sum(r or 0 for r in replies[len(logs):]) + FP_BYTES * events
+    # the day log's text stays (as pl:<day>, for top and levels): not freed
+    freed = sum(r or 0 for r in replies[len(logs) + 1:]) + FP_BYTES * events
     if script is None:
         return events, freed, True
     dedupe = sorted(drops)
-    keys = [store.key(symbol, "pruned"), *logs, *dedupe]
-    top, bands = _structure_args(store.key(symbol, ""), day_log, keys)
+    keys = [store.key(symbol, "pruned"), *logs, *dedupe, store.key(symbol, f"pl:{day}")]
     done = script(keys=keys,
                   args=[day + 1, len(logs), *(len(b or b"") for b in blobs),
-                        *(b"".join(drops[k]) for k in dedupe), top, store_module.TOP_K, bands])
+                        *(b"".join(drops[k]) for k in dedupe)])
     return events, freed, bool(done)
 
 

@@ -7,10 +7,11 @@ hash ``<p>:{S}:pb:D:<day>`` with one field per bucket and side
 (``9106e1|L``) holding ``n qi q1 q2 ui u1 u2``: events, then quantity and notional as the same
 three limbs as the rollups (integer part, 1e-9 and 1e-18 units), kept as decimal text and
 added with exact integer arithmetic. Schema 3: the hash counts only the day's events stored
-outside its day log ``ld:<day>`` (a sparse day has no hash); ``liqcli prune`` folds a day
-log's events in before deleting it. A window then reads one hash and one day log (below the
-day log cap) per whole day, in one round trip, and the events of its (at most two) partial
-edge days from the log: O(buckets + day logs + two days' events), not O(events of the window).
+outside its day log ``ld:<day>`` (a sparse day has no hash); ``liqcli prune`` keeps a day
+log's text as ``pl:<day>``, read with the hash. A window then reads one hash and one day log
+(below the day log cap) per whole day, in one round trip, and the events of its (at most two)
+partial edge days from the log: O(buckets + day logs + two days' events), not O(events of the
+window).
 """
 
 from __future__ import annotations
@@ -80,14 +81,14 @@ def read_buckets(
     buckets: Buckets = {}
     if since_ms is not None and until_ms is not None and since_ms >= until_ms:
         return buckets, None
-    days, partial = store._units(symbol, since_ms, until_ms)
+    days, partial, logs = store._units(symbol, since_ms, until_ms)
     if days:
         # one round trip: each whole day's hash and its day log (whose events it does not hold)
         pipe = store.client.pipeline(transaction=False)
         for day in days:
             pipe.hgetall(store.key(symbol, f"pb:D:{day}"))
-        for day in days:
-            pipe.get(store.key(symbol, f"ld:{day}"))
+        for name in (name for day in logs for name in day):
+            pipe.get(store.key(symbol, name))
         replies = pipe.execute()
         _add_log_lines(buckets, [log for log in replies[len(days):] if log])
         for raw in replies[: len(days)]:

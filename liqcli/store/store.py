@@ -16,7 +16,8 @@ the hash tag ``{SYMBOL}`` so a batch script touches a single Cluster slot:
 - ``<p>:{S}:d``, ``d1:<n>``, ``d2:<n>``, ``d3:<n>``  strings, dedupe fingerprints in tiers of
   1, 16, 256 and 4096 buckets (a tier is used once the ones before it are full)
 - ``<p>:{S}:tu:D:<day>``, ``tq:D:<day>``, ``pb:D:<day>``  the day's top-K sets and price bands
-  (``liqcli.store.topk``, ``liqcli.store.pricebands``), of its events outside its day log only
+  (``liqcli.store.topk``, ``liqcli.store.pricebands``), of its events outside its day log only;
+  ``pl:<day>``: a pruned day's day log, kept by ``liqcli prune`` for them
 """
 
 from __future__ import annotations
@@ -703,20 +704,24 @@ class Store:
     # ------------------------------------------------- time-dimension reads
     def _units(
         self, symbol: str, since_ms: int | None, until_ms: int | None
-    ) -> tuple[list[int], list[tuple[int, int]]]:
+    ) -> tuple[list[int], list[tuple[int, int]], list[list[str]]]:
         """What a window holds, for the per-day structures of ``top`` and ``levels``: the
-        days with events lying wholly inside it, and the ``[start, end)`` ranges of its (at
-        most two) partial edge days, which are read from the log. One round trip (the day
+        days with events lying wholly inside it, the ``[start, end)`` ranges of its (at
+        most two) partial edge days, which are read from the log, and per whole day the keys
+        (suffixes) holding its events that are in none of its structures: its day log, and
+        for a pruned day also the day log prune kept (``pl:<day>``). One round trip (the day
         index), plus the prune marker. An edge inside a day whose log was pruned is refused
         (PrunedWindow)."""
         days, _ = self._indexes(symbol, since_ms, until_ms)
         pruned = self.pruned_day(symbol) if days else 0
         whole_days: list[int] = []
         partial: list[tuple[int, int]] = []
+        day_logs: list[list[str]] = []
         for day in days:
             start, end = day * DAY_MS, (day + 1) * DAY_MS
             if _covers(since_ms, until_ms, start, end):
                 whole_days.append(day)
+                day_logs.append([f"ld:{day}", f"pl:{day}"] if day < pruned else [f"ld:{day}"])
                 continue
             if day < pruned:
                 _check_not_pruned(symbol, pruned, [(f"ld:{day}", start)], since_ms, until_ms)
@@ -724,7 +729,7 @@ class Store:
                 start if since_ms is None else max(since_ms, start),
                 end if until_ms is None else min(until_ms, end),
             ))
-        return whole_days, partial
+        return whole_days, partial, day_logs
 
     def pruned_day(self, symbol: str) -> int:
         """The first day of ``symbol`` that keeps its log (``liqcli prune``; 0: none pruned)."""
@@ -841,8 +846,8 @@ class Store:
         with the n-th included.
 
         Reads the top-K sets and the day logs of the days lying wholly inside the window (a
-        set holds only the events outside its day log) and the events of its (at most two)
-        partial edge days (``liqcli.store.topk``); ``n`` above
+        set holds only the events outside its day log; a pruned day's is ``pl:<day>``) and the
+        events of its (at most two) partial edge days (``liqcli.store.topk``); ``n`` above
         TOP_K reads the window's log.
         """
         from liqcli.store.topk import largest, read_top
@@ -962,25 +967,16 @@ def _inside(ts: int, since_ms: int | None, until_ms: int | None) -> bool:
 
 def _script_source(name: str) -> str:
     """A server-side script shipped in the package (read on first use; a plain file read, as
-    importlib.resources costs a one-shot report more than the read itself). A line
-    ``-- include: <file>`` is replaced by that script's text (``ingest.lua`` and ``prune.lua``
-    share ``structures.lua``)."""
+    importlib.resources costs a one-shot report more than the read itself)."""
     import os
 
     try:
         with open(os.path.join(os.path.dirname(__file__), name), encoding="utf-8") as f:
-            text = f.read()
+            return f.read()
     except OSError:  # packaged some other way (a zip): ask the import system
         from importlib import resources
 
-        text = resources.files("liqcli.store").joinpath(name).read_text()
-    if "\n-- include: " not in text:
-        return text
-    return "\n".join(
-        _script_source(line[len("-- include: "):].strip())
-        if line.startswith("-- include: ") else line
-        for line in text.split("\n")
-    )
+        return resources.files("liqcli.store").joinpath(name).read_text()
 
 
 def _top_members(pairs: list[tuple[bytes, float]], n: int) -> bytes:
@@ -1027,22 +1023,6 @@ def _top_args(
             f"{_SIDE_CODE[event.side]}\t{price}\t{qty}\t{usd}\t{event.id or ''}"
         )
     return "\n".join(lines)
-
-
-def _structure_args(
-    tag: str, events: Sequence[Event], keys: list[str]
-) -> tuple[str, str]:
-    """The top-K and price-band lines (``_top_args``, ``_band_args``) of ``events``, for
-    ``prune.lua``, which folds a day log's events into its day's structures before deleting
-    the log; appends their keys to ``keys``."""
-    texts = []
-    for event in events:
-        price, _, _, _ = amount_parts(event.price, "price")
-        qty, qi, q1, q2 = amount_parts(event.qty, "qty")
-        usd, ui, u1, u2 = amount_parts(event.usd, "usd", zero_ok=True)
-        usd_log = "" if event.usd == default_usd(event.price, event.qty) else usd
-        texts.append((price, qty, usd_log, qi, q1, q2, ui, u1, u2))
-    return _top_args(tag, events, texts, keys), _band_args(tag, events, texts, keys)
 
 
 def _band_args(

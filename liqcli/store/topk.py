@@ -6,7 +6,7 @@ are sorted sets holding at least the TOP_K largest of the day's events stored OU
 log ``ld:<day>`` (in hour and slot logs; all of them when there are fewer), scored by the
 amount as a double, each member the event's exact text; a set that was ever trimmed also holds
 the member ``~`` (score -inf). A sparse day (wholly in its day log) has no set: its events
-are the day log's. ``liqcli prune`` folds a day log's events into the sets before deleting it.
+are the day log's. ``liqcli prune`` keeps a day log's text as ``pl:<day>``, read with the sets.
 Reading ``top -n N`` (N ≤ TOP_K) over a window costs one set and one day log (below the day
 log cap) per whole day, in one call, plus the events of its (at most two) partial edge days,
 read from the log: bounded by two days' events, not by the window's length.
@@ -70,7 +70,7 @@ def read_top(
 
     if since_ms is not None and until_ms is not None and since_ms >= until_ms:
         return []
-    days, partial = store._units(symbol, since_ms, until_ms)
+    days, partial, logs = store._units(symbol, since_ms, until_ms)
     prefix = "tu" if by == "usd" else "tq"
     units = [(f"{prefix}:D:{day}", day * DAY_MS, (day + 1) * DAY_MS) for day in days]
     filtered = bool(exchanges) or side is not None
@@ -80,13 +80,16 @@ def read_top(
     if units:
         # one read-only call (EVAL_RO, or plain reads on a Cluster and for a +@read user):
         # each whole day's set, then each whole day's log (its events are in no set)
-        names = [name for name, _, _ in units] + [f"ld:{day}" for day in days]
+        names = [name for name, _, _ in units] + [name for day in logs for name in day]
         blobs = store._read_only_scripts(
             "topk_read.lua",
             [([store.key(symbol, name) for name in names], [0 if filtered else n, len(units)])],
         )[0]
+        rest = iter(blobs[len(units) :])
+        day_log_blobs = [b"\n".join(blob for blob in (next(rest) for _ in day) if blob)
+                         for day in logs]
         for (_, start, end), blob, log in zip(
-                units, blobs[: len(units)], blobs[len(units) :], strict=True):
+                units, blobs[: len(units)], day_log_blobs, strict=True):
             members = list(_members(symbol, blob))
             trimmed = TRIMMED.encode() in blob.split(b"\n")
             chosen = [e for e in members if wanted(e)]
