@@ -284,7 +284,8 @@ end
 --   Days only: a window's partial edge days are read from the log.
 -- ARGV[T + 1] = K. Only events this batch stored as new AND placed outside their day log (in
 --   an hour or slot log) are added (schema 3): readers add a whole day's day log (below the
---   day cap) to its sets, so a sparse day, wholly in its day log, has none. A set above K members keeps
+--   day cap) to its sets, so a sparse day, wholly in its day log, has none. A set above K
+--   members keeps
 --   every member scoring at least its K-th largest score: double rounding is monotonic, so
 --   whatever it drops is exactly smaller than K members it keeps (ties are never split). A
 --   trimmed set also holds the member '~' with score -inf: it may miss events (filters).
