@@ -2,8 +2,9 @@
 -- atomically (liqcli/store/maintenance.py); every key shares the symbol's hash tag.
 -- KEYS[1] the :pruned marker (first day that keeps its log); KEYS[2..n+1] the day's logs (the
 -- day log ld:<day> first); then the dedupe buckets; the last key: pl:<day>. ARGV[1] the new
--- marker, ARGV[2] n, ARGV[3..n+2] each log's length when the client read it (an ingest that wrote to the day since then: nothing is done, 0 is
--- returned, the client reads the day again), then per dedupe bucket the fingerprints (12 bytes
+-- marker, ARGV[2] n, ARGV[3..n+2] each log's length when the client read it (an ingest that
+-- wrote to the day since then: nothing is done, 0 is returned, the client reads the day
+-- again), then per dedupe bucket the fingerprints (12 bytes
 -- each) to remove from it. Overflow marks stay, so lookups still reach the next tiers.
 -- The day log's events are in none of the day's top-K sets and price bands (schema 3): its
 -- text is kept as pl:<day> (appended to it, should it exist), read by top and levels with
