@@ -96,7 +96,10 @@ def test_prune_benchmark_runs_with_a_tiny_workload(monkeypatch: pytest.MonkeyPat
         "whole log", "log of the last 7 days kept", "every log pruned (rollups only)"]
     for r in rows:
         runner.check_row(r, "bench_prune")
-    assert max(rows[1]["value"], rows[2]["value"]) < rows[0]["value"]  # tiny: noisy beyond
+    # tiny and noisy: 3,000 events over 300 symbols are all sparse days, whose day log prune
+    # keeps (as pl:<day>, for top and levels; schema 3): it frees their fingerprints only,
+    # which the allocator's and the new :pruned markers' few bytes can outweigh
+    assert max(rows[1]["value"], rows[2]["value"]) < 1.25 * rows[0]["value"]
 
 
 def test_market_benchmark_runs_end_to_end_with_a_tiny_workload(

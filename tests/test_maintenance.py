@@ -287,3 +287,73 @@ def test_prune_keeps_top_and_levels_of_pruned_days_and_refuses_their_log_reads(
         with pytest.raises(PrunedWindow):
             read()
     assert not verify_symbol(store, "BTCUSDT").differences  # tu/tq/pb keys are not strays
+
+
+@pytest.mark.parametrize("caps", [None, (400, 400)])
+def test_prune_keeps_the_day_log_for_top_and_levels_of_whole_pruned_days(
+    redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch, caps: tuple[int, int] | None,
+) -> None:
+    """Schema 3: a day log's events are in no top-K set or price band (readers add the day
+    log). Prune keeps the day log's text as ``pl:<day>`` (in the same script call that deletes
+    the logs), read by top and levels only, so whole pruned days answer exactly as before:
+    sparse days (default caps: every event in its day log) and mixed ones (small caps: day,
+    hour and slot logs, trimmed sets). Events stored into a pruned day later count too."""
+    import random
+    from decimal import Decimal
+
+    import liqcli.store.store as store_module
+    from liqcli.model import Event
+    from liqcli.store.pricebands import events_buckets
+
+    monkeypatch.setattr(store_module, "TOP_K", 3)  # trimmed sets (and their "~" mark)
+    redis_client.flushall()
+    store = Store(redis_client)
+    store.log_caps = caps or store.log_caps
+    rng = random.Random(7)
+    events = []
+    for i in range(40 if caps is None else 300):
+        price = Decimal(rng.randint(90_000, 99_000)) / 10
+        qty = Decimal(rng.randint(1, 9_999)) / 1000
+        usd = price * qty if i % 3 else price * qty + Decimal("0.5")  # logged usd, or not
+        events.append(Event(
+            exchange=rng.choice(("binance", "bybit")), symbol="BTCUSDT",
+            side=rng.choice(("LONG", "SHORT")), price=price, qty=qty, usd=usd,
+            ts_ms=T0 + rng.randrange(3 * DAY), id=f"i{i}"))
+    late = Event(  # stored into a pruned day, after the prune
+        exchange="okx", symbol="BTCUSDT", side="LONG", price=Decimal(99_999),
+        qty=Decimal(40), usd=Decimal(99_999 * 40), ts_ms=T0 + 5, id="late")
+    store.ingest(events)
+    first = T0 // DAY
+    day_logs = [redis_client.get(store.key("BTCUSDT", f"ld:{d}")) for d in (first, first + 1)]
+    assert all(day_logs)
+    if caps is None:  # sparse: no structure at all
+        assert not redis_client.exists(store.key("BTCUSDT", f"tu:D:{first}"),
+                                       store.key("BTCUSDT", f"pb:D:{first}"))
+
+    def answers(since: int, until: int) -> Any:
+        return ({by: sorted((e.ts_ms, e.exchange, e.id) for e in
+                            store.top_events("BTCUSDT", since, until, 3, by))
+                 for by in ("usd", "qty")}, store.price_buckets("BTCUSDT", since, until)[0])
+
+    def check(stored: list[Event]) -> None:
+        for since, until in windows:
+            inside = [e for e in stored if since <= e.ts_ms < until]
+            top, bands = answers(since, until)
+            for by in ("usd", "qty"):
+                amount = (lambda e: e.usd) if by == "usd" else (lambda e: e.qty)
+                assert top[by] == sorted((e.ts_ms, e.exchange, e.id)
+                                         for e in sorted(inside, key=lambda e: -amount(e))[:3])
+            assert bands == events_buckets(inside)[0]
+
+    windows = [(first * DAY, (first + 1) * DAY), (first * DAY, (first + 3) * DAY)]
+    check(events)
+    result = prune_symbol(store, "BTCUSDT", (first + 2) * DAY, apply=True)
+    assert result.days == 2
+    assert not redis_client.exists(store.key("BTCUSDT", f"ld:{first}"))
+    assert [redis_client.get(store.key("BTCUSDT", f"pl:{d}")) for d in (first, first + 1)] == (
+        day_logs)
+    check(events)  # whole days, pruned or not: the same exact answers
+    assert not verify_symbol(store, "BTCUSDT").differences
+    store.ingest([late])  # a new day log of the pruned day: read with the kept one
+    check([*events, late])
+    assert not verify_symbol(store, "BTCUSDT").differences

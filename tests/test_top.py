@@ -71,6 +71,9 @@ windows = st.one_of(
 )
 exchange_filters = st.lists(st.sampled_from(["binance", "okx", "bybit"]), max_size=2)
 sides = st.sampled_from([None, "LONG", "SHORT"])
+# log caps (day, hour): the defaults (sparse days live in their day log, whose events are in no
+# top-K set or price band), small ones (day logs and sets mixed), and no day log at all
+log_caps = st.sampled_from([None, (150, 150), (0, 4096)])
 
 
 @settings(
@@ -85,14 +88,16 @@ sides = st.sampled_from([None, "LONG", "SHORT"])
     side=sides,
     both=st.booleans(),
     batch=st.integers(1, 30),
+    caps=log_caps,
 )
 def test_top_equals_the_decimal_recomputation(
     redis_client: redis.Redis, events: list[tuple[Event, str]], n: int, by: str,
     window: tuple[int, int] | None, exchanges: list[str], side: str | None, both: bool,
-    batch: int,
+    batch: int, caps: tuple[int, int] | None,
 ) -> None:
     redis_client.flushall()
     store = Store(redis_client)
+    store.log_caps = caps or store.log_caps
     stream = distinct_ids([replace(e, symbol=symbol) for e, symbol in events])
     for start in range(0, len(stream), batch):
         store.ingest_batch(stream[start : start + batch])
@@ -188,11 +193,12 @@ def test_empty_store_is_success(redis_url: str) -> None:
     exchanges=exchange_filters,
     side=sides,
     batch=st.integers(1, 40),
+    caps=log_caps,
 )
 def test_trimmed_sets_stay_exact(
     redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch, events: list[Event],
     amounts: list[str], n: int, by: str, window: tuple[int, int] | None, exchanges: list[str],
-    side: str | None, batch: int,
+    side: str | None, batch: int, caps: tuple[int, int] | None,
 ) -> None:
     """K = 4: the day sets are trimmed; ties (equal amounts, and amounts equal as
     doubles but not exactly) and selective filters still give the exact answer."""
@@ -201,6 +207,7 @@ def test_trimmed_sets_stay_exact(
     monkeypatch.setattr(store_module, "TOP_K", 4)
     redis_client.flushall()
     store = Store(redis_client)
+    store.log_caps = caps or store.log_caps
     stream = distinct_ids([
         replace(e, usd=Decimal(a), qty=Decimal(a)) for e, a in zip(events, amounts, strict=False)
     ])
@@ -209,7 +216,9 @@ def test_trimmed_sets_stay_exact(
     kept = unique(stream)
     for day in {e.ts_ms // DAY_MS for e in kept}:
         held = redis_client.zcard(store.key("BTCUSDT", f"tu:D:{day}"))  # + the "~" mark
-        assert 1 <= held <= sum(e.ts_ms // DAY_MS == day for e in kept) + 1
+        assert held <= sum(e.ts_ms // DAY_MS == day for e in kept) + 1
+        if caps == (0, 4096):  # no day log: every event went through the set
+            assert held >= 1
         assert not redis_client.exists(store.key("BTCUSDT", f"tu:h:{day * 24}"))  # days only
     since, until = (None, None) if window is None else (window[0], window[0] + window[1])
     top = compute_top(store, "BTCUSDT", n=n, by=by, since_ms=since, until_ms=until,
@@ -227,13 +236,19 @@ def test_whole_days_never_read_the_log(redis_client: redis.Redis) -> None:
     store.ingest(events)
     since, until = CORE_T0 - 12 * HOUR_MS, CORE_T0 + 60 * HOUR_MS  # whole UTC days only
     before = compute_top(store, "BTCUSDT", n=20, since_ms=since, until_ms=until)
-    redis_client.delete(*log_keys(store, "BTCUSDT", events))
+    # the day logs stay: their events are in no top-K set (schema 3), read with them
+    redis_client.delete(*(key for key in log_keys(store, "BTCUSDT", events)
+                          if ":ld:" not in key))
     after = compute_top(store, "BTCUSDT", n=20, since_ms=since, until_ms=until)
     assert after == before and len(after.entries) == 20
     assert [identity(e) for e in after.entries] == expected(
         events, 20, "usd", since, until, [], None)
-    # above TOP_K the log is read: without it nothing is found
-    assert compute_top(store, "BTCUSDT", n=150, since_ms=since, until_ms=until).entries == ()
+    # above TOP_K the log is read: only what is left of it (the day logs) is found
+    left = list(store.events("BTCUSDT", since, until))
+    assert len(left) < len(events)
+    above = compute_top(store, "BTCUSDT", n=150, since_ms=since, until_ms=until)
+    assert [identity(e) for e in above.entries] == expected(
+        left, 150, "usd", since, until, [], None)
 
 
 def test_docs_list_exactly_the_schema_fields() -> None:
@@ -245,3 +260,41 @@ def test_docs_list_exactly_the_schema_fields() -> None:
     assert set(SCHEMA["properties"]) == docs["top"]
     entry = SCHEMA["properties"]["liquidations"]["items"]["properties"]
     assert set(entry) == docs["top-columns"] == set(TOP_COLUMNS)
+
+
+def test_the_sets_and_bands_hold_only_events_outside_the_day_log(
+    redis_client: redis.Redis,
+) -> None:
+    """Schema 3: a sparse day (wholly in its day log) has no top-K set and no price band;
+    a dense day's structures count exactly its events in hour and slot logs; top and
+    levels of whole days still answer from both."""
+    from test_core import make_events
+
+    from liqcli.report.levels import compute_levels
+
+    redis_client.flushall()
+    store = Store(redis_client)
+    sparse = [replace(e, ts_ms=T0 + 3 * DAY_MS + i * 7_000) for i, e in
+              enumerate(make_events(n=12, seed=5, symbols=("BTCUSDT",), span_hours=1))]
+    dense = [replace(e, ts_ms=T0 + (e.ts_ms - T0) % DAY_MS) for e in
+             make_events(n=400, seed=6, symbols=("BTCUSDT",), span_hours=20)]
+    events = distinct_ids(sparse + dense)
+    store.ingest(events)
+    key = store.key
+    assert not redis_client.exists(key("BTCUSDT", f"tu:D:{T0 // DAY_MS + 3}"),
+                                   key("BTCUSDT", f"tq:D:{T0 // DAY_MS + 3}"),
+                                   key("BTCUSDT", f"pb:D:{T0 // DAY_MS + 3}"))
+    day_log = redis_client.get(key("BTCUSDT", f"ld:{T0 // DAY_MS}")) or b""
+    in_day_log = len(day_log.split(b"\n")) if day_log else 0
+    dense_day = sum(e.ts_ms // DAY_MS == T0 // DAY_MS for e in unique(events))
+    assert 0 < in_day_log < dense_day
+    bands = redis_client.hgetall(key("BTCUSDT", f"pb:D:{T0 // DAY_MS}"))
+    assert sum(int(v.split(b" ")[0]) for v in bands.values()) == dense_day - in_day_log
+    since, until = T0 // DAY_MS * DAY_MS, (T0 // DAY_MS + 4) * DAY_MS
+    for by in ("usd", "qty"):
+        top = compute_top(store, "BTCUSDT", n=30, by=by, since_ms=since, until_ms=until)
+        assert [identity(e) for e in top.entries] == expected(
+            unique(events), 30, by, since, until, [], None)
+    levels = compute_levels(store, "BTCUSDT", bands=5, since_ms=since, until_ms=until)
+    assert levels.events == len(unique(events))
+

@@ -1,8 +1,8 @@
 """``top``: the N largest single liquidations of a window, by USD or by base quantity.
 
-Exact: candidates come from the store (``Store.top_events``: the per-day and per-hour top-K
-sets kept at ingest, and the events of the window's partial edge hours), and the final order is
-decided on the exact Decimal amounts.
+Exact: candidates come from the store (``Store.top_events``: the per-day top-K sets kept at
+ingest with the events of each whole day's day log, and the events of the window's partial edge
+days), and the final order is decided on the exact Decimal amounts.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
--- liqcli ingest script (schema 2): stores a batch of events of ONE symbol atomically and
+-- liqcli ingest script (schema 3): stores a batch of events of ONE symbol atomically and
 -- idempotently. All keys share the symbol's hash tag, so the script is Redis Cluster safe.
 --
 -- KEYS[1] = cumulative rollup hash  <prefix>:{SYM}:t
@@ -20,7 +20,8 @@
 --   detail  per event "cell-number qi q1 q2 ui u1 u2 ts", "\n"-separated: read only when the
 --           group holds a duplicate (its sums are then recomputed from its new events)
 -- ARGV[8 + 4G], ARGV[9 + 4G] = the live feed's key index and cap (the block at the end)
--- ARGV[10 + 4G] .. ARGV[12 + 4G] = the top-K and price-band blocks' data (after phase 4)
+-- ARGV[10 + 4G] .. ARGV[12 + 4G] = the top-K and price-band blocks' data (after phase 4): only
+--   events placed outside their day log go into those structures (schema 3)
 --
 -- Density decides where a group's new events go (reads do not depend on the caps): into the
 -- day's log while that holds < day cap bytes (rollups: day, total); else into the hour's log
@@ -119,6 +120,7 @@ for i = 0, n - 1 do
 end
 
 -- ------------------------------------------------ phase 2: placement and accumulation
+local inday = {}     -- event index (1-based) -> true: its group went into the day log
 local lines = {}     -- key index -> log texts added by this batch
 local linebytes = {} -- key index -> bytes of those
 local days, hours = {}, {}
@@ -206,6 +208,9 @@ for g = 0, G - 1 do
       target, levels = ls, {tonumber(sk), tonumber(hk), tonumber(dk), 1}
     end
     -- a day (hour) whose log was written before is in its index already (by the same script)
+    if target == ld then
+      for i = first + 1, last + 1 do inday[i] = true end
+    end
     if target ~= ld and #current(lh) == 0 then hours[hour] = true end
     if #current(ld) == 0 then days[day] = true end
     local list = lines[target]
@@ -277,19 +282,23 @@ end
 --   indexes of the day-USD and day-qty sorted sets (appended after every other key), the USD
 --   and qty scores, then the member (ts, exchange, L/S, price, qty, usd, id: exact text).
 --   Days only: a window's partial edge days are read from the log.
--- ARGV[T + 1] = K. Only events this batch stored as new are added. A set above K members keeps
+-- ARGV[T + 1] = K. Only events this batch stored as new AND placed outside their day log (in
+--   an hour or slot log) are added (schema 3): readers add a whole day's day log (below the
+--   day cap) to its sets, so a sparse day, wholly in its day log, has none. A set above K
+--   members keeps
 --   every member scoring at least its K-th largest score: double rounding is monotonic, so
 --   whatever it drops is exactly smaller than K members it keeps (ties are never split). A
 --   trimmed set also holds the member '~' with score -inf: it may miss events (filters).
 local T = 10 + 4 * G
 local TOPK = tonumber(ARGV[T + 1])
 local TPAT = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$'
--- calls fn(line) for the line of ARGV ``data`` of each event this batch stored as new
+-- calls fn(line) for the line of ARGV ``data`` of each event this batch stored as new outside
+-- its day log
 local function each_new(data, fn)
   local pos = 1
   for i = 1, n do
     local stop = string.find(data, '\n', pos, true) or (#data + 1)
-    if flags[i] == '1' then fn(string.sub(data, pos, stop - 1)) end
+    if flags[i] == '1' and not inday[i] then fn(string.sub(data, pos, stop - 1)) end
     pos = stop + 1
   end
 end
@@ -324,7 +333,7 @@ end
 -- A field's value is 'n qi q1 q2 ui u1 u2' in decimal text. The integer limbs are added as
 -- decimal strings (exact at any size); the fractional ones as doubles within the batch (at
 -- most 5000 events below 1e9: exact), then carried into the integer limb. Only events this
--- batch stored as new are counted.
+-- batch stored as new outside their day log are counted (like the top-K block).
 local function bigadd(a, b)
   if #a < 16 and #b < 16 then  -- both below 1e15: their sum is exact as a double
     return string.format('%.0f', tonumber(a) + tonumber(b))

@@ -1,7 +1,7 @@
 """Store maintenance: check every rollup against the log (``verify``), rebuild the rollups from
 the log (``--repair``), and drop old logs while every rollup stays (``prune``).
 
-Everything here that knows the Redis layout (schema 2, docs/redis-layout.md) is in this one
+Everything here that knows the Redis layout (schema 3, docs/redis-layout.md) is in this one
 module, next to :mod:`liqcli.store.store`:
 
 - **verify** walks a symbol day by day (the days of ``:days`` and of every key a SCAN of the
@@ -22,7 +22,10 @@ module, next to :mod:`liqcli.store.store`:
 - **prune** drops, day by day and atomically per day (one script), the day's logs and the
   fingerprints of its events in the dedupe tiers (overflow marks stay, so lookups of the
   remaining fingerprints still find them), and raises the ``:pruned`` marker (a day number:
-  every day before it has no log).
+  every day before it has no log). The day log's text is kept as ``pl:<day>``: its events are
+  in none of the day's top-K sets and price bands (schema 3), and ``top`` and ``levels`` read
+  it with them, so whole pruned days stay exact for them (a sparse day keeps about its log's
+  size; no other read uses it).
 """
 
 from __future__ import annotations
@@ -352,7 +355,7 @@ class PruneResult:
     symbol: str
     days: int = 0  # days whose log goes (went)
     events: int = 0
-    bytes: int = 0  # memory of the logs (MEMORY USAGE) and fingerprints (12 bytes each)
+    bytes: int = 0  # memory of the hour/slot logs (MEMORY USAGE) and fingerprints (12 B each)
     pruned_before_ms: int | None = None  # every event before this has no log (after the run)
 
     def as_dict(self) -> dict[str, Any]:
@@ -418,11 +421,13 @@ def _prune_day(store: Store, symbol: str, day: int, script: Any) -> tuple[int, i
             h = (digest[0] << 8) | digest[1]
             for suffix in ("d", f"d1:{h % t1}", f"d2:{h % t2}", f"d3:{h % t3}"):
                 drops.setdefault(store.key(symbol, suffix), []).append(digest[2:14])
-    freed = sum(r or 0 for r in replies[len(logs):]) + FP_BYTES * events
+    # the day log's text stays (as pl:<day>, for top and levels): not freed
+    freed = sum(r or 0 for r in replies[len(logs) + 1:]) + FP_BYTES * events
     if script is None:
         return events, freed, True
     dedupe = sorted(drops)
-    done = script(keys=[store.key(symbol, "pruned"), *logs, *dedupe],
+    keys = [store.key(symbol, "pruned"), *logs, *dedupe, store.key(symbol, f"pl:{day}")]
+    done = script(keys=keys,
                   args=[day + 1, len(logs), *(len(b or b"") for b in blobs),
                         *(b"".join(drops[k]) for k in dedupe)])
     return events, freed, bool(done)

@@ -6,9 +6,12 @@ A price falls in the *fine bucket* of its first 4 significant digits: ``91,066.6
 hash ``<p>:{S}:pb:D:<day>`` with one field per bucket and side
 (``9106e1|L``) holding ``n qi q1 q2 ui u1 u2``: events, then quantity and notional as the same
 three limbs as the rollups (integer part, 1e-9 and 1e-18 units), kept as decimal text and
-added with exact integer arithmetic. A window then reads one hash per whole day, and the
-events of its (at most two) partial edge days from the log: O(buckets + two days' events),
-not O(events of the window).
+added with exact integer arithmetic. Schema 3: the hash counts only the day's events stored
+outside its day log ``ld:<day>`` (a sparse day has no hash); ``liqcli prune`` keeps a day
+log's text as ``pl:<day>``, read with the hash. A window then reads one hash and one day log
+(below the day log cap) per whole day, in one round trip, and the events of its (at most two)
+partial edge days from the log: O(buckets + day logs + two days' events), not O(events of the
+window).
 """
 
 from __future__ import annotations
@@ -69,22 +72,26 @@ def read_buckets(
     """The fine buckets of ``symbol`` in [since_ms, until_ms) (every exchange), and the
     window's last event (latest time; the higher price among equal times).
 
-    One hash per day lying wholly inside the window, the events of its (at most two) partial
-    edge days; the last event through the window's rollup (its last time) and the
-    events of that one millisecond.
+    One hash and one day log per day lying wholly inside the window, the events of its (at
+    most two) partial edge days; the last event through the window's rollup (its last time)
+    and the events of that one millisecond.
     """
     from liqcli.store.store import from_limbs
 
     buckets: Buckets = {}
     if since_ms is not None and until_ms is not None and since_ms >= until_ms:
         return buckets, None
-    days, partial = store._units(symbol, since_ms, until_ms)
-    keys = [store.key(symbol, f"pb:D:{day}") for day in days]
-    if keys:
+    days, partial, logs = store._units(symbol, since_ms, until_ms)
+    if days:
+        # one round trip: each whole day's hash and its day log (whose events it does not hold)
         pipe = store.client.pipeline(transaction=False)
-        for key in keys:
-            pipe.hgetall(key)
-        for raw in pipe.execute():
+        for day in days:
+            pipe.hgetall(store.key(symbol, f"pb:D:{day}"))
+        for name in (name for day in logs for name in day):
+            pipe.get(store.key(symbol, name))
+        replies = pipe.execute()
+        _add_log_lines(buckets, [log for log in replies[len(days):] if log])
+        for raw in replies[: len(days)]:
             for field, value in raw.items():
                 text, _, code = field.decode().partition("|")
                 n, qi, q1, q2, ui, u1, u2 = (int(x) for x in value.split(b" "))
@@ -112,6 +119,33 @@ def read_buckets(
     # None when that millisecond's log was pruned (liqcli prune): no last-price mark then
     last = max(store.events(symbol, last_ms, last_ms + 1), key=lambda e: e.price, default=None)
     return buckets, last
+
+
+def _add_log_lines(buckets: Buckets, blobs: list[bytes]) -> None:
+    """Add the events of log strings (day logs) to ``buckets``: each line's bucket from its
+    price text (the stored text is canonical, as at ingest), its amounts summed as integers of
+    1e-18 units, turned into Decimals once per bucket (exact)."""
+    from liqcli.store.store import _default_usd_e18, _e18
+
+    sums: dict[tuple[str, str], list[int]] = {}
+    for blob in blobs:
+        for line in blob.decode().split("\n"):
+            _, code, price, qty, usd, _ = line.split("\t", 5)
+            q = _e18(qty)
+            u = _e18(usd) if usd else _default_usd_e18(_e18(price), q)
+            acc = sums.get((bucket_of_text(price), code))
+            if acc is None:
+                sums[(bucket_of_text(price), code)] = [1, q, u]
+            else:
+                acc[0] += 1
+                acc[1] += q
+                acc[2] += u
+    for (text, code), (n, q, u) in sums.items():
+        side: Side = "LONG" if code == "L" else "SHORT"
+        cell = buckets.setdefault((text, side), [0, Decimal(0), Decimal(0)])
+        cell[0] = int(cell[0]) + n
+        cell[1] = _WIDE.add(cell[1], Decimal(q).scaleb(-18, _WIDE))
+        cell[2] = _WIDE.add(cell[2], Decimal(u).scaleb(-18, _WIDE))
 
 
 def events_buckets(events: Iterable[Event]) -> tuple[Buckets, Event | None]:

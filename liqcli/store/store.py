@@ -1,6 +1,6 @@
 """The liquidation store in Redis: exact, idempotent, atomic ingest and rollup reads.
 
-Layout (schema 2; docs/redis-layout.md has the whole picture). Every key of one symbol carries
+Layout (schema 3; docs/redis-layout.md has the whole picture). Every key of one symbol carries
 the hash tag ``{SYMBOL}`` so a batch script touches a single Cluster slot:
 
 - ``<p>:schema``            string, the layout version (checked on open)
@@ -15,6 +15,9 @@ the hash tag ``{SYMBOL}`` so a batch script touches a single Cluster slot:
   one of them (the day's while it is small, then the hour's, then the slot's: density decides)
 - ``<p>:{S}:d``, ``d1:<n>``, ``d2:<n>``, ``d3:<n>``  strings, dedupe fingerprints in tiers of
   1, 16, 256 and 4096 buckets (a tier is used once the ones before it are full)
+- ``<p>:{S}:tu:D:<day>``, ``tq:D:<day>``, ``pb:D:<day>``  the day's top-K sets and price bands
+  (``liqcli.store.topk``, ``liqcli.store.pricebands``), of its events outside its day log only;
+  ``pl:<day>``: a pruned day's day log, kept by ``liqcli prune`` for them
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ if TYPE_CHECKING:
     # one script call: the batch positions it covers, its KEYS and its ARGV
     _Call = tuple[list[int], list[str], list[Any]]
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 HOUR_MS = 3_600_000
 SLOT_MS = 600_000  # the finest rollup and log partition: window edges read one slot at most
 SLOTS_PER_HOUR = HOUR_MS // SLOT_MS
@@ -652,8 +655,11 @@ class Store:
                         pipe.zrangebyscore(keys[group + 1], lo, hi)
                     pipe.get(keys[group + 2])
             elif name == "topk_read.lua":
-                for key in keys:  # a set is small (TOP_K members and ties): read it whole
-                    pipe.zrevrange(key, 0, -1, withscores=True)
+                for index, key in enumerate(keys):
+                    if index < int(args[1]):  # a set is small (TOP_K and ties): read it whole
+                        pipe.zrevrange(key, 0, -1, withscores=True)
+                    else:  # a day log
+                        pipe.get(key)
             else:
                 for index, key in enumerate(keys):
                     if index < int(args[0]):
@@ -672,7 +678,9 @@ class Store:
                     found += [days, hours, next(replies) or b""]
                 out.append(found)
             elif name == "topk_read.lua":
-                out.append([_top_members(next(replies), int(args[0])) for _ in keys])
+                out.append([_top_members(next(replies), int(args[0]))
+                            if index < int(args[1]) else next(replies) or b""
+                            for index in range(len(keys))])
             else:
                 blobs = []
                 for index in range(len(keys)):
@@ -764,20 +772,24 @@ class Store:
     # ------------------------------------------------- time-dimension reads
     def _units(
         self, symbol: str, since_ms: int | None, until_ms: int | None
-    ) -> tuple[list[int], list[tuple[int, int]]]:
+    ) -> tuple[list[int], list[tuple[int, int]], list[list[str]]]:
         """What a window holds, for the per-day structures of ``top`` and ``levels``: the
-        days with events lying wholly inside it, and the ``[start, end)`` ranges of its (at
-        most two) partial edge days, which are read from the log. One round trip (the day
+        days with events lying wholly inside it, the ``[start, end)`` ranges of its (at
+        most two) partial edge days, which are read from the log, and per whole day the keys
+        (suffixes) holding its events that are in none of its structures: its day log, and
+        for a pruned day also the day log prune kept (``pl:<day>``). One round trip (the day
         index), plus the prune marker. An edge inside a day whose log was pruned is refused
         (PrunedWindow)."""
         days, _ = self._indexes(symbol, since_ms, until_ms)
         pruned = self.pruned_day(symbol) if days else 0
         whole_days: list[int] = []
         partial: list[tuple[int, int]] = []
+        day_logs: list[list[str]] = []
         for day in days:
             start, end = day * DAY_MS, (day + 1) * DAY_MS
             if _covers(since_ms, until_ms, start, end):
                 whole_days.append(day)
+                day_logs.append([f"ld:{day}", f"pl:{day}"] if day < pruned else [f"ld:{day}"])
                 continue
             if day < pruned:
                 _check_not_pruned(symbol, pruned, [(f"ld:{day}", start)], since_ms, until_ms)
@@ -785,7 +797,7 @@ class Store:
                 start if since_ms is None else max(since_ms, start),
                 end if until_ms is None else min(until_ms, end),
             ))
-        return whole_days, partial
+        return whole_days, partial, day_logs
 
     def pruned_day(self, symbol: str) -> int:
         """The first day of ``symbol`` that keeps its log (``liqcli prune``; 0: none pruned)."""
@@ -901,8 +913,9 @@ class Store:
         [since_ms, until_ms) on ``exchanges`` (empty: all) and ``side`` (None: both), ties
         with the n-th included.
 
-        Reads the top-K sets of the days lying wholly inside the window and the events of its
-        (at most two) partial edge days (``liqcli.store.topk``); ``n`` above
+        Reads the top-K sets and the day logs of the days lying wholly inside the window (a
+        set holds only the events outside its day log; a pruned day's is ``pl:<day>``) and the
+        events of its (at most two) partial edge days (``liqcli.store.topk``); ``n`` above
         TOP_K reads the window's log.
         """
         from liqcli.store.topk import largest, read_top
@@ -919,8 +932,9 @@ class Store:
         """Exact events, qty and usd per fine price bucket and side of ``symbol`` in
         [since_ms, until_ms), and the window's last event (``liqcli.store.pricebands``).
 
-        Every exchange: the price-band hashes of the whole days, the events of the (at most
-        two) partial edge days. With ``exchanges`` (the hashes do not split by exchange) the
+        Every exchange: the price-band hashes and the day logs of the whole days (a hash
+        counts only the events outside its day log), the events of the (at most two) partial
+        edge days. With ``exchanges`` (the hashes do not split by exchange) the
         window's log is read instead.
         """
         from liqcli.store.pricebands import events_buckets, read_buckets

@@ -2,10 +2,13 @@
 
 Layout (written by the top-K block of ``ingest.lua``, atomically with the rest of a batch and
 only for new events): ``<p>:{S}:tu:D:<day>`` (by USD) and ``tq:D:<day>`` (by base quantity)
-are sorted sets holding at least the TOP_K largest events of the day (all of them when it has
-fewer), scored by the amount as a double, each member the event's exact text; a set that was
-ever trimmed also holds the member ``~`` (score -inf). Reading ``top -n N`` (N ≤ TOP_K) over a
-window costs one set per whole day, plus the events of its (at most two) partial edge days,
+are sorted sets holding at least the TOP_K largest of the day's events stored OUTSIDE its day
+log ``ld:<day>`` (in hour and slot logs; all of them when there are fewer), scored by the
+amount as a double, each member the event's exact text; a set that was ever trimmed also holds
+the member ``~`` (score -inf). A sparse day (wholly in its day log) has no set: its events
+are the day log's. ``liqcli prune`` keeps a day log's text as ``pl:<day>``, read with the sets.
+Reading ``top -n N`` (N ≤ TOP_K) over a window costs one set and one day log (below the day
+log cap) per whole day, in one call, plus the events of its (at most two) partial edge days,
 read from the log: bounded by two days' events, not by the window's length.
 """
 
@@ -54,38 +57,86 @@ def read_top(
     """:meth:`Store.top_events` for ``n`` ≤ TOP_K, O(days + two edge days' events).
 
     The days lying wholly inside the window give their top-K set (unfiltered: only the members
-    scoring at least the set's n-th score); the (at most two) partial edge days give their
-    events (log). With a filter (``exchanges``, ``side``) a trimmed set (it holds the
-    ``~`` mark) with fewer than ``n`` members left after the filter may miss some: that day's
-    or hour's events are read instead (exact, and rare for a broad filter).
+    scoring at least the set's n-th score) and the events of their day log (schema 3: a set
+    holds only the day's events outside its day log; the day log is below the day log cap),
+    read in the same call; the (at most two) partial edge days give their events (log). With a
+    filter (``exchanges``, ``side``) a trimmed set (it holds the ``~`` mark) with fewer than
+    ``n`` members left after the filter may miss some: that day's events are read instead
+    (exact, and rare for a broad filter). The trimming keeps the set exact for its own events
+    (everything it dropped is smaller than K members it keeps), so the top of (set ∪ day log)
+    holds the day's top n.
     """
     from liqcli.store.store import DAY_MS
 
     if since_ms is not None and until_ms is not None and since_ms >= until_ms:
         return []
-    days, partial = store._units(symbol, since_ms, until_ms)
+    days, partial, logs = store._units(symbol, since_ms, until_ms)
     prefix = "tu" if by == "usd" else "tq"
     units = [(f"{prefix}:D:{day}", day * DAY_MS, (day + 1) * DAY_MS) for day in days]
     filtered = bool(exchanges) or side is not None
     wanted = _filter(exchanges, side)
     candidates: list[Event] = []
+    day_logs: list[tuple[int, bytes]] = []  # (base, blob) of the whole days' day logs
     if units:
-        # read-only (EVAL_RO, or plain reads on a Cluster and for a +@read user)
+        # one read-only call (EVAL_RO, or plain reads on a Cluster and for a +@read user):
+        # each whole day's set, then each whole day's log (its events are in no set)
+        names = [name for name, _, _ in units] + [name for day in logs for name in day]
         blobs = store._read_only_scripts(
             "topk_read.lua",
-            [([store.key(symbol, name) for name, _, _ in units], [0 if filtered else n])],
+            [([store.key(symbol, name) for name in names], [0 if filtered else n, len(units)])],
         )[0]
-        for (_, start, end), blob in zip(units, blobs, strict=True):
+        rest = iter(blobs[len(units) :])
+        day_log_blobs = [b"\n".join(blob for blob in (next(rest) for _ in day) if blob)
+                         for day in logs]
+        for (_, start, end), blob, log in zip(
+                units, blobs[: len(units)], day_log_blobs, strict=True):
             members = list(_members(symbol, blob))
             trimmed = TRIMMED.encode() in blob.split(b"\n")
             chosen = [e for e in members if wanted(e)]
             if filtered and trimmed and len(chosen) < n:
                 store.check_log_readable(symbol, start, end, "top with -e or --side")
-                chosen = [e for e in store.events(symbol, start, end) if wanted(e)]
+                candidates += [e for e in store.events(symbol, start, end) if wanted(e)]
+                continue
             candidates += chosen
+            if log:
+                day_logs.append((start, log))
+    candidates += _day_log_candidates(symbol, day_logs, n, by, exchanges, side)
     for start, end in partial:
         candidates += [e for e in store.events(symbol, start, end) if wanted(e)]
     return largest(candidates, n, by)
+
+
+def _day_log_candidates(
+    symbol: str, logs: Sequence[tuple[int, bytes]], n: int, by: str,
+    exchanges: Sequence[str], side: str | None,
+) -> list[Event]:
+    """The events of day logs (``(day start, blob)``) that may be among their ``n`` largest
+    after the filters, ties included, decoded exactly.
+
+    Lines are first filtered on their text and scored by their amount as a double; only those
+    scoring at least the n-th largest score less a margin are decoded. A double is within
+    1e-15 relative (+ 1e-18 absolute, the default usd's rounding) of the exact amount, so an
+    event of the exact top n (X: the n-th exact amount) scores at least X - e and the n-th
+    score is at most X + e: the margin (1e-9 relative + 1e-15) keeps every one of them.
+    """
+    from liqcli.store.store import _decode_lines
+
+    code = None if side is None else ("L" if side == "LONG" else "S")
+    scored: list[tuple[float, int, str]] = []
+    for base, blob in logs:
+        for line in blob.decode().split("\n"):
+            exchange, side_code, price, qty, usd, _ = line.split("\t", 5)
+            if (exchanges and exchange not in exchanges) or (code and side_code != code):
+                continue
+            amount = float(qty) if by == "qty" else (
+                float(usd) if usd else float(price) * float(qty))
+            scored.append((amount, base, line))
+    if len(scored) > n:
+        cut = heapq.nlargest(n, (amount for amount, _, _ in scored))[-1]
+        cut -= abs(cut) * 1e-9 + 1e-15
+        scored = [item for item in scored if item[0] >= cut]
+    return [event for _, base, line in scored
+            for event in _decode_lines(symbol, base, [line])]
 
 
 def _filter(exchanges: Sequence[str], side: str | None) -> Callable[[Event], bool]:
