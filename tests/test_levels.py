@@ -135,6 +135,23 @@ def test_price_band_sums_add_exactly_across_batches(redis_client: redis.Redis) -
     assert (band.low, band.high, band.long_events) == (100, 101, 7)
 
 
+def test_a_day_log_and_a_band_hash_give_the_same_digits(redis_client: redis.Redis) -> None:
+    """A sparse day (its events in the day log) and a dense one (in the band hash) show the
+    same amounts in the same form: 1.5, not 1.500000000000000000 (tables print the digits)."""
+    from test_store import ev
+
+    events = [ev(price="100.5", qty=qty, ts=T0 + i, id=f"f{i}")
+              for i, qty in enumerate(("0.25", "1.25", "0.5"))]
+    shown = []
+    for prefix, caps in (("sparse", None), ("dense", (0, 0))):
+        store = Store(redis_client, prefix=prefix)
+        store.log_caps = caps or store.log_caps  # day cap 0: every event outside the day log
+        store.ingest_batch(events)
+        (band,) = compute_levels(store, "BTCUSDT", step=Decimal(1)).bands
+        shown.append((str(band.long_qty), str(band.long_usd)))
+    assert shown[0] == shown[1] == ("2", "201")
+
+
 def test_price_band_sums_stay_exact_past_1e15(redis_client: redis.Redis) -> None:
     """The script adds integer limbs below 1e15 as doubles and longer ones digit by digit:
     sums that cross 1e15 (inside a batch and across batches) stay exact."""

@@ -125,7 +125,7 @@ def _add_log_lines(buckets: Buckets, blobs: list[bytes]) -> None:
     """Add the events of log strings (day logs) to ``buckets``: each line's bucket from its
     price text (the stored text is canonical, as at ingest), its amounts summed as integers of
     1e-18 units, turned into Decimals once per bucket (exact)."""
-    from liqcli.store.store import _default_usd_e18, _e18
+    from liqcli.store.store import _default_usd_e18, _e18, from_limbs
 
     sums: dict[tuple[str, str], list[int]] = {}
     for blob in blobs:
@@ -144,8 +144,9 @@ def _add_log_lines(buckets: Buckets, blobs: list[bytes]) -> None:
         side: Side = "LONG" if code == "L" else "SHORT"
         cell = buckets.setdefault((text, side), [0, Decimal(0), Decimal(0)])
         cell[0] = int(cell[0]) + n
-        cell[1] = _WIDE.add(cell[1], Decimal(q).scaleb(-18, _WIDE))
-        cell[2] = _WIDE.add(cell[2], Decimal(u).scaleb(-18, _WIDE))
+        # from_limbs: the shortest form, as the hash sums' (a table shows 12.097, not 12.09700000)
+        cell[1] = _WIDE.add(cell[1], from_limbs(0, 0, q))
+        cell[2] = _WIDE.add(cell[2], from_limbs(0, 0, u))
 
 
 def events_buckets(events: Iterable[Event]) -> tuple[Buckets, Event | None]:
