@@ -21,7 +21,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     # history, levels, top and windows are imported by the functions that render them (and
     # typing not at all): a one-shot totals report does not pay for them
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
     from typing import Any, TypeAlias
 
     from liqcli.report.history import History
@@ -446,8 +446,6 @@ def dumps(value: Any, indent: int | None = 2, *, decimal_strings: bool = False) 
     """JSON text; Decimals are written as numbers in plain notation from their exact digits,
     or with ``decimal_strings`` as JSON strings of those digits (``"1.000000000000000001"``:
     exact for consumers that parse numbers as doubles, as jq 1.6 and JavaScript do)."""
-    from json.encoder import encode_basestring_ascii as text_of
-
     from liqcli.formatters._text import plain_decimal
 
     parts: list[str] = []
@@ -461,95 +459,55 @@ def dumps(value: Any, indent: int | None = 2, *, decimal_strings: bool = False) 
             openers.append("" if indent is None else "\n" + " " * (indent * len(openers)))
         return openers[level]
 
+    def number(item: Decimal) -> str:
+        return f'"{plain_decimal(item)}"' if decimal_strings else plain_decimal(item)
+
+    def container(items: Iterable[Any], start: str, end: str, level: int, keyed: bool) -> None:
+        inner = opener(level + 1)
+        add(start)
+        first = True
+        for member in items:
+            if not first:
+                add(separator)
+            first = False
+            add(inner)
+            if keyed:
+                key, member = member
+                add(_json_string(key if type(key) is str else str(key)) + ": ")
+            encode(member, level + 1)
+        add((opener(level) if not first else "") + end)
+
     def encode(item: Any, level: int) -> None:
-        # the exact types of a report first (the same text as _encode gives), then _encode
+        # the exact types of a report first (cheapest), then their subclasses
         kind = type(item)
         if kind is str:
-            add(text_of(item))
+            add(_json_string(item))
         elif kind is int:
             add(str(item))
+        elif kind is Decimal:
+            add(number(item))
         elif item is None:
             add("null")
-        elif isinstance(item, Decimal):
-            add(f'"{plain_decimal(item)}"' if decimal_strings else plain_decimal(item))
         elif kind is dict:
-            if not item:
-                add("{}")
-                return
-            inner = opener(level + 1)
-            add("{")
-            first = True
-            for key, member in item.items():
-                if not first:
-                    add(separator)
-                first = False
-                add(inner)
-                add(text_of(key if type(key) is str else str(key)) + ": ")
-                encode(member, level + 1)
-            add(opener(level) + "}")
+            container(item.items(), "{", "}", level, keyed=True)
         elif kind is list or kind is tuple:
-            if not item:
-                add("[]")
-                return
-            inner = opener(level + 1)
-            add("[")
-            first = True
-            for member in item:
-                if not first:
-                    add(separator)
-                first = False
-                add(inner)
-                encode(member, level + 1)
-            add(opener(level) + "]")
+            container(item, "[", "]", level, keyed=False)
+        elif item is True:
+            add("true")
+        elif item is False:
+            add("false")
+        elif isinstance(item, Decimal):
+            add(number(item))
+        elif isinstance(item, int):
+            add(str(item))
+        elif isinstance(item, str):
+            add(_json_string(item))
+        elif isinstance(item, Mapping):
+            container(item.items(), "{", "}", level, keyed=True)
+        elif isinstance(item, list | tuple):
+            container(item, "[", "]", level, keyed=False)
         else:
-            _encode(item, parts, indent, level, decimal_strings)
+            raise TypeError(f"cannot write {type(item).__name__} as JSON")
 
     encode(value, 0)
     return "".join(parts)
-
-
-def _encode(
-    value: Any, out: list[str], indent: int | None, level: int, strings: bool = False
-) -> None:
-    from liqcli.formatters._text import plain_decimal
-
-    if value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, Decimal):
-        out.append(f'"{plain_decimal(value)}"' if strings else plain_decimal(value))
-    elif isinstance(value, int):
-        out.append(str(value))
-    elif isinstance(value, str):
-        out.append(_json_string(value))
-    elif isinstance(value, Mapping):
-        _container(list(value.items()), "{", "}", out, indent, level, strings, keyed=True)
-    elif isinstance(value, list | tuple):
-        _container(list(value), "[", "]", out, indent, level, strings, keyed=False)
-    else:
-        raise TypeError(f"cannot write {type(value).__name__} as JSON")
-
-
-def _container(
-    items: list[Any], start: str, end: str, out: list[str], indent: int | None,
-    level: int, strings: bool, *, keyed: bool,
-) -> None:
-    if not items:
-        out.append(start + end)
-        return
-    inner = "" if indent is None else "\n" + " " * (indent * (level + 1))
-    closing = "" if indent is None else "\n" + " " * (indent * level)
-    separator = "," if indent is not None else ", "
-    out.append(start)
-    for index, item in enumerate(items):
-        if index:
-            out.append(separator)
-        out.append(inner)
-        if keyed:
-            key, item = item
-            out.append(_json_string(str(key)) + ": ")
-        _encode(item, out, indent, level + 1, strings)
-    out.append(closing + end)
