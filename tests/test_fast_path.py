@@ -111,9 +111,9 @@ def test_every_report_command_and_format_is_covered() -> None:
 
 
 # What a one-shot report must not import: the CLI framework, redis-py, rich (start-up), nor
-# dataclasses (it imports inspect, ast, dis, tokenize) or typing: each costs milliseconds of a
+# dataclasses (it imports inspect, ast, dis, tokenize), typing or json: each costs milliseconds of a
 # process that takes ~40 ms in all (benchmarks/bench_oneshot.py).
-HEAVY = ("typer", "click", "redis", "rich", "tabulate", "dataclasses", "typing", "inspect",
+HEAVY = ("typer", "click", "redis", "rich", "tabulate", "dataclasses", "typing", "inspect", "json",
          "difflib", "platformdirs", "liqcli.report.history", "liqcli.report.levels",
          "liqcli.report.top", "liqcli.report.windows")
 
