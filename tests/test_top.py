@@ -288,8 +288,9 @@ def test_the_sets_and_bands_hold_only_events_outside_the_day_log(
     in_day_log = len(day_log.split(b"\n")) if day_log else 0
     dense_day = sum(e.ts_ms // DAY_MS == T0 // DAY_MS for e in unique(events))
     assert 0 < in_day_log < dense_day
-    bands = redis_client.hgetall(key("BTCUSDT", f"pb:D:{T0 // DAY_MS}"))
-    assert sum(int(v.split(b" ")[0]) for v in bands.values()) == dense_day - in_day_log
+    bands = redis_client.get(key("BTCUSDT", f"pb:D:{T0 // DAY_MS}")) or b""
+    assert sum(int(line.split(b" ")[1]) for line in bands.split(b"\n")) == (
+        dense_day - in_day_log)
     since, until = T0 // DAY_MS * DAY_MS, (T0 // DAY_MS + 4) * DAY_MS
     for by in ("usd", "qty"):
         top = compute_top(store, "BTCUSDT", n=30, by=by, since_ms=since, until_ms=until)

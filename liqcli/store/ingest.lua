@@ -1,4 +1,4 @@
--- liqcli ingest script (schema 3): stores a batch of events of ONE symbol atomically and
+-- liqcli ingest script (schema 4): stores a batch of events of ONE symbol atomically and
 -- idempotently. All keys share the symbol's hash tag, so the script is Redis Cluster safe.
 --
 -- KEYS[1] = cumulative rollup hash  <prefix>:{SYM}:t
@@ -280,15 +280,19 @@ end
 -- Its ARGV follow the groups and the live feed's two: T = 10 + 4G.
 -- ARGV[T] = one line per event (in event order, as the identities), tab-separated: KEYS
 --   indexes of the day-USD and day-qty sorted sets (appended after every other key), the USD
---   and qty scores, then the member (ts, exchange, L/S, price, qty, usd, id: exact text).
---   Days only: a window's partial edge days are read from the log.
+--   and qty scores, then the member (ms after the day's start, exchange, L/S, price, qty, usd,
+--   id: exact text). Days only: a window's partial edge days are read from the log.
 -- ARGV[T + 1] = K. Only events this batch stored as new AND placed outside their day log (in
 --   an hour or slot log) are added (schema 3): readers add a whole day's day log (below the
---   day cap) to its sets, so a sparse day, wholly in its day log, has none. A set above K
---   members keeps
---   every member scoring at least its K-th largest score: double rounding is monotonic, so
---   whatever it drops is exactly smaller than K members it keeps (ties are never split). A
---   trimmed set also holds the member '~' with score -inf: it may miss events (filters).
+--   day cap) to its sets, so a sparse day, wholly in its day log, has none. A set keeps the
+--   members scoring at least the K-th largest score of (its members and the batch's new
+--   ones): double rounding is monotonic, so whatever it drops is exactly smaller than K
+--   members it keeps (ties are never split). A set that dropped anything also holds the
+--   member '~' with score -inf: it may miss events (filters). Schema 4: the cut is taken in
+--   the script BEFORE any write (stored members below it removed first, then only the batch's
+--   members at or above it added), so a set never holds more than K + ties + 1 members and
+--   stays a listpack (Redis converts a sorted set above 128 members to a skiplist and never
+--   back; members are kept below 64 bytes by the day-relative time).
 local T = 10 + 4 * G
 local TOPK = tonumber(ARGV[T + 1])
 local TPAT = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$'
@@ -306,34 +310,68 @@ local tadd = {}
 local function tpush(k, score, member)
   local list = tadd[k]
   if list == nil then list = {}; tadd[k] = list end
-  local m = #list
-  list[m + 1] = score
-  list[m + 2] = member
+  list[#list + 1] = {tonumber(score), score, member}
 end
 each_new(ARGV[T], function(line)
   local du, dq, su, sq, member = string.match(line, TPAT)
   tpush(tonumber(du), su, member)
   tpush(tonumber(dq), sq, member)
 end)
+local function descending(x, y) return x > y end
 for k, list in pairs(tadd) do
-  for j = 1, #list, 1000 do
-    redis.call('ZADD', KEYS[k], unpack(list, j, math.min(j + 999, #list)))
+  local held = redis.call('ZRANGE', KEYS[k], 0, -1, 'WITHSCORES')
+  local present, scores, trimmed = {}, {}, false
+  for j = 1, #held, 2 do
+    if held[j] == '~' then
+      trimmed = true
+    else
+      present[held[j]] = true
+      scores[#scores + 1] = tonumber(held[j + 1])
+    end
   end
-  if redis.call('ZCARD', KEYS[k]) > TOPK + 1 then
-    local kth = redis.call('ZREVRANGE', KEYS[k], TOPK - 1, TOPK - 1, 'WITHSCORES')[2]
-    redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', '(' .. kth)
-    redis.call('ZADD', KEYS[k], '-inf', '~')
+  local stored = #scores
+  local fresh = {}
+  for _, c in ipairs(list) do
+    if not present[c[3]] then  -- (a member is never added twice)
+      present[c[3]] = true
+      fresh[#fresh + 1] = c
+      scores[#scores + 1] = c[1]
+    end
   end
+  local cut = nil
+  if #scores > TOPK then
+    table.sort(scores, descending)
+    cut = scores[TOPK]
+    if scores[#scores] < cut then trimmed = true end
+  end
+  if cut ~= nil and stored > 0 and trimmed then
+    -- every stored member below the cut (and the mark, re-added below)
+    redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', '(' .. string.format('%.17g', cut))
+  end
+  local out = {}
+  for _, c in ipairs(fresh) do
+    if cut == nil or c[1] >= cut then
+      out[#out + 1] = c[2]
+      out[#out + 1] = c[3]
+    end
+  end
+  for j = 1, #out, 1000 do
+    redis.call('ZADD', KEYS[k], unpack(out, j, math.min(j + 999, #out)))
+  end
+  if trimmed then redis.call('ZADD', KEYS[k], '-inf', '~') end
 end
 -- ==== end of the top-K block ================================================================
 -- ==== price-band block (liqcli levels) ====================================================
 -- ARGV[T + 2] = one line per event (in event order), tab-separated: the KEYS index of the
---   day's price-band hash (appended after the top-K keys), the field
---   '<fine bucket>|L|S', then the qty limbs and the usd limbs (integer, 1e-9, 1e-18 units).
--- A field's value is 'n qi q1 q2 ui u1 u2' in decimal text. The integer limbs are added as
--- decimal strings (exact at any size); the fractional ones as doubles within the batch (at
--- most 5000 events below 1e9: exact), then carried into the integer limb. Only events this
--- batch stored as new outside their day log are counted (like the top-K block).
+--   day's price bands (appended after the top-K keys), the bucket '<fine bucket>|L|S', then
+--   the qty and the usd as exact plain decimal text ('0.015', '1366.05').
+-- Schema 4: a day's price bands are ONE string, one line per bucket and side,
+-- '<fine bucket>|L|S <n> <qty> <usd>' ("\n"-separated, in no particular order), the sums as
+-- exact plain decimal text (shortest: no trailing fractional zeros). A string costs its text
+-- alone, where a hash above 128 fields (a busy symbol's day) takes ~90 bytes a field. The
+-- script reads it, adds the batch's sums and writes it back whole (O(buckets of the day) per
+-- batch). Only events this batch stored as new outside their day log are counted (like the
+-- top-K block).
 local function bigadd(a, b)
   if #a < 16 and #b < 16 then  -- both below 1e15: their sum is exact as a double
     return string.format('%.0f', tonumber(a) + tonumber(b))
@@ -350,60 +388,54 @@ local function bigadd(a, b)
   if text == '' then return '0' end
   return text
 end
--- limbs (integer, 1e-9, 1e-18) of qty and usd in 'n qi q1 q2 ui u1 u2'
-local LIMBS = {{2, 3, 4}, {5, 6, 7}}
--- (lo, hi) of two fractional limbs -> normalized (lo, hi) and the units carried to the whole
-local function carry(lo, hi)
-  hi = hi + math.floor(lo / 1e9)
-  return lo % 1e9, hi % 1e9, math.floor(hi / 1e9)
+-- the exact sum of two plain non-negative decimal texts ('12', '0.015'), in its shortest form:
+-- the fractional digits aligned, both added as one integer (bigadd: doubles below 1e15, digit
+-- by digit beyond), the point put back
+local function decadd(a, b)
+  local ai, af = string.match(a, '^(%d*)%.?(%d*)$')
+  local bi, bf = string.match(b, '^(%d*)%.?(%d*)$')
+  local f = math.max(#af, #bf)
+  local sum = bigadd(ai .. af .. string.rep('0', f - #af), bi .. bf .. string.rep('0', f - #bf))
+  if f == 0 then return sum end
+  if #sum <= f then sum = string.rep('0', f - #sum + 1) .. sum end
+  local whole, frac = string.sub(sum, 1, #sum - f), string.gsub(string.sub(sum, #sum - f + 1), '0+$', '')
+  if frac == '' then return whole end
+  return whole .. '.' .. frac
 end
-local PPAT = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$'
+local PPAT = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$'
 local pacc = {}
 each_new(ARGV[T + 2], function(line)
-  local dk, field, qi, q1, q2, ui, u1, u2 = string.match(line, PPAT)
+  local dk, field, qty, usd = string.match(line, PPAT)
   local k = tonumber(dk)
   local byfield = pacc[k]
   if byfield == nil then byfield = {}; pacc[k] = byfield end
   local a = byfield[field]
   if a == nil then
-    byfield[field] = {1, qi, tonumber(q1), tonumber(q2), ui, tonumber(u1), tonumber(u2)}
+    byfield[field] = {1, qty, usd}
   else
     a[1] = a[1] + 1
-    a[2], a[5] = bigadd(a[2], qi), bigadd(a[5], ui)
-    a[3], a[4] = a[3] + tonumber(q1), a[4] + tonumber(q2)
-    a[6], a[7] = a[6] + tonumber(u1), a[7] + tonumber(u2)
+    a[2], a[3] = decadd(a[2], qty), decadd(a[3], usd)
   end
 end)
 for k, byfield in pairs(pacc) do
-  local fields = {}
-  for field in pairs(byfield) do fields[#fields + 1] = field end
-  local stored_bands = redis.call('HMGET', KEYS[k], unpack(fields))
   local out = {}
-  for j, field in ipairs(fields) do
-    local a = byfield[field]
-    -- carry the batch's fractional limbs (doubles, exact) into its integer limb (text)
-    for _, l in ipairs(LIMBS) do
-      local up
-      a[l[3]], a[l[2]], up = carry(a[l[3]], a[l[2]])
-      if up > 0 then a[l[1]] = bigadd(a[l[1]], string.format('%.0f', up)) end
-    end
-    local sums = {}
-    for m = 1, 7 do sums[m] = type(a[m]) == 'string' and a[m] or string.format('%.0f', a[m]) end
-    if stored_bands[j] then
-      local old = {}
-      for part in string.gmatch(stored_bands[j], '%S+') do old[#old + 1] = part end
-      for m = 1, 7 do sums[m] = bigadd(old[m], sums[m]) end
-      -- carry again: each stored fractional limb stays below 1e9 (the sums are below 2e9)
-      for _, l in ipairs(LIMBS) do
-        local lo, hi, up = carry(tonumber(sums[l[3]]), tonumber(sums[l[2]]))
-        sums[l[3]], sums[l[2]] = string.format('%.0f', lo), string.format('%.0f', hi)
-        if up > 0 then sums[l[1]] = bigadd(sums[l[1]], string.format('%.0f', up)) end
+  local stored_bands = redis.call('GET', KEYS[k])
+  if stored_bands then
+    for line in string.gmatch(stored_bands, '[^\n]+') do
+      local field, count, qty, usd = string.match(line, '^(%S+) (%d+) (%S+) (%S+)$')
+      local a = byfield[field]
+      if a ~= nil then
+        line = field .. ' ' .. string.format('%.0f', tonumber(count) + a[1]) .. ' '
+          .. decadd(qty, a[2]) .. ' ' .. decadd(usd, a[3])
+        byfield[field] = nil
       end
+      out[#out + 1] = line
     end
-    out[#out + 1] = field
-    out[#out + 1] = table.concat(sums, ' ')
   end
-  redis.call('HSET', KEYS[k], unpack(out))
+  for field, a in pairs(byfield) do
+    out[#out + 1] = field .. ' ' .. string.format('%.0f', a[1]) .. ' ' .. a[2] .. ' ' .. a[3]
+  end
+  redis.call('SET', KEYS[k], table.concat(out, '\n'))
 end
 -- ==== end of the price-band block ===========================================================
 

@@ -2,16 +2,19 @@
 
 A price falls in the *fine bucket* of its first 4 significant digits: ``91,066.6`` in
 ``[91,060, 91,070)`` (written ``9106e1``), ``0.000012345`` in ``[0.00001234, 0.00001235)``
-(``1234e-8``). The ingest script's price-band block keeps, per symbol and UTC day, a
-hash ``<p>:{S}:pb:D:<day>`` with one field per bucket and side
-(``9106e1|L``) holding ``n qi q1 q2 ui u1 u2``: events, then quantity and notional as the same
-three limbs as the rollups (integer part, 1e-9 and 1e-18 units), kept as decimal text and
-added with exact integer arithmetic. Schema 3: the hash counts only the day's events stored
-outside its day log ``ld:<day>`` (a sparse day has no hash); ``liqcli prune`` keeps a day
-log's text as ``pl:<day>``, read with the hash. A window then reads one hash and one day log
-(below the day log cap) per whole day, in one round trip, and the events of its (at most two)
-partial edge days from the log: O(buckets + day logs + two days' events), not O(events of the
-window).
+(``1234e-8``). The ingest script's price-band block keeps, per symbol and UTC day, ONE string
+``<p>:{S}:pb:D:<day>`` (schema 4) with one line per bucket and side,
+``<bucket>|<L|S> <n> <qty> <usd>`` (``9106e1|L 3 0.015 1366.05``; ``"\n"``-separated, in no
+particular order): events, then the quantity and notional sums as exact plain decimal text in
+their shortest form, added by the script with exact integer arithmetic (fractional digits
+aligned; doubles below 1e15, digit by digit beyond). A string costs its text alone: schema 3's
+hash (a field per bucket and side, the sums as limbs) became a hashtable of ~90 bytes a field
+on a busy symbol's day (> 128 fields). Reading a day is one GET; the script rewrites the
+string whole per batch (O(the day's buckets)). The string counts only the day's events stored
+outside its day log ``ld:<day>`` (a sparse day has none); ``liqcli prune`` keeps a day log's
+text as ``pl:<day>``, read with it. A window then reads one string and one day log (below the
+day log cap) per whole day, in one round trip, and the events of its (at most two) partial
+edge days from the log: O(buckets + day logs + two days' events), not O(events of the window).
 """
 
 from __future__ import annotations
@@ -72,34 +75,26 @@ def read_buckets(
     """The fine buckets of ``symbol`` in [since_ms, until_ms) (every exchange), and the
     window's last event (latest time; the higher price among equal times).
 
-    One hash and one day log per day lying wholly inside the window, the events of its (at
+    One band string and one day log per day lying wholly inside the window, the events of its (at
     most two) partial edge days; the last event through the window's rollup (its last time)
     and the events of that one millisecond.
     """
-    from liqcli.store.store import from_limbs
-
     buckets: Buckets = {}
     if since_ms is not None and until_ms is not None and since_ms >= until_ms:
         return buckets, None
     days, partial, logs = store._units(symbol, since_ms, until_ms)
     if days:
-        # one round trip: each whole day's hash and its day log (whose events it does not hold)
+        # one round trip: each whole day's bands and its day log (whose events they lack)
         pipe = store.client.pipeline(transaction=False)
         for day in days:
-            pipe.hgetall(store.key(symbol, f"pb:D:{day}"))
+            pipe.get(store.key(symbol, f"pb:D:{day}"))
         for name in (name for day in logs for name in day):
             pipe.get(store.key(symbol, name))
         replies = pipe.execute()
         _add_log_lines(buckets, [log for log in replies[len(days):] if log])
-        for raw in replies[: len(days)]:
-            for field, value in raw.items():
-                text, _, code = field.decode().partition("|")
-                n, qi, q1, q2, ui, u1, u2 = (int(x) for x in value.split(b" "))
-                side: Side = "LONG" if code == "L" else "SHORT"
-                cell = buckets.setdefault((text, side), [0, Decimal(0), Decimal(0)])
-                cell[0] = int(cell[0]) + n
-                cell[1] = _WIDE.add(cell[1], from_limbs(qi, q1, q2))
-                cell[2] = _WIDE.add(cell[2], from_limbs(ui, u1, u2))
+        for blob in replies[: len(days)]:
+            if blob:
+                add_bands(buckets, blob)
     for start, end in partial:
         for event in store.events(symbol, start, end):
             add_event(buckets, event)
@@ -119,6 +114,19 @@ def read_buckets(
     # None when that millisecond's log was pruned (liqcli prune): no last-price mark then
     last = max(store.events(symbol, last_ms, last_ms + 1), key=lambda e: e.price, default=None)
     return buckets, last
+
+
+def add_bands(buckets: Buckets, blob: bytes) -> None:
+    """Add a day's price-band string (``<bucket>|<L|S> <n> <qty> <usd>`` lines) to
+    ``buckets``, exactly (each sum in its shortest form, as the log lines' sums)."""
+    for line in blob.decode().split("\n"):
+        field, n, qty, usd = line.split(" ")
+        text, _, code = field.partition("|")
+        side: Side = "LONG" if code == "L" else "SHORT"
+        cell = buckets.setdefault((text, side), [0, Decimal(0), Decimal(0)])
+        cell[0] = int(cell[0]) + int(n)
+        cell[1] = _WIDE.add(cell[1], Decimal(qty).normalize(_WIDE))
+        cell[2] = _WIDE.add(cell[2], Decimal(usd).normalize(_WIDE))
 
 
 def _add_log_lines(buckets: Buckets, blobs: list[bytes]) -> None:

@@ -1,6 +1,6 @@
 """The liquidation store in Redis: exact, idempotent, atomic ingest and rollup reads.
 
-Layout (schema 3; docs/redis-layout.md has the whole picture). Every key of one symbol carries
+Layout (schema 4; docs/redis-layout.md has the whole picture). Every key of one symbol carries
 the hash tag ``{SYMBOL}`` so a batch script touches a single Cluster slot:
 
 - ``<p>:schema``            string, the layout version (checked on open)
@@ -15,8 +15,9 @@ the hash tag ``{SYMBOL}`` so a batch script touches a single Cluster slot:
   one of them (the day's while it is small, then the hour's, then the slot's: density decides)
 - ``<p>:{S}:d``, ``d1:<n>``, ``d2:<n>``, ``d3:<n>``  strings, dedupe fingerprints in tiers of
   1, 16, 256 and 4096 buckets (a tier is used once the ones before it are full)
-- ``<p>:{S}:tu:D:<day>``, ``tq:D:<day>``, ``pb:D:<day>``  the day's top-K sets and price bands
-  (``liqcli.store.topk``, ``liqcli.store.pricebands``), of its events outside its day log only;
+- ``<p>:{S}:tu:D:<day>``, ``tq:D:<day>`` (sorted sets), ``pb:D:<day>`` (string)  the day's
+  top-K sets and price bands (``liqcli.store.topk``, ``liqcli.store.pricebands``), of its
+  events outside its day log only;
   ``pl:<day>``: a pruned day's day log, kept by ``liqcli prune`` for them
 """
 
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     # one script call: the batch positions it covers, its KEYS and its ARGV
     _Call = tuple[list[int], list[str], list[Any]]
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 HOUR_MS = 3_600_000
 SLOT_MS = 600_000  # the finest rollup and log partition: window edges read one slot at most
 SLOTS_PER_HOUR = HOUR_MS // SLOT_MS
@@ -1079,15 +1080,17 @@ def _top_args(
 
     One line per event: the KEYS indexes of its day's USD and qty sets, its USD and qty as
     scores (doubles: only an order; the member holds the exact amounts), and the member:
-    ``ts, exchange, L|S, price, qty, usd ('' = price × qty), id``, tab-separated.
+    ``ms after the day's start, exchange, L|S, price, qty, usd ('' = price × qty), id``,
+    tab-separated (schema 4: the day-relative time keeps members short, below the 64 bytes of a
+    listpack entry).
     """
     at = _key_indexer(tag, keys)
     lines = []
     for event, (price, qty, usd, *_) in zip(events, texts, strict=True):
-        day = event.ts_ms // DAY_MS
+        day, ms = divmod(event.ts_ms, DAY_MS)
         lines.append(
             f"{at(f'tu:D:{day}')}\t{at(f'tq:D:{day}')}\t{float(event.usd)!r}\t"
-            f"{float(event.qty)!r}\t{event.ts_ms}\t{event.exchange}\t"
+            f"{float(event.qty)!r}\t{ms}\t{event.exchange}\t"
             f"{_SIDE_CODE[event.side]}\t{price}\t{qty}\t{usd}\t{event.id or ''}"
         )
     return "\n".join(lines)
@@ -1097,20 +1100,21 @@ def _band_args(
     tag: str, events: Sequence[Event], texts: Sequence[tuple[str, ...]], keys: list[str]
 ) -> str:
     """ARGV of the ingest script's price-band block for ``events``; appends to ``keys`` the
-    price-band hashes ``pb:D:<day>`` of their days.
+    price-band strings ``pb:D:<day>`` of their days.
 
-    One line per event: the KEYS index of its day's hash, its field (``<fine bucket>|L|S``,
-    see ``liqcli.store.pricebands``), then its qty and usd limbs.
+    One line per event: the KEYS index of its day's bands, its bucket (``<fine bucket>|L|S``,
+    see ``liqcli.store.pricebands``), then its qty and usd as exact plain decimal text.
     """
     from liqcli.store.pricebands import bucket_of_text
 
     at = _key_indexer(tag, keys)
     lines = []
-    for event, (price, _, _, qi, q1, q2, ui, u1, u2) in zip(events, texts, strict=True):
+    for event, (price, qty, _, _, _, _, ui, u1, u2) in zip(events, texts, strict=True):
+        frac = (u1 + u2).rstrip("0")  # the usd's canonical text (its log text may be '')
+        usd = f"{ui}.{frac}" if frac else ui
         lines.append(
             f"{at(f'pb:D:{event.ts_ms // DAY_MS}')}\t"
-            f"{bucket_of_text(price)}|{_SIDE_CODE[event.side]}\t"
-            f"{qi}\t{q1}\t{q2}\t{ui}\t{u1}\t{u2}"
+            f"{bucket_of_text(price)}|{_SIDE_CODE[event.side]}\t{qty}\t{usd}"
         )
     return "\n".join(lines)
 

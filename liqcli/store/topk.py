@@ -90,7 +90,7 @@ def read_top(
                          for day in logs]
         for (_, start, end), blob, log in zip(
                 units, blobs[: len(units)], day_log_blobs, strict=True):
-            members = list(_members(symbol, blob))
+            members = list(_members(symbol, start, blob))
             trimmed = TRIMMED.encode() in blob.split(b"\n")
             chosen = [e for e in members if wanted(e)]
             if filtered and trimmed and len(chosen) < n:
@@ -144,8 +144,9 @@ def _filter(exchanges: Sequence[str], side: str | None) -> Callable[[Event], boo
         side is None or e.side == side)
 
 
-def _members(symbol: str, blob: bytes) -> Iterator[Event]:
-    """The events of a top-K set (members: ts, exchange, L/S, price, qty, usd, id)."""
+def _members(symbol: str, base: int, blob: bytes) -> Iterator[Event]:
+    """The events of the top-K set of the day starting at ``base`` (members: ms after the
+    day's start, exchange, L/S, price, qty, usd, id)."""
     if not blob:
         return
     for line in blob.decode().split("\n"):
@@ -156,5 +157,5 @@ def _members(symbol: str, blob: bytes) -> Iterator[Event]:
         yield Event(
             exchange=exchange, symbol=symbol, side="LONG" if code == "L" else "SHORT",
             price=price, qty=qty, usd=Decimal(usd_text) if usd_text else default_usd(price, qty),
-            ts_ms=int(ts), id=id_ or None,
+            ts_ms=base + int(ts), id=id_ or None,
         )
