@@ -168,6 +168,59 @@ def test_price_band_sums_stay_exact_past_1e15(redis_client: redis.Redis) -> None
     assert band.long_usd == Decimal("300")
 
 
+# amounts up to 1e13 with up to 18 decimals: the aligned sums run far beyond 2^53
+_big_amounts = st.one_of(
+    st.decimals(min_value=Decimal("1e-18"), max_value=Decimal("9999999999999.999999999999999999"),
+                places=18),
+    st.sampled_from([Decimal("9999999999999.5"), Decimal("0.000000000000000001"),
+                     Decimal("9007199254740.993"), Decimal("1.1"), Decimal(3)]),
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    amounts=st.lists(st.tuples(_big_amounts, _big_amounts, st.sampled_from(["100.5", "100.7",
+                                                                            "2.25"]),
+                               st.sampled_from(["LONG", "SHORT"]), st.integers(0, 3)),
+                     min_size=1, max_size=40),
+    batch=st.integers(1, 15),
+    replay=st.integers(0, 40),
+)
+def test_band_strings_sum_exactly_at_any_size(
+    redis_client: redis.Redis, amounts: list[tuple[Decimal, Decimal, str, str, int]],
+    batch: int, replay: int,
+) -> None:
+    """Schema 4: a day's bands are one string of exact decimal sums; every bucket's sums equal
+    the Decimal ones at any size (in-batch and stored additions, digit by digit past 1e15),
+    and replayed events (duplicates) change nothing."""
+    from liqcli.store.pricebands import Buckets, add_bands, add_event
+    from liqcli.store.store import DAY_MS
+
+    redis_client.flushall()
+    store = Store(redis_client)
+    store.log_caps = (0, 0)  # every event outside the day log: all of them in the bands
+    events = [Event("okx", "BTCUSDT", side, Decimal(price), qty, usd, T0 + i * 1000 + day * DAY_MS,
+                    id=f"x{i}") for i, (qty, usd, price, side, day) in enumerate(amounts)]
+    for start in range(0, len(events), batch):
+        store.ingest_batch(events[start : start + batch])
+    store.ingest_batch(events[:replay])
+    expected: dict[int, Buckets] = {}
+    for event in events:
+        add_event(expected.setdefault(event.ts_ms // DAY_MS, {}), event)
+    for day, cells in expected.items():
+        key = store.key("BTCUSDT", f"pb:D:{day}")
+        assert redis_client.type(key) == b"string"
+        stored: Buckets = {}
+        add_bands(stored, redis_client.get(key) or b"")
+        assert stored == cells
+        for line in (redis_client.get(key) or b"").decode().split("\n"):  # shortest text
+            for part in line.split(" ")[1:]:
+                assert part.replace(".", "", 1).isdigit() and not (
+                    "." in part and part.endswith("0")) and not part.endswith(".")
+
+
 def test_whole_days_read_the_band_hashes_not_the_log(
     redis_client: redis.Redis,
 ) -> None:

@@ -217,6 +217,11 @@ def test_trimmed_sets_stay_exact(
     for day in {e.ts_ms // DAY_MS for e in kept}:
         held = redis_client.zcard(store.key("BTCUSDT", f"tu:D:{day}"))  # + the "~" mark
         assert held <= sum(e.ts_ms // DAY_MS == day for e in kept) + 1
+        for prefix in ("tu", "tq"):  # schema 4: never more than K + ties (+ the mark)
+            scores = [score for member, score in redis_client.zrevrange(
+                store.key("BTCUSDT", f"{prefix}:D:{day}"), 0, -1, withscores=True)
+                if member != b"~"]
+            assert len(scores) <= 4 or min(scores) == scores[3]
         if caps == (0, 4096):  # no day log: every event went through the set
             assert held >= 1
         assert not redis_client.exists(store.key("BTCUSDT", f"tu:h:{day * 24}"))  # days only
@@ -299,3 +304,40 @@ def test_the_sets_and_bands_hold_only_events_outside_the_day_log(
     levels = compute_levels(store, "BTCUSDT", bands=5, since_ms=since, until_ms=until)
     assert levels.events == len(unique(events))
 
+
+
+def test_a_busy_day_keeps_compact_top_k_sets(redis_client: redis.Redis) -> None:
+    """Schema 4: batches far above K new events of one day (every event outside the day log)
+    leave sets of K members, ties at the K-th score and the '~' mark: a listpack (a sorted set
+    above 128 members would turn into a skiplist for good), and top stays exact."""
+    from liqcli.store.store import TOP_K
+
+    redis_client.flushall()
+    store = Store(redis_client)
+    store.log_caps = (0, 0)  # no day or hour log: every event in a slot log and in the sets
+    day = T0 // DAY_MS
+    events = [Event("binance", "BTCUSDT", "LONG" if i % 2 else "SHORT", Decimal(100),
+                    Decimal(7 + i % 900) / 8, Decimal(700 + i % 900) / 8, T0 + i * 60_000,
+                    id=f"b{i}") for i in range(1_400)]
+    # amounts 0..899 (/8, + 7 or 700): the K largest are 899..800, one event each; 10 more
+    # events tie with the K-th (800): the sets keep all 11
+    tied = [replace(e, usd=Decimal(700 + 800) / 8, qty=Decimal(7 + 800) / 8, id=f"t{e.id}")
+            for e in events[:10]]
+    stream = events + tied
+    for start in range(0, len(stream), 700):
+        store.ingest_batch(stream[start : start + 700])
+    store.ingest_batch(stream[:500])  # duplicates: nothing changes
+    for prefix, by in (("tu", "usd"), ("tq", "qty")):
+        key = store.key("BTCUSDT", f"{prefix}:D:{day}")
+        assert redis_client.object("encoding", key) == b"listpack"
+        members = redis_client.zrevrange(key, 0, -1, withscores=True)
+        assert members[-1] == (b"~", float("-inf"))
+        scores = [score for _, score in members[:-1]]
+        # K members, plus every member tied with the K-th (ties are never split)
+        assert min(scores) == scores[TOP_K - 1] == float(Decimal(800 + (700 if by == "usd"
+                                                                      else 7)) / 8)
+        assert len(scores) == TOP_K - 1 + 11
+        top = compute_top(store, "BTCUSDT", n=TOP_K, by=by, since_ms=day * DAY_MS,
+                          until_ms=(day + 1) * DAY_MS)
+        assert [identity(e) for e in top.entries] == expected(
+            unique(stream), TOP_K, by, None, None, [], None)
