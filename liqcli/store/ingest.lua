@@ -330,9 +330,13 @@ for k, list in pairs(tadd) do
     end
   end
   local stored = #scores
+  -- (ZRANGE: ascending) a batch member below the stored K-th largest score is out already
+  local floor = stored >= TOPK and scores[stored - TOPK + 1] or nil
   local fresh = {}
   for _, c in ipairs(list) do
-    if not present[c[3]] then  -- (a member is never added twice)
+    if floor ~= nil and c[1] < floor then
+      trimmed = true
+    elseif not present[c[3]] then  -- (a member is never added twice)
       present[c[3]] = true
       fresh[#fresh + 1] = c
       scores[#scores + 1] = c[1]
@@ -364,14 +368,17 @@ end
 -- ==== price-band block (liqcli levels) ====================================================
 -- ARGV[T + 2] = one line per event (in event order), tab-separated: the KEYS index of the
 --   day's price bands (appended after the top-K keys), the bucket '<fine bucket>|L|S', then
---   the qty and the usd as exact plain decimal text ('0.015', '1366.05').
+--   the qty limbs and the usd limbs (integer, 1e-9, 1e-18 units).
 -- Schema 4: a day's price bands are ONE string, one line per bucket and side,
 -- '<fine bucket>|L|S <n> <qty> <usd>' ("\n"-separated, in no particular order), the sums as
 -- exact plain decimal text (shortest: no trailing fractional zeros). A string costs its text
 -- alone, where a hash above 128 fields (a busy symbol's day) takes ~90 bytes a field. The
--- script reads it, adds the batch's sums and writes it back whole (O(buckets of the day) per
--- batch). Only events this batch stored as new outside their day log are counted (like the
--- top-K block).
+-- batch's sums are added per event as limbs (integer limbs as decimal strings, fractional ones
+-- as doubles: at most 5000 events below 1e9, exact), carried, turned into decimal text once
+-- per bucket and added to the stored text (fractional digits aligned, integer addition:
+-- doubles below 1e15, digit by digit beyond); the string is read and written back whole
+-- (O(the day's buckets) per batch). Only events this batch stored as new outside their day
+-- log are counted (like the top-K block).
 local function bigadd(a, b)
   if #a < 16 and #b < 16 then  -- both below 1e15: their sum is exact as a double
     return string.format('%.0f', tonumber(a) + tonumber(b))
@@ -402,37 +409,59 @@ local function decadd(a, b)
   if frac == '' then return whole end
   return whole .. '.' .. frac
 end
-local PPAT = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$'
+-- limbs (integer, 1e-9, 1e-18) of qty and usd in {n, qi, q1, q2, ui, u1, u2}
+local LIMBS = {{2, 3, 4}, {5, 6, 7}}
+-- (lo, hi) of two fractional limbs -> normalized (lo, hi) and the units carried to the whole
+local function carry(lo, hi)
+  hi = hi + math.floor(lo / 1e9)
+  return lo % 1e9, hi % 1e9, math.floor(hi / 1e9)
+end
+local PPAT = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$'
 local pacc = {}
 each_new(ARGV[T + 2], function(line)
-  local dk, field, qty, usd = string.match(line, PPAT)
+  local dk, field, qi, q1, q2, ui, u1, u2 = string.match(line, PPAT)
   local k = tonumber(dk)
   local byfield = pacc[k]
   if byfield == nil then byfield = {}; pacc[k] = byfield end
   local a = byfield[field]
   if a == nil then
-    byfield[field] = {1, qty, usd}
+    byfield[field] = {1, qi, tonumber(q1), tonumber(q2), ui, tonumber(u1), tonumber(u2)}
   else
     a[1] = a[1] + 1
-    a[2], a[3] = decadd(a[2], qty), decadd(a[3], usd)
+    a[2], a[5] = bigadd(a[2], qi), bigadd(a[5], ui)
+    a[3], a[4] = a[3] + tonumber(q1), a[4] + tonumber(q2)
+    a[6], a[7] = a[6] + tonumber(u1), a[7] + tonumber(u2)
   end
 end)
+-- a batch's limb sums -> their plain decimal text (carried first)
+local function limbs_text(a, l)
+  local lo, hi, up = carry(a[l[3]], a[l[2]])
+  local whole = a[l[1]]
+  if up > 0 then whole = bigadd(whole, string.format('%.0f', up)) end
+  local frac = string.gsub(string.format('%09.0f%09.0f', hi, lo), '0+$', '')
+  if frac == '' then return whole end
+  return whole .. '.' .. frac
+end
 for k, byfield in pairs(pacc) do
   local out = {}
   local stored_bands = redis.call('GET', KEYS[k])
+  local sums = {}
+  for field, a in pairs(byfield) do
+    sums[field] = {a[1], limbs_text(a, LIMBS[1]), limbs_text(a, LIMBS[2])}
+  end
   if stored_bands then
     for line in string.gmatch(stored_bands, '[^\n]+') do
       local field, count, qty, usd = string.match(line, '^(%S+) (%d+) (%S+) (%S+)$')
-      local a = byfield[field]
+      local a = sums[field]
       if a ~= nil then
         line = field .. ' ' .. string.format('%.0f', tonumber(count) + a[1]) .. ' '
           .. decadd(qty, a[2]) .. ' ' .. decadd(usd, a[3])
-        byfield[field] = nil
+        sums[field] = nil
       end
       out[#out + 1] = line
     end
   end
-  for field, a in pairs(byfield) do
+  for field, a in pairs(sums) do
     out[#out + 1] = field .. ' ' .. string.format('%.0f', a[1]) .. ' ' .. a[2] .. ' ' .. a[3]
   end
   redis.call('SET', KEYS[k], table.concat(out, '\n'))

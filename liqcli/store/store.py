@@ -1102,19 +1102,18 @@ def _band_args(
     """ARGV of the ingest script's price-band block for ``events``; appends to ``keys`` the
     price-band strings ``pb:D:<day>`` of their days.
 
-    One line per event: the KEYS index of its day's bands, its bucket (``<fine bucket>|L|S``,
-    see ``liqcli.store.pricebands``), then its qty and usd as exact plain decimal text.
+    One line per event: the KEYS index of its day's bands, its field (``<fine bucket>|L|S``,
+    see ``liqcli.store.pricebands``), then its qty and usd limbs.
     """
     from liqcli.store.pricebands import bucket_of_text
 
     at = _key_indexer(tag, keys)
     lines = []
-    for event, (price, qty, _, _, _, _, ui, u1, u2) in zip(events, texts, strict=True):
-        frac = (u1 + u2).rstrip("0")  # the usd's canonical text (its log text may be '')
-        usd = f"{ui}.{frac}" if frac else ui
+    for event, (price, _, _, qi, q1, q2, ui, u1, u2) in zip(events, texts, strict=True):
         lines.append(
             f"{at(f'pb:D:{event.ts_ms // DAY_MS}')}\t"
-            f"{bucket_of_text(price)}|{_SIDE_CODE[event.side]}\t{qty}\t{usd}"
+            f"{bucket_of_text(price)}|{_SIDE_CODE[event.side]}\t"
+            f"{qi}\t{q1}\t{q2}\t{ui}\t{u1}\t{u2}"
         )
     return "\n".join(lines)
 
