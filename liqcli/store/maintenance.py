@@ -1,7 +1,7 @@
 """Store maintenance: check every rollup against the log (``verify``), rebuild the rollups from
 the log (``--repair``), and drop old logs while every rollup stays (``prune``).
 
-Everything here that knows the Redis layout (schema 3, docs/redis-layout.md) is in this one
+Everything here that knows the Redis layout (schema 4, docs/redis-layout.md) is in this one
 module, next to :mod:`liqcli.store.store`:
 
 - **verify** walks a symbol day by day (the days of ``:days`` and of every key a SCAN of the

@@ -152,7 +152,7 @@ def _add_log_lines(buckets: Buckets, blobs: list[bytes]) -> None:
         side: Side = "LONG" if code == "L" else "SHORT"
         cell = buckets.setdefault((text, side), [0, Decimal(0), Decimal(0)])
         cell[0] = int(cell[0]) + n
-        # from_limbs: the shortest form, as the hash sums' (a table shows 12.097, not 12.09700000)
+        # from_limbs: the shortest form, as the band strings' (12.097, not 12.09700000)
         cell[1] = _WIDE.add(cell[1], from_limbs(0, 0, q))
         cell[2] = _WIDE.add(cell[2], from_limbs(0, 0, u))
 

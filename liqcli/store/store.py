@@ -933,9 +933,9 @@ class Store:
         """Exact events, qty and usd per fine price bucket and side of ``symbol`` in
         [since_ms, until_ms), and the window's last event (``liqcli.store.pricebands``).
 
-        Every exchange: the price-band hashes and the day logs of the whole days (a hash
-        counts only the events outside its day log), the events of the (at most two) partial
-        edge days. With ``exchanges`` (the hashes do not split by exchange) the
+        Every exchange: the price-band strings and the day logs of the whole days (a day's
+        bands count only the events outside its day log), the events of the (at most two)
+        partial edge days. With ``exchanges`` (the bands do not split by exchange) the
         window's log is read instead.
         """
         from liqcli.store.pricebands import events_buckets, read_buckets

@@ -4,9 +4,15 @@ Layout (written by the top-K block of ``ingest.lua``, atomically with the rest o
 only for new events): ``<p>:{S}:tu:D:<day>`` (by USD) and ``tq:D:<day>`` (by base quantity)
 are sorted sets holding at least the TOP_K largest of the day's events stored OUTSIDE its day
 log ``ld:<day>`` (in hour and slot logs; all of them when there are fewer), scored by the
-amount as a double, each member the event's exact text; a set that was ever trimmed also holds
-the member ``~`` (score -inf). A sparse day (wholly in its day log) has no set: its events
-are the day log's. ``liqcli prune`` keeps a day log's text as ``pl:<day>``, read with the sets.
+amount as a double, each member the event's exact text (schema 4: its time as ms after the
+day's start); a set that ever dropped an event also holds the member ``~`` (score -inf). The
+script cuts before it writes (schema 4): from the set's members and the batch's new ones it
+keeps those scoring at least their K-th largest score, removing the stored ones below first
+and adding only the batch's ones above, so a set never holds more than K + ties + 1 members
+and a normal day's stays a listpack (a sorted set above 128 members becomes a skiplist for
+good: schema 3's add-then-trim made half the sets of the 300k sample ~12 KB). A sparse day
+(wholly in its day log) has no set: its events are the day log's. ``liqcli prune`` keeps a
+day log's text as ``pl:<day>``, read with the sets.
 Reading ``top -n N`` (N ≤ TOP_K) over a window costs one set and one day log (below the day
 log cap) per whole day, in one call, plus the events of its (at most two) partial edge days,
 read from the log: bounded by two days' events, not by the window's length.
