@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from dataclasses import replace
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Context, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -311,6 +311,7 @@ def test_a_busy_day_keeps_compact_top_k_sets(redis_client: redis.Redis) -> None:
     leave sets of K members, ties at the K-th score and the '~' mark: a listpack (a sorted set
     above 128 members would turn into a skiplist for good), and top stays exact."""
     from liqcli.store.store import TOP_K
+    from liqcli.store.topk import score_of_text
 
     redis_client.flushall()
     store = Store(redis_client)
@@ -334,10 +335,35 @@ def test_a_busy_day_keeps_compact_top_k_sets(redis_client: redis.Redis) -> None:
         assert members[-1] == (b"~", float("-inf"))
         scores = [score for _, score in members[:-1]]
         # K members, plus every member tied with the K-th (ties are never split)
-        assert min(scores) == scores[TOP_K - 1] == float(Decimal(800 + (700 if by == "usd"
-                                                                      else 7)) / 8)
+        kth = Decimal(800 + (700 if by == "usd" else 7)) / 8
+        assert min(scores) == scores[TOP_K - 1] == score_of_text(str(kth))
+        assert all(score == int(score) < 2**31 for score in scores)  # compact listpack ints
         assert len(scores) == TOP_K - 1 + 11
         top = compute_top(store, "BTCUSDT", n=TOP_K, by=by, since_ms=day * DAY_MS,
                           until_ms=(day + 1) * DAY_MS)
         assert [identity(e) for e in top.entries] == expected(
             unique(stream), TOP_K, by, None, None, [], None)
+
+
+_scored = st.decimals(min_value=Decimal(0), max_value=Decimal("9999999999999.999999999999999999"),
+                      places=18)
+
+
+@given(a=st.one_of(_scored, st.decimals(min_value=Decimal(0), max_value=Decimal(10), places=18)),
+       b=_scored)
+def test_top_scores_are_monotonic_integers(a: Decimal, b: Decimal) -> None:
+    """The top-K score of an amount: (exponent + 40) · 10^7 + its first 7 significant digits,
+    an integer below 2^31, never smaller for a larger amount (what the exact cut relies on)."""
+    from liqcli.store.store import amount_parts
+    from liqcli.store.topk import score_of_text
+
+    lo, hi = sorted((a, b))
+    s_lo, s_hi = (score_of_text(amount_parts(x, "amount", zero_ok=True)[0]) for x in (lo, hi))
+    assert 0 <= s_lo <= s_hi < 2**31
+    if hi > 0:
+        exponent = hi.adjusted()
+        digits = int(hi.scaleb(6 - exponent, Context(prec=60)).to_integral_value(
+            rounding=ROUND_FLOOR))
+        assert s_hi == (exponent + 40) * 10**7 + digits
+    else:
+        assert s_hi == 0

@@ -280,13 +280,14 @@ end
 -- Its ARGV follow the groups and the live feed's two: T = 10 + 4G.
 -- ARGV[T] = one line per event (in event order, as the identities), tab-separated: KEYS
 --   indexes of the day-USD and day-qty sorted sets (appended after every other key), the USD
---   and qty scores, then the member (ms after the day's start, exchange, L/S, price, qty, usd,
+--   and qty scores (schema 4: monotonic integers of the amounts, liqcli.store.topk), then the
+--   member (ms after the day's start, exchange, L/S, price, qty, usd,
 --   id: exact text). Days only: a window's partial edge days are read from the log.
 -- ARGV[T + 1] = K. Only events this batch stored as new AND placed outside their day log (in
 --   an hour or slot log) are added (schema 3): readers add a whole day's day log (below the
 --   day cap) to its sets, so a sparse day, wholly in its day log, has none. A set keeps the
 --   members scoring at least the K-th largest score of (its members and the batch's new
---   ones): double rounding is monotonic, so whatever it drops is exactly smaller than K
+--   ones): the score is monotonic in the amount, so whatever it drops is exactly smaller than K
 --   members it keeps (ties are never split). A set that dropped anything also holds the
 --   member '~' with score -inf: it may miss events (filters). Schema 4: the cut is taken in
 --   the script BEFORE any write (stored members below it removed first, then only the batch's

@@ -1078,19 +1078,24 @@ def _top_args(
     qty, logged usd and limbs, as ``_pack`` made them); appends to ``keys`` the top-K sorted
     sets of their days (by USD ``tu:D:``, by quantity ``tq:D:``).
 
-    One line per event: the KEYS indexes of its day's USD and qty sets, its USD and qty as
-    scores (doubles: only an order; the member holds the exact amounts), and the member:
+    One line per event: the KEYS indexes of its day's USD and qty sets, its USD and qty
+    scores (``topk.score_of_text``: monotonic integers, only an order; the member holds the
+    exact amounts), and the member:
     ``ms after the day's start, exchange, L|S, price, qty, usd ('' = price × qty), id``,
     tab-separated (schema 4: the day-relative time keeps members short, below the 64 bytes of a
     listpack entry).
     """
+    from liqcli.store.topk import score_of_text
+
     at = _key_indexer(tag, keys)
     lines = []
-    for event, (price, qty, usd, *_) in zip(events, texts, strict=True):
+    for event, (price, qty, usd, _, _, _, ui, u1, u2) in zip(events, texts, strict=True):
         day, ms = divmod(event.ts_ms, DAY_MS)
+        frac = (u1 + u2).rstrip("0")  # the usd's canonical text (its log text may be '')
         lines.append(
-            f"{at(f'tu:D:{day}')}\t{at(f'tq:D:{day}')}\t{float(event.usd)!r}\t"
-            f"{float(event.qty)!r}\t{ms}\t{event.exchange}\t"
+            f"{at(f'tu:D:{day}')}\t{at(f'tq:D:{day}')}\t"
+            f"{score_of_text(f'{ui}.{frac}' if frac else ui)}\t"
+            f"{score_of_text(qty)}\t{ms}\t{event.exchange}\t"
             f"{_SIDE_CODE[event.side]}\t{price}\t{qty}\t{usd}\t{event.id or ''}"
         )
     return "\n".join(lines)

@@ -1,18 +1,19 @@
 """The largest single liquidations: the read side of the top-K sets (``Store.top_events``).
 
 Layout (written by the top-K block of ``ingest.lua``, atomically with the rest of a batch and
-only for new events): ``<p>:{S}:tu:D:<day>`` (by USD) and ``tq:D:<day>`` (by base quantity)
-are sorted sets holding at least the TOP_K largest of the day's events stored OUTSIDE its day
-log ``ld:<day>`` (in hour and slot logs; all of them when there are fewer), scored by the
-amount as a double, each member the event's exact text (schema 4: its time as ms after the
-day's start); a set that ever dropped an event also holds the member ``~`` (score -inf). The
-script cuts before it writes (schema 4): from the set's members and the batch's new ones it
-keeps those scoring at least their K-th largest score, removing the stored ones below first
-and adding only the batch's ones above, so a set never holds more than K + ties + 1 members
-and a normal day's stays a listpack (a sorted set above 128 members becomes a skiplist for
-good: schema 3's add-then-trim made half the sets of the 300k sample ~12 KB). A sparse day
-(wholly in its day log) has no set: its events are the day log's. ``liqcli prune`` keeps a
-day log's text as ``pl:<day>``, read with the sets.
+only for new events): ``<p>:{S}:tu:D:<day>`` (by USD) and ``tq:D:<day>`` (by base quantity) are
+sorted sets holding at least the TOP_K largest of the day's events stored OUTSIDE its day log
+``ld:<day>`` (in hour and slot logs; all of them when there are fewer), scored by
+:func:`score_of_text` of the amount (schema 4: an integer of its magnitude and first 7
+significant digits, monotonic; schema 3: a double), each member the event's exact text (schema
+4: its time as ms after the day's start); a set that ever dropped an event also holds the
+member ``~`` (score -inf). The script cuts before it writes (schema 4): from the set's members
+and the batch's new ones it keeps those scoring at least their K-th largest score, removing the
+stored ones below first and adding only the batch's ones above, so a set never holds more than
+K + ties + 1 members and a normal day's stays a listpack (a sorted set above 128 members
+becomes a skiplist for good: schema 3's add-then-trim made half the sets of the 300k sample ~12
+KB). A sparse day (wholly in its day log) has no set: its events are the day log's. ``liqcli
+prune`` keeps a day log's text as ``pl:<day>``, read with the sets.
 Reading ``top -n N`` (N ≤ TOP_K) over a window costs one set and one day log (below the day
 log cap) per whole day, in one call, plus the events of its (at most two) partial edge days,
 read from the log: bounded by two days' events, not by the window's length.
@@ -28,6 +29,28 @@ from typing import TYPE_CHECKING
 from liqcli.model import Event, default_usd
 
 TRIMMED = "~"  # the member a trimmed set keeps (score -inf): it may miss smaller events
+SCORE_DIGITS = 7  # a score keeps an amount's first 7 significant digits (and its magnitude)
+
+
+def score_of_text(text: str) -> int:
+    """A top-K score of an amount's canonical plain text (``amount_parts``; ≥ 0, < 1e13, at
+    most 18 decimals): ``(exponent + 40) · 10^7 + its first 7 significant digits``, 0 for 0.
+
+    Monotonic (a larger amount never scores less), so a set cut at its K-th score drops only
+    events exactly smaller than K it keeps; amounts equal in their first 7 digits tie (kept
+    together). An integer below 2^31: a listpack stores it in 5 bytes, where a double's score
+    took its ``%.17g`` text (up to ~20 bytes; schema 3).
+    """
+    whole, _, frac = text.partition(".")
+    if whole != "0":
+        digits, adjusted = whole + frac, len(whole) - 1
+    else:
+        stripped = frac.lstrip("0")
+        if not stripped:
+            return 0
+        digits, adjusted = stripped, len(stripped) - len(frac) - 1
+    return (adjusted + 40) * 10**SCORE_DIGITS + int(
+        digits[:SCORE_DIGITS].ljust(SCORE_DIGITS, "0"))
 
 if TYPE_CHECKING:
     from liqcli.store.store import Store
