@@ -500,11 +500,11 @@ def test_many_symbols_read_together_equal_each_alone_and_the_recomputation(redis
             assert repr(rollup) == repr(store.rollup(name, since, until))  # digits and exponents
 
 
-@pytest.mark.parametrize("old", ["1", "2"])
+@pytest.mark.parametrize("old", ["1", "2", "3"])
 def test_an_older_schema_store_is_refused_with_what_to_do(redis_client, old):
     redis_client.flushall()
     redis_client.set("liq:schema", old)
-    refused = rf"schema version '{old}'.*reads version '3'.*another --prefix"
+    refused = rf"schema version '{old}'.*reads version '4'.*another --prefix"
     with pytest.raises(StoreError, match=refused):
         Store(redis_client).ingest([ev()])
     assert redis_client.keys("liq:{*") == []
