@@ -136,7 +136,7 @@ def test_price_band_sums_add_exactly_across_batches(redis_client: redis.Redis) -
 
 
 def test_a_day_log_and_a_band_hash_give_the_same_digits(redis_client: redis.Redis) -> None:
-    """A sparse day (its events in the day log) and a dense one (in the band hash) show the
+    """A sparse day (its events in the day log) and a dense one (in the band string) show the
     same amounts in the same form: 1.5, not 1.500000000000000000 (tables print the digits)."""
     from test_store import ev
 
@@ -233,7 +233,7 @@ def test_whole_days_read_the_band_hashes_not_the_log(
     since, until = CORE_T0 - 12 * HOUR_MS, CORE_T0 + 60 * HOUR_MS  # whole UTC days only
     before = compute_levels(store, "ETHUSDT", bands=10, since_ms=since, until_ms=until)
     last_hour = max(e.ts_ms for e in events) // HOUR_MS  # its logs give the last price
-    # the day logs stay: their events are in no band hash (schema 3), read with them
+    # the day logs stay: their events are in no band string (schema 3), read with them
     redis_client.delete(*(key for key in log_keys(store, "ETHUSDT", events, keep_hour=last_hour)
                           if ":ld:" not in key))
     after = compute_levels(store, "ETHUSDT", bands=10, since_ms=since, until_ms=until)
