@@ -30,6 +30,7 @@ from liqcli.model import Event, default_usd
 
 TRIMMED = "~"  # the member a trimmed set keeps (score -inf): it may miss smaller events
 SCORE_DIGITS = 7  # a score keeps an amount's first 7 significant digits (and its magnitude)
+_SCORE_SCALE = 10_000_000  # 10 ** SCORE_DIGITS
 
 
 def score_of_text(text: str) -> int:
@@ -49,7 +50,7 @@ def score_of_text(text: str) -> int:
         if not stripped:
             return 0
         digits, adjusted = stripped, len(stripped) - len(frac) - 1
-    return (adjusted + 40) * 10**SCORE_DIGITS + int(
+    return (adjusted + 40) * _SCORE_SCALE + int(
         digits[:SCORE_DIGITS].ljust(SCORE_DIGITS, "0"))
 
 if TYPE_CHECKING:
