@@ -283,10 +283,13 @@ else:
 def replace(obj: _R, /, **changes: Any) -> _R:
     """A copy of the record ``obj`` with ``changes`` (``dataclasses.replace`` for records)."""
     cls: Any = type(obj)
-    values = {name: getattr(obj, name) for name in cls.__record_fields__}
-    unknown = set(changes) - set(values)
+    names: tuple[str, ...] = cls.__record_fields__
+    unknown = changes.keys() - set(names)
     if unknown:
         raise TypeError(f"{cls.__name__} has no field {sorted(unknown)[0]!r}")
-    values.update(changes)
-    made: _R = cls(**values)
+    # every field positionally (one C call reads them all), the changed ones swapped in
+    values = cls.__record_key__(obj) if len(names) > 1 else tuple(
+        getattr(obj, name) for name in names)
+    made: _R = cls(*[changes.get(name, value)
+                     for name, value in zip(names, values, strict=True)])
     return made

@@ -449,37 +449,37 @@ def _build_one(
     feeds: Mapping[str, Feed],
     unit: int,
 ) -> CumulativeStats:
-    """The one-symbol report of ``one`` (a single base asset: every row has a quantity)."""
+    """The one-symbol report of ``one`` (a single base asset: every row has a quantity).
+    (Written out, no helpers per row: it runs for each of hundreds of symbols.)"""
     base = one.base
     total = one.total
     events, usd, qty = total[_N], total[_USD], total[_QTY]
-
-    def shares(row: _Row) -> _Shares:
-        part = row[_QTY_DEC]
-        return (
-            row[_N], row[_USD_DEC], part, {base: part},
-            _pct(row[_N], events), _pct(row[_USD], usd), _pct(row[_QTY], qty),
-        )
-
     cells = one.cells
     matrix = []
     exchanges = []
-    for name in sorted(one.exchanges):
+    for name, row in sorted(one.exchanges.items()):
         for side in SIDES:
-            row = cells.get((name, side), _NO_ROW)
-            matrix.append(MatrixCell(name, side, row[_N], row[_USD_DEC], row[_QTY_DEC],
-                                     {base: row[_QTY_DEC]}))
-        exchanges.append(_exchange_figures(name, shares(one.exchanges[name]), feeds))
-    sides = one.sides
+            cell = cells.get((name, side), _NO_ROW)
+            part = cell[_QTY_DEC]
+            matrix.append(MatrixCell(name, side, cell[_N], cell[_USD_DEC], part, {base: part}))
+        part = row[_QTY_DEC]
+        feed = feeds.get(name)
+        exchanges.append(ExchangeFigures(
+            row[_N], row[_USD_DEC], part, {base: part},
+            _pct(row[_N], events), _pct(row[_USD], usd), _pct(row[_QTY], qty), name,
+            None if feed is None else feed.complete, "" if feed is None else feed.note,
+        ))
+    sides = []
+    for side, row in one.sides.items():
+        part = row[_QTY_DEC]
+        sides.append(SideFigures(
+            row[_N], row[_USD_DEC], part, {base: part},
+            _pct(row[_N], events), _pct(row[_USD], usd), _pct(row[_QTY], qty), side,
+        ))
+    part = total[_QTY_DEC]
     return _report(
-        symbols=(one.symbol,), base=base, quote=one.quote, window=window, wanted=wanted,
-        total=total, qty=total[_QTY_DEC], qty_by_base={base: total[_QTY_DEC]},
-        sides=(SideFigures(*shares(sides["LONG"]), "LONG"),
-               SideFigures(*shares(sides["SHORT"]), "SHORT")),
-        exchanges=tuple(exchanges),
-        matrix=tuple(matrix),
-        multi=False,
-        unit=unit,
+        (one.symbol,), base, one.quote, window, wanted, total, part, {base: part},
+        tuple(sides), tuple(exchanges), tuple(matrix), False, unit,
     )
 
 
@@ -517,22 +517,21 @@ def _build_combined(
     cells = every.cells
     exchange_names = sorted(every.exchanges)
     return _report(
-        symbols=tuple(one.symbol for one in rows), base=single,
-        quote=quotes[0] if len(quotes) == 1 else None, window=window, wanted=wanted,
-        total=total, qty=None if single is None else total[_QTY_DEC],
-        qty_by_base={base: group.total[_QTY_DEC] for base, group in groups},
-        sides=tuple(
+        tuple(one.symbol for one in rows), single, quotes[0] if len(quotes) == 1 else None,
+        window, wanted, total, None if single is None else total[_QTY_DEC],
+        {base: group.total[_QTY_DEC] for base, group in groups},
+        tuple(
             SideFigures(*shares(every.sides[side], {
                 base: group.sides[side][_QTY_DEC] for base, group in groups}), side)
             for side in SIDES
         ),
-        exchanges=tuple(
+        tuple(
             _exchange_figures(name, shares(every.exchanges[name], {
                 base: group.exchanges.get(name, _NO_ROW)[_QTY_DEC] for base, group in groups
             }), feeds)
             for name in exchange_names
         ),
-        matrix=tuple(
+        tuple(
             MatrixCell(name, side, row[_N], row[_USD_DEC],
                        None if single is None else row[_QTY_DEC],
                        {base: group.cells.get(key, _NO_ROW)[_QTY_DEC] for base, group in groups})
@@ -541,9 +540,7 @@ def _build_combined(
             for key in ((name, side),)
             for row in (cells.get(key, _NO_ROW),)
         ),
-        multi=True,
-        per_symbol=per_symbol,
-        unit=unit,
+        True, unit, per_symbol,
     )
 
 
@@ -555,7 +552,7 @@ _Shares = tuple[
 
 
 def _report(
-    *, symbols: tuple[str, ...], base: str | None, quote: str | None,
+    symbols: tuple[str, ...], base: str | None, quote: str | None,
     window: tuple[int | None, int | None, int | None], wanted: tuple[str, ...], total: _Row,
     qty: Decimal | None, qty_by_base: dict[str, Decimal], sides: tuple[SideFigures, ...],
     exchanges: tuple[ExchangeFigures, ...], matrix: tuple[MatrixCell, ...], multi: bool,
