@@ -1272,14 +1272,14 @@ class _Fold:
             cells[key] = (n, q, u, first, last)
 
     def _add_values(self, cell: bytes, values: list[bytes]) -> None:
-        """Several rollup hashes' values of ``cell``, added up column by column."""
-        n, qi, q1, q2, ui, u1, u2, t0, t1 = zip(
-            *(value.split(b" ") for value in values), strict=True)
+        """Several rollup hashes' values of ``cell``, added up column by column (every
+        number parsed in one pass, each column a strided slice)."""
+        nums = list(map(int, b" ".join(values).split(b" ")))
         acc = self._cell(cell)
-        for index, column in enumerate((n, qi, q1, q2, ui, u1, u2)):
-            acc[index] += sum(map(int, column))
-        self._first(cell, min(map(int, t0)))
-        self._last(cell, max(map(int, t1)))
+        for index in range(7):  # n, qi, q1, q2, ui, u1, u2
+            acc[index] += sum(nums[index::9])
+        self._first(cell, min(nums[7::9]))
+        self._last(cell, max(nums[8::9]))
 
 
 def _amount(units: int) -> Decimal:
