@@ -5,6 +5,7 @@ Every report command and the library build their figures here. No Typer, rich or
 
 from __future__ import annotations
 
+import gc
 from decimal import Context, Decimal, localcontext
 from itertools import repeat
 
@@ -274,10 +275,20 @@ def _stats(
             one = _SymbolRows(symbols[0], rows[0])
             return _build_one(one, window, wanted, feeds, unit)
         # each symbol's cells are summed once: its own report, then the combined one from them
-        per = [_SymbolRows(name, cells) for name, cells in zip(symbols, rows,
-                                                                         strict=True)]
-        per_symbol = tuple(_build_one(one, window, wanted, feeds, unit) for one in per)
-        return _build_combined(per, per_symbol, window, wanted, feeds, unit)
+        per = [_SymbolRows(name, cells) for name, cells in zip(symbols, rows, strict=True)]
+        # The reports of hundreds of symbols are thousands of records, none in a reference
+        # cycle: the cyclic garbage collector, paused while they are made, would otherwise
+        # walk them again and again as they are made (15-20 % of the time for 300 symbols).
+        # They are walked once, at the next allocation after the pause.
+        paused = len(per) > 16 and gc.isenabled()
+        if paused:
+            gc.disable()
+        try:
+            per_symbol = tuple(_build_one(one, window, wanted, feeds, unit) for one in per)
+            return _build_combined(per, per_symbol, window, wanted, feeds, unit)
+        finally:
+            if paused:
+                gc.enable()
 
 
 # A breakdown row: (events, usd, qty, first_ms, last_ms, usd Decimal, qty Decimal). The
