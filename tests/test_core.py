@@ -589,6 +589,32 @@ def without_feeds(stats: Any) -> Any:
     return replace_record(clear(stats), per_symbol=tuple(map(clear, stats.per_symbol)))
 
 
+def test_many_symbol_reports_leave_the_garbage_collector_as_they_found_it() -> None:
+    """The core pauses the cyclic GC while it makes many per-symbol reports: on again after,
+    off if it was off, also when the build raises."""
+    import gc
+
+    rollups = [Rollup(f"S{i}USDT", cells={("okx", "LONG"): Cell(1, Decimal(1), Decimal(2), T0,
+                                                                  T0)}) for i in range(40)]
+    assert gc.isenabled()
+    assert len(stats_from_rollups(rollups, feeds={}).per_symbol) == 40
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        stats_from_rollups(rollups, feeds={})
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+    class Broken(dict[str, Any]):  # fails while the reports are made
+        def get(self, *args: Any) -> Any:
+            raise RuntimeError("feed table unreadable")
+
+    with pytest.raises(RuntimeError):
+        stats_from_rollups(rollups, feeds=Broken())
+    assert gc.isenabled()
+
+
 @settings(max_examples=400, deadline=None)
 @given(
     numerator=st.one_of(st.integers(0, 10**12), st.integers(0, 10**45)),
