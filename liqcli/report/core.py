@@ -574,6 +574,9 @@ def _report(
     events, first_ms, last_ms = total[_N], total[_FIRST], total[_LAST]
     span_ms = rate_span_ms(since_ms, until_ms, now_ms, first_ms, last_ms)
     per_unit = events * unit  # an average: amount units / (events × units)
+    duration = _duration_hours(first_ms, last_ms)
+    rate_hours = None if span_ms is None else _hours(span_ms) if (
+        first_ms is None or last_ms is None or span_ms != last_ms - first_ms) else duration
     return CumulativeStats(
         symbols,
         base,
@@ -583,7 +586,7 @@ def _report(
         wanted,
         first_ms,
         last_ms,
-        _duration_hours(first_ms, last_ms),
+        duration,
         Totals(
             events,
             total[_USD_DEC],
@@ -592,7 +595,7 @@ def _report(
             _fraction(total[_USD], per_unit) if events else None,
             None if qty is None or not events else _fraction(total[_QTY], per_unit),
             None if span_ms is None else _fraction(events * HOUR_MS, span_ms),
-            None if span_ms is None else _hours(span_ms),
+            rate_hours,  # (all time over an hour or more: the duration, computed once)
         ),
         sides,
         exchanges,
