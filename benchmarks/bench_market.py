@@ -136,9 +136,10 @@ def _one_size(n: int, calls: int, use_duckdb: bool) -> list[dict[str, Any]]:
         names = store.symbols()
         for name, (since, until) in (("all symbols, all time", (None, None)),
                                      ("all symbols, 24 h", (workload.END_MS - DAY_MS, None))):
-            # the store's share: every symbol's rollups read and folded (Store.rollups)
+            # the store's share: every symbol's rollups read and folded, as compute_stats
+            # reads them (Store.rollup_units: integer sums, no Decimals)
             timings[f"{name} (store read only)"] = _p50(
-                lambda s=since, u=until: store.rollups(names, s, u), calls)
+                lambda s=since, u=until: store.rollup_units(names, s, u), calls)
         duck: dict[str, float] = {}
         if use_duckdb:
             try:

@@ -144,7 +144,7 @@ def _make_init(cls: Any) -> Callable[..., None]:
     defaults: dict[str, Any] = cls.__record_defaults__
     frozen: bool = cls.__record_frozen__
     params, body = [], []
-    scope: dict[str, Any] = {"_setattr": object.__setattr__, "_MISSING": _MISSING}
+    scope: dict[str, Any] = {"_MISSING": _MISSING}
     for name in names:
         default = defaults.get(name, _MISSING)
         value = name
@@ -157,13 +157,35 @@ def _make_init(cls: Any) -> Callable[..., None]:
             params.append(f"{name}=_d_{name}")
         else:
             params.append(name)
-        body.append(f"_setattr(self, {name!r}, {value})" if frozen else f"self.{name} = {value}")
+        if frozen:  # the slot's own setter: object.__setattr__ costs twice as much
+            scope[f"_s_{name}"] = _slot_setter(cls, name)
+            body.append(f"_s_{name}(self, {value})")
+        else:
+            body.append(f"self.{name} = {value}")
     source = (f"def __init__(self, {', '.join(params)}):\n    "
               + ("\n    ".join(body) or "pass") + "\n")
     exec(source, scope)  # source built from the class's own field names
     init: Callable[..., None] = scope["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     return init
+
+
+class _Probe:
+    __slots__ = ("slot",)
+
+
+_SLOT_TYPE = type(_Probe.__dict__["slot"])  # member_descriptor, without importing types
+
+
+def _slot_setter(cls: Any, name: str) -> Callable[[Any, Any], None]:
+    """``object.__setattr__(self, name, value)`` for the slot ``name`` of ``cls`` (or a
+    base): its descriptor's ``__set__``, which skips the attribute lookup."""
+    for klass in cls.__mro__:
+        found = klass.__dict__.get(name)
+        if isinstance(found, _SLOT_TYPE):
+            setter: Callable[[Any, Any], None] = found.__set__
+            return setter
+    return lambda self, value: object.__setattr__(self, name, value)  # pragma: no cover
 
 
 class _DataclassView:
@@ -261,10 +283,13 @@ else:
 def replace(obj: _R, /, **changes: Any) -> _R:
     """A copy of the record ``obj`` with ``changes`` (``dataclasses.replace`` for records)."""
     cls: Any = type(obj)
-    values = {name: getattr(obj, name) for name in cls.__record_fields__}
-    unknown = set(changes) - set(values)
+    names: tuple[str, ...] = cls.__record_fields__
+    unknown = changes.keys() - set(names)
     if unknown:
         raise TypeError(f"{cls.__name__} has no field {sorted(unknown)[0]!r}")
-    values.update(changes)
-    made: _R = cls(**values)
+    # every field positionally (one C call reads them all), the changed ones swapped in
+    values = cls.__record_key__(obj) if len(names) > 1 else tuple(
+        getattr(obj, name) for name in names)
+    made: _R = cls(*[changes.get(name, value)
+                     for name, value in zip(names, values, strict=True)])
     return made

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal, localcontext
 from typing import Any
@@ -548,6 +548,66 @@ def test_the_fold_gives_every_figure_of_a_plain_decimal_fold_digit_for_digit(
     want = reference_stats(rollups, since, until, now, sorted(wanted), multi)
     assert repr(got) == repr(want)
     assert got == want
+
+
+@pytest.mark.parametrize("wanted", [(), ("binance", "okx")])
+@pytest.mark.parametrize("names", [None, ("BTCUSDT", "BTCUSDC"), ("ETHUSDT",)])
+def test_the_store_path_gives_every_figure_of_a_plain_decimal_fold_digit_for_digit(
+    store: Store, names: tuple[str, ...] | None, wanted: tuple[str, ...]
+) -> None:
+    """compute_stats on a store adds its integer sums (``Store.rollup_units``), never the
+    cells' Decimals: every figure, digit and exponent, as the plain Decimal fold of the same
+    store's rollups (amounts with and without trailing zeros, windows cutting slots)."""
+    events = make_events(n=600, seed=31, span_hours=12)
+    events += [replace(e, qty=e.qty * 10, usd=Decimal(int(e.usd) + 1), id=f"z{e.id}")
+               for e in events[:200]]  # whole amounts: integers, some ending in zeros
+    events += [  # cells of one event: round amounts (an exponent above 0 shows as 1.2E+3)
+        Event(exchange="okx", symbol="SOLUSDT", side="LONG", price=Decimal(40), qty=Decimal(30),
+              usd=Decimal(1200), ts_ms=T0 + 2 * HOUR + 5, id="s1"),
+        Event(exchange="binance", symbol="SOLUSDT", side="SHORT", price=Decimal("0.2"),
+              qty=Decimal("2.5"), usd=Decimal("0.5"), ts_ms=T0 + 3 * HOUR + 5, id="s2"),
+    ]
+    store.ingest(events)
+    now = T0 + 14 * HOUR
+    for since, until in [*WINDOWS, (T0 + 90_001, T0 + 11 * HOUR - 7)]:
+        got = compute_stats(store, names, all_symbols=names is None, since_ms=since,
+                             until_ms=until, exchanges=wanted, now_ms=now)
+        symbols = store.symbols() if names is None else list(names)
+        want = reference_stats(store.rollups(symbols, since, until), since, until, now,
+                               sorted(wanted), len(symbols) > 1 or names is None)
+        assert repr(without_feeds(got)) == repr(want), (since, until)
+
+
+def without_feeds(stats: Any) -> Any:
+    """``stats`` with its exchanges' feed notes cleared (the reference fold has none)."""
+    from liqcli._record import replace as replace_record
+
+    def clear(one: Any) -> Any:
+        return replace_record(one, exchanges=tuple(
+            replace_record(row, complete=None, note="") for row in one.exchanges))
+
+    return replace_record(clear(stats), per_symbol=tuple(map(clear, stats.per_symbol)))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    numerator=st.one_of(st.integers(0, 10**12), st.integers(0, 10**45)),
+    denominator=st.one_of(st.integers(1, 10**9), st.integers(1, 10**45)),
+    tie=st.booleans(),
+)
+def test_derived_figures_from_integers_are_the_decimal_figures(
+    numerator: int, denominator: int, tie: bool
+) -> None:
+    """The integer rounding of shares and averages gives the figure of the Decimal
+    arithmetic (a 100-digit quotient rounded half-even to 8 places), ties included."""
+    from liqcli.report import core
+
+    if tie:  # an exact half at the 9th decimal
+        numerator, denominator = numerator * 10 + 5, 10**9
+    with localcontext() as ctx:
+        ctx.prec = 100
+        want = core.tidy(Decimal(numerator) / Decimal(denominator))
+    assert repr(core._fraction(numerator, denominator)) == repr(want)
 
 
 def test_old_field_names_are_views_of_the_same_figures(store: Store, events: list[Event]) -> None:

@@ -6,6 +6,7 @@ Every report command and the library build their figures here. No Typer, rich or
 from __future__ import annotations
 
 from decimal import Context, Decimal, localcontext
+from itertools import repeat
 
 # records, not dataclasses: no dataclasses import or class-creation cost (liqcli/_record.py)
 from liqcli._record import replace
@@ -20,12 +21,12 @@ from liqcli.report.stats import (
     SideFigures,
     Totals,
 )
-from liqcli.store.rollup import Rollup
+from liqcli.store.rollup import UNIT_PLACES, Cell, CellUnits, Rollup
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping, Sequence
-    from typing import Protocol
+    from collections.abc import Iterable, Mapping, Sequence
+    from typing import Final, Protocol
 
     from liqcli.model import Side
     from liqcli.report.completeness import Feed
@@ -138,19 +139,23 @@ def compute_stats(
     """
     wanted = normalize_exchanges(exchanges)  # validated before any store access
     names, multi = resolve_symbols(store, symbols, all_symbols)
-    many = getattr(store, "rollups", None)  # a store reads many symbols in a few round trips
-    rollups = (
-        many(names, since_ms, until_ms) if many is not None and len(names) > 1
-        else [store.rollup(name, since_ms, until_ms) for name in names]
-    )
+    read_units = getattr(store, "rollup_units", None)  # a store's sums as integers
+    if read_units is not None:
+        unit = _UNIT
+        rows = _rows_of_units(read_units(names, since_ms, until_ms), wanted)
+    else:
+        many = getattr(store, "rollups", None)  # many symbols in a few round trips
+        rows, unit = _rows_of_rollups(
+            many(names, since_ms, until_ms) if many is not None and len(names) > 1
+            else [store.rollup(name, since_ms, until_ms) for name in names],
+            wanted,
+        )
     if now_ms is None:
         from liqcli.report.timeparse import now_ms as current_ms
 
         now_ms = current_ms()
-    stats = stats_from_rollups(
-        rollups, since_ms=since_ms, until_ms=until_ms, exchanges=wanted, multi=multi,
-        now_ms=now_ms,
-    )
+    stats = _stats(names, rows, unit, since_ms=since_ms, until_ms=until_ms, wanted=wanted,
+                   multi=multi, now_ms=now_ms, feeds=None)
     return with_coverage(stats, store, now_ms=now_ms) if coverage else stats
 
 
@@ -233,12 +238,32 @@ def stats_from_rollups(
     complete (default: :func:`liqcli.report.completeness.feeds`, the built-in table and the
     user's file).
     """
+    wanted = normalize_exchanges(exchanges)
+    rows, unit = _rows_of_rollups(rollups, wanted)
+    return _stats(
+        [rollup.symbol for rollup in rollups], rows, unit, since_ms=since_ms,
+        until_ms=until_ms, wanted=wanted, multi=multi, now_ms=now_ms, feeds=feeds,
+    )
+
+
+def _stats(
+    symbols: Sequence[str],
+    rows: Sequence[dict[tuple[str, Side], _Row]],
+    unit: int,
+    *,
+    since_ms: int | None,
+    until_ms: int | None,
+    wanted: tuple[str, ...],
+    multi: bool | None,
+    now_ms: int | None,
+    feeds: Mapping[str, Feed] | None,
+) -> CumulativeStats:
+    """The report of ``symbols`` from the rows of their cells (after the exchange filter)."""
     if feeds is None:
         from liqcli.report.completeness import feeds as feed_table
 
         feeds = feed_table()
-    wanted = normalize_exchanges(exchanges)
-    is_multi = len(rollups) != 1 if multi is None else multi
+    is_multi = len(symbols) != 1 if multi is None else multi
     if now_ms is None and since_ms is not None and until_ms is None:
         from liqcli.report.timeparse import now_ms as current_ms
 
@@ -246,56 +271,174 @@ def stats_from_rollups(
     window = (since_ms, until_ms, now_ms)
     with localcontext(_WIDE):
         if not is_multi:
-            return _build_one(_SymbolRows(rollups[0], wanted), window, wanted, feeds)
+            one = _SymbolRows(symbols[0], rows[0])
+            return _build_one(one, window, wanted, feeds, unit)
         # each symbol's cells are summed once: its own report, then the combined one from them
-        rows = [_SymbolRows(r, wanted) for r in rollups]
-        per_symbol = tuple(_build_one(one, window, wanted, feeds) for one in rows)
-        return _build_combined(rows, per_symbol, window, wanted, feeds)
+        per = [_SymbolRows(name, cells) for name, cells in zip(symbols, rows, strict=True)]
+        per_symbol = tuple(_build_one(one, window, wanted, feeds, unit) for one in per)
+        return _build_combined(per, per_symbol, window, wanted, feeds, unit)
 
 
-# A breakdown row's sums: (events, usd, qty, first_ms, last_ms). Every sum starts at
-# Decimal(0), as Decimal arithmetic would (so an amount never gets a positive exponent), and
-# is exact (the wide context): its digits and exponent do not depend on the order of adding.
-_Row = tuple[int, Decimal, Decimal, int | None, int | None]
-_NO_ROW: _Row = (0, _ZERO, _ZERO, None, None)
+# A breakdown row: (events, usd, qty, first_ms, last_ms, usd Decimal, qty Decimal). The
+# integers (amounts in units of 1e-18, or finer for odd rollups: see _rows_of_rollups) give
+# the shares and averages; the Decimals are the figures shown: each a Decimal sum starting at
+# Decimal(0), as Decimal arithmetic would (so an amount never gets a positive exponent), exact
+# (the wide context): its digits and exponent do not depend on the order of adding.
+if TYPE_CHECKING:
+    _Row = tuple[int, int, int, int | None, int | None, Decimal, Decimal]
+_N: Final = 0
+_USD: Final = 1
+_QTY: Final = 2
+_FIRST: Final = 3
+_LAST: Final = 4
+_USD_DEC: Final = 5
+_QTY_DEC: Final = 6
+_NO_ROW: _Row = (0, 0, 0, None, None, _ZERO, _ZERO)
+_UNIT = 10**UNIT_PLACES
 
 
-def _add(a: _Row, b: _Row) -> _Row:
-    first_a, first_b, last_a, last_b = a[3], b[3], a[4], b[4]
-    return (
-        a[0] + b[0], a[1] + b[1], a[2] + b[2],
-        first_b if first_a is None or (first_b is not None and first_b < first_a) else first_a,
-        last_b if last_a is None or (last_b is not None and last_b > last_a) else last_a,
-    )
+def _merge(rows: Sequence[_Row]) -> _Row:
+    """The sum of ``rows``."""
+    if len(rows) == 1:
+        return rows[0]
+    if not rows:
+        return _NO_ROW
+    n, usd, qty, first, last, usd_dec, qty_dec = rows[0]
+    add = _WIDE.add
+    for row in rows[1:]:
+        n += row[_N]
+        usd += row[_USD]
+        qty += row[_QTY]
+        t = row[_FIRST]
+        if t is not None and (first is None or t < first):
+            first = t
+        t = row[_LAST]
+        if t is not None and (last is None or t > last):
+            last = t
+        usd_dec = add(usd_dec, row[_USD_DEC])
+        qty_dec = add(qty_dec, row[_QTY_DEC])
+    return n, usd, qty, first, last, usd_dec, qty_dec
 
 
-class _SymbolRows:
-    """One symbol's cells (after the exchange filter) summed by exchange × side, exchange,
-    side and in total: what its report and its share of the combined report are built from."""
+def _rows_of_units(
+    units: Sequence[Mapping[tuple[str, Side], CellUnits]], wanted: tuple[str, ...]
+) -> list[dict[tuple[str, Side], _Row]]:
+    """Each symbol's cells (``Store.rollup_units``) with events on a wanted exchange, as rows;
+    a cell's Decimals are ``0 + `` its amounts in their shortest form (``Cell``'s), all
+    built in one pass of C calls."""
+    kept = [
+        [(key, cell) for key, cell in cells.items()
+         if cell[0] and (not wanted or key[0] in wanted)]
+        for cells in units
+    ]
+    flat = [cell for part in kept for _, cell in part]
+    if not flat:
+        return [{} for _ in units]
+    n, qty, usd, first, last = zip(*flat, strict=True)
+    rows = list(zip(n, usd, qty, first, last, _shortest(usd), _shortest(qty), strict=True))
+    out = []
+    at = 0
+    for part in kept:
+        out.append(dict(zip([key for key, _ in part], rows[at : at + len(part)], strict=True)))
+        at += len(part)
+    return out
 
-    __slots__ = ("base", "cells", "exchanges", "quote", "sides", "symbol", "total")
 
-    def __init__(self, rollup: Rollup, wanted: tuple[str, ...]) -> None:
-        self.symbol = rollup.symbol
-        self.base, self.quote = split_symbol(rollup.symbol)
-        cells: dict[tuple[str, Side], _Row] = {}
-        exchanges: dict[str, _Row] = {}
-        sides: dict[Side, _Row] = {"LONG": _NO_ROW, "SHORT": _NO_ROW}
+def _shortest(units: Sequence[int]) -> list[Decimal]:
+    """``0 + normalize(u × 1e-18)`` of each of ``units`` (exact in the wide context)."""
+    count = len(units)
+    return list(map(
+        _WIDE.add, repeat(_ZERO, count),
+        map(_WIDE.normalize, map(_WIDE.scaleb, map(Decimal, units), repeat(-UNIT_PLACES, count))),
+    ))
+
+
+def _rows_of_rollups(
+    rollups: Sequence[Rollup], wanted: tuple[str, ...]
+) -> tuple[list[dict[tuple[str, Side], _Row]], int]:
+    """Each rollup's cells with events on a wanted exchange, as rows, and the unit of their
+    integers (10**scale, scale: the most decimals of any amount, at least 18)."""
+    found: list[list[tuple[tuple[str, Side], Cell, Decimal, int, Decimal, int]]] = []
+    scale = UNIT_PLACES
+    for rollup in rollups:
+        kept = []
         for key, cell in rollup.cells.items():
-            exchange = key[0]
-            if cell.events == 0 or (wanted and exchange not in wanted):
+            if cell.events == 0 or (wanted and key[0] not in wanted):
                 continue
-            row = (cell.events, _ZERO + cell.usd, _ZERO + cell.qty, cell.first_ms, cell.last_ms)
-            cells[key] = row
-            found = exchanges.get(exchange)
-            exchanges[exchange] = row if found is None else _add(found, row)
-            found = sides[key[1]]
-            sides[key[1]] = row if found is _NO_ROW else _add(found, row)
+            usd, qty = _WIDE.add(_ZERO, cell.usd), _WIDE.add(_ZERO, cell.qty)
+            usd_places, qty_places = -_exponent(usd), -_exponent(qty)
+            scale = max(scale, usd_places, qty_places)
+            kept.append((key, cell, usd, usd_places, qty, qty_places))
+        found.append(kept)
+
+    def units(value: Decimal, places: int) -> int:
+        factor: int = 10 ** (scale - places)
+        return int(_WIDE.scaleb(value, places)) * factor
+
+    rows = [
+        {key: (cell.events, units(usd, usd_places), units(qty, qty_places), cell.first_ms,
+               cell.last_ms, usd, qty)
+         for key, cell, usd, usd_places, qty, qty_places in kept}
+        for kept in found
+    ]
+    unit: int = 10**scale
+    return rows, unit
+
+
+def _exponent(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    if not isinstance(exponent, int):
+        raise ValueError(f"not a finite amount: {value}")
+    return exponent
+
+
+class _Rows:
+    """Cells summed by exchange, side and in total: one symbol's, or several's by cell."""
+
+    __slots__ = ("cells", "exchanges", "sides", "total")
+
+    def __init__(self, cells: dict[tuple[str, Side], _Row]) -> None:
+        by_exchange: dict[str, list[_Row]] = {}
+        long: list[_Row] = []
+        short: list[_Row] = []
+        for key, row in cells.items():
+            found = by_exchange.get(key[0])
+            if found is None:
+                by_exchange[key[0]] = [row]
+            else:
+                found.append(row)
+            (long if key[1] == "LONG" else short).append(row)
         self.cells = cells
-        self.exchanges = exchanges
-        self.sides = sides
-        long, short = sides["LONG"], sides["SHORT"]
-        self.total = long if short is _NO_ROW else short if long is _NO_ROW else _add(long, short)
+        self.exchanges = {name: _merge(rows) for name, rows in by_exchange.items()}
+        self.sides: dict[Side, _Row] = {"LONG": _merge(long), "SHORT": _merge(short)}
+        self.total = _merge([row for row in self.sides.values() if row is not _NO_ROW])
+
+    @classmethod
+    def merged(cls, parts: Sequence[_Rows]) -> _Rows:
+        """The rows of several parts, cell by cell."""
+        if len(parts) == 1:
+            return parts[0]
+        by_key: dict[tuple[str, Side], list[_Row]] = {}
+        for part in parts:
+            for key, row in part.cells.items():
+                found = by_key.get(key)
+                if found is None:
+                    by_key[key] = [row]
+                else:
+                    found.append(row)
+        return cls({key: _merge(rows) for key, rows in by_key.items()})
+
+
+class _SymbolRows(_Rows):
+    """One symbol's rows (cells after the exchange filter): what its report and its share of
+    the combined report are built from."""
+
+    __slots__ = ("base", "quote", "symbol")
+
+    def __init__(self, symbol: str, cells: dict[tuple[str, Side], _Row]) -> None:
+        super().__init__(cells)
+        self.symbol = symbol
+        self.base, self.quote = split_symbol(symbol)
 
 
 def _build_one(
@@ -303,38 +446,39 @@ def _build_one(
     window: tuple[int | None, int | None, int | None],
     wanted: tuple[str, ...],
     feeds: Mapping[str, Feed],
+    unit: int,
 ) -> CumulativeStats:
-    """The one-symbol report of ``one`` (a single base asset: every row has a quantity)."""
+    """The one-symbol report of ``one`` (a single base asset: every row has a quantity).
+    (Written out, no helpers per row: it runs for each of hundreds of symbols.)"""
     base = one.base
     total = one.total
-    events, usd, qty = total[0], total[1], total[2]
-    whole_events = Decimal(events)
-
-    def shares(row: _Row) -> _Shares:
-        n, amount, part = row[0], row[1], row[2]
-        return (
-            n, amount, part, {base: part},
-            _pct(Decimal(n), whole_events), _pct(amount, usd), _pct(part, qty),
-        )
-
-    exchange_names = sorted(one.exchanges)
+    events, usd, qty = total[_N], total[_USD], total[_QTY]
     cells = one.cells
     matrix = []
     exchanges = []
-    for name in exchange_names:
+    for name, row in sorted(one.exchanges.items()):
         for side in SIDES:
-            row = cells.get((name, side), _NO_ROW)
-            matrix.append(MatrixCell(name, side, row[0], row[1], row[2], {base: row[2]}))
-        exchanges.append(_exchange_figures(name, shares(one.exchanges[name]), feeds))
-    sides = one.sides
+            cell = cells.get((name, side), _NO_ROW)
+            part = cell[_QTY_DEC]
+            matrix.append(MatrixCell(name, side, cell[_N], cell[_USD_DEC], part, {base: part}))
+        part = row[_QTY_DEC]
+        feed = feeds.get(name)
+        exchanges.append(ExchangeFigures(
+            row[_N], row[_USD_DEC], part, {base: part},
+            _pct(row[_N], events), _pct(row[_USD], usd), _pct(row[_QTY], qty), name,
+            None if feed is None else feed.complete, "" if feed is None else feed.note,
+        ))
+    sides = []
+    for side, row in one.sides.items():
+        part = row[_QTY_DEC]
+        sides.append(SideFigures(
+            row[_N], row[_USD_DEC], part, {base: part},
+            _pct(row[_N], events), _pct(row[_USD], usd), _pct(row[_QTY], qty), side,
+        ))
+    part = total[_QTY_DEC]
     return _report(
-        symbols=(one.symbol,), base=base, quote=one.quote, window=window, wanted=wanted,
-        total=total, qty=qty, qty_by_base={base: qty},
-        sides=(SideFigures(*shares(sides["LONG"]), side="LONG"),
-               SideFigures(*shares(sides["SHORT"]), side="SHORT")),
-        exchanges=tuple(exchanges),
-        matrix=tuple(matrix),
-        multi=False,
+        (one.symbol,), base, one.quote, window, wanted, total, part, {base: part},
+        tuple(sides), tuple(exchanges), tuple(matrix), False, unit,
     )
 
 
@@ -344,81 +488,58 @@ def _build_combined(
     window: tuple[int | None, int | None, int | None],
     wanted: tuple[str, ...],
     feeds: Mapping[str, Feed],
+    unit: int,
 ) -> CumulativeStats:
     """The report over all of ``rows`` (a multi-symbol report), from their row sums.
 
     Quantities are summed by base asset only; ``qty`` is None unless one base is in the
     report."""
-    bases = sorted({one.base for one in rows})
+    by_base: dict[str, list[_Rows]] = {}
+    for one in rows:
+        by_base.setdefault(one.base, []).append(one)
+    # each base asset's rows (its symbols' summed cell by cell), in the order of bases
+    bases = sorted(by_base)
+    groups = [(base, _Rows.merged(by_base[base])) for base in bases]
     quotes = sorted({one.quote for one in rows})
     single = bases[0] if len(bases) == 1 else None
-    # (exchange, side) and each breakdown: events, usd, first, last (qty left 0: mixed bases),
-    # and the quantity by base asset
-    cells: dict[tuple[str, Side], _Row] = {}
-    cell_qty: dict[tuple[str, Side], dict[str, Decimal]] = {}
-    for one in rows:
-        base = one.base
-        for key, (n, usd, qty, first, last) in one.cells.items():
-            row = cells.get(key)
-            if row is None:
-                cells[key] = (n, usd, _ZERO, first, last)
-                cell_qty[key] = {base: qty}
-                continue
-            cells[key] = _add(row, (n, usd, _ZERO, first, last))
-            found = cell_qty[key]
-            found[base] = found.get(base, _ZERO) + qty
-    exchange_names = sorted({exchange for exchange, _ in cells})
-    exchanges: dict[str, _Row] = {}
-    exchange_qty: dict[str, dict[str, Decimal]] = {}
-    sides: dict[Side, _Row] = {"LONG": _NO_ROW, "SHORT": _NO_ROW}
-    side_qty: dict[Side, dict[str, Decimal]] = {side: {} for side in SIDES}
-    total_qty: dict[str, Decimal] = {}
-    for key, row in cells.items():
-        exchange, side = key
-        exchanges[exchange] = _add(exchanges.get(exchange, _NO_ROW), row)
-        sides[side] = _add(sides[side], row)
-        for found in (exchange_qty.setdefault(exchange, {}), side_qty[side], total_qty):
-            for base, qty in cell_qty[key].items():
-                found[base] = found.get(base, _ZERO) + qty
-    total = _add(sides["LONG"], sides["SHORT"])
+    every = _Rows.merged(rows) if single is None else groups[0][1]
+    total = every.total
+    events, usd, qty = total[_N], total[_USD], total[_QTY]
 
-    def by_base(found: dict[str, Decimal]) -> dict[str, Decimal]:
-        return {base: found.get(base, _ZERO) for base in bases}
+    def shares(row: _Row, qty_by_base: dict[str, Decimal]) -> _Shares:
+        return (
+            row[_N], row[_USD_DEC], None if single is None else row[_QTY_DEC], qty_by_base,
+            _pct(row[_N], events), _pct(row[_USD], usd),
+            None if single is None else _pct(row[_QTY], qty),
+        )
 
-    whole_qty = None if single is None else total_qty.get(single, _ZERO)
-    whole_events = Decimal(total[0])
-
-    def shares_of(qty_of: dict[str, Decimal]) -> Callable[[_Row], _Shares]:
-        def shares(row: _Row) -> _Shares:
-            qty = None if single is None else qty_of.get(single, _ZERO)
-            return (
-                row[0], row[1], qty, by_base(qty_of),
-                _pct(Decimal(row[0]), whole_events), _pct(row[1], total[1]),
-                None if qty is None or whole_qty is None else _pct(qty, whole_qty),
-            )
-        return shares
-
-    no_qty: dict[str, Decimal] = {}
+    cells = every.cells
+    exchange_names = sorted(every.exchanges)
     return _report(
-        symbols=tuple(one.symbol for one in rows), base=single,
-        quote=quotes[0] if len(quotes) == 1 else None, window=window, wanted=wanted,
-        total=total, qty=whole_qty, qty_by_base=by_base(total_qty),
-        sides=tuple(SideFigures(*shares_of(side_qty[side])(sides[side]), side=side)
-                    for side in SIDES),
-        exchanges=tuple(
-            _exchange_figures(name, shares_of(exchange_qty[name])(exchanges[name]), feeds)
+        tuple(one.symbol for one in rows), single, quotes[0] if len(quotes) == 1 else None,
+        window, wanted, total, None if single is None else total[_QTY_DEC],
+        {base: group.total[_QTY_DEC] for base, group in groups},
+        tuple(
+            SideFigures(*shares(every.sides[side], {
+                base: group.sides[side][_QTY_DEC] for base, group in groups}), side)
+            for side in SIDES
+        ),
+        tuple(
+            _exchange_figures(name, shares(every.exchanges[name], {
+                base: group.exchanges.get(name, _NO_ROW)[_QTY_DEC] for base, group in groups
+            }), feeds)
             for name in exchange_names
         ),
-        matrix=tuple(
-            MatrixCell(name, side, row[0], row[1],
-                       None if single is None else qty_of.get(single, _ZERO), by_base(qty_of))
+        tuple(
+            MatrixCell(name, side, row[_N], row[_USD_DEC],
+                       None if single is None else row[_QTY_DEC],
+                       {base: group.cells.get(key, _NO_ROW)[_QTY_DEC] for base, group in groups})
             for name in exchange_names
             for side in SIDES
-            for row, qty_of in ((cells.get((name, side), _NO_ROW),
-                                 cell_qty.get((name, side), no_qty)),)
+            for key in ((name, side),)
+            for row in (cells.get(key, _NO_ROW),)
         ),
-        multi=True,
-        per_symbol=per_symbol,
+        True, unit, per_symbol,
     )
 
 
@@ -430,44 +551,45 @@ _Shares = tuple[
 
 
 def _report(
-    *, symbols: tuple[str, ...], base: str | None, quote: str | None,
+    symbols: tuple[str, ...], base: str | None, quote: str | None,
     window: tuple[int | None, int | None, int | None], wanted: tuple[str, ...], total: _Row,
     qty: Decimal | None, qty_by_base: dict[str, Decimal], sides: tuple[SideFigures, ...],
     exchanges: tuple[ExchangeFigures, ...], matrix: tuple[MatrixCell, ...], multi: bool,
-    per_symbol: tuple[CumulativeStats, ...] = (),
+    unit: int, per_symbol: tuple[CumulativeStats, ...] = (),
 ) -> CumulativeStats:
     """A report from its rows; the totals' averages, rate and duration derived here."""
     since_ms, until_ms, now_ms = window
-    events, usd, first_ms, last_ms = total[0], total[1], total[3], total[4]
+    events, first_ms, last_ms = total[_N], total[_FIRST], total[_LAST]
     span_ms = rate_span_ms(since_ms, until_ms, now_ms, first_ms, last_ms)
-    count = Decimal(events)
+    per_unit = events * unit  # an average: amount units / (events × units)
+    duration = _duration_hours(first_ms, last_ms)
+    rate_hours = None if span_ms is None else _hours(span_ms) if (
+        first_ms is None or last_ms is None or span_ms != last_ms - first_ms) else duration
     return CumulativeStats(
-        symbols=symbols,
-        base=base,
-        quote=quote,
-        since_ms=since_ms,
-        until_ms=until_ms,
-        exchange_filter=wanted,
-        first_ms=first_ms,
-        last_ms=last_ms,
-        duration_hours=_duration_hours(first_ms, last_ms),
-        totals=Totals(
-            events=events,
-            usd=usd,
-            qty=qty,
-            qty_by_base=qty_by_base,
-            avg_usd=_ratio(usd, count),
-            avg_qty=None if qty is None else _ratio(qty, count),
-            events_per_hour=(
-                None if span_ms is None else _ratio(Decimal(events * HOUR_MS), Decimal(span_ms))
-            ),
-            rate_hours=None if span_ms is None else _hours(span_ms),
+        symbols,
+        base,
+        quote,
+        since_ms,
+        until_ms,
+        wanted,
+        first_ms,
+        last_ms,
+        duration,
+        Totals(
+            events,
+            total[_USD_DEC],
+            qty,
+            qty_by_base,
+            _fraction(total[_USD], per_unit) if events else None,
+            None if qty is None or not events else _fraction(total[_QTY], per_unit),
+            None if span_ms is None else _fraction(events * HOUR_MS, span_ms),
+            rate_hours,  # (all time over an hour or more: the duration, computed once)
         ),
-        sides=sides,
-        exchanges=exchanges,
-        matrix=matrix,
-        multi=multi,
-        per_symbol=per_symbol,
+        sides,
+        exchanges,
+        matrix,
+        multi,
+        per_symbol,
     )
 
 
@@ -475,10 +597,9 @@ def _exchange_figures(
     name: str, shares: _Shares, feeds: Mapping[str, Feed]
 ) -> ExchangeFigures:
     feed = feeds.get(name)
-    return ExchangeFigures(
-        *shares, exchange=name, complete=None if feed is None else feed.complete,
-        note="" if feed is None else feed.note,
-    )
+    if feed is None:
+        return ExchangeFigures(*shares, name, None, "")
+    return ExchangeFigures(*shares, name, feed.complete, feed.note)
 
 
 class PlainDecimal(Decimal):
@@ -509,32 +630,50 @@ def tidy(value: Decimal) -> PlainDecimal:
 
 _HUNDRED = PlainDecimal(100)
 _NOUGHT = PlainDecimal(0)
+_E8 = 10**DERIVED_PLACES
+# Below this (1e40), _fraction's exact rounding gives the figure of rounding the quotient to
+# 100 digits first (what the Decimal arithmetic in _WIDE does): a quotient a/b that is not a
+# rounding tie h lies at least 1/(2e8·b) from it, far more than the 100-digit rounding error.
+_EXACT = 10**40
+# the exponent of a derived figure with this many trailing zeros among its 8 decimals
+_FRACTION_EXPONENTS = [f"E-{DERIVED_PLACES - zeros}" for zeros in range(DERIVED_PLACES)]
 
 
-def _pct(part: Decimal, whole: Decimal) -> Decimal | None:
-    """``tidy(part * 100 / whole)``, None when ``whole`` is 0; inside the wide context only.
+def _fraction(numerator: int, denominator: int) -> PlainDecimal:
+    """``tidy(numerator / denominator)`` (``denominator`` not 0) with integers: the exact
+    quotient rounded half-even to DERIVED_PLACES, trailing zeros dropped, no exponent."""
+    if numerator >= _EXACT or denominator >= _EXACT or numerator < 0 or denominator <= 0:
+        return tidy(_WIDE.divide(Decimal(numerator), Decimal(denominator)))
+    units, rest = divmod(numerator * _E8, denominator)
+    rest += rest
+    if rest >= denominator and (rest > denominator or units & 1):
+        units += 1
+    if units % 10:  # the usual case: all 8 decimals
+        return PlainDecimal(f"{units}{_FRACTION_EXPONENTS[0]}")
+    if not units:
+        return _NOUGHT
+    digits = str(units)
+    stripped = digits.rstrip("0")
+    zeros = len(digits) - len(stripped)
+    if zeros >= DERIVED_PLACES:
+        return PlainDecimal(units // _E8)
+    return PlainDecimal(stripped + _FRACTION_EXPONENTS[zeros])
 
-    (Cheaper, the same figure: a whole or an empty share is a constant; ``format(..., ".8f")``
-    rounds half-even like the context's ``quantize``, then the zeros are dropped.)
-    """
+
+def _pct(part: int, whole: int) -> Decimal | None:
+    """``tidy(part * 100 / whole)``, None when ``whole`` is 0 (a whole or an empty share is
+    a constant)."""
     if not whole:
         return None
     if part == whole:
         return _HUNDRED
     if not part:
         return _NOUGHT
-    text = format(_WIDE.divide(_WIDE.multiply(part, 100), whole), ".8f").rstrip("0")
-    return PlainDecimal(text[:-1] if text[-1] == "." else text)
-
-
-def _ratio(numerator: Decimal, denominator: Decimal | None) -> Decimal | None:
-    if not denominator:
-        return None
-    return tidy(_WIDE.divide(numerator, denominator))
+    return _fraction(part * 100, whole)
 
 
 def _hours(ms: int) -> Decimal:
-    return tidy(_WIDE.divide(Decimal(ms), HOUR_MS))
+    return _fraction(ms, HOUR_MS)
 
 
 def rate_span_ms(
@@ -562,4 +701,4 @@ def rate_span_ms(
 def _duration_hours(first_ms: int | None, last_ms: int | None) -> Decimal | None:
     if first_ms is None or last_ms is None:
         return None
-    return tidy(_WIDE.divide(Decimal(last_ms - first_ms), HOUR_MS))
+    return _fraction(last_ms - first_ms, HOUR_MS)

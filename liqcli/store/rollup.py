@@ -11,6 +11,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from liqcli.model import Side
 
+# A cell's exact sums as integers (``Store.rollup_units``): events, the qty and usd sums in
+# 1e-18 units (UNIT_PLACES decimals), first and last event time (epoch ms).
+CellUnits = tuple[int, int, int, int | None, int | None]
+UNIT_PLACES = 18
+
 
 @record()
 class Cell:

@@ -26,12 +26,13 @@ from __future__ import annotations
 import time
 from collections import deque
 from decimal import Decimal
+from itertools import islice
 
 from liqcli._record import record
 from liqcli.errors import PrunedWindow, StoreError
 from liqcli.model import AMOUNT_CONTEXT, EXCHANGE_RE, SYMBOL_RE, Event, default_usd
 from liqcli.store.feed import FEED_KEEP_MS, FEED_MAXLEN, feed_key, send_hint, symbol_of_key
-from liqcli.store.rollup import Cell, Rollup
+from liqcli.store.rollup import Cell, CellUnits, Rollup
 
 TYPE_CHECKING = False  # typing is not imported at run time (one-shot reports)
 if TYPE_CHECKING:
@@ -485,27 +486,53 @@ class Store:
     ) -> list[Rollup]:
         """:meth:`rollup` of many symbols, pipelined: at most three round trips for all of
         them (each command or script still touches one symbol's hash slot)."""
-        out = [Rollup(symbol=name, since_ms=since_ms, until_ms=until_ms) for name in symbols]
+        return [
+            Rollup(symbol=name, since_ms=since_ms, until_ms=until_ms, cells={
+                key: Cell(n, _amount(q), _amount(u), first, last)
+                for key, (n, q, u, first, last) in cells.items()})
+            for name, cells in zip(symbols, self.rollup_units(symbols, since_ms, until_ms),
+                                   strict=True)
+        ]
+
+    def rollup_units(
+        self, symbols: Sequence[str], since_ms: int | None = None, until_ms: int | None = None
+    ) -> list[dict[tuple[str, Side], CellUnits]]:
+        """What :meth:`rollups` reads, as integers: for each symbol, per (exchange, side), the
+        events, the qty and usd sums in 1e-18 units and the first and last event times (the
+        aggregation core adds these up and makes one Decimal per figure it shows)."""
+        out: list[dict[tuple[str, Side], CellUnits]] = [{} for _ in symbols]
         if not symbols:
             return out
         if since_ms is None and until_ms is None:
             # (measured: a pipeline of HGETALLs parses faster than read.lua's one string per
             # symbol, whose EVALSHA costs more on both sides)
-            # one hash per symbol, one field per cell: each cell is built straight from its
-            # field (nothing to add up), its fields' names decoded once per call
+            # one hash per symbol, one field per cell: nothing to add up. Every value of the
+            # reply is parsed at once (one split, one map of int), then each cell's limbs
+            # joined into units; fields' names decoded once per call.
             pipe = self.client.pipeline(transaction=False)
             for name in symbols:
                 pipe.hgetall(self.key(name, "t"))
+            replies: list[dict[bytes, bytes]] = pipe.execute()
+            fields = [field for raw in replies for field in raw]
+            if not fields:
+                return out
             keys: dict[bytes, tuple[str, Side]] = {}
-            for rollup, raw in zip(out, pipe.execute(), strict=True):
-                cells = rollup.cells
-                for field, value in raw.items():
-                    key = keys.get(field)
-                    if key is None:
-                        exchange, _, code = field.decode().partition("|")
-                        key = keys[field] = (exchange, _CODE_SIDE[code])
-                    n, qi, q1, q2, ui, u1, u2, t0, t1 = map(int, value.split(b" "))
-                    cells[key] = Cell(n, _amount(qi, q1, q2), _amount(ui, u1, u2), t0, t1)
+            for field in set(fields):
+                exchange, _, code = field.decode().partition("|")
+                keys[field] = (exchange, _CODE_SIDE[code])
+            nums = list(map(int, b" ".join(
+                [value for raw in replies for value in raw.values()]).split(b" ")))
+            cells = zip(
+                nums[0::9],
+                [w * _E18 + h * _E9 + lo
+                 for w, h, lo in zip(nums[1::9], nums[2::9], nums[3::9], strict=True)],
+                [w * _E18 + h * _E9 + lo
+                 for w, h, lo in zip(nums[4::9], nums[5::9], nums[6::9], strict=True)],
+                nums[7::9], nums[8::9], strict=True,
+            )
+            for found, raw in zip(out, replies, strict=True):
+                found.update(zip([keys[field] for field in raw], islice(cells, len(raw)),
+                                 strict=True))
             return out
         if since_ms is not None and until_ms is not None and since_ms >= until_ms:
             return out
@@ -524,7 +551,7 @@ class Store:
             for (_suffix, base), blob in zip(logs, blobs[len(hashes):], strict=True):
                 if blob:
                     fold.add_log_lines(base, blob.decode().split("\n"), since_ms, until_ms)
-            fold.into(out[i], names)
+            fold.into_units(out[i], names)
         return out
 
     def _read_keys(self, symbol: str, hashes: list[str], logs: list[tuple[str, int]]) -> list[str]:
@@ -883,9 +910,11 @@ class Store:
                 stamps = times[index]
                 fold.add_parsed(parsed[index][
                     bisect_left(stamps, since_ms) : bisect_left(stamps, until_ms)])
-            rollup = Rollup(symbol=symbol, since_ms=since_ms, until_ms=until_ms)
-            fold.into(rollup)
-            rollups.append(rollup)
+            cells: dict[tuple[str, Side], CellUnits] = {}
+            fold.into_units(cells)
+            rollups.append(Rollup(symbol=symbol, since_ms=since_ms, until_ms=until_ms, cells={
+                key: Cell(n, _amount(q), _amount(u), first, last)
+                for key, (n, q, u, first, last) in cells.items()}))
         return rollups
 
     def _read_blobs(
@@ -1213,12 +1242,15 @@ class _Fold:
             self._first(cell, ts)
             self._last(cell, ts)
 
-    def into(self, rollup: Rollup, names: dict[bytes, tuple[str, Side]] | None = None) -> None:
-        """The cells into ``rollup``, in the order first seen (hashes, then log lines);
-        ``names``: the decoded cell names, shared by the folds of one read."""
+    def into_units(
+        self, cells: dict[tuple[str, Side], CellUnits],
+        names: dict[bytes, tuple[str, Side]] | None = None,
+    ) -> None:
+        """The cells into ``cells`` (as :meth:`Store.rollup_units` gives them), in the order
+        first seen (hashes, then log lines); ``names``: the decoded cell names, shared by the
+        folds of one read."""
         names = {} if names is None else names
         sums, values_of = self.sums, self.values
-        cells = rollup.cells
         for cell in [*values_of, *(cell for cell in sums if cell not in values_of)]:
             values = values_of.get(cell)
             first: int | None
@@ -1237,31 +1269,34 @@ class _Fold:
             if key is None:
                 exchange, _, code = cell.decode().partition("|")
                 key = names[cell] = (exchange, _CODE_SIDE[code])
-            if key in cells:
-                cells[key].add(n, from_limbs(qi, q1, q2 + qe), from_limbs(ui, u1, u2 + ue),
-                               first, last)
-            else:  # the usual case
-                cells[key] = Cell(n, _amount(qi, q1, q2 + qe), _amount(ui, u1, u2 + ue),
-                                  first, last)
+            q, u = qi * _E18 + q1 * _E9 + q2 + qe, ui * _E18 + u1 * _E9 + u2 + ue
+            found = cells.get(key)
+            if found is not None:  # (two names of one cell: added, as Cell.add would)
+                n, q, u = n + found[0], q + found[1], u + found[2]
+                first = found[3] if first is None or (
+                    found[3] is not None and found[3] < first) else first
+                last = found[4] if last is None or (
+                    found[4] is not None and found[4] > last) else last
+            cells[key] = (n, q, u, first, last)
 
     def _add_values(self, cell: bytes, values: list[bytes]) -> None:
-        """Several rollup hashes' values of ``cell``, added up column by column."""
-        n, qi, q1, q2, ui, u1, u2, t0, t1 = zip(
-            *(value.split(b" ") for value in values), strict=True)
+        """Several rollup hashes' values of ``cell``, added up column by column (every
+        number parsed in one pass, each column a strided slice)."""
+        nums = list(map(int, b" ".join(values).split(b" ")))
         acc = self._cell(cell)
-        for index, column in enumerate((n, qi, q1, q2, ui, u1, u2)):
-            acc[index] += sum(map(int, column))
-        self._first(cell, min(map(int, t0)))
-        self._last(cell, max(map(int, t1)))
+        for index in range(7):  # n, qi, q1, q2, ui, u1, u2
+            acc[index] += sum(nums[index::9])
+        self._first(cell, min(nums[7::9]))
+        self._last(cell, max(nums[8::9]))
 
 
-def _amount(whole: int, hi: int, lo: int) -> Decimal:
-    """A new cell's amount from limbs: ``0 + from_limbs(...)`` (the exponent ``Cell.add`` gives:
-    the shortest form, but never above 0), built by three context operations instead of
-    text (the same digits and exponent while exact in AMOUNT_CONTEXT: a cell has ≤ 35)."""
-    units = whole * _E18 + hi * _E9 + lo
+def _amount(units: int) -> Decimal:
+    """A cell's amount (``Cell.qty``/``usd``) from 1e-18 units: ``0 + from_limbs(...)`` (the
+    exponent ``Cell.add`` gives: the shortest form, but never above 0), built by three context
+    operations instead of text (the same digits and exponent while exact in AMOUNT_CONTEXT: a
+    cell has ≤ 35)."""
     if units >= _EXACT_UNITS:
-        return AMOUNT_CONTEXT.add(_ZERO, from_limbs(whole, hi, lo))
+        return AMOUNT_CONTEXT.add(_ZERO, from_limbs(0, 0, units))
     return AMOUNT_CONTEXT.add(
         _ZERO, AMOUNT_CONTEXT.normalize(AMOUNT_CONTEXT.scaleb(Decimal(units), -18)))
 
