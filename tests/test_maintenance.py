@@ -37,7 +37,7 @@ def loaded(redis_url: str, tmp_path: Path) -> tuple[Path, Store]:
     data = tmp_path / "events.jsonl"
     write_events(data, 3_000, seed=3, span_ms=SPAN)
     store = Store(redis.Redis.from_url(redis_url))
-    store.log_caps, store.dedupe_cap = (400, 400), 24
+    store.log_caps, store.dedupe_cap = (400, 400, 400), 24
     assert ingest_paths(store, [str(data)]).new > 2_500
     for kind in ("ld", "lh", "ls", "D", "h", "s", "d1", "d3"):
         assert some_key(store.client, f"liq:{{BTCUSDT}}:{kind}:*")
@@ -289,9 +289,9 @@ def test_prune_keeps_top_and_levels_of_pruned_days_and_refuses_their_log_reads(
     assert not verify_symbol(store, "BTCUSDT").differences  # tu/tq/pb keys are not strays
 
 
-@pytest.mark.parametrize("caps", [None, (400, 400)])
+@pytest.mark.parametrize("caps", [None, (400, 400, 400)])
 def test_prune_keeps_the_day_log_for_top_and_levels_of_whole_pruned_days(
-    redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch, caps: tuple[int, int] | None,
+    redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch, caps: tuple[int, int, int] | None,
 ) -> None:
     """Schema 3: a day log's events are in no top-K set or price band (readers add the day
     log). Prune keeps the day log's text as ``pl:<day>`` (in the same script call that deletes

@@ -19,7 +19,7 @@ from redis.crc import key_slot
 
 from liqcli.errors import StoreError
 from liqcli.model import AMOUNT_CONTEXT, Event, default_usd
-from liqcli.store.store import HOUR_MS, SLOT_MS, Store, amount_parts, from_limbs
+from liqcli.store.store import HOUR_MS, MINUTE_MS, SLOT_MS, Store, amount_parts, from_limbs
 
 T0 = 1_735_689_600_000  # 2025-01-01T00:00Z
 
@@ -119,7 +119,9 @@ event_strategy = st.builds(
     prices,
     amounts,
     # spread over days, or dense in two hours (so window edges cut through busy slots)
-    st.one_of(st.integers(T0, T0 + 80 * HOUR_MS), st.integers(T0 + 2 * HOUR_MS, T0 + 4 * HOUR_MS)),
+    # (or within a few minutes: busy slots spill into minute logs)
+    st.one_of(st.integers(T0, T0 + 80 * HOUR_MS), st.integers(T0 + 2 * HOUR_MS, T0 + 4 * HOUR_MS),
+              st.integers(T0 + 2 * HOUR_MS + 110_000, T0 + 2 * HOUR_MS + 420_000)),
     st.one_of(st.none(), st.text("abc123", min_size=1, max_size=3)),
 )
 
@@ -137,25 +139,30 @@ event_strategy = st.builds(
             st.integers(T0 + 2 * HOUR_MS, T0 + 4 * HOUR_MS),
             st.integers(-1, 81).map(lambda h: T0 + h * HOUR_MS),
             st.integers(-6, 486).map(lambda k: T0 + k * SLOT_MS),
+            st.integers(120, 128).map(lambda k: T0 + k * MINUTE_MS),
+            st.integers(T0 + 2 * HOUR_MS + 110_000, T0 + 2 * HOUR_MS + 420_000),
         ),
         st.one_of(
             st.integers(0, 60 * HOUR_MS),
+            st.integers(1, 3),  # one-ms windows (and a few ms)
+            st.integers(1, 6).map(lambda k: k * MINUTE_MS),
             st.integers(0, 60).map(lambda h: h * HOUR_MS),
             st.integers(0, 360).map(lambda k: k * SLOT_MS),
         ),
     ),
     batch=st.integers(1, 25),
     seed=st.randoms(use_true_random=False),
-    # log and dedupe caps (bytes): every placement (day, hour, slot logs; dedupe tiers) is hit
-    caps=st.sampled_from([(4096, 4096, 4096), (0, 0, 0), (60, 120, 24), (200, 0, 12),
-                          (0, 300, 36)]),
+    # log (day, hour, slot) and dedupe caps (bytes): every placement (day, hour, slot, minute
+    # logs; dedupe tiers) is hit
+    caps=st.sampled_from([(4096, 4096, 32768, 4096), (0, 0, 0, 0), (60, 120, 150, 24),
+                          (200, 0, 0, 12), (0, 300, 100, 36), (0, 0, 300, 24)]),
 )
 def test_rollups_equal_decimal_recomputation(
     redis_client, events, dup_picks, window, batch, seed, caps
 ):
     redis_client.flushall()
     store = Store(redis_client)
-    store.log_caps, store.dedupe_cap = caps[:2], caps[2]
+    store.log_caps, store.dedupe_cap = caps[:3], caps[3]
     stream = list(events)
     if events:
         stream += [events[i % len(events)] for i in dup_picks]  # replays
@@ -194,7 +201,7 @@ def test_multi_day_windows_read_day_hour_and_edge_buckets(redis_client):
     for since, until in [(T0 + 12_345, T0 + 20 * 24 * HOUR_MS + 999), (T0, T0 + 3 * 24 * HOUR_MS),
                          (T0 - 1, None), (None, T0 + 5 * 24 * HOUR_MS - 1)]:
         assert cells(store, "BTCUSDT", since, until) == recompute(events, since, until)
-    [(hashes, logs)] = store._plans(["BTCUSDT"], T0 + 12_345, T0 + 20 * 24 * HOUR_MS + 999)
+    [(hashes, logs, _cuts)] = store._plans(["BTCUSDT"], T0 + 12_345, T0 + 20 * 24 * HOUR_MS + 999)
     assert sum(k.startswith("D:") for k in hashes) >= 18 and len(hashes) <= 20 + 46 + 10
     assert len(logs) <= 2 + 2 + 2  # two day logs, two hour logs, two slot logs at most
 
@@ -247,11 +254,12 @@ def test_discovery_without_scan(redis_client):
 
 def test_every_key_of_a_symbol_shares_one_hash_slot(redis_client):
     store = Store(redis_client)
-    store.log_caps, store.dedupe_cap = (150, 150), 24  # every kind of key, with few events
+    store.log_caps, store.dedupe_cap = (150, 150, 150), 24  # every kind of key, with few events
     store.ingest([ev(ts=T0 + i * 100_000, exchange=x) for i in range(90) for x in ("a", "b")])
     keys = [k for k in redis_client.keys("liq:{*") if b"BTCUSDT" in k]
     kinds = {k.split(b":")[2] for k in keys}
-    assert kinds == {b"t", b"days", b"hrs", b"D", b"h", b"s", b"ld", b"lh", b"ls",
+    assert kinds == {b"t", b"days", b"hrs", b"mns", b"D", b"h", b"s", b"m", b"ld", b"lh", b"ls",
+                     b"lm",
                      b"d", b"d1", b"d2", b"d3", b"feed", b"tu", b"tq", b"pb"}  # + top and levels
     assert {key_slot(k) for k in keys} == {key_slot(b"{BTCUSDT}")}
 
@@ -472,7 +480,7 @@ def test_many_symbols_read_together_equal_each_alone_and_the_recomputation(redis
 
     rng = random.Random(11)
     store = Store(redis_client)
-    store.log_caps, store.dedupe_cap = (300, 600), 48  # sparse and dense placements mixed
+    store.log_caps, store.dedupe_cap = (300, 600, 400), 48  # sparse and dense placements mixed
     names = ["BTCUSDT", "ETHUSDT", "X001USDT", "X002USDT"]
     events = [ev(symbol=rng.choice(names[:2]) if i % 5 else rng.choice(names[2:]),
                  exchange=rng.choice(["binance", "okx", "bybit"]),
@@ -500,11 +508,11 @@ def test_many_symbols_read_together_equal_each_alone_and_the_recomputation(redis
             assert repr(rollup) == repr(store.rollup(name, since, until))  # digits and exponents
 
 
-@pytest.mark.parametrize("old", ["1", "2"])
+@pytest.mark.parametrize("old", ["1", "2", "3"])
 def test_an_older_schema_store_is_refused_with_what_to_do(redis_client, old):
     redis_client.flushall()
     redis_client.set("liq:schema", old)
-    refused = rf"schema version '{old}'.*reads version '3'.*another --prefix"
+    refused = rf"schema version '{old}'.*reads version '4'.*another --prefix"
     with pytest.raises(StoreError, match=refused):
         Store(redis_client).ingest([ev()])
     assert redis_client.keys("liq:{*") == []
