@@ -10,6 +10,7 @@ import textwrap
 import time
 from collections import defaultdict
 from decimal import Decimal, localcontext
+from itertools import pairwise
 
 import pytest
 import redis
@@ -516,3 +517,97 @@ def test_an_older_schema_store_is_refused_with_what_to_do(redis_client, old):
     with pytest.raises(StoreError, match=refused):
         Store(redis_client).ingest([ev()])
     assert redis_client.keys("liq:{*") == []
+
+
+# a busy slot: events within a few minutes around T0 + 2 h (slot cap 0: every event beyond the
+# day and hour logs goes to a minute log), so window edges fall inside minute-level slots
+BUSY = T0 + 2 * HOUR_MS + 3 * MINUTE_MS
+busy_events = st.builds(
+    lambda ex, side, price, qty, ts, id_: ev(ex, side, str(price), str(qty), ts, id_),
+    st.sampled_from(["binance", "bybit", "okx"]),
+    st.sampled_from(["LONG", "SHORT"]),
+    prices,
+    amounts,
+    st.one_of(st.integers(BUSY - 2 * MINUTE_MS, BUSY + 4 * MINUTE_MS),
+              st.integers(BUSY, BUSY + 1_000)),  # many events in one minute
+    st.one_of(st.none(), st.text("abc123", min_size=1, max_size=3)),
+)
+edge = st.one_of(
+    st.integers(BUSY - 3 * MINUTE_MS, BUSY + 5 * MINUTE_MS),  # anywhere
+    st.integers(-3, 5).map(lambda k: BUSY + k * MINUTE_MS),  # on a minute boundary
+    st.integers(BUSY, BUSY + 1_000),  # inside the densest minute
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    events=st.lists(busy_events, min_size=1, max_size=80),
+    dup_picks=st.lists(st.integers(0, 10_000), max_size=30),
+    since=edge,
+    width=st.one_of(st.integers(0, 3), st.integers(0, 8 * MINUTE_MS)),  # one-ms windows too
+    batch=st.integers(1, 30),
+    slot_cap=st.sampled_from([0, 60, 200]),
+    seed=st.randoms(use_true_random=False),
+)
+def test_minute_level_slots_read_exactly_by_every_reader(
+    redis_client, events, dup_picks, since, width, batch, slot_cap, seed
+):
+    """Busy slots spill into minute logs: windows whose edges fall anywhere in them (inside a
+    minute, on minute boundaries, one ms wide), the log (export, tail replay) and history
+    buckets equal a Decimal recomputation; replays of events stored in minute logs, in later
+    batches, count once; verify agrees with every rollup."""
+    from liqcli.store.maintenance import verify_symbol
+
+    redis_client.flushall()
+    store = Store(redis_client)
+    store.log_caps = (60, 60, slot_cap)
+    stream = list(events) + [events[i % len(events)] for i in dup_picks]
+    seed.shuffle(stream)
+    for start in range(0, len(stream), batch):
+        store.ingest_batch(stream[start : start + batch])
+    store.ingest_batch(list(events))  # every event again: all duplicates
+    until = since + width
+    assert cells(store, "BTCUSDT", since, until) == recompute(stream, since, until)
+    assert cells(store, "BTCUSDT", since, None) == recompute(stream, since, None)
+    assert cells(store, "BTCUSDT", None, until) == recompute(stream, None, until)
+    assert cells(store, "BTCUSDT") == recompute(stream)
+    assert _events(store.events("BTCUSDT", since, until)) == _events(
+        e for e in _distinct(stream) if since <= e.ts_ms < until)
+    assert _events(store.events("BTCUSDT")) == _events(_distinct(stream))
+    bounds = sorted({since, until + 1, since + 7_777, BUSY, BUSY + MINUTE_MS + 1})
+    for rollup, (lo, hi) in zip(store.bucket_rollups("BTCUSDT", bounds),
+                                pairwise(bounds), strict=True):
+        got = {k: (c.events, c.qty, c.usd, c.first_ms, c.last_ms)
+               for k, c in rollup.cells.items() if c.events}
+        assert got == recompute(stream, lo, hi)
+    assert not verify_symbol(store, "BTCUSDT").differences
+
+
+def test_a_busy_slot_spills_into_minute_logs_and_an_edge_reads_one_minute(redis_client):
+    """Beyond the slot log cap, a slot's events go to minute logs with minute rollups (and the
+    minute index); a window edge inside such a slot reads the slot log, the rollups of the
+    minutes wholly inside and the edge minute's log with its rollup, nothing else."""
+    redis_client.flushall()
+    store = Store(redis_client)
+    store.log_caps = (100, 100, 400)
+    events = [ev(ts=BUSY + i * 997, id=f"e{i}", qty=f"0.{i + 1}",
+                 exchange=("binance", "okx")[i % 2], side=("LONG", "SHORT")[i % 3 == 0])
+              for i in range(300)]
+    for start in range(0, 300, 7):
+        store.ingest_batch(events[start : start + 7])
+    client = redis_client
+    assert len(client.get("liq:{BTCUSDT}:ls:" + str(BUSY // SLOT_MS))) < 400 + 7 * 40
+    minutes = [int(m) for m in client.zrange("liq:{BTCUSDT}:mns", 0, -1)]
+    assert len(minutes) >= 4
+    for minute in minutes:
+        assert client.exists(f"liq:{{BTCUSDT}}:lm:{minute}", f"liq:{{BTCUSDT}}:m:{minute}") == 2
+    since, until = BUSY + MINUTE_MS + 12_345, BUSY + 4 * MINUTE_MS - 7
+    [(hashes, logs, cuts)] = store._plans(["BTCUSDT"], since, until)
+    edge_minutes = {since // MINUTE_MS, until // MINUTE_MS}
+    assert {cut[0] for cut in cuts} == {f"lm:{m}" for m in edge_minutes if m in minutes}
+    assert {h for h in hashes if h.startswith("m:")} == {
+        f"m:{m}" for m in minutes if since <= m * MINUTE_MS and (m + 1) * MINUTE_MS <= until}
+    assert not [log for log, _ in logs if log.startswith("lm:")]
+    assert cells(store, "BTCUSDT", since, until) == recompute(events, since, until)
