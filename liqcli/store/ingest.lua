@@ -150,6 +150,7 @@ local function add(a, c, qi, q1, q2, ui, u1, u2, t0, t1)
   if t1 > a[9] then a[9] = t1 end
 end
 
+local run_slot, run_target = nil, nil  -- the slot log of the current run of groups, its log
 for g = 0, G - 1 do
   local header, text, cells_text, detail = ARGV[8 + 4 * g], ARGV[9 + 4 * g],
     ARGV[10 + 4 * g], ARGV[11 + 4 * g]
@@ -203,12 +204,23 @@ for g = 0, G - 1 do
       end
       text = table.concat(kept, '\n')
     end
-    -- placement: the day's log while it has room, then the hour's, then the slot's, then
-    -- the minute's
+    -- placement: the day's log while it has room, then the hour's (decided once for the
+    -- batch's run of groups of one slot, as when a group was a slot), then per minute the
+    -- slot's while it has room, then the minute's
+    if ls ~= run_slot then
+      run_slot = ls
+      if #current(ld) + (linebytes[ld] or 0) < DAY_CAP then
+        run_target = ld
+      elseif #current(lh) + (linebytes[lh] or 0) < HOUR_CAP then
+        run_target = lh
+      else
+        run_target = ls
+      end
+    end
     local target, levels
-    if #current(ld) + (linebytes[ld] or 0) < DAY_CAP then
+    if run_target == ld then
       target, levels = ld, {tonumber(dk), 1}
-    elseif #current(lh) + (linebytes[lh] or 0) < HOUR_CAP then
+    elseif run_target == lh then
       target, levels = lh, {tonumber(hk), tonumber(dk), 1}
     elseif #current(ls) + (linebytes[ls] or 0) < SLOT_CAP then
       target, levels = ls, {tonumber(sk), tonumber(hk), tonumber(dk), 1}
