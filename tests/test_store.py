@@ -20,7 +20,15 @@ from redis.crc import key_slot
 
 from liqcli.errors import StoreError
 from liqcli.model import AMOUNT_CONTEXT, Event, default_usd
-from liqcli.store.store import HOUR_MS, MINUTE_MS, SLOT_MS, Store, amount_parts, from_limbs
+from liqcli.store.store import (
+    DAY_MS,
+    HOUR_MS,
+    MINUTE_MS,
+    SLOT_MS,
+    Store,
+    amount_parts,
+    from_limbs,
+)
 
 T0 = 1_735_689_600_000  # 2025-01-01T00:00Z
 
@@ -606,7 +614,12 @@ def test_a_busy_slot_spills_into_minute_logs_and_an_edge_reads_one_minute(redis_
     since, until = BUSY + MINUTE_MS + 12_345, BUSY + 4 * MINUTE_MS - 7
     [(hashes, logs, cuts)] = store._plans(["BTCUSDT"], since, until)
     edge_minutes = {since // MINUTE_MS, until // MINUTE_MS}
-    assert {cut[0] for cut in cuts} == {f"lm:{m}" for m in edge_minutes if m in minutes}
+    day, hour, slot = since // DAY_MS, since // HOUR_MS, since // SLOT_MS
+    # every log the edges cut, each with the rollups whose difference is exactly its events
+    assert {cut[0] for cut in cuts} == {f"lm:{m}" for m in edge_minutes if m in minutes} | {
+        f"ls:{slot}", f"lh:{hour}", f"ld:{day}"}
+    assert [cut[1][0] for cut in cuts if cut[0].startswith("ld:")] == [f"D:{day}"]
+    assert [cut[1][0] for cut in cuts if cut[0].startswith("ls:")] == [f"s:{since // SLOT_MS}"]
     assert {h for h in hashes if h.startswith("m:")} == {
         f"m:{m}" for m in minutes if since <= m * MINUTE_MS and (m + 1) * MINUTE_MS <= until}
     assert not [log for log, _ in logs if log.startswith("lm:")]

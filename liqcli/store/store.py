@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     _Call = tuple[list[int], list[str], list[Any]]
     # what a window reads: rollup hashes, logs (suffix, day start), minute logs with their
     # rollups (log suffix, rollup suffix, day start)
-    _Plan = tuple[list[str], list[tuple[str, int]], list[tuple[str, str, int]]]
+    _Plan = tuple[list[str], list[tuple[str, int]], list[tuple[str, tuple[str, ...], int]]]
 
 SCHEMA_VERSION = "4"
 HOUR_MS = 3_600_000
@@ -520,33 +520,38 @@ class Store:
         if since_ms is not None and until_ms is not None and since_ms >= until_ms:
             return out
         plans = self._plans(symbols, since_ms, until_ms)
-        reads = [(i, plan) for i, plan in enumerate(plans) if plan[0] or plan[1]]
+        reads = [(i, plan) for i, plan in enumerate(plans) if plan[0] or plan[1] or plan[2]]
         blobs_of = self._merged_scripts(
             "read.lua",
-            [(self._read_keys(symbols[i], plan), [len(plan[0]) + len(plan[2])])
-             for i, plan in reads],
+            [(self._read_keys(symbols[i], plan),
+              [len(plan[0]) + sum(len(cut[1]) for cut in plan[2])]) for i, plan in reads],
         )
         names: dict[bytes, tuple[str, Side]] = {}
         for (i, (hashes, logs, cuts)), blobs in zip(reads, blobs_of, strict=True):
             fold = _Fold()
             for blob in blobs[: len(hashes)]:
                 fold.add_hash_blob(blob)
-            at = len(hashes) + len(cuts)
+            at = len(hashes)
+            rollups_of = []  # each cut's rollup hashes
+            for _log, rollups, _base in cuts:
+                rollups_of.append(blobs[at : at + len(rollups)])
+                at += len(rollups)
             for (_suffix, base), blob in zip(logs, blobs[at : at + len(logs)], strict=True):
                 if blob:
-                    fold.add_log_lines(base, blob.decode().split("\n"), since_ms, until_ms)
-            for (_log, _rollup, base), rollup_blob, blob in zip(
-                    cuts, blobs[len(hashes) : at], blobs[at + len(logs):], strict=True):
-                fold.add_cut(base, blob, rollup_blob, since_ms, until_ms)
+                    fold.add_log(base, blob, since_ms, until_ms)
+            for (_log, _rollups, base), rollup_blobs, blob in zip(
+                    cuts, rollups_of, blobs[at + len(logs):], strict=True):
+                fold.add_cut(base, blob, rollup_blobs, since_ms, until_ms)
             fold.into(out[i], names)
         return out
 
     def _read_keys(self, symbol: str, plan: _Plan) -> list[str]:
-        """read.lua's KEYS for a plan: its hashes, the edge minutes' rollups, its logs, the
-        edge minutes' logs."""
+        """read.lua's KEYS for a plan: its hashes, the rollups of its cut logs, its logs, its
+        cut logs."""
         tag = f"{self.prefix}:{{{symbol}}}:"
         hashes, logs, cuts = plan
-        return ([tag + suffix for suffix in hashes] + [tag + cut[1] for cut in cuts]
+        return ([tag + suffix for suffix in hashes]
+                + [tag + rollup for cut in cuts for rollup in cut[1]]
                 + [tag + suffix for suffix, _ in logs] + [tag + cut[0] for cut in cuts])
 
     def _plans(
@@ -557,17 +562,11 @@ class Store:
         index of the (at most two) edge slots."""
         lo_day = "-inf" if since_ms is None else str(since_ms // DAY_MS)
         hi_day = "+inf" if until_ms is None else str((until_ms - 1) // DAY_MS)
-        hour_ranges: list[tuple[int, int]] = []  # hours of the edge days that the window cuts
-        if since_ms is not None:
-            day = since_ms // DAY_MS
-            hour_ranges.append((since_ms // HOUR_MS, (day + 1) * HOURS_PER_DAY - 1))
-        if until_ms is not None:
-            day = (until_ms - 1) // DAY_MS
-            first = day * HOURS_PER_DAY
-            if hour_ranges and hour_ranges[0][0] // HOURS_PER_DAY == day:
-                hour_ranges = [(hour_ranges[0][0], (until_ms - 1) // HOUR_MS)]
-            else:
-                hour_ranges.append((first, (until_ms - 1) // HOUR_MS))
+        # the hours of the (at most two) edge days: each whole, as a day log's events are its
+        # day's rollup minus all of its hours'
+        edge_days = sorted({edge // DAY_MS for edge in (since_ms, until_ms)
+                            if edge is not None and edge % DAY_MS})
+        hour_ranges = [(day * HOURS_PER_DAY, (day + 1) * HOURS_PER_DAY - 1) for day in edge_days]
         edge_slots = sorted({edge // SLOT_MS for edge in (since_ms, until_ms)
                              if edge is not None and edge % SLOT_MS})
         minute_ranges = " ".join(f"{slot * MINUTES_PER_SLOT} {(slot + 1) * MINUTES_PER_SLOT - 1}"
@@ -580,8 +579,9 @@ class Store:
         for name, (days, hours, pruned, minutes) in zip(symbols, replies, strict=True):
             plan = self._plan([int(d) for d in days.split()], [int(h) for h in hours.split()],
                               [int(m) for m in minutes.split()], since_ms, until_ms)
-            if pruned and plan[1]:
-                _check_not_pruned(name, int(pruned), plan[1], since_ms, until_ms)
+            if pruned and (plan[1] or plan[2]):
+                _check_not_pruned(name, int(pruned), plan[1] + [(c[0], c[2]) for c in plan[2]],
+                                  since_ms, until_ms)
             plans.append(plan)
         return plans
 
@@ -737,29 +737,42 @@ class Store:
         have hour rollups and the minutes (of the edge slots) that have minute rollups: the
         rollup hashes (key suffixes) wholly inside it, the logs (key suffix, start ms of its
         day) its edges cut, and the minute logs its edges cut, each with its minute rollup
-        (log suffix, rollup suffix, start ms of its day), which hold exactly the same events
-        (:meth:`_Fold.add_cut`)."""
+        (log suffix, rollup suffixes, start ms of its day): the first rollup minus the others
+        holds exactly the log's events (:meth:`_Fold.add_cut`). A slot log of a slot with
+        minutes is cut too: its slot's rollup minus its minutes' is exactly its events."""
         hashes: list[str] = []
         logs: list[tuple[str, int]] = []
-        cuts: list[tuple[str, str, int]] = []
+        cuts: list[tuple[str, tuple[str, ...], int]] = []
         partial_days: set[int] = set()
         by_slot: dict[int, list[int]] = {}
         for minute in minutes:
             by_slot.setdefault(minute // MINUTES_PER_SLOT, []).append(minute)
+        hours_of: dict[int, list[int]] = {}
+        for hour in hours:
+            hours_of.setdefault(hour // HOURS_PER_DAY, []).append(hour)
         for day in days:
             if _covers(since_ms, until_ms, day * DAY_MS, (day + 1) * DAY_MS):
                 hashes.append(f"D:{day}")
+            elif day in hours_of:  # the day log's events: the day's rollup minus its hours'
+                partial_days.add(day)
+                cuts.append((f"ld:{day}", (f"D:{day}", *(f"h:{h}" for h in hours_of[day])),
+                             day * DAY_MS))
             else:
                 partial_days.add(day)
                 logs.append((f"ld:{day}", day * DAY_MS))
         for hour in hours:
-            if hour // HOURS_PER_DAY not in partial_days:
+            if hour // HOURS_PER_DAY not in partial_days or not _meets(
+                    since_ms, until_ms, hour * HOUR_MS, (hour + 1) * HOUR_MS):
                 continue
             if _covers(since_ms, until_ms, hour * HOUR_MS, (hour + 1) * HOUR_MS):
                 hashes.append(f"h:{hour}")
                 continue
             base = hour // HOURS_PER_DAY * DAY_MS  # log times are ms after the day's start
-            logs.append((f"lh:{hour}", base))
+            # the hour log's events: the hour's rollup minus its slots' (those without
+            # events beyond the hour log have none: an empty hash)
+            cuts.append((f"lh:{hour}", (f"h:{hour}", *(
+                f"s:{slot}" for slot in range(hour * SLOTS_PER_HOUR,
+                                              (hour + 1) * SLOTS_PER_HOUR))), base))
             for slot in range(hour * SLOTS_PER_HOUR, (hour + 1) * SLOTS_PER_HOUR):
                 start, end = slot * SLOT_MS, (slot + 1) * SLOT_MS
                 if _covers(since_ms, until_ms, start, end):
@@ -767,15 +780,20 @@ class Store:
                 elif (since_ms is None or since_ms < end) and (
                     until_ms is None or start < until_ms
                 ):
-                    logs.append((f"ls:{slot}", base))
-                    for minute in by_slot.get(slot, ()):
+                    in_slot = by_slot.get(slot, [])
+                    if in_slot:
+                        cuts.append((f"ls:{slot}",
+                                     (f"s:{slot}", *(f"m:{m}" for m in in_slot)), base))
+                    else:
+                        logs.append((f"ls:{slot}", base))
+                    for minute in in_slot:
                         start, end = minute * MINUTE_MS, (minute + 1) * MINUTE_MS
                         if _covers(since_ms, until_ms, start, end):
                             hashes.append(f"m:{minute}")
                         elif (since_ms is None or since_ms < end) and (
                             until_ms is None or start < until_ms
                         ):
-                            cuts.append((f"lm:{minute}", f"m:{minute}", base))
+                            cuts.append((f"lm:{minute}", (f"m:{minute}",), base))
         return hashes, logs, cuts
 
     def events(
@@ -908,7 +926,7 @@ class Store:
             in_minutes = minutes[bisect_left(minutes, since_ms // MINUTE_MS):
                                  bisect_left(minutes, (until_ms - 1) // MINUTE_MS + 1)]
             hashes, logs, cuts = self._plan(in_days, in_hours, in_minutes, since_ms, until_ms)
-            logs += [(log, base) for log, _rollup, base in cuts]  # parsed once, sliced
+            logs += [(log, base) for log, _rollups, base in cuts]  # parsed once, sliced
             if pruned and logs:
                 _check_not_pruned(symbol, pruned, logs, since_ms, until_ms)
             plans.append((
@@ -1163,6 +1181,11 @@ def _band_args(
     return "\n".join(lines)
 
 
+def _meets(since_ms: int | None, until_ms: int | None, start: int, end: int) -> bool:
+    """Whether [start, end) and the window [since_ms, until_ms) overlap."""
+    return (since_ms is None or since_ms < end) and (until_ms is None or start < until_ms)
+
+
 def _covers(since_ms: int | None, until_ms: int | None, start: int, end: int) -> bool:
     """Whether [start, end) lies wholly inside the window [since_ms, until_ms)."""
     return (since_ms is None or since_ms <= start) and (until_ms is None or end <= until_ms)
@@ -1222,70 +1245,58 @@ class _Fold:
                 else:
                     found.append(value)
 
-    def add_log_lines(
-        self, base: int, lines: list[str], since_ms: int | None, until_ms: int | None
+    def add_log(
+        self, base: int, blob: bytes, since_ms: int | None, until_ms: int | None
     ) -> None:
-        """The events of a log (event lines; times are offsets from ``base`` ms) that fall
-        inside the window."""
-        lo = -1 if since_ms is None else since_ms - base
-        hi = DAY_MS if until_ms is None else until_ms - base
-        for line in lines:
-            exchange, code, price, qty, usd, offset, _id, _raw = line.split("\t")
-            t = int(offset)
-            if not lo <= t < hi:
-                continue
-            cell = f"{exchange}|{code}".encode()
-            acc = self._cell(cell)
-            q = _e18(qty)
-            acc[0] += 1
-            acc[7] += q
-            acc[8] += _e18(usd) if usd else _default_usd_e18(_e18(price), q)
-            self._first(cell, base + t)
-            self._last(cell, base + t)
+        """The events of a log (times are offsets from ``base`` ms) that fall inside the
+        window: their times are found first (:func:`_sides`), only the lines inside are split
+        and parsed."""
+        lines, _times, inside = _sides(blob, base, since_ms, until_ms)
+        self._add_parts(base, [lines[i].split(b"\t") for i in inside])
 
     def add_cut(
-        self, base: int, blob: bytes, rollup: bytes, since_ms: int | None, until_ms: int | None
+        self, base: int, blob: bytes, rollups: list[bytes], since_ms: int | None,
+        until_ms: int | None,
     ) -> None:
-        """The events inside the window of a log whose rollup hash ``rollup`` (as read.lua
-        returns it) holds exactly the log's events (a minute log and its minute rollup).
+        """The events inside the window of a log whose events are exactly those of the
+        rollup hash ``rollups[0]`` minus those of the others (hashes as read.lua returns
+        them): a minute log and its minute rollup; a slot log, its slot's rollup and its
+        minutes'.
 
         A first pass splits each line only as far as its time, which decides its side of the
         window's edges; only the smaller side's amounts are parsed. When that is the part
-        outside the window, the inside is the rollup minus it (exact integers); its first and
-        last times per cell come from the first pass.
+        outside the window, the inside is the rollups' difference minus it (exact integers);
+        its first and last times per cell come from the first pass.
         """
         if not blob:
             return
-        lo = -1 if since_ms is None else since_ms - base
-        hi = DAY_MS if until_ms is None else until_ms - base
-        inside: list[list[bytes]] = []
-        outside: list[list[bytes]] = []
-        for line in blob.split(b"\n"):
-            parts = line.split(b"\t", 6)
-            if lo <= int(parts[5]) < hi:
-                inside.append(parts)
-            else:
-                outside.append(parts)
-        if len(inside) <= len(outside) or not rollup:
-            self._add_parts(base, inside)
+        lines, times, inside = _sides(blob, base, since_ms, until_ms)
+        if 2 * len(inside) <= len(lines) or not rollups[0]:
+            self._add_parts(base, [lines[i].split(b"\t") for i in inside])
             return
-        removed: dict[bytes, list[int]] = {}  # cell -> events, qty e18, usd e18 outside
-        for exchange, code, price, qty, usd, *_ in outside:
-            cell = exchange + b"|" + code
-            q = _e18b(qty)
-            u = _e18b(usd) if usd else _default_usd_e18(_e18b(price), q)
-            acc = removed.get(cell)
-            if acc is None:
-                removed[cell] = [1, q, u]
-            else:
-                acc[0] += 1
-                acc[1] += q
-                acc[2] += u
+        kept = set(inside)
+        outside = [lines[i].split(b"\t") for i in range(len(lines)) if i not in kept]
+        # per cell: events, qty e18, usd e18 of the rollups' difference NOT inside the window
+        removed: dict[bytes, list[int]] = {}
+        for other in rollups[1:]:  # the events of the other rollups are not in the log
+            parts = other.split(b"\n") if other else []
+            for cell, value in zip(parts[::2], parts[1::2], strict=True):
+                n, qi, q1, q2, ui, u1, u2, _t0, _t1 = map(int, value.split(b" "))
+                acc = removed.setdefault(cell, [0, 0, 0])
+                acc[0] += n
+                acc[1] += qi * _E18 + q1 * _E9 + q2
+                acc[2] += ui * _E18 + u1 * _E9 + u2
+        for cell, (n, q, u, _t0, _t1) in _sum_parts(outside).items():
+            acc = removed.setdefault(cell, [0, 0, 0])
+            acc[0] += n
+            acc[1] += q
+            acc[2] += u
         firsts: dict[bytes, int] = {}
         lasts: dict[bytes, int] = {}
-        for exchange, code, _price, _qty, _usd, offset, _rest in inside:
-            cell = exchange + b"|" + code
-            t = int(offset)
+        cells = _CELL_RE.findall(blob)  # b"exchange\tL" per line
+        for i in inside:
+            cell = cells[i]
+            t = times[i]
             first = firsts.get(cell)
             if first is None:
                 firsts[cell] = lasts[cell] = t
@@ -1293,9 +1304,10 @@ class _Fold:
                 firsts[cell] = t
             elif t > lasts[cell]:
                 lasts[cell] = t
-        parts = rollup.split(b"\n")
+        parts = rollups[0].split(b"\n")
         for cell, value in zip(parts[::2], parts[1::2], strict=True):
-            if cell not in firsts:
+            key = cell.replace(b"|", b"\t")
+            if key not in firsts:
                 continue
             n, qi, q1, q2, ui, u1, u2, _t0, _t1 = map(int, value.split(b" "))
             gone = removed.get(cell, (0, 0, 0))
@@ -1303,20 +1315,18 @@ class _Fold:
             acc[0] += n - gone[0]
             acc[7] += qi * _E18 + q1 * _E9 + q2 - gone[1]
             acc[8] += ui * _E18 + u1 * _E9 + u2 - gone[2]
-            self._first(cell, base + firsts[cell])
-            self._last(cell, base + lasts[cell])
+            self._first(cell, base + firsts[key])
+            self._last(cell, base + lasts[key])
 
     def _add_parts(self, base: int, lines: list[list[bytes]]) -> None:
         """Log lines split at their tabs (bytes), every one of them counted."""
-        for exchange, code, price, qty, usd, offset, *_ in lines:
-            cell = exchange + b"|" + code
+        for cell, (n, q, u, t0, t1) in _sum_parts(lines).items():
             acc = self._cell(cell)
-            q = _e18b(qty)
-            acc[0] += 1
+            acc[0] += n
             acc[7] += q
-            acc[8] += _e18b(usd) if usd else _default_usd_e18(_e18b(price), q)
-            self._first(cell, base + int(offset))
-            self._last(cell, base + int(offset))
+            acc[8] += u
+            self._first(cell, base + t0)
+            self._last(cell, base + t1)
 
     def add_parsed(self, events: Iterable[tuple[int, bytes, int, int]]) -> None:
         """Events parsed by :func:`_parse_log`: ``(ts, cell, qty e18, usd e18)``."""
@@ -1370,6 +1380,63 @@ class _Fold:
         self._last(cell, max(map(int, t1)))
 
 
+_OFFSET_RE: Any = None  # a log line's time offset (compiled on first use)
+_CELL_RE: Any = None  # a log line's exchange and side, b"exchange\tL"
+
+
+def _sides(
+    blob: bytes, base: int, since_ms: int | None, until_ms: int | None
+) -> tuple[list[bytes], list[int], list[int]]:
+    """A log's lines, their times (offsets from ``base``) and the indexes of the lines inside
+    the window: one pass of the regular expression engine finds the times, no line is split
+    (the offset is the third field from a line's end; no field holds a tab or a newline)."""
+    global _OFFSET_RE, _CELL_RE
+    if _OFFSET_RE is None:
+        import re
+
+        _OFFSET_RE = re.compile(rb"\t(\d+)\t[^\t\n]*\t[^\t\n]*$", re.M)
+        _CELL_RE = re.compile(rb"^([^\t\n]*\t[LS])\t", re.M)
+    lines = blob.split(b"\n")
+    times = list(map(int, _OFFSET_RE.findall(blob)))
+    lo = -1 if since_ms is None else since_ms - base
+    hi = DAY_MS if until_ms is None else until_ms - base
+    return lines, times, [i for i, t in enumerate(times) if lo <= t < hi]
+
+
+def _sum_parts(lines: list[list[bytes]]) -> dict[bytes, list[int]]:
+    """Log lines split at their tabs (bytes) summed per cell: events, qty and usd in 1e-18
+    units, first and last time offset (the hot loop of a window's edges: the arithmetic of
+    _e18 and _default_usd_e18 is inlined)."""
+    found: dict[bytes, list[int]] = {}
+    e18, half = _E18, _E18 // 2
+    for exchange, code, price, qty, usd, offset, *_ in lines:
+        whole, _, frac = qty.partition(b".")
+        q = int(whole) * e18 + int(frac.ljust(18, b"0")) if frac else int(whole) * e18
+        if usd:
+            whole, _, frac = usd.partition(b".")
+            u = int(whole) * e18 + int(frac.ljust(18, b"0")) if frac else int(whole) * e18
+        else:  # price x qty, rounded half-even to 18 decimals
+            whole, _, frac = price.partition(b".")
+            p = int(whole) * e18 + int(frac.ljust(18, b"0")) if frac else int(whole) * e18
+            u, rest = divmod(p * q, e18)
+            if rest > half or (rest == half and u % 2):
+                u += 1
+        t = int(offset)
+        cell = exchange + b"|" + code
+        acc = found.get(cell)
+        if acc is None:
+            found[cell] = [1, q, u, t, t]
+        else:
+            acc[0] += 1
+            acc[1] += q
+            acc[2] += u
+            if t < acc[3]:
+                acc[3] = t
+            elif t > acc[4]:
+                acc[4] = t
+    return found
+
+
 def _amount(whole: int, hi: int, lo: int) -> Decimal:
     """A new cell's amount from limbs: ``0 + from_limbs(...)`` (the exponent ``Cell.add`` gives:
     the shortest form, but never above 0), built by three context operations instead of
@@ -1398,12 +1465,6 @@ def _e18(text: str) -> int:
     """A stored amount's text (plain, ≤ 18 decimals) as an integer of 1e-18 units."""
     whole, _, frac = text.partition(".")
     return int(whole) * _E18 + (int(frac.ljust(18, "0")) if frac else 0)
-
-
-def _e18b(text: bytes) -> int:
-    """:func:`_e18` of the text as bytes."""
-    whole, _, frac = text.partition(b".")
-    return int(whole) * _E18 + (int(frac.ljust(18, b"0")) if frac else 0)
 
 
 def _default_usd_e18(price: int, qty: int) -> int:
