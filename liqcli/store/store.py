@@ -521,21 +521,21 @@ class Store:
             return out
         plans = self._plans(symbols, since_ms, until_ms)
         reads = [(i, plan) for i, plan in enumerate(plans) if plan[0] or plan[1] or plan[2]]
+        # the rollups the cut logs need beyond the plan's hashes (each key read once)
+        extras = [_extra_rollups(plan) for _i, plan in reads]
         blobs_of = self._merged_scripts(
             "read.lua",
-            [(self._read_keys(symbols[i], plan),
-              [len(plan[0]) + sum(len(cut[1]) for cut in plan[2])]) for i, plan in reads],
+            [(self._read_keys(symbols[i], plan, extra), [len(plan[0]) + len(extra)])
+             for (i, plan), extra in zip(reads, extras, strict=True)],
         )
         names: dict[bytes, tuple[str, Side]] = {}
-        for (i, (hashes, logs, cuts)), blobs in zip(reads, blobs_of, strict=True):
+        for (i, (hashes, logs, cuts)), extra, blobs in zip(reads, extras, blobs_of, strict=True):
             fold = _Fold()
             for blob in blobs[: len(hashes)]:
                 fold.add_hash_blob(blob)
-            at = len(hashes)
-            rollups_of = []  # each cut's rollup hashes
-            for _log, rollups, _base in cuts:
-                rollups_of.append(blobs[at : at + len(rollups)])
-                at += len(rollups)
+            at = len(hashes) + len(extra)
+            hash_blob = dict(zip(hashes + extra, blobs[:at], strict=True))
+            rollups_of = [[hash_blob[rollup] for rollup in cut[1]] for cut in cuts]
             for (_suffix, base), blob in zip(logs, blobs[at : at + len(logs)], strict=True):
                 if blob:
                     fold.add_log(base, blob, since_ms, until_ms)
@@ -545,13 +545,12 @@ class Store:
             fold.into(out[i], names)
         return out
 
-    def _read_keys(self, symbol: str, plan: _Plan) -> list[str]:
-        """read.lua's KEYS for a plan: its hashes, the rollups of its cut logs, its logs, its
-        cut logs."""
+    def _read_keys(self, symbol: str, plan: _Plan, extra: list[str]) -> list[str]:
+        """read.lua's KEYS for a plan: its hashes, the other rollups of its cut logs
+        (``extra``), its logs, its cut logs."""
         tag = f"{self.prefix}:{{{symbol}}}:"
         hashes, logs, cuts = plan
-        return ([tag + suffix for suffix in hashes]
-                + [tag + rollup for cut in cuts for rollup in cut[1]]
+        return ([tag + suffix for suffix in hashes + extra]
                 + [tag + suffix for suffix, _ in logs] + [tag + cut[0] for cut in cuts])
 
     def _plans(
@@ -1181,6 +1180,14 @@ def _band_args(
     return "\n".join(lines)
 
 
+def _extra_rollups(plan: _Plan) -> list[str]:
+    """The rollup hashes the cut logs of ``plan`` need beyond its hashes, each once."""
+    hashes, _logs, cuts = plan
+    have = set(hashes)
+    return list(dict.fromkeys(
+        rollup for cut in cuts for rollup in cut[1] if rollup not in have))
+
+
 def _meets(since_ms: int | None, until_ms: int | None, start: int, end: int) -> bool:
     """Whether [start, end) and the window [since_ms, until_ms) overlap."""
     return (since_ms is None or since_ms < end) and (until_ms is None or start < until_ms)
@@ -1249,10 +1256,10 @@ class _Fold:
         self, base: int, blob: bytes, since_ms: int | None, until_ms: int | None
     ) -> None:
         """The events of a log (times are offsets from ``base`` ms) that fall inside the
-        window: their times are found first (:func:`_sides`), only the lines inside are split
-        and parsed."""
-        lines, _times, inside = _sides(blob, base, since_ms, until_ms)
-        self._add_parts(base, [lines[i].split(b"\t") for i in inside])
+        window: each line is split as far as its time first (:func:`_sides`), only those
+        inside are parsed."""
+        lines, inside = _sides(blob, base, since_ms, until_ms)
+        self._add_parts(base, [lines[i] for i in inside])
 
     def add_cut(
         self, base: int, blob: bytes, rollups: list[bytes], since_ms: int | None,
@@ -1270,12 +1277,12 @@ class _Fold:
         """
         if not blob:
             return
-        lines, times, inside = _sides(blob, base, since_ms, until_ms)
+        lines, inside = _sides(blob, base, since_ms, until_ms)
         if 2 * len(inside) <= len(lines) or not rollups[0]:
-            self._add_parts(base, [lines[i].split(b"\t") for i in inside])
+            self._add_parts(base, [lines[i] for i in inside])
             return
         kept = set(inside)
-        outside = [lines[i].split(b"\t") for i in range(len(lines)) if i not in kept]
+        outside = [lines[i] for i in range(len(lines)) if i not in kept]
         # per cell: events, qty e18, usd e18 of the rollups' difference NOT inside the window
         removed: dict[bytes, list[int]] = {}
         for other in rollups[1:]:  # the events of the other rollups are not in the log
@@ -1293,10 +1300,10 @@ class _Fold:
             acc[2] += u
         firsts: dict[bytes, int] = {}
         lasts: dict[bytes, int] = {}
-        cells = _CELL_RE.findall(blob)  # b"exchange\tL" per line
         for i in inside:
-            cell = cells[i]
-            t = times[i]
+            exchange, code, _price, _qty, _usd, offset, _rest = lines[i]
+            cell = exchange + b"|" + code
+            t = int(offset)
             first = firsts.get(cell)
             if first is None:
                 firsts[cell] = lasts[cell] = t
@@ -1306,8 +1313,7 @@ class _Fold:
                 lasts[cell] = t
         parts = rollups[0].split(b"\n")
         for cell, value in zip(parts[::2], parts[1::2], strict=True):
-            key = cell.replace(b"|", b"\t")
-            if key not in firsts:
+            if cell not in firsts:
                 continue
             n, qi, q1, q2, ui, u1, u2, _t0, _t1 = map(int, value.split(b" "))
             gone = removed.get(cell, (0, 0, 0))
@@ -1315,8 +1321,8 @@ class _Fold:
             acc[0] += n - gone[0]
             acc[7] += qi * _E18 + q1 * _E9 + q2 - gone[1]
             acc[8] += ui * _E18 + u1 * _E9 + u2 - gone[2]
-            self._first(cell, base + firsts[key])
-            self._last(cell, base + lasts[key])
+            self._first(cell, base + firsts[cell])
+            self._last(cell, base + lasts[cell])
 
     def _add_parts(self, base: int, lines: list[list[bytes]]) -> None:
         """Log lines split at their tabs (bytes), every one of them counted."""
@@ -1380,27 +1386,15 @@ class _Fold:
         self._last(cell, max(map(int, t1)))
 
 
-_OFFSET_RE: Any = None  # a log line's time offset (compiled on first use)
-_CELL_RE: Any = None  # a log line's exchange and side, b"exchange\tL"
-
-
 def _sides(
     blob: bytes, base: int, since_ms: int | None, until_ms: int | None
-) -> tuple[list[bytes], list[int], list[int]]:
-    """A log's lines, their times (offsets from ``base``) and the indexes of the lines inside
-    the window: one pass of the regular expression engine finds the times, no line is split
-    (the offset is the third field from a line's end; no field holds a tab or a newline)."""
-    global _OFFSET_RE, _CELL_RE
-    if _OFFSET_RE is None:
-        import re
-
-        _OFFSET_RE = re.compile(rb"\t(\d+)\t[^\t\n]*\t[^\t\n]*$", re.M)
-        _CELL_RE = re.compile(rb"^([^\t\n]*\t[LS])\t", re.M)
-    lines = blob.split(b"\n")
-    times = list(map(int, _OFFSET_RE.findall(blob)))
+) -> tuple[list[list[bytes]], list[int]]:
+    """A log's lines split as far as their time (exchange, side, price, qty, usd, time
+    offset from ``base``, the rest) and the indexes of the lines inside the window."""
+    lines = [line.split(b"\t", 6) for line in blob.split(b"\n")]
     lo = -1 if since_ms is None else since_ms - base
     hi = DAY_MS if until_ms is None else until_ms - base
-    return lines, times, [i for i, t in enumerate(times) if lo <= t < hi]
+    return lines, [i for i, line in enumerate(lines) if lo <= int(line[5]) < hi]
 
 
 def _sum_parts(lines: list[list[bytes]]) -> dict[bytes, list[int]]:
