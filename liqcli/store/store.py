@@ -1,6 +1,6 @@
 """The liquidation store in Redis: exact, idempotent, atomic ingest and rollup reads.
 
-Layout (schema 3; docs/redis-layout.md has the whole picture). Every key of one symbol carries
+Layout (schema 4; docs/redis-layout.md has the whole picture). Every key of one symbol carries
 the hash tag ``{SYMBOL}`` so a batch script touches a single Cluster slot:
 
 - ``<p>:schema``            string, the layout version (checked on open)
@@ -8,11 +8,15 @@ the hash tag ``{SYMBOL}`` so a batch script touches a single Cluster slot:
 - ``<p>:{S}:t``             hash, cumulative rollup: one field per ``<exchange>|<L|S>``
 - ``<p>:{S}:days``          sorted set of days (epoch ms // 86 400 000) that hold events
 - ``<p>:{S}:hrs``           sorted set of hours that have an hour rollup
+- ``<p>:{S}:mns``           sorted set of minutes that have a minute rollup (busy slots)
 - ``<p>:{S}:D:<day>``       hash, the UTC day's rollup (every event of the day)
 - ``<p>:{S}:h:<hour>``      hash, rollup of the hour's events kept in hour or slot logs
 - ``<p>:{S}:s:<slot>``      hash, rollup of the 10-minute slot's events kept in its slot log
-- ``<p>:{S}:ld:<day>`` / ``lh:<hour>`` / ``ls:<slot>``  strings, the log: each event in exactly
-  one of them (the day's while it is small, then the hour's, then the slot's: density decides)
+  or its minute logs
+- ``<p>:{S}:m:<minute>``    hash, rollup of the minute's events kept in its minute log
+- ``<p>:{S}:ld:<day>`` / ``lh:<hour>`` / ``ls:<slot>`` / ``lm:<minute>``  strings, the log:
+  each event in exactly one of them (the day's while it is small, then the hour's, then the
+  slot's, then in a busy slot the minute's: density decides)
 - ``<p>:{S}:d``, ``d1:<n>``, ``d2:<n>``, ``d3:<n>``  strings, dedupe fingerprints in tiers of
   1, 16, 256 and 4096 buckets (a tier is used once the ones before it are full)
 - ``<p>:{S}:tu:D:<day>``, ``tq:D:<day>``, ``pb:D:<day>``  the day's top-K sets and price bands
