@@ -606,7 +606,7 @@ def test_a_busy_slot_spills_into_minute_logs_and_an_edge_reads_one_minute(redis_
     for start in range(0, 300, 7):
         store.ingest_batch(events[start : start + 7])
     client = redis_client
-    assert len(client.get("liq:{BTCUSDT}:ls:" + str(BUSY // SLOT_MS))) < 400 + 7 * 40
+    assert len(client.get("liq:{BTCUSDT}:ls:" + str(BUSY // SLOT_MS))) < 400  # never past its cap
     minutes = [int(m) for m in client.zrange("liq:{BTCUSDT}:mns", 0, -1)]
     assert len(minutes) >= 4
     for minute in minutes:

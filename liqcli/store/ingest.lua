@@ -27,8 +27,8 @@
 --
 -- Density decides where a group's new events go (reads do not depend on the caps): into the
 -- day's log while that holds < day cap bytes (rollups: day, total); else into the hour's log
--- while that holds < hour cap bytes (+ hour rollup); else into the 10-minute slot's log while
--- that holds < slot cap bytes (+ slot rollup); else into the minute's log (+ minute rollup,
+-- while that holds < hour cap bytes (+ hour rollup); else into the 10-minute slot's log if it
+-- stays < slot cap bytes with them (+ slot rollup); else into the minute's log (+ minute rollup,
 -- the minute registered in mns). A sparse symbol thus costs one log string and one rollup
 -- hash a day; a dense one gets the fine rollups its window edges need. Log lines carry their time as ms after the day's start.
 --
@@ -206,7 +206,8 @@ for g = 0, G - 1 do
     end
     -- placement: the day's log while it has room, then the hour's (decided once for the
     -- batch's run of groups of one slot, as when a group was a slot), then per minute the
-    -- slot's while it has room, then the minute's
+    -- slot's if the group fits below its cap (so a slot log never passes it: an edge reads
+    -- at most that much of it), else the minute's
     if ls ~= run_slot then
       run_slot = ls
       if #current(ld) + (linebytes[ld] or 0) < DAY_CAP then
@@ -222,7 +223,7 @@ for g = 0, G - 1 do
       target, levels = ld, {tonumber(dk), 1}
     elseif run_target == lh then
       target, levels = lh, {tonumber(hk), tonumber(dk), 1}
-    elseif #current(ls) + (linebytes[ls] or 0) < SLOT_CAP then
+    elseif #current(ls) + (linebytes[ls] or 0) + #text < SLOT_CAP then
       target, levels = ls, {tonumber(sk), tonumber(hk), tonumber(dk), 1}
     else
       target, levels = lm, {tonumber(mk), tonumber(sk), tonumber(hk), tonumber(dk), 1}
