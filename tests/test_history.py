@@ -137,7 +137,7 @@ def store(redis_url: str) -> Store:
 def test_buckets_of_ten_minutes_or_more_never_read_a_slot_log(store: Store) -> None:
     """Dense slots keep their events in slot logs, with slot rollups: buckets on 10-minute
     boundaries read the rollups (and only the small day and hour logs of sparse parts)."""
-    store.log_caps = (150, 150)  # small logs: most events spill into slot logs
+    store.log_caps = (150, 150, 150)  # small logs: most events spill into slot and minute logs
     events = make_events(n=600, seed=5, symbols=("BTCUSDT",), span_hours=30)
     store.ingest(events)
     since, until = T0 - 3 * HOUR, T0 + 31 * HOUR

@@ -77,7 +77,7 @@ prices = st.one_of(
 def test_every_band_equals_the_decimal_recomputation(
     redis_client: redis.Redis, events: list[tuple[Event, Decimal]], step: Decimal | None,
     bands: int | None, window: tuple[int, int] | None, exchanges: list[str], batch: int,
-    caps: tuple[int, int] | None,
+    caps: tuple[int, int, int] | None,
 ) -> None:
     if step is not None and bands is not None:
         bands = None
@@ -143,7 +143,7 @@ def test_a_day_log_and_a_band_hash_give_the_same_digits(redis_client: redis.Redi
     events = [ev(price="100.5", qty=qty, ts=T0 + i, id=f"f{i}")
               for i, qty in enumerate(("0.25", "1.25", "0.5"))]
     shown = []
-    for prefix, caps in (("sparse", None), ("dense", (0, 0))):
+    for prefix, caps in (("sparse", None), ("dense", (0, 0, 100))):
         store = Store(redis_client, prefix=prefix)
         store.log_caps = caps or store.log_caps  # day cap 0: every event outside the day log
         store.ingest_batch(events)

@@ -33,13 +33,14 @@ def run(*args: str, url: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture()
 def loaded(redis_url: str, tmp_path: Path) -> tuple[Path, Store]:
     """3,000 events over two days, stored with small log caps and dedupe buckets, so that
-    every kind of key exists: day, hour and slot logs and rollups, all four dedupe tiers."""
+    every kind of key exists: day, hour, slot and minute logs and rollups, all four dedupe
+    tiers."""
     data = tmp_path / "events.jsonl"
     write_events(data, 3_000, seed=3, span_ms=SPAN)
     store = Store(redis.Redis.from_url(redis_url))
-    store.log_caps, store.dedupe_cap = (400, 400), 24
+    store.log_caps, store.dedupe_cap = (400, 400, 60), 24
     assert ingest_paths(store, [str(data)]).new > 2_500
-    for kind in ("ld", "lh", "ls", "D", "h", "s", "d1", "d3"):
+    for kind in ("ld", "lh", "ls", "lm", "D", "h", "s", "m", "d1", "d3"):
         assert some_key(store.client, f"liq:{{BTCUSDT}}:{kind}:*")
     return data, store
 
@@ -59,6 +60,11 @@ def bump(client: Any, key: str, index: int, delta: int, value: int | None = None
 
 CORRUPTIONS = {
     "slot events": lambda c: bump(c, some_key(c, "liq:{BTCUSDT}:s:*"), 0, 1),
+    "minute usd": lambda c: bump(c, some_key(c, "liq:{BTCUSDT}:m:*"), 6, 1),
+    "minute last time": lambda c: bump(c, some_key(c, "liq:{ETHUSDT}:m:*"), 8, 1),
+    "minute rollup without log": lambda c: c.hset("liq:{BTCUSDT}:m:7", "okx|L",
+                                                  "1 0 0 0 0 0 0 1 1"),
+    "minute index": lambda c: c.zrem("liq:{BTCUSDT}:mns", c.zrange("liq:{BTCUSDT}:mns", 0, 0)[0]),
     "hour quantity": lambda c: bump(c, some_key(c, "liq:{BTCUSDT}:h:*"), 3, 7),
     "day rollup deleted": lambda c: c.delete(some_key(c, "liq:{ETHUSDT}:D:*")),
     "all-time usd": lambda c: bump(c, "liq:{ETHUSDT}:t", 4, -1),
@@ -165,6 +171,7 @@ def test_prune_dry_run_changes_nothing_and_yes_keeps_every_rollup(
     client = store.client
     cut = T0 + DAY + 5 * HOUR_MS  # rounded down to T0 + DAY: the first day's log goes
     keys_before = sorted(client.scan_iter(count=1000))
+    assert client.zrangebyscore("liq:{BTCUSDT}:mns", "-inf", (T0 + DAY) // 60_000 - 1)
     dry = run("prune", "--keep-log", str(cut), "--json", url=redis_url)
     assert dry.returncode == 0, dry.stderr
     plan = json.loads(dry.stdout)
@@ -176,6 +183,14 @@ def test_prune_dry_run_changes_nothing_and_yes_keeps_every_rollup(
     assert done.returncode == 0, done.stderr
     assert "pruned the log of" in done.stderr
     assert before - memory(client) > plan["bytes"] // 2
+    # the pruned day's minute logs, minute rollups and minute index members went too
+    cut_minute = (T0 + DAY) // 60_000
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        minute_keys = [int(k.rsplit(b":", 1)[1]) for pattern in ("m", "lm")
+                       for k in client.scan_iter(match=f"liq:{{{symbol}}}:{pattern}:*")]
+        assert minute_keys and min(minute_keys) >= cut_minute
+        assert not client.zrangebyscore(f"liq:{{{symbol}}}:mns", "-inf", cut_minute - 1)
+        assert client.zrangebyscore(f"liq:{{{symbol}}}:mns", cut_minute, "+inf")
     # every all-time figure is exactly what the raw input says
     assert stored(redis_url) == expected(data)
     assert run("verify", url=redis_url).returncode == 0
@@ -289,9 +304,9 @@ def test_prune_keeps_top_and_levels_of_pruned_days_and_refuses_their_log_reads(
     assert not verify_symbol(store, "BTCUSDT").differences  # tu/tq/pb keys are not strays
 
 
-@pytest.mark.parametrize("caps", [None, (400, 400)])
+@pytest.mark.parametrize("caps", [None, (400, 400, 400)])
 def test_prune_keeps_the_day_log_for_top_and_levels_of_whole_pruned_days(
-    redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch, caps: tuple[int, int] | None,
+    redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch, caps: tuple[int, int, int] | None,
 ) -> None:
     """Schema 3: a day log's events are in no top-K set or price band (readers add the day
     log). Prune keeps the day log's text as ``pl:<day>`` (in the same script call that deletes

@@ -10,6 +10,7 @@ import textwrap
 import time
 from collections import defaultdict
 from decimal import Decimal, localcontext
+from itertools import pairwise
 
 import pytest
 import redis
@@ -19,7 +20,15 @@ from redis.crc import key_slot
 
 from liqcli.errors import StoreError
 from liqcli.model import AMOUNT_CONTEXT, Event, default_usd
-from liqcli.store.store import HOUR_MS, SLOT_MS, Store, amount_parts, from_limbs
+from liqcli.store.store import (
+    DAY_MS,
+    HOUR_MS,
+    MINUTE_MS,
+    SLOT_MS,
+    Store,
+    amount_parts,
+    from_limbs,
+)
 
 T0 = 1_735_689_600_000  # 2025-01-01T00:00Z
 
@@ -119,7 +128,9 @@ event_strategy = st.builds(
     prices,
     amounts,
     # spread over days, or dense in two hours (so window edges cut through busy slots)
-    st.one_of(st.integers(T0, T0 + 80 * HOUR_MS), st.integers(T0 + 2 * HOUR_MS, T0 + 4 * HOUR_MS)),
+    # (or within a few minutes: busy slots spill into minute logs)
+    st.one_of(st.integers(T0, T0 + 80 * HOUR_MS), st.integers(T0 + 2 * HOUR_MS, T0 + 4 * HOUR_MS),
+              st.integers(T0 + 2 * HOUR_MS + 110_000, T0 + 2 * HOUR_MS + 420_000)),
     st.one_of(st.none(), st.text("abc123", min_size=1, max_size=3)),
 )
 
@@ -137,25 +148,30 @@ event_strategy = st.builds(
             st.integers(T0 + 2 * HOUR_MS, T0 + 4 * HOUR_MS),
             st.integers(-1, 81).map(lambda h: T0 + h * HOUR_MS),
             st.integers(-6, 486).map(lambda k: T0 + k * SLOT_MS),
+            st.integers(120, 128).map(lambda k: T0 + k * MINUTE_MS),
+            st.integers(T0 + 2 * HOUR_MS + 110_000, T0 + 2 * HOUR_MS + 420_000),
         ),
         st.one_of(
             st.integers(0, 60 * HOUR_MS),
+            st.integers(1, 3),  # one-ms windows (and a few ms)
+            st.integers(1, 6).map(lambda k: k * MINUTE_MS),
             st.integers(0, 60).map(lambda h: h * HOUR_MS),
             st.integers(0, 360).map(lambda k: k * SLOT_MS),
         ),
     ),
     batch=st.integers(1, 25),
     seed=st.randoms(use_true_random=False),
-    # log and dedupe caps (bytes): every placement (day, hour, slot logs; dedupe tiers) is hit
-    caps=st.sampled_from([(4096, 4096, 4096), (0, 0, 0), (60, 120, 24), (200, 0, 12),
-                          (0, 300, 36)]),
+    # log (day, hour, slot) and dedupe caps (bytes): every placement (day, hour, slot, minute
+    # logs; dedupe tiers) is hit
+    caps=st.sampled_from([(4096, 4096, 32768, 4096), (0, 0, 0, 0), (60, 120, 150, 24),
+                          (200, 0, 0, 12), (0, 300, 100, 36), (0, 0, 300, 24)]),
 )
 def test_rollups_equal_decimal_recomputation(
     redis_client, events, dup_picks, window, batch, seed, caps
 ):
     redis_client.flushall()
     store = Store(redis_client)
-    store.log_caps, store.dedupe_cap = caps[:2], caps[2]
+    store.log_caps, store.dedupe_cap = caps[:3], caps[3]
     stream = list(events)
     if events:
         stream += [events[i % len(events)] for i in dup_picks]  # replays
@@ -194,7 +210,7 @@ def test_multi_day_windows_read_day_hour_and_edge_buckets(redis_client):
     for since, until in [(T0 + 12_345, T0 + 20 * 24 * HOUR_MS + 999), (T0, T0 + 3 * 24 * HOUR_MS),
                          (T0 - 1, None), (None, T0 + 5 * 24 * HOUR_MS - 1)]:
         assert cells(store, "BTCUSDT", since, until) == recompute(events, since, until)
-    [(hashes, logs)] = store._plans(["BTCUSDT"], T0 + 12_345, T0 + 20 * 24 * HOUR_MS + 999)
+    [(hashes, logs, _cuts)] = store._plans(["BTCUSDT"], T0 + 12_345, T0 + 20 * 24 * HOUR_MS + 999)
     assert sum(k.startswith("D:") for k in hashes) >= 18 and len(hashes) <= 20 + 46 + 10
     assert len(logs) <= 2 + 2 + 2  # two day logs, two hour logs, two slot logs at most
 
@@ -247,11 +263,12 @@ def test_discovery_without_scan(redis_client):
 
 def test_every_key_of_a_symbol_shares_one_hash_slot(redis_client):
     store = Store(redis_client)
-    store.log_caps, store.dedupe_cap = (150, 150), 24  # every kind of key, with few events
+    store.log_caps, store.dedupe_cap = (150, 150, 150), 24  # every kind of key, with few events
     store.ingest([ev(ts=T0 + i * 100_000, exchange=x) for i in range(90) for x in ("a", "b")])
     keys = [k for k in redis_client.keys("liq:{*") if b"BTCUSDT" in k]
     kinds = {k.split(b":")[2] for k in keys}
-    assert kinds == {b"t", b"days", b"hrs", b"D", b"h", b"s", b"ld", b"lh", b"ls",
+    assert kinds == {b"t", b"days", b"hrs", b"mns", b"D", b"h", b"s", b"m", b"ld", b"lh", b"ls",
+                     b"lm",
                      b"d", b"d1", b"d2", b"d3", b"feed", b"tu", b"tq", b"pb"}  # + top and levels
     assert {key_slot(k) for k in keys} == {key_slot(b"{BTCUSDT}")}
 
@@ -472,7 +489,7 @@ def test_many_symbols_read_together_equal_each_alone_and_the_recomputation(redis
 
     rng = random.Random(11)
     store = Store(redis_client)
-    store.log_caps, store.dedupe_cap = (300, 600), 48  # sparse and dense placements mixed
+    store.log_caps, store.dedupe_cap = (300, 600, 400), 48  # sparse and dense placements mixed
     names = ["BTCUSDT", "ETHUSDT", "X001USDT", "X002USDT"]
     events = [ev(symbol=rng.choice(names[:2]) if i % 5 else rng.choice(names[2:]),
                  exchange=rng.choice(["binance", "okx", "bybit"]),
@@ -508,3 +525,102 @@ def test_an_older_schema_store_is_refused_with_what_to_do(redis_client, old):
     with pytest.raises(StoreError, match=refused):
         Store(redis_client).ingest([ev()])
     assert redis_client.keys("liq:{*") == []
+
+
+# a busy slot: events within a few minutes around T0 + 2 h (slot cap 0: every event beyond the
+# day and hour logs goes to a minute log), so window edges fall inside minute-level slots
+BUSY = T0 + 2 * HOUR_MS + 3 * MINUTE_MS
+busy_events = st.builds(
+    lambda ex, side, price, qty, ts, id_: ev(ex, side, str(price), str(qty), ts, id_),
+    st.sampled_from(["binance", "bybit", "okx"]),
+    st.sampled_from(["LONG", "SHORT"]),
+    prices,
+    amounts,
+    st.one_of(st.integers(BUSY - 2 * MINUTE_MS, BUSY + 4 * MINUTE_MS),
+              st.integers(BUSY, BUSY + 1_000)),  # many events in one minute
+    st.one_of(st.none(), st.text("abc123", min_size=1, max_size=3)),
+)
+edge = st.one_of(
+    st.integers(BUSY - 3 * MINUTE_MS, BUSY + 5 * MINUTE_MS),  # anywhere
+    st.integers(-3, 5).map(lambda k: BUSY + k * MINUTE_MS),  # on a minute boundary
+    st.integers(BUSY, BUSY + 1_000),  # inside the densest minute
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    events=st.lists(busy_events, min_size=1, max_size=80),
+    dup_picks=st.lists(st.integers(0, 10_000), max_size=30),
+    since=edge,
+    width=st.one_of(st.integers(0, 3), st.integers(0, 8 * MINUTE_MS)),  # one-ms windows too
+    batch=st.integers(1, 30),
+    slot_cap=st.sampled_from([0, 60, 200]),
+    seed=st.randoms(use_true_random=False),
+)
+def test_minute_level_slots_read_exactly_by_every_reader(
+    redis_client, events, dup_picks, since, width, batch, slot_cap, seed
+):
+    """Busy slots spill into minute logs: windows whose edges fall anywhere in them (inside a
+    minute, on minute boundaries, one ms wide), the log (export, tail replay) and history
+    buckets equal a Decimal recomputation; replays of events stored in minute logs, in later
+    batches, count once; verify agrees with every rollup."""
+    from liqcli.store.maintenance import verify_symbol
+
+    redis_client.flushall()
+    store = Store(redis_client)
+    store.log_caps = (60, 60, slot_cap)
+    stream = list(events) + [events[i % len(events)] for i in dup_picks]
+    seed.shuffle(stream)
+    for start in range(0, len(stream), batch):
+        store.ingest_batch(stream[start : start + batch])
+    store.ingest_batch(list(events))  # every event again: all duplicates
+    until = since + width
+    assert cells(store, "BTCUSDT", since, until) == recompute(stream, since, until)
+    assert cells(store, "BTCUSDT", since, None) == recompute(stream, since, None)
+    assert cells(store, "BTCUSDT", None, until) == recompute(stream, None, until)
+    assert cells(store, "BTCUSDT") == recompute(stream)
+    assert _events(store.events("BTCUSDT", since, until)) == _events(
+        e for e in _distinct(stream) if since <= e.ts_ms < until)
+    assert _events(store.events("BTCUSDT")) == _events(_distinct(stream))
+    bounds = sorted({since, until + 1, since + 7_777, BUSY, BUSY + MINUTE_MS + 1})
+    for rollup, (lo, hi) in zip(store.bucket_rollups("BTCUSDT", bounds),
+                                pairwise(bounds), strict=True):
+        got = {k: (c.events, c.qty, c.usd, c.first_ms, c.last_ms)
+               for k, c in rollup.cells.items() if c.events}
+        assert got == recompute(stream, lo, hi)
+    assert not verify_symbol(store, "BTCUSDT").differences
+
+
+def test_a_busy_slot_spills_into_minute_logs_and_an_edge_reads_one_minute(redis_client):
+    """Beyond the slot log cap, a slot's events go to minute logs with minute rollups (and the
+    minute index); a window edge inside such a slot reads the slot log, the rollups of the
+    minutes wholly inside and the edge minute's log with its rollup, nothing else."""
+    redis_client.flushall()
+    store = Store(redis_client)
+    store.log_caps = (100, 100, 400)
+    events = [ev(ts=BUSY + i * 997, id=f"e{i}", qty=f"0.{i + 1}",
+                 exchange=("binance", "okx")[i % 2], side=("LONG", "SHORT")[i % 3 == 0])
+              for i in range(300)]
+    for start in range(0, 300, 7):
+        store.ingest_batch(events[start : start + 7])
+    client = redis_client
+    assert len(client.get("liq:{BTCUSDT}:ls:" + str(BUSY // SLOT_MS))) < 400  # never past its cap
+    minutes = [int(m) for m in client.zrange("liq:{BTCUSDT}:mns", 0, -1)]
+    assert len(minutes) >= 4
+    for minute in minutes:
+        assert client.exists(f"liq:{{BTCUSDT}}:lm:{minute}", f"liq:{{BTCUSDT}}:m:{minute}") == 2
+    since, until = BUSY + MINUTE_MS + 12_345, BUSY + 4 * MINUTE_MS - 7
+    [(hashes, logs, cuts)] = store._plans(["BTCUSDT"], since, until)
+    edge_minutes = {since // MINUTE_MS, until // MINUTE_MS}
+    day, hour, slot = since // DAY_MS, since // HOUR_MS, since // SLOT_MS
+    # every log the edges cut, each with the rollups whose difference is exactly its events
+    assert {cut[0] for cut in cuts} == {f"lm:{m}" for m in edge_minutes if m in minutes} | {
+        f"ls:{slot}", f"lh:{hour}", f"ld:{day}"}
+    assert [cut[1][0] for cut in cuts if cut[0].startswith("ld:")] == [f"D:{day}"]
+    assert [cut[1][0] for cut in cuts if cut[0].startswith("ls:")] == [f"s:{since // SLOT_MS}"]
+    assert {h for h in hashes if h.startswith("m:")} == {
+        f"m:{m}" for m in minutes if since <= m * MINUTE_MS and (m + 1) * MINUTE_MS <= until}
+    assert not [log for log, _ in logs if log.startswith("lm:")]
+    assert cells(store, "BTCUSDT", since, until) == recompute(events, since, until)

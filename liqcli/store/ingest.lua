@@ -6,14 +6,16 @@
 -- KEYS[3] = hour index sorted set   <prefix>:{SYM}:hrs    (hours with an hour rollup)
 -- KEYS[4] = first dedupe tier       <prefix>:{SYM}:d
 -- KEYS[5..] = the other dedupe buckets (d1:<n>, d2:<n>, d3:<n>), logs (ld:<day>, lh:<hour>,
---             ls:<slot>) and rollups (D:<day>, h:<hour>, s:<slot>) the batch may touch
--- ARGV[1] = number of events n (sorted by 10-minute slot: a group's events are contiguous)
+--             ls:<slot>, lm:<minute>), rollups (D:<day>, h:<hour>, s:<slot>, m:<minute>) and
+--             the minute index (mns: minutes with a minute rollup) the batch may touch
+-- ARGV[1] = number of events n (sorted by minute: a group's events are contiguous)
 -- ARGV[2] = n identities of 14 bytes: 2 bytes choose the dedupe buckets, 12 are stored
 -- ARGV[3] = the dedupe buckets' key indexes, "\n"-separated "tier bucket index"
--- ARGV[4], ARGV[5] = day and hour log caps (bytes); ARGV[6] = dedupe bucket cap (bytes)
--- ARGV[7] = number of groups G (one per 10-minute slot of the batch); then 4 ARGV per group:
---   header  "ld lh ls D h s day hour first last" (key indexes; day and hour numbers; the
---           group's first and last event, 0-based)
+-- ARGV[4] = "day hour slot": the day, hour and slot log caps (bytes)
+-- ARGV[5] = KEYS index of the minute index mns; ARGV[6] = dedupe bucket cap (bytes)
+-- ARGV[7] = number of groups G (one per minute of the batch); then 4 ARGV per group:
+--   header  "ld lh ls lm D h s m day hour minute first last" (key indexes; day, hour and
+--           minute numbers; the group's first and last event, 0-based)
 --   lines   the events' log lines, "\n"-separated, in event order
 --   cells   the group's sums per exchange x side, "\n"-separated
 --           "cell n qi q1 q2 ui u1 u2 t0 t1" (limbs carried), computed by the client
@@ -25,9 +27,10 @@
 --
 -- Density decides where a group's new events go (reads do not depend on the caps): into the
 -- day's log while that holds < day cap bytes (rollups: day, total); else into the hour's log
--- while that holds < hour cap bytes (+ hour rollup); else into the slot's log (+ slot rollup).
--- A sparse symbol thus costs one log string and one rollup hash a day; a dense one gets the
--- fine rollups its window edges need. Log lines carry their time as ms after the day's start.
+-- while that holds < hour cap bytes (+ hour rollup); else into the 10-minute slot's log if it
+-- stays < slot cap bytes with them (+ slot rollup); else into the minute's log (+ minute rollup,
+-- the minute registered in mns). A sparse symbol thus costs one log string and one rollup
+-- hash a day; a dense one gets the fine rollups its window edges need. Log lines carry their time as ms after the day's start.
 --
 -- Phases: 1 dedupe (reads), 2 placement + accumulation, 3 bounds (reads the stored cells; a
 -- sum beyond the limit refuses the whole batch with an error, before any write), 4 all writes.
@@ -37,7 +40,9 @@
 
 local n = tonumber(ARGV[1])
 local ids = ARGV[2]
-local DAY_CAP, HOUR_CAP, DEDUPE_CAP = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local DAY_CAP, HOUR_CAP, SLOT_CAP = string.match(ARGV[4], '^(%d+) (%d+) (%d+)$')
+DAY_CAP, HOUR_CAP, SLOT_CAP = tonumber(DAY_CAP), tonumber(HOUR_CAP), tonumber(SLOT_CAP)
+local MNS, DEDUPE_CAP = tonumber(ARGV[5]), tonumber(ARGV[6])
 local G = tonumber(ARGV[7])
 local ID, FP = 14, 12
 local FULL = string.rep('\0', FP) -- marks a dedupe bucket that overflowed into the next tier
@@ -123,7 +128,7 @@ end
 local inday = {}     -- event index (1-based) -> true: its group went into the day log
 local lines = {}     -- key index -> log texts added by this batch
 local linebytes = {} -- key index -> bytes of those
-local days, hours = {}, {}
+local days, hours, minutes = {}, {}, {}
 -- acc[key index][cell] = {n, qi, q1, q2, ui, u1, u2, first ts, last ts}, limbs carried
 local acc = {}
 -- a[i], a[i + 1], a[i + 2] += an amount's three limbs, carrying (the two fractional limbs
@@ -145,13 +150,14 @@ local function add(a, c, qi, q1, q2, ui, u1, u2, t0, t1)
   if t1 > a[9] then a[9] = t1 end
 end
 
+local run_slot, run_target = nil, nil  -- the slot log of the current run of groups, its log
 for g = 0, G - 1 do
   local header, text, cells_text, detail = ARGV[8 + 4 * g], ARGV[9 + 4 * g],
     ARGV[10 + 4 * g], ARGV[11 + 4 * g]
-  local ld, lh, ls, dk, hk, sk, day, hour, first, last = string.match(header,
-    '^(%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+)$')
-  ld, lh, ls, first, last = tonumber(ld), tonumber(lh), tonumber(ls), tonumber(first),
-    tonumber(last)
+  local ld, lh, ls, lm, dk, hk, sk, mk, day, hour, minute, first, last = string.match(header,
+    '^(%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+)$')
+  ld, lh, ls, lm, first, last = tonumber(ld), tonumber(lh), tonumber(ls), tonumber(lm),
+    tonumber(first), tonumber(last)
   local groupdups = 0
   if dups > 0 then
     for i = first, last do
@@ -198,14 +204,30 @@ for g = 0, G - 1 do
       end
       text = table.concat(kept, '\n')
     end
-    -- placement: the day's log while it has room, then the hour's, then the slot's
+    -- placement: the day's log while it has room, then the hour's (decided once for the
+    -- batch's run of groups of one slot, as when a group was a slot), then per minute the
+    -- slot's if the group fits below its cap (so a slot log never passes it: an edge reads
+    -- at most that much of it), else the minute's
+    if ls ~= run_slot then
+      run_slot = ls
+      if #current(ld) + (linebytes[ld] or 0) < DAY_CAP then
+        run_target = ld
+      elseif #current(lh) + (linebytes[lh] or 0) < HOUR_CAP then
+        run_target = lh
+      else
+        run_target = ls
+      end
+    end
     local target, levels
-    if #current(ld) + (linebytes[ld] or 0) < DAY_CAP then
+    if run_target == ld then
       target, levels = ld, {tonumber(dk), 1}
-    elseif #current(lh) + (linebytes[lh] or 0) < HOUR_CAP then
+    elseif run_target == lh then
       target, levels = lh, {tonumber(hk), tonumber(dk), 1}
-    else
+    elseif #current(ls) + (linebytes[ls] or 0) + #text < SLOT_CAP then
       target, levels = ls, {tonumber(sk), tonumber(hk), tonumber(dk), 1}
+    else
+      target, levels = lm, {tonumber(mk), tonumber(sk), tonumber(hk), tonumber(dk), 1}
+      minutes[minute] = true
     end
     -- a day (hour) whose log was written before is in its index already (by the same script)
     if target == ld then
@@ -260,7 +282,7 @@ for k, f in pairs(fresh) do
 end
 for k, list in pairs(lines) do
   local old = stored[k]
-  if old == nil then old = redis.call('GET', KEYS[k]) or '' end  -- a slot log
+  if old == nil then old = redis.call('GET', KEYS[k]) or '' end  -- a minute log
   if old == '' then
     redis.call('SET', KEYS[k], table.concat(list, '\n'))
   else
@@ -275,6 +297,9 @@ for day in pairs(days) do
 end
 for hour in pairs(hours) do
   redis.call('ZADD', KEYS[3], 'NX', hour, hour)
+end
+for minute in pairs(minutes) do
+  redis.call('ZADD', KEYS[MNS], 'NX', minute, minute)
 end
 -- ==== top-K block (liqcli top) =============================================================
 -- Its ARGV follow the groups and the live feed's two: T = 10 + 4G.
@@ -473,7 +498,7 @@ end
 -- ARGV[8 + 4G] = KEYS index of <prefix>:{SYM}:feed, ARGV[9 + 4G] = "<maxlen> <keep ms>": its
 -- approximate MAXLEN (entries) and how long an entry is kept after it was added. One entry per
 -- call holding the call's NEW events only (phase 1 decided), each line '<day>\t<log line>' in
--- the call's order (by 10-minute slot). Reached only after phase 4, in this same atomic call:
+-- the call's order (by minute). Reached only after phase 4, in this same atomic call:
 -- the feed holds an event exactly when the store does, for <keep ms> after it was stored (or
 -- until <maxlen> newer entries came). Entries older than that are trimmed (MINID, exact) and the
 -- key expires <keep ms> after its last entry: the feed is a buffer for followers, not a second
@@ -483,7 +508,7 @@ if ARGV[F] ~= nil and ARGV[F] ~= '' and dups < n then
   local out = {}
   for g = 0, G - 1 do
     local day, first = string.match(ARGV[8 + 4 * g],
-      '^%d+ %d+ %d+ %d+ %d+ %d+ (%d+) %d+ (%d+) %d+$')
+      '^%d+ %d+ %d+ %d+ %d+ %d+ %d+ %d+ (%d+) %d+ %d+ (%d+) %d+$')
     local j = tonumber(first)
     for line in string.gmatch(ARGV[9 + 4 * g] .. '\n', '([^\n]*)\n') do
       if flags[j + 1] == '1' then out[#out + 1] = day .. '\t' .. line end

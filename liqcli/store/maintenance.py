@@ -6,22 +6,25 @@ module, next to :mod:`liqcli.store.store`:
 
 - **verify** walks a symbol day by day (the days of ``:days`` and of every key a SCAN of the
   symbol's keys finds), reads each day's logs and rollups in one round trip, and recomputes them
-  with integers (amounts in 1e-18 units, exact): a slot rollup counts its slot log, an hour
-  rollup its hour log and its slots' logs, a day rollup all of them and the day log, the
-  cumulative rollup every day. Memory: one day's log at a time plus the symbol's key names,
+  with integers (amounts in 1e-18 units, exact): a minute rollup counts its minute log, a slot
+  rollup its slot log and its minutes' logs, an hour rollup its hour log and its slots' (and
+  their minutes') logs, a day rollup all of them and the day log, the cumulative rollup every
+  day. Memory: one day's log at a time plus the symbol's key names,
   never the whole log. Every stored cell that differs — events, quantity, notional, first or
   last time — is one :class:`Difference`; so is a day or hour missing from (or extra in) the
-  ``:days``/``:hrs`` indexes, and a dedupe fingerprint count that differs from the logged
+  ``:days``/``:hrs``/``:mns`` indexes, and a dedupe fingerprint count that differs from the logged
   events.
 - **pruned days** (before the symbol's ``:pruned`` marker, no log left): their day rollup is
   taken as it is and counted in the cumulative one; their hour and slot rollups are kept but
-  can no longer be checked (nor used: a window edge inside a pruned day is refused).
+  can no longer be checked (nor used: a window edge inside a pruned day is refused); their
+  minute rollups went with their logs.
 - **repair** writes the recomputed value of every differing key in one MULTI/EXEC per symbol,
   WATCHing the cumulative rollup: an ingest that stores events meanwhile aborts the repair
   (retried, then refused) instead of being overwritten. Dedupe data is reported, not rewritten.
 - **prune** drops, day by day and atomically per day (one script), the day's logs and the
   fingerprints of its events in the dedupe tiers (overflow marks stay, so lookups of the
-  remaining fingerprints still find them), and raises the ``:pruned`` marker (a day number:
+  remaining fingerprints still find them), its minute rollups and their ``:mns`` members, and
+  raises the ``:pruned`` marker (a day number:
   every day before it has no log). The day log's text is kept as ``pl:<day>``: its events are
   in none of the day's top-K sets and price bands (schema 3), and ``top`` and ``levels`` read
   it with them, so whole pruned days stay exact for them (a sparse day keeps about its log's
@@ -39,6 +42,7 @@ from liqcli.store.store import (
     DAY_MS,
     DEDUPE_TIERS,
     HOURS_PER_DAY,
+    MINUTES_PER_SLOT,
     SLOTS_PER_HOUR,
     Store,
     _decode_lines,
@@ -186,7 +190,7 @@ def _scan(store: Store, symbol: str) -> _Keys:
         kind, _, number = suffix.partition(":")
         if kind == "d" or (kind in ("d1", "d2", "d3") and number.isdigit()):
             found.dedupe.append(raw.decode())
-        elif kind in ("ld", "lh", "ls", "D", "h", "s") and number.isdigit():
+        elif kind in ("ld", "lh", "ls", "lm", "D", "h", "s", "m") and number.isdigit():
             found.by_kind.setdefault(kind, set()).add(int(number))
     return found
 
@@ -245,7 +249,12 @@ def _verify(
     marker = pruned_before(store, symbol)
     day_index = {int(raw) for raw in client.zrange(store.key(symbol, "days"), 0, -1)}
     hour_index = {int(raw) for raw in client.zrange(store.key(symbol, "hrs"), 0, -1)}
-    slots = keys.of("ls") | keys.of("s")
+    minute_index = {int(raw) for raw in client.zrange(store.key(symbol, "mns"), 0, -1)}
+    minutes = minute_index | keys.of("lm") | keys.of("m")
+    minutes_of: dict[int, list[int]] = {}
+    for minute in sorted(minutes):
+        minutes_of.setdefault(minute // MINUTES_PER_SLOT, []).append(minute)
+    slots = keys.of("ls") | keys.of("s") | set(minutes_of)
     hours = hour_index | keys.of("lh") | keys.of("h") | {s // SLOTS_PER_HOUR for s in slots}
     days = sorted(day_index | keys.of("ld") | keys.of("D")
                   | {h // HOURS_PER_DAY for h in hours})
@@ -255,6 +264,7 @@ def _verify(
     total: Cells = {}
     days_with_events: set[int] = set()
     hours_with_rollups: set[int] = set()
+    minutes_with_rollups: set[int] = set()
 
     def check(key: str, stored: Cells, truth: Cells) -> None:
         result.keys += 1
@@ -273,21 +283,28 @@ def _verify(
             if stored_day:
                 days_with_events.add(day)
             hours_with_rollups.update(h for h in hours_of.get(day, []) if h in hour_index)
+            minutes_with_rollups.update(m for m in minute_index
+                                        if m // (MINUTES_PER_SLOT * SLOTS_PER_HOUR
+                                                 * HOURS_PER_DAY) == day)
             # events stored into a pruned day later (a replay: counted again, as documented)
             # have a log and fingerprints: count them for the dedupe check
             late = ([f"ld:{day}"] if day in keys.of("ld") else []) + [
                 f"lh:{h}" for h in hours_of.get(day, []) if h in keys.of("lh")] + [
                 f"ls:{s}" for s in slots if s // (SLOTS_PER_HOUR * HOURS_PER_DAY) == day
-                and s in keys.of("ls")]
+                and s in keys.of("ls")] + [
+                f"lm:{m}" for m in minutes
+                if m // (MINUTES_PER_SLOT * SLOTS_PER_HOUR * HOURS_PER_DAY) == day
+                and m in keys.of("lm")]
             for suffix in late:
                 result.events += _from_log(base, client.get(store.key(symbol, suffix)))[1]
             continue
         plan: list[tuple[str, str]] = [(f"ld:{day}", f"D:{day}")]
         for hour in hours_of.get(day, []):
             plan.append((f"lh:{hour}", f"h:{hour}"))
-            plan += [(f"ls:{slot}", f"s:{slot}")
-                     for slot in range(hour * SLOTS_PER_HOUR, (hour + 1) * SLOTS_PER_HOUR)
-                     if slot in slots]
+            for slot in range(hour * SLOTS_PER_HOUR, (hour + 1) * SLOTS_PER_HOUR):
+                if slot in slots:
+                    plan.append((f"ls:{slot}", f"s:{slot}"))
+                    plan += [(f"lm:{m}", f"m:{m}") for m in minutes_of.get(slot, [])]
         pipe = client.pipeline(transaction=False)
         for log, rollup in plan:
             pipe.get(store.key(symbol, log))
@@ -304,7 +321,15 @@ def _verify(
                 (cell, list(v)) for cell, v in logged[f"lh:{hour}"][0].items())
             for slot in range(hour * SLOTS_PER_HOUR, (hour + 1) * SLOTS_PER_HOUR):
                 if slot in slots:
-                    slot_truth = logged[f"ls:{slot}"][0]
+                    slot_truth: Cells = dict(
+                        (cell, list(v)) for cell, v in logged[f"ls:{slot}"][0].items())
+                    for minute in minutes_of.get(slot, []):
+                        minute_truth = logged[f"lm:{minute}"][0]
+                        check(store.key(symbol, f"m:{minute}"), stored[f"m:{minute}"],
+                              minute_truth)
+                        _add(slot_truth, minute_truth)
+                        if minute_truth:
+                            minutes_with_rollups.add(minute)
                     check(store.key(symbol, f"s:{slot}"), stored[f"s:{slot}"], slot_truth)
                     _add(hour_truth, slot_truth)
             check(store.key(symbol, f"h:{hour}"), stored[f"h:{hour}"], hour_truth)
@@ -317,7 +342,8 @@ def _verify(
     check(store.key(symbol, "t"), _from_hash(client.hgetall(store.key(symbol, "t"))), total)
     indexes: dict[str, set[int]] = {}
     for name, have, want in (("days", day_index, days_with_events),
-                             ("hrs", hour_index, hours_with_rollups)):
+                             ("hrs", hour_index, hours_with_rollups),
+                             ("mns", minute_index, minutes_with_rollups)):
         key = store.key(symbol, name)
         for member in sorted(have ^ want):
             result.differences.append(Difference(
@@ -393,17 +419,26 @@ def _prune_day(store: Store, symbol: str, day: int, script: Any) -> tuple[int, i
     """Prune (``script``) or measure (None) one day: (events, bytes, done)."""
     client = store.client
     _, t1, t2, t3 = DEDUPE_TIERS
-    hours = [int(raw) for raw in client.zrangebyscore(
-        store.key(symbol, "hrs"), day * HOURS_PER_DAY, (day + 1) * HOURS_PER_DAY - 1)]
+    first_minute = day * HOURS_PER_DAY * SLOTS_PER_HOUR * MINUTES_PER_SLOT
+    minute_range = (first_minute, first_minute + HOURS_PER_DAY * SLOTS_PER_HOUR
+                    * MINUTES_PER_SLOT - 1)
+    pipe = client.pipeline(transaction=False)
+    pipe.zrangebyscore(
+        store.key(symbol, "hrs"), day * HOURS_PER_DAY, (day + 1) * HOURS_PER_DAY - 1)
+    pipe.zrangebyscore(store.key(symbol, "mns"), *minute_range)
+    hours, minutes = ([int(raw) for raw in reply] for reply in pipe.execute())
     logs = [store.key(symbol, f"ld:{day}")]
     for hour in hours:
         logs.append(store.key(symbol, f"lh:{hour}"))
         logs += [store.key(symbol, f"ls:{slot}")
                  for slot in range(hour * SLOTS_PER_HOUR, (hour + 1) * SLOTS_PER_HOUR)]
+    logs += [store.key(symbol, f"lm:{minute}") for minute in minutes]
+    # the minute rollups go with the logs (hour and slot rollups stay, like the day's)
+    minute_rollups = [store.key(symbol, f"m:{minute}") for minute in minutes]
     pipe = client.pipeline(transaction=False)
     for key in logs:
         pipe.get(key)
-    for key in logs:
+    for key in logs + minute_rollups:
         pipe.memory_usage(key, samples=0)
     replies = pipe.execute()
     blobs = replies[: len(logs)]
@@ -426,10 +461,11 @@ def _prune_day(store: Store, symbol: str, day: int, script: Any) -> tuple[int, i
     if script is None:
         return events, freed, True
     dedupe = sorted(drops)
-    keys = [store.key(symbol, "pruned"), *logs, *dedupe, store.key(symbol, f"pl:{day}")]
+    keys = [store.key(symbol, "pruned"), *logs, *dedupe, store.key(symbol, f"pl:{day}"),
+            store.key(symbol, "mns"), *minute_rollups]
     done = script(keys=keys,
-                  args=[day + 1, len(logs), *(len(b or b"") for b in blobs),
-                        *(b"".join(drops[k]) for k in dedupe)])
+                  args=[day + 1, len(logs), len(dedupe), *minute_range,
+                        *(len(b or b"") for b in blobs), *(b"".join(drops[k]) for k in dedupe)])
     return events, freed, bool(done)
 
 

@@ -8,11 +8,15 @@ the hash tag ``{SYMBOL}`` so a batch script touches a single Cluster slot:
 - ``<p>:{S}:t``             hash, cumulative rollup: one field per ``<exchange>|<L|S>``
 - ``<p>:{S}:days``          sorted set of days (epoch ms // 86 400 000) that hold events
 - ``<p>:{S}:hrs``           sorted set of hours that have an hour rollup
+- ``<p>:{S}:mns``           sorted set of minutes that have a minute rollup (busy slots)
 - ``<p>:{S}:D:<day>``       hash, the UTC day's rollup (every event of the day)
 - ``<p>:{S}:h:<hour>``      hash, rollup of the hour's events kept in hour or slot logs
 - ``<p>:{S}:s:<slot>``      hash, rollup of the 10-minute slot's events kept in its slot log
-- ``<p>:{S}:ld:<day>`` / ``lh:<hour>`` / ``ls:<slot>``  strings, the log: each event in exactly
-  one of them (the day's while it is small, then the hour's, then the slot's: density decides)
+  or its minute logs
+- ``<p>:{S}:m:<minute>``    hash, rollup of the minute's events kept in its minute log
+- ``<p>:{S}:ld:<day>`` / ``lh:<hour>`` / ``ls:<slot>`` / ``lm:<minute>``  strings, the log:
+  each event in exactly one of them (the day's while it is small, then the hour's, then the
+  slot's, then in a busy slot the minute's: density decides)
 - ``<p>:{S}:d``, ``d1:<n>``, ``d2:<n>``, ``d3:<n>``  strings, dedupe fingerprints in tiers of
   1, 16, 256 and 4096 buckets (a tier is used once the ones before it are full)
 - ``<p>:{S}:tu:D:<day>``, ``tq:D:<day>`` (sorted sets), ``pb:D:<day>`` (string)  the day's
@@ -47,20 +51,27 @@ if TYPE_CHECKING:
 
     # one script call: the batch positions it covers, its KEYS and its ARGV
     _Call = tuple[list[int], list[str], list[Any]]
+    # what a window reads: rollup hashes, logs (suffix, day start), minute logs with their
+    # rollups (log suffix, rollup suffix, day start)
+    _Plan = tuple[list[str], list[tuple[str, int]], list[tuple[str, tuple[str, ...], int]]]
 
 SCHEMA_VERSION = "4"
 HOUR_MS = 3_600_000
-SLOT_MS = 600_000  # the finest rollup and log partition: window edges read one slot at most
+SLOT_MS = 600_000  # 10-minute slots: window edges read one slot log (capped) at most
 SLOTS_PER_HOUR = HOUR_MS // SLOT_MS
+MINUTE_MS = 60_000  # the finest partition, for busy slots only: an edge reads one minute log
+MINUTES_PER_SLOT = SLOT_MS // MINUTE_MS
 HOURS_PER_DAY = 24
 DAY_MS = HOUR_MS * HOURS_PER_DAY
 DEDUPE_TIERS = (1, 16, 256, 4096)  # buckets per tier of the dedupe fingerprints
 MAX_SCRIPT_EVENTS = 5000  # events per script call (limbs are carried: any size is exact)
 # Where an event's log line goes: its day's log while that holds fewer bytes than DAY_LOG_CAP,
-# else its hour's log while that holds fewer than HOUR_LOG_CAP, else its 10-minute slot's log.
-# Reads do not depend on these (each event is in exactly one log, found through the indexes).
+# else its hour's log while that holds fewer than HOUR_LOG_CAP, else its 10-minute slot's log
+# while that holds fewer than SLOT_LOG_CAP, else its minute's log. Reads do not depend on these
+# (each event is in exactly one log, found through the indexes).
 DAY_LOG_CAP = 4096
 HOUR_LOG_CAP = 4096
+SLOT_LOG_CAP = 32768  # ~800 events: a window edge parses at most this plus one minute's log
 DEDUPE_CAP = 4096  # bytes of fingerprints (341 events) per bucket of the first three tiers
 LIMB_LIMIT = 2**53 - 1  # largest integer limb (whole units) a rollup cell can hold
 TOP_K = 100  # each day keeps (at least) its TOP_K largest events by USD and by qty
@@ -130,7 +141,8 @@ class Store:
         self._read_ro: bool | None = None  # scripts with EVAL_RO; None: not known yet
         self._known_symbols: set[str] = set()
         self._schema_written = False
-        self.log_caps = (DAY_LOG_CAP, HOUR_LOG_CAP)  # bytes: see DAY_LOG_CAP (tests lower them)
+        # bytes (day, hour, slot): see DAY_LOG_CAP (tests lower them)
+        self.log_caps = (DAY_LOG_CAP, HOUR_LOG_CAP, SLOT_LOG_CAP)
         self.dedupe_cap = DEDUPE_CAP
         self.feed_keep_ms = FEED_KEEP_MS  # how long the live feed keeps an entry (tests lower it)
 
@@ -346,7 +358,7 @@ class Store:
         """One script call for the events ``batch[i]``, ``i`` in ``chunk`` (all of ``symbol``).
 
         Returns the positions sent, in the call's order, its KEYS and its ARGV. Events are
-        sorted by slot (each slot is one group of the call); a repeat of an identity earlier
+        sorted by minute (each minute is one group of the call); a repeat of an identity earlier
         in the chunk is not sent (it is a duplicate whatever the store holds: its flag stays
         False), so the first occurrence in input order is the one stored.
         """
@@ -357,7 +369,7 @@ class Store:
         if not SYMBOL_RE.fullmatch(symbol):
             raise ValueError(f"symbol {symbol!r} is not [A-Z0-9._-]{{1,40}}")
         checked: set[str] = set()  # exchange names already checked in this batch
-        # (slot, position, event, digest, amount texts) of each first occurrence
+        # (minute, position, event, digest, amount texts) of each first occurrence
         prepared: list[tuple[int, int, Event, bytes, tuple[str, ...]]] = []
         seen: set[bytes] = set()
         for position in chunk:
@@ -376,9 +388,9 @@ class Store:
             if digest in seen:
                 continue
             seen.add(digest)
-            prepared.append((event.ts_ms // SLOT_MS, position, event, digest,
+            prepared.append((event.ts_ms // MINUTE_MS, position, event, digest,
                              (price, qty, qi, q1, q2, usd, ui, u1, u2)))
-        prepared.sort(key=lambda item: item[0])  # stable: input order within a slot
+        prepared.sort(key=lambda item: item[0])  # stable: input order within a minute
 
         identities: list[bytes] = []
         # per event: amount texts and limbs, shared with the top-K and price-band blocks
@@ -386,7 +398,7 @@ class Store:
         buckets: dict[tuple[int, int], None] = {}
         groups: list[str] = []
         _, t1, t2, t3 = DEDUPE_TIERS
-        slot = -1
+        minute = -1
         lines: list[str] = []
         details: list[str] = []
         cells: dict[str, list[int]] = {}
@@ -394,12 +406,14 @@ class Store:
         first = 0
 
         def close_group(last: int) -> None:
+            slot = minute // MINUTES_PER_SLOT
             hour = slot // SLOTS_PER_HOUR
             day = hour // HOURS_PER_DAY
             groups.append(
                 f"{key_index(f'ld:{day}')} {key_index(f'lh:{hour}')} "
-                f"{key_index(f'ls:{slot}')} {key_index(f'D:{day}')} "
-                f"{key_index(f'h:{hour}')} {key_index(f's:{slot}')} {day} {hour} {first} {last}"
+                f"{key_index(f'ls:{slot}')} {key_index(f'lm:{minute}')} "
+                f"{key_index(f'D:{day}')} {key_index(f'h:{hour}')} {key_index(f's:{slot}')} "
+                f"{key_index(f'm:{minute}')} {day} {hour} {minute} {first} {last}"
             )
             groups.append("\n".join(lines))
             groups.append("\n".join(
@@ -408,12 +422,12 @@ class Store:
             ))
             groups.append("\n".join(details))
 
-        for number, (event_slot, _, event, digest, amounts) in enumerate(prepared):
+        for number, (event_minute, _, event, digest, amounts) in enumerate(prepared):
             price, qty, qi, q1, q2, usd, ui, u1, u2 = amounts
-            if event_slot != slot:
+            if event_minute != minute:
                 if number:
                     close_group(number - 1)
-                slot, first = event_slot, number
+                minute, first = event_minute, number
                 lines, details, cells, cell_no = [], [], {}, {}
             identities.append(digest)
             h = (digest[0] << 8) | digest[1]
@@ -448,7 +462,8 @@ class Store:
         table = "\n".join(
             f"{tier} {number} {key_index(f'd{tier}:{number}')}" for tier, number in buckets
         )
-        day_cap, hour_cap = self.log_caps
+        caps = " ".join(map(str, self.log_caps))
+        minute_index = key_index("mns")
         # the live feed block of ingest.lua (liqcli.store.feed): its key's index and its cap,
         # ARGV[8 + 4G] and [9 + 4G]; then the top-K and price-band blocks' ARGV
         # (ARGV[10 + 4G], [11 + 4G], [12 + 4G]) with their keys
@@ -458,7 +473,7 @@ class Store:
         top = _top_args(tag, events, texts, keys)
         bands = _band_args(tag, events, texts, keys)
         return [item[1] for item in prepared], keys, [
-            len(prepared), b"".join(identities), table, day_cap, hour_cap, self.dedupe_cap,
+            len(prepared), b"".join(identities), table, caps, minute_index, self.dedupe_cap,
             len(groups) // 4, *groups, feed_index, f"{FEED_MAXLEN} {self.feed_keep_ms}",
             top, TOP_K, bands,
         ]
@@ -537,55 +552,67 @@ class Store:
         if since_ms is not None and until_ms is not None and since_ms >= until_ms:
             return out
         plans = self._plans(symbols, since_ms, until_ms)
-        reads = [(i, plan) for i, plan in enumerate(plans) if plan[0] or plan[1]]
+        reads = [(i, plan) for i, plan in enumerate(plans) if plan[0] or plan[1] or plan[2]]
+        # the rollups the cut logs need beyond the plan's hashes (each key read once)
+        extras = [_extra_rollups(plan) for _i, plan in reads]
         blobs_of = self._merged_scripts(
             "read.lua",
-            [(self._read_keys(symbols[i], hashes, logs), [len(hashes)])
-             for i, (hashes, logs) in reads],
+            [(self._read_keys(symbols[i], plan, extra), [len(plan[0]) + len(extra)])
+             for (i, plan), extra in zip(reads, extras, strict=True)],
         )
         names: dict[bytes, tuple[str, Side]] = {}
-        for (i, (hashes, logs)), blobs in zip(reads, blobs_of, strict=True):
+        for (i, (hashes, logs, cuts)), extra, blobs in zip(reads, extras, blobs_of, strict=True):
             fold = _Fold()
             for blob in blobs[: len(hashes)]:
                 fold.add_hash_blob(blob)
-            for (_suffix, base), blob in zip(logs, blobs[len(hashes):], strict=True):
+            at = len(hashes) + len(extra)
+            hash_blob = dict(zip(hashes + extra, blobs[:at], strict=True))
+            rollups_of = [[hash_blob[rollup] for rollup in cut[1]] for cut in cuts]
+            for (_suffix, base), blob in zip(logs, blobs[at : at + len(logs)], strict=True):
                 if blob:
-                    fold.add_log_lines(base, blob.decode().split("\n"), since_ms, until_ms)
+                    fold.add_log(base, blob, since_ms, until_ms)
+            for (_log, _rollups, base), rollup_blobs, blob in zip(
+                    cuts, rollups_of, blobs[at + len(logs):], strict=True):
+                fold.add_cut(base, blob, rollup_blobs, since_ms, until_ms)
             fold.into_units(out[i], names)
         return out
 
-    def _read_keys(self, symbol: str, hashes: list[str], logs: list[tuple[str, int]]) -> list[str]:
+    def _read_keys(self, symbol: str, plan: _Plan, extra: list[str]) -> list[str]:
+        """read.lua's KEYS for a plan: its hashes, the other rollups of its cut logs
+        (``extra``), its logs, its cut logs."""
         tag = f"{self.prefix}:{{{symbol}}}:"
-        return [tag + suffix for suffix in hashes] + [tag + suffix for suffix, _ in logs]
+        hashes, logs, cuts = plan
+        return ([tag + suffix for suffix in hashes + extra]
+                + [tag + suffix for suffix, _ in logs] + [tag + cut[0] for cut in cuts])
 
     def _plans(
         self, symbols: Sequence[str], since_ms: int | None, until_ms: int | None
-    ) -> list[tuple[list[str], list[tuple[str, int]]]]:
-        """For each symbol, what a window reads: rollup hashes (key suffixes) wholly inside
-        it, and logs (key suffix, start ms) that its edges cut. One pipelined round trip reads
-        the day index, and the hour index of the (at most two) edge days."""
+    ) -> list[_Plan]:
+        """For each symbol, what a window reads (see :meth:`_plan`). One pipelined round trip
+        reads the day index, the hour index of the (at most two) edge days and the minute
+        index of the (at most two) edge slots."""
         lo_day = "-inf" if since_ms is None else str(since_ms // DAY_MS)
         hi_day = "+inf" if until_ms is None else str((until_ms - 1) // DAY_MS)
-        hour_ranges: list[tuple[int, int]] = []  # hours of the edge days that the window cuts
-        if since_ms is not None:
-            day = since_ms // DAY_MS
-            hour_ranges.append((since_ms // HOUR_MS, (day + 1) * HOURS_PER_DAY - 1))
-        if until_ms is not None:
-            day = (until_ms - 1) // DAY_MS
-            first = day * HOURS_PER_DAY
-            if hour_ranges and hour_ranges[0][0] // HOURS_PER_DAY == day:
-                hour_ranges = [(hour_ranges[0][0], (until_ms - 1) // HOUR_MS)]
-            else:
-                hour_ranges.append((first, (until_ms - 1) // HOUR_MS))
-        args = [lo_day, hi_day, *(bound for pair in hour_ranges for bound in pair)]
+        # the hours of the (at most two) edge days: each whole, as a day log's events are its
+        # day's rollup minus all of its hours'
+        edge_days = sorted({edge // DAY_MS for edge in (since_ms, until_ms)
+                            if edge is not None and edge % DAY_MS})
+        hour_ranges = [(day * HOURS_PER_DAY, (day + 1) * HOURS_PER_DAY - 1) for day in edge_days]
+        edge_slots = sorted({edge // SLOT_MS for edge in (since_ms, until_ms)
+                             if edge is not None and edge % SLOT_MS})
+        minute_ranges = " ".join(f"{slot * MINUTES_PER_SLOT} {(slot + 1) * MINUTES_PER_SLOT - 1}"
+                                 for slot in edge_slots)
+        args = [lo_day, hi_day, minute_ranges,
+                *(bound for pair in hour_ranges for bound in pair)]
         replies = self._merged_scripts(
             "plan.lua", [(self._plan_keys(name), args) for name in symbols])
         plans = []
-        for name, (days, hours, pruned) in zip(symbols, replies, strict=True):
+        for name, (days, hours, pruned, minutes) in zip(symbols, replies, strict=True):
             plan = self._plan([int(d) for d in days.split()], [int(h) for h in hours.split()],
-                              since_ms, until_ms)
-            if pruned and plan[1]:
-                _check_not_pruned(name, int(pruned), plan[1], since_ms, until_ms)
+                              [int(m) for m in minutes.split()], since_ms, until_ms)
+            if pruned and (plan[1] or plan[2]):
+                _check_not_pruned(name, int(pruned), plan[1] + [(c[0], c[2]) for c in plan[2]],
+                                  since_ms, until_ms)
             plans.append(plan)
         return plans
 
@@ -677,11 +704,14 @@ class Store:
         pipe = self.client.pipeline(transaction=False)
         for keys, args in calls:
             if name == "plan.lua":
-                for group in range(0, len(keys), 3):
+                ranges = args[2].split()
+                for group in range(0, len(keys), 4):
                     pipe.zrangebyscore(keys[group], args[0], args[1])
-                    for lo, hi in zip(args[2::2], args[3::2], strict=True):
+                    for lo, hi in zip(args[3::2], args[4::2], strict=True):
                         pipe.zrangebyscore(keys[group + 1], lo, hi)
                     pipe.get(keys[group + 2])
+                    for lo, hi in zip(ranges[::2], ranges[1::2], strict=True):
+                        pipe.zrangebyscore(keys[group + 3], lo, hi)
             elif name == "topk_read.lua":
                 for index, key in enumerate(keys):
                     if index < int(args[1]):  # a set is small (TOP_K and ties): read it whole
@@ -699,11 +729,16 @@ class Store:
         for keys, args in calls:
             if name == "plan.lua":
                 found: list[Any] = []
-                for _group in range(0, len(keys), 3):
+                for _group in range(0, len(keys), 4):
                     days = b" ".join(next(replies))
-                    hours = b" ".join(h for _ in range(len(args[2:]) // 2)
+                    hours = b" ".join(h for _ in range(len(args[3:]) // 2)
                                       for h in next(replies))
-                    found += [days, hours, next(replies) or b""]
+                    pruned = next(replies) or b""
+                    # (plan.lua skips the minute index of a symbol without edge hours: the
+                    # same plan, as a slot with minutes lies in an hour with a rollup)
+                    minutes = b" ".join(m for _ in range(len(args[2].split()) // 2)
+                                        for m in next(replies))
+                    found += [days, hours, pruned, minutes if hours else b""]
                 out.append(found)
             elif name == "topk_read.lua":
                 out.append([_top_members(next(replies), int(args[0]))
@@ -719,32 +754,56 @@ class Store:
         return out
 
     def _plan_keys(self, symbol: str) -> list[str]:
-        # the day and hour indexes, and liqcli prune's marker (see _check_not_pruned)
-        return [self.key(symbol, "days"), self.key(symbol, "hrs"), self.key(symbol, "pruned")]
+        # the day and hour indexes, liqcli prune's marker (see _check_not_pruned) and the
+        # minute index
+        return [self.key(symbol, "days"), self.key(symbol, "hrs"), self.key(symbol, "pruned"),
+                self.key(symbol, "mns")]
 
     @staticmethod
     def _plan(
-        days: list[int], hours: list[int], since_ms: int | None, until_ms: int | None
-    ) -> tuple[list[str], list[tuple[str, int]]]:
-        """Rollups and edge logs of a window from the days with events and the hours (of
-        the edge days) that have hour rollups."""
+        days: list[int], hours: list[int], minutes: list[int], since_ms: int | None,
+        until_ms: int | None,
+    ) -> _Plan:
+        """What a window reads, from the days with events, the hours (of the edge days) that
+        have hour rollups and the minutes (of the edge slots) that have minute rollups: the
+        rollup hashes (key suffixes) wholly inside it, the logs (key suffix, start ms of its
+        day) its edges cut, and the minute logs its edges cut, each with its minute rollup
+        (log suffix, rollup suffixes, start ms of its day): the first rollup minus the others
+        holds exactly the log's events (:meth:`_Fold.add_cut`). A slot log of a slot with
+        minutes is cut too: its slot's rollup minus its minutes' is exactly its events."""
         hashes: list[str] = []
         logs: list[tuple[str, int]] = []
+        cuts: list[tuple[str, tuple[str, ...], int]] = []
         partial_days: set[int] = set()
+        by_slot: dict[int, list[int]] = {}
+        for minute in minutes:
+            by_slot.setdefault(minute // MINUTES_PER_SLOT, []).append(minute)
+        hours_of: dict[int, list[int]] = {}
+        for hour in hours:
+            hours_of.setdefault(hour // HOURS_PER_DAY, []).append(hour)
         for day in days:
             if _covers(since_ms, until_ms, day * DAY_MS, (day + 1) * DAY_MS):
                 hashes.append(f"D:{day}")
+            elif day in hours_of:  # the day log's events: the day's rollup minus its hours'
+                partial_days.add(day)
+                cuts.append((f"ld:{day}", (f"D:{day}", *(f"h:{h}" for h in hours_of[day])),
+                             day * DAY_MS))
             else:
                 partial_days.add(day)
                 logs.append((f"ld:{day}", day * DAY_MS))
         for hour in hours:
-            if hour // HOURS_PER_DAY not in partial_days:
+            if hour // HOURS_PER_DAY not in partial_days or not _meets(
+                    since_ms, until_ms, hour * HOUR_MS, (hour + 1) * HOUR_MS):
                 continue
             if _covers(since_ms, until_ms, hour * HOUR_MS, (hour + 1) * HOUR_MS):
                 hashes.append(f"h:{hour}")
                 continue
             base = hour // HOURS_PER_DAY * DAY_MS  # log times are ms after the day's start
-            logs.append((f"lh:{hour}", base))
+            # the hour log's events: the hour's rollup minus its slots' (those without
+            # events beyond the hour log have none: an empty hash)
+            cuts.append((f"lh:{hour}", (f"h:{hour}", *(
+                f"s:{slot}" for slot in range(hour * SLOTS_PER_HOUR,
+                                              (hour + 1) * SLOTS_PER_HOUR))), base))
             for slot in range(hour * SLOTS_PER_HOUR, (hour + 1) * SLOTS_PER_HOUR):
                 start, end = slot * SLOT_MS, (slot + 1) * SLOT_MS
                 if _covers(since_ms, until_ms, start, end):
@@ -752,41 +811,49 @@ class Store:
                 elif (since_ms is None or since_ms < end) and (
                     until_ms is None or start < until_ms
                 ):
-                    logs.append((f"ls:{slot}", base))
-        return hashes, logs
+                    in_slot = by_slot.get(slot, [])
+                    if in_slot:
+                        cuts.append((f"ls:{slot}",
+                                     (f"s:{slot}", *(f"m:{m}" for m in in_slot)), base))
+                    else:
+                        logs.append((f"ls:{slot}", base))
+                    for minute in in_slot:
+                        start, end = minute * MINUTE_MS, (minute + 1) * MINUTE_MS
+                        if _covers(since_ms, until_ms, start, end):
+                            hashes.append(f"m:{minute}")
+                        elif (since_ms is None or since_ms < end) and (
+                            until_ms is None or start < until_ms
+                        ):
+                            cuts.append((f"lm:{minute}", (f"m:{minute}",), base))
+        return hashes, logs, cuts
 
     def events(
         self, symbol: str, since_ms: int | None = None, until_ms: int | None = None
     ) -> Iterator[Event]:
         """The stored log of one symbol in [since_ms, until_ms), day by day, in store order.
 
-        Each day costs one pipelined round trip (its day log, and the hour and slot logs of
-        its hours with hour rollups), plus one for the day and hour indexes (plain reads).
+        Each day costs one pipelined round trip (its day log, and the hour, slot and minute
+        logs of its hours with hour rollups), plus one for the day, hour and minute indexes
+        (plain reads).
         """
-        lo = "-inf" if since_ms is None else str(since_ms // DAY_MS)
-        hi = "+inf" if until_ms is None else str((until_ms - 1) // DAY_MS)
-        hour_lo = "-inf" if since_ms is None else str(since_ms // HOUR_MS)
-        hour_hi = "+inf" if until_ms is None else str((until_ms - 1) // HOUR_MS)
-        # plain reads (no script: a read-only user can follow the log), one round trip
-        pipe = self.client.pipeline(transaction=False)
-        pipe.zrangebyscore(self.key(symbol, "days"), lo, hi)
-        pipe.zrangebyscore(self.key(symbol, "hrs"), hour_lo, hour_hi)
-        day_members, hour_members = pipe.execute()
-        days = [int(day) for day in day_members]
+        days, hour_list, minute_list = self._indexes(symbol, since_ms, until_ms)
         by_day: dict[int, list[int]] = {}
-        for hour in map(int, hour_members):
+        for hour in hour_list:
             by_day.setdefault(hour // HOURS_PER_DAY, []).append(hour)
+        by_slot: dict[int, list[int]] = {}
+        for minute in minute_list:
+            by_slot.setdefault(minute // MINUTES_PER_SLOT, []).append(minute)
         for day in days:
             hours = by_day.get(day, [])
             logs: list[tuple[str, int]] = [(f"ld:{day}", day * DAY_MS)]
             for hour in hours:
                 logs.append((f"lh:{hour}", day * DAY_MS))
-                logs += [
-                    (f"ls:{slot}", day * DAY_MS)
-                    for slot in range(hour * SLOTS_PER_HOUR, (hour + 1) * SLOTS_PER_HOUR)
-                    if (since_ms is None or since_ms < (slot + 1) * SLOT_MS)
-                    and (until_ms is None or slot * SLOT_MS < until_ms)
-                ]
+                for slot in range(hour * SLOTS_PER_HOUR, (hour + 1) * SLOTS_PER_HOUR):
+                    if (since_ms is None or since_ms < (slot + 1) * SLOT_MS) and (
+                            until_ms is None or slot * SLOT_MS < until_ms):
+                        logs.append((f"ls:{slot}", day * DAY_MS))
+                        logs += [(f"lm:{minute}", day * DAY_MS)
+                                 for minute in by_slot.get(slot, ())]
             pipe = self.client.pipeline(transaction=False)
             for suffix, _ in logs:
                 pipe.get(self.key(symbol, suffix))
@@ -808,7 +875,7 @@ class Store:
         for a pruned day also the day log prune kept (``pl:<day>``). One round trip (the day
         index), plus the prune marker. An edge inside a day whose log was pruned is refused
         (PrunedWindow)."""
-        days, _ = self._indexes(symbol, since_ms, until_ms)
+        days, _, _ = self._indexes(symbol, since_ms, until_ms)
         pruned = self.pruned_day(symbol) if days else 0
         whole_days: list[int] = []
         partial: list[tuple[int, int]] = []
@@ -849,18 +916,17 @@ class Store:
 
     def _indexes(
         self, symbol: str, since_ms: int | None, until_ms: int | None
-    ) -> tuple[list[int], list[int]]:
-        """The days holding events and the hours having an hour rollup, in [since, until):
-        one pipelined round trip."""
+    ) -> tuple[list[int], list[int], list[int]]:
+        """The days holding events, the hours having an hour rollup and the minutes having a
+        minute rollup, in [since, until): one pipelined round trip of plain reads (no script:
+        a read-only user can follow the log)."""
         pipe = self.client.pipeline(transaction=False)
-        pipe.zrangebyscore(
-            self.key(symbol, "days"), "-inf" if since_ms is None else since_ms // DAY_MS,
-            "+inf" if until_ms is None else (until_ms - 1) // DAY_MS)
-        pipe.zrangebyscore(
-            self.key(symbol, "hrs"), "-inf" if since_ms is None else since_ms // HOUR_MS,
-            "+inf" if until_ms is None else (until_ms - 1) // HOUR_MS)
-        days, hours = pipe.execute()
-        return [int(d) for d in days], [int(h) for h in hours]
+        for name, unit in (("days", DAY_MS), ("hrs", HOUR_MS), ("mns", MINUTE_MS)):
+            pipe.zrangebyscore(
+                self.key(symbol, name), "-inf" if since_ms is None else since_ms // unit,
+                "+inf" if until_ms is None else (until_ms - 1) // unit)
+        days, hours, minutes = pipe.execute()
+        return [int(d) for d in days], [int(h) for h in hours], [int(m) for m in minutes]
 
     def bucket_rollups(self, symbol: str, bounds: Sequence[int]) -> list[Rollup]:
         """Exact sums of each window ``[bounds[i], bounds[i + 1])`` (``bounds`` increasing).
@@ -878,7 +944,7 @@ class Store:
         windows = list(pairwise(bounds))
         if not windows:
             return []
-        days, hours = self._indexes(symbol, windows[0][0], windows[-1][1])
+        days, hours, minutes = self._indexes(symbol, windows[0][0], windows[-1][1])
         pruned = self.pruned_day(symbol) if days else 0
         hash_keys: dict[str, int] = {}
         log_keys: dict[str, tuple[int, int]] = {}
@@ -888,7 +954,10 @@ class Store:
                            bisect_left(days, (until_ms - 1) // DAY_MS + 1)]
             in_hours = hours[bisect_left(hours, since_ms // HOUR_MS):
                              bisect_left(hours, (until_ms - 1) // HOUR_MS + 1)]
-            hashes, logs = self._plan(in_days, in_hours, since_ms, until_ms)
+            in_minutes = minutes[bisect_left(minutes, since_ms // MINUTE_MS):
+                                 bisect_left(minutes, (until_ms - 1) // MINUTE_MS + 1)]
+            hashes, logs, cuts = self._plan(in_days, in_hours, in_minutes, since_ms, until_ms)
+            logs += [(log, base) for log, _rollups, base in cuts]  # parsed once, sliced
             if pruned and logs:
                 _check_not_pruned(symbol, pruned, logs, since_ms, until_ms)
             plans.append((
@@ -1152,6 +1221,19 @@ def _band_args(
     return "\n".join(lines)
 
 
+def _extra_rollups(plan: _Plan) -> list[str]:
+    """The rollup hashes the cut logs of ``plan`` need beyond its hashes, each once."""
+    hashes, _logs, cuts = plan
+    have = set(hashes)
+    return list(dict.fromkeys(
+        rollup for cut in cuts for rollup in cut[1] if rollup not in have))
+
+
+def _meets(since_ms: int | None, until_ms: int | None, start: int, end: int) -> bool:
+    """Whether [start, end) and the window [since_ms, until_ms) overlap."""
+    return (since_ms is None or since_ms < end) and (until_ms is None or start < until_ms)
+
+
 def _covers(since_ms: int | None, until_ms: int | None, start: int, end: int) -> bool:
     """Whether [start, end) lies wholly inside the window [since_ms, until_ms)."""
     return (since_ms is None or since_ms <= start) and (until_ms is None or end <= until_ms)
@@ -1211,26 +1293,87 @@ class _Fold:
                 else:
                     found.append(value)
 
-    def add_log_lines(
-        self, base: int, lines: list[str], since_ms: int | None, until_ms: int | None
+    def add_log(
+        self, base: int, blob: bytes, since_ms: int | None, until_ms: int | None
     ) -> None:
-        """The events of a log (event lines; times are offsets from ``base`` ms) that fall
-        inside the window."""
-        lo = -1 if since_ms is None else since_ms - base
-        hi = DAY_MS if until_ms is None else until_ms - base
-        for line in lines:
-            exchange, code, price, qty, usd, offset, _id, _raw = line.split("\t")
+        """The events of a log (times are offsets from ``base`` ms) that fall inside the
+        window: each line is split as far as its time first (:func:`_sides`), only those
+        inside are parsed."""
+        lines, inside = _sides(blob, base, since_ms, until_ms)
+        self._add_parts(base, [lines[i] for i in inside])
+
+    def add_cut(
+        self, base: int, blob: bytes, rollups: list[bytes], since_ms: int | None,
+        until_ms: int | None,
+    ) -> None:
+        """The events inside the window of a log whose events are exactly those of the
+        rollup hash ``rollups[0]`` minus those of the others (hashes as read.lua returns
+        them): a minute log and its minute rollup; a slot log, its slot's rollup and its
+        minutes'.
+
+        A first pass splits each line only as far as its time, which decides its side of the
+        window's edges; only the smaller side's amounts are parsed. When that is the part
+        outside the window, the inside is the rollups' difference minus it (exact integers);
+        its first and last times per cell come from the first pass.
+        """
+        if not blob:
+            return
+        lines, inside = _sides(blob, base, since_ms, until_ms)
+        if 2 * len(inside) <= len(lines) or not rollups[0]:
+            self._add_parts(base, [lines[i] for i in inside])
+            return
+        kept = set(inside)
+        outside = [lines[i] for i in range(len(lines)) if i not in kept]
+        # per cell: events, qty e18, usd e18 of the rollups' difference NOT inside the window
+        removed: dict[bytes, list[int]] = {}
+        for other in rollups[1:]:  # the events of the other rollups are not in the log
+            parts = other.split(b"\n") if other else []
+            for cell, value in zip(parts[::2], parts[1::2], strict=True):
+                n, qi, q1, q2, ui, u1, u2, _t0, _t1 = map(int, value.split(b" "))
+                acc = removed.setdefault(cell, [0, 0, 0])
+                acc[0] += n
+                acc[1] += qi * _E18 + q1 * _E9 + q2
+                acc[2] += ui * _E18 + u1 * _E9 + u2
+        for cell, (n, q, u, _t0, _t1) in _sum_parts(outside).items():
+            acc = removed.setdefault(cell, [0, 0, 0])
+            acc[0] += n
+            acc[1] += q
+            acc[2] += u
+        firsts: dict[bytes, int] = {}
+        lasts: dict[bytes, int] = {}
+        for i in inside:
+            exchange, code, _price, _qty, _usd, offset, _rest = lines[i]
+            cell = exchange + b"|" + code
             t = int(offset)
-            if not lo <= t < hi:
+            first = firsts.get(cell)
+            if first is None:
+                firsts[cell] = lasts[cell] = t
+            elif t < first:
+                firsts[cell] = t
+            elif t > lasts[cell]:
+                lasts[cell] = t
+        parts = rollups[0].split(b"\n")
+        for cell, value in zip(parts[::2], parts[1::2], strict=True):
+            if cell not in firsts:
                 continue
-            cell = f"{exchange}|{code}".encode()
+            n, qi, q1, q2, ui, u1, u2, _t0, _t1 = map(int, value.split(b" "))
+            gone = removed.get(cell, (0, 0, 0))
             acc = self._cell(cell)
-            q = _e18(qty)
-            acc[0] += 1
+            acc[0] += n - gone[0]
+            acc[7] += qi * _E18 + q1 * _E9 + q2 - gone[1]
+            acc[8] += ui * _E18 + u1 * _E9 + u2 - gone[2]
+            self._first(cell, base + firsts[cell])
+            self._last(cell, base + lasts[cell])
+
+    def _add_parts(self, base: int, lines: list[list[bytes]]) -> None:
+        """Log lines split at their tabs (bytes), every one of them counted."""
+        for cell, (n, q, u, t0, t1) in _sum_parts(lines).items():
+            acc = self._cell(cell)
+            acc[0] += n
             acc[7] += q
-            acc[8] += _e18(usd) if usd else _default_usd_e18(_e18(price), q)
-            self._first(cell, base + t)
-            self._last(cell, base + t)
+            acc[8] += u
+            self._first(cell, base + t0)
+            self._last(cell, base + t1)
 
     def add_parsed(self, events: Iterable[tuple[int, bytes, int, int]]) -> None:
         """Events parsed by :func:`_parse_log`: ``(ts, cell, qty e18, usd e18)``."""
@@ -1288,6 +1431,51 @@ class _Fold:
             acc[index] += sum(nums[index::9])
         self._first(cell, min(nums[7::9]))
         self._last(cell, max(nums[8::9]))
+
+
+def _sides(
+    blob: bytes, base: int, since_ms: int | None, until_ms: int | None
+) -> tuple[list[list[bytes]], list[int]]:
+    """A log's lines split as far as their time (exchange, side, price, qty, usd, time
+    offset from ``base``, the rest) and the indexes of the lines inside the window."""
+    lines = [line.split(b"\t", 6) for line in blob.split(b"\n")]
+    lo = -1 if since_ms is None else since_ms - base
+    hi = DAY_MS if until_ms is None else until_ms - base
+    return lines, [i for i, line in enumerate(lines) if lo <= int(line[5]) < hi]
+
+
+def _sum_parts(lines: list[list[bytes]]) -> dict[bytes, list[int]]:
+    """Log lines split at their tabs (bytes) summed per cell: events, qty and usd in 1e-18
+    units, first and last time offset (the hot loop of a window's edges: the arithmetic of
+    _e18 and _default_usd_e18 is inlined)."""
+    found: dict[bytes, list[int]] = {}
+    e18, half = _E18, _E18 // 2
+    for exchange, code, price, qty, usd, offset, *_ in lines:
+        whole, _, frac = qty.partition(b".")
+        q = int(whole) * e18 + int(frac.ljust(18, b"0")) if frac else int(whole) * e18
+        if usd:
+            whole, _, frac = usd.partition(b".")
+            u = int(whole) * e18 + int(frac.ljust(18, b"0")) if frac else int(whole) * e18
+        else:  # price x qty, rounded half-even to 18 decimals
+            whole, _, frac = price.partition(b".")
+            p = int(whole) * e18 + int(frac.ljust(18, b"0")) if frac else int(whole) * e18
+            u, rest = divmod(p * q, e18)
+            if rest > half or (rest == half and u % 2):
+                u += 1
+        t = int(offset)
+        cell = exchange + b"|" + code
+        acc = found.get(cell)
+        if acc is None:
+            found[cell] = [1, q, u, t, t]
+        else:
+            acc[0] += 1
+            acc[1] += q
+            acc[2] += u
+            if t < acc[3]:
+                acc[3] = t
+            elif t > acc[4]:
+                acc[4] = t
+    return found
 
 
 def _amount(units: int) -> Decimal:
