@@ -24,7 +24,7 @@ from liqcli.cli.app import app
 from liqcli.errors import UsageError
 from liqcli.model import Event, default_usd
 from liqcli.report.levels import compute_levels, fine_bucket, snap_step
-from liqcli.store.store import HOUR_MS, Store
+from liqcli.store.store import HOUR_MS, SLOT_LOG_CAP, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "liqcli" / "schemas" / "levels.json").read_text())
@@ -200,7 +200,7 @@ def test_band_strings_sum_exactly_at_any_size(
 
     redis_client.flushall()
     store = Store(redis_client)
-    store.log_caps = (0, 0)  # every event outside the day log: all of them in the bands
+    store.log_caps = (0, 0, SLOT_LOG_CAP)  # every event outside the day log: in the bands
     events = [Event("okx", "BTCUSDT", side, Decimal(price), qty, usd, T0 + i * 1000 + day * DAY_MS,
                     id=f"x{i}") for i, (qty, usd, price, side, day) in enumerate(amounts)]
     for start in range(0, len(events), batch):

@@ -24,7 +24,7 @@ from liqcli.errors import UsageError
 from liqcli.model import Event
 from liqcli.report.timeparse import iso_utc
 from liqcli.report.top import compute_top
-from liqcli.store.store import DAY_MS, HOUR_MS, Store
+from liqcli.store.store import DAY_MS, HOUR_MS, SLOT_LOG_CAP, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "liqcli" / "schemas" / "top.json").read_text())
@@ -315,7 +315,7 @@ def test_a_busy_day_keeps_compact_top_k_sets(redis_client: redis.Redis) -> None:
 
     redis_client.flushall()
     store = Store(redis_client)
-    store.log_caps = (0, 0)  # no day or hour log: every event in a slot log and in the sets
+    store.log_caps = (0, 0, SLOT_LOG_CAP)  # no day or hour log: every event in the sets
     day = T0 // DAY_MS
     events = [Event("binance", "BTCUSDT", "LONG" if i % 2 else "SHORT", Decimal(100),
                     Decimal(7 + i % 900) / 8, Decimal(700 + i % 900) / 8, T0 + i * 60_000,

@@ -462,7 +462,8 @@ class Store:
         table = "\n".join(
             f"{tier} {number} {key_index(f'd{tier}:{number}')}" for tier, number in buckets
         )
-        caps = " ".join(map(str, self.log_caps))
+        day_cap, hour_cap, slot_cap = self.log_caps  # (a tuple of another length: ValueError)
+        caps = f"{day_cap} {hour_cap} {slot_cap}"
         minute_index = key_index("mns")
         # the live feed block of ingest.lua (liqcli.store.feed): its key's index and its cap,
         # ARGV[8 + 4G] and [9 + 4G]; then the top-K and price-band blocks' ARGV
