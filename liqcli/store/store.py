@@ -437,18 +437,9 @@ class Store:
             q = int(qi) * _E18 + int(q1) * _E9 + int(q2)
             u = int(ui) * _E18 + int(u1) * _E9 + int(u2)
             ts = event.ts_ms
-            c = cells.get(cell)
-            if c is None:
-                cells[cell] = [1, q, u, ts, ts]
+            if _tally(cells, cell, q, u, ts):
                 no = cell_no[cell] = len(cell_no) + 1
             else:
-                c[0] += 1
-                c[1] += q
-                c[2] += u
-                if ts < c[3]:
-                    c[3] = ts
-                elif ts > c[4]:
-                    c[4] = ts
                 no = cell_no[cell]
             details.append(f"{no} {qi} {q1} {q2} {ui} {u1} {u2} {ts}")
             usd_log = "" if event.usd == default_usd(event.price, event.qty) else usd
@@ -776,12 +767,8 @@ class Store:
         logs: list[tuple[str, int]] = []
         cuts: list[tuple[str, tuple[str, ...], int]] = []
         partial_days: set[int] = set()
-        by_slot: dict[int, list[int]] = {}
-        for minute in minutes:
-            by_slot.setdefault(minute // MINUTES_PER_SLOT, []).append(minute)
-        hours_of: dict[int, list[int]] = {}
-        for hour in hours:
-            hours_of.setdefault(hour // HOURS_PER_DAY, []).append(hour)
+        by_slot = _grouped(minutes, MINUTES_PER_SLOT)
+        hours_of = _grouped(hours, HOURS_PER_DAY)
         for day in days:
             if _covers(since_ms, until_ms, day * DAY_MS, (day + 1) * DAY_MS):
                 hashes.append(f"D:{day}")
@@ -838,12 +825,8 @@ class Store:
         (plain reads).
         """
         days, hour_list, minute_list = self._indexes(symbol, since_ms, until_ms)
-        by_day: dict[int, list[int]] = {}
-        for hour in hour_list:
-            by_day.setdefault(hour // HOURS_PER_DAY, []).append(hour)
-        by_slot: dict[int, list[int]] = {}
-        for minute in minute_list:
-            by_slot.setdefault(minute // MINUTES_PER_SLOT, []).append(minute)
+        by_day = _grouped(hour_list, HOURS_PER_DAY)
+        by_slot = _grouped(minute_list, MINUTES_PER_SLOT)
         for day in days:
             hours = by_day.get(day, [])
             logs: list[tuple[str, int]] = [(f"ld:{day}", day * DAY_MS)]
@@ -1222,6 +1205,14 @@ def _band_args(
     return "\n".join(lines)
 
 
+def _grouped(numbers: list[int], per: int) -> dict[int, list[int]]:
+    """``numbers`` (hours, minutes) by the coarser unit holding them (``number // per``)."""
+    out: dict[int, list[int]] = {}
+    for number in numbers:
+        out.setdefault(number // per, []).append(number)
+    return out
+
+
 def _extra_rollups(plan: _Plan) -> list[str]:
     """The rollup hashes the cut logs of ``plan`` need beyond its hashes, each once."""
     hashes, _logs, cuts = plan
@@ -1463,20 +1454,24 @@ def _sum_parts(lines: list[list[bytes]]) -> dict[bytes, list[int]]:
             u, rest = divmod(p * q, e18)
             if rest > half or (rest == half and u % 2):
                 u += 1
-        t = int(offset)
-        cell = exchange + b"|" + code
-        acc = found.get(cell)
-        if acc is None:
-            found[cell] = [1, q, u, t, t]
-        else:
-            acc[0] += 1
-            acc[1] += q
-            acc[2] += u
-            if t < acc[3]:
-                acc[3] = t
-            elif t > acc[4]:
-                acc[4] = t
+        _tally(found, exchange + b"|" + code, q, u, int(offset))
     return found
+
+
+def _tally(cells: dict[Any, list[int]], cell: Any, q: int, u: int, ts: int) -> bool:
+    """One event into ``cells[cell]`` = [events, qty, usd, first, last]; True if it is new."""
+    c = cells.get(cell)
+    if c is None:
+        cells[cell] = [1, q, u, ts, ts]
+        return True
+    c[0] += 1
+    c[1] += q
+    c[2] += u
+    if ts < c[3]:
+        c[3] = ts
+    elif ts > c[4]:
+        c[4] = ts
+    return False
 
 
 def _amount(units: int) -> Decimal:
