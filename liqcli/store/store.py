@@ -27,6 +27,7 @@ the hash tag ``{SYMBOL}`` so a batch script touches a single Cluster slot:
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from decimal import Decimal
@@ -81,6 +82,8 @@ _E18 = 10**18
 _EXACT_UNITS = 10**59  # 1e-18 units below this fit AMOUNT_CONTEXT (60 digits) exactly
 _SIDE_CODE: dict[str, str] = {"LONG": "L", "SHORT": "S"}
 _CODE_SIDE: dict[str, Side] = {"L": "LONG", "S": "SHORT"}
+# a log line's time offset: its sixth tab-separated field
+_OFFSETS = re.compile(rb"^(?:[^\t\n]*\t){5}([0-9]+)", re.MULTILINE)
 
 
 @record(frozen=True)
@@ -1291,8 +1294,8 @@ class _Fold:
         """The events of a log (times are offsets from ``base`` ms) that fall inside the
         window: each line is split as far as its time first (:func:`_sides`), only those
         inside are parsed."""
-        lines, inside = _sides(blob, base, since_ms, until_ms)
-        self._add_parts(base, [lines[i] for i in inside])
+        rows, _times, inside, _outside = _sides(blob, base, since_ms, until_ms)
+        self._add_parts(base, [rows[i].split(b"\t", 6) for i in inside])
 
     def add_cut(
         self, base: int, blob: bytes, rollups: list[bytes], since_ms: int | None,
@@ -1310,12 +1313,10 @@ class _Fold:
         """
         if not blob:
             return
-        lines, inside = _sides(blob, base, since_ms, until_ms)
-        if 2 * len(inside) <= len(lines) or not rollups[0]:
-            self._add_parts(base, [lines[i] for i in inside])
+        rows, times, inside, outside = _sides(blob, base, since_ms, until_ms)
+        if len(inside) <= len(outside) or not rollups[0]:
+            self._add_parts(base, [rows[i].split(b"\t", 6) for i in inside])
             return
-        kept = set(inside)
-        outside = [lines[i] for i in range(len(lines)) if i not in kept]
         # per cell: events, qty e18, usd e18 of the rollups' difference NOT inside the window
         removed: dict[bytes, list[int]] = {}
         for other in rollups[1:]:  # the events of the other rollups are not in the log
@@ -1326,34 +1327,31 @@ class _Fold:
                 acc[0] += n
                 acc[1] += qi * _E18 + q1 * _E9 + q2
                 acc[2] += ui * _E18 + u1 * _E9 + u2
-        for cell, (n, q, u, _t0, _t1) in _sum_parts(outside).items():
+        for cell, (n, q, u, _t0, _t1) in _sum_parts(
+                [rows[i].split(b"\t", 6) for i in outside]).items():
             acc = removed.setdefault(cell, [0, 0, 0])
             acc[0] += n
             acc[1] += q
             acc[2] += u
-        firsts: dict[bytes, int] = {}
-        lasts: dict[bytes, int] = {}
-        for i in inside:
-            exchange, code, _price, _qty, _usd, offset, _rest = lines[i]
-            cell = exchange + b"|" + code
-            t = int(offset)
-            first = firsts.get(cell)
-            if first is None:
-                firsts[cell] = lasts[cell] = t
-            elif t < first:
-                firsts[cell] = t
-            elif t > lasts[cell]:
-                lasts[cell] = t
+        # the inside's events per cell (the difference), then its first and last time per
+        # cell: the inside's lines in time order, read from each end only until every cell
+        # with inside events has been met
+        inner: dict[bytes, tuple[int, int, int]] = {}
         parts = rollups[0].split(b"\n")
         for cell, value in zip(parts[::2], parts[1::2], strict=True):
-            if cell not in firsts:
-                continue
             n, qi, q1, q2, ui, u1, u2, _t0, _t1 = map(int, value.split(b" "))
             gone = removed.get(cell, (0, 0, 0))
+            if n > gone[0]:
+                inner[cell] = (n - gone[0], qi * _E18 + q1 * _E9 + q2 - gone[1],
+                               ui * _E18 + u1 * _E9 + u2 - gone[2])
+        order = sorted(inside, key=times.__getitem__)
+        firsts = _cell_times(rows, times, order, inner)
+        lasts = _cell_times(rows, times, reversed(order), inner)
+        for cell, (n, q, u) in inner.items():
             acc = self._cell(cell)
-            acc[0] += n - gone[0]
-            acc[7] += qi * _E18 + q1 * _E9 + q2 - gone[1]
-            acc[8] += ui * _E18 + u1 * _E9 + u2 - gone[2]
+            acc[0] += n
+            acc[7] += q
+            acc[8] += u
             self._first(cell, base + firsts[cell])
             self._last(cell, base + lasts[cell])
 
@@ -1427,13 +1425,38 @@ class _Fold:
 
 def _sides(
     blob: bytes, base: int, since_ms: int | None, until_ms: int | None
-) -> tuple[list[list[bytes]], list[int]]:
-    """A log's lines split as far as their time (exchange, side, price, qty, usd, time
-    offset from ``base``, the rest) and the indexes of the lines inside the window."""
-    lines = [line.split(b"\t", 6) for line in blob.split(b"\n")]
+) -> tuple[list[bytes], list[int], list[int], list[int]]:
+    """A log's lines, their times (offsets from ``base``, read by one regular expression
+    over the whole log: no line is split for them) and the indexes of the lines inside and
+    outside the window."""
+    rows = blob.split(b"\n")
+    times = list(map(int, _OFFSETS.findall(blob)))
+    if len(times) != len(rows):
+        raise StoreError(f"a log of {len(rows)} lines holds {len(times)} event times")
     lo = -1 if since_ms is None else since_ms - base
     hi = DAY_MS if until_ms is None else until_ms - base
-    return lines, [i for i, line in enumerate(lines) if lo <= int(line[5]) < hi]
+    inside = [i for i, t in enumerate(times) if lo <= t < hi]
+    if len(inside) == len(rows):
+        return rows, times, inside, []
+    outside = [i for i, t in enumerate(times) if not lo <= t < hi]
+    return rows, times, inside, outside
+
+
+def _cell_times(
+    rows: list[bytes], times: list[int], order: Iterable[int], cells: dict[bytes, Any]
+) -> dict[bytes, int]:
+    """The time of the first line in ``order`` of each of ``cells`` (all of them occur):
+    lines are read only until every cell has been met."""
+    found: dict[bytes, int] = {}
+    for i in order:
+        row = rows[i]
+        tab = row.index(b"\t")
+        cell = row[:tab] + b"|" + row[tab + 1 : row.index(b"\t", tab + 1)]
+        if cell in cells and cell not in found:
+            found[cell] = times[i]
+            if len(found) == len(cells):
+                break
+    return found
 
 
 def _sum_parts(lines: list[list[bytes]]) -> dict[bytes, list[int]]:
