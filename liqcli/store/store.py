@@ -41,7 +41,7 @@ from liqcli.store.rollup import Cell, CellUnits, Rollup
 
 TYPE_CHECKING = False  # typing is not imported at run time (one-shot reports)
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
     from concurrent.futures import Future
     from typing import Any
 
@@ -1317,33 +1317,25 @@ class _Fold:
         if len(inside) <= len(outside) or not rollups[0]:
             self._add_parts(base, [rows[i].split(b"\t", 6) for i in inside])
             return
-        # per cell: events, qty e18, usd e18 of the rollups' difference NOT inside the window
+        # per cell: events, qty e18, usd e18 of the rollups' difference NOT inside the window:
+        # the other rollups' events (not in the log) and the log's lines outside it
         removed: dict[bytes, list[int]] = {}
-        for other in rollups[1:]:  # the events of the other rollups are not in the log
-            parts = other.split(b"\n") if other else []
-            for cell, value in zip(parts[::2], parts[1::2], strict=True):
-                n, qi, q1, q2, ui, u1, u2, _t0, _t1 = map(int, value.split(b" "))
+        parted = _sum_parts([rows[i].split(b"\t", 6) for i in outside])
+        others: list[Mapping[bytes, Sequence[int]]] = [*map(_blob_units, rollups[1:]), parted]
+        for sums in others:
+            for cell, (n, q, u, *_times) in sums.items():
                 acc = removed.setdefault(cell, [0, 0, 0])
                 acc[0] += n
-                acc[1] += qi * _E18 + q1 * _E9 + q2
-                acc[2] += ui * _E18 + u1 * _E9 + u2
-        for cell, (n, q, u, _t0, _t1) in _sum_parts(
-                [rows[i].split(b"\t", 6) for i in outside]).items():
-            acc = removed.setdefault(cell, [0, 0, 0])
-            acc[0] += n
-            acc[1] += q
-            acc[2] += u
+                acc[1] += q
+                acc[2] += u
         # the inside's events per cell (the difference), then its first and last time per
         # cell: the inside's lines in time order, read from each end only until every cell
         # with inside events has been met
         inner: dict[bytes, tuple[int, int, int]] = {}
-        parts = rollups[0].split(b"\n")
-        for cell, value in zip(parts[::2], parts[1::2], strict=True):
-            n, qi, q1, q2, ui, u1, u2, _t0, _t1 = map(int, value.split(b" "))
+        for cell, (n, q, u) in _blob_units(rollups[0]).items():
             gone = removed.get(cell, (0, 0, 0))
             if n > gone[0]:
-                inner[cell] = (n - gone[0], qi * _E18 + q1 * _E9 + q2 - gone[1],
-                               ui * _E18 + u1 * _E9 + u2 - gone[2])
+                inner[cell] = (n - gone[0], q - gone[1], u - gone[2])
         order = sorted(inside, key=times.__getitem__)
         firsts = _cell_times(rows, times, order, inner)
         lasts = _cell_times(rows, times, reversed(order), inner)
@@ -1421,6 +1413,17 @@ class _Fold:
             acc[index] += sum(nums[index::9])
         self._first(cell, min(nums[7::9]))
         self._last(cell, max(nums[8::9]))
+
+
+def _blob_units(blob: bytes) -> dict[bytes, tuple[int, int, int]]:
+    """A rollup hash as ``read.lua`` returns it (fields and values joined by newlines): per
+    cell, events, qty and usd in 1e-18 units."""
+    parts = blob.split(b"\n") if blob else []
+    out = {}
+    for cell, value in zip(parts[::2], parts[1::2], strict=True):
+        n, qi, q1, q2, ui, u1, u2, _t0, _t1 = map(int, value.split(b" "))
+        out[cell] = (n, qi * _E18 + q1 * _E9 + q2, ui * _E18 + u1 * _E9 + u2)
+    return out
 
 
 def _sides(
