@@ -17,8 +17,8 @@ from test_faults import T0, expected, stored, write_events
 
 from liqcli.errors import PrunedWindow
 from liqcli.ingest.pipeline import ingest_paths
-from liqcli.store.maintenance import prune_symbol, verify_symbol
-from liqcli.store.store import HOUR_MS, SLOT_MS, Store
+from liqcli.store.maintenance import _from_hash, _to_hash, prune_symbol, verify_symbol
+from liqcli.store.store import HOUR_MS, SLOT_MS, Store, _period_start
 
 SPAN = 48 * HOUR_MS
 DAY = 86_400_000
@@ -50,28 +50,29 @@ def some_key(client: Any, pattern: str) -> str:
 
 
 def bump(client: Any, key: str, index: int, delta: int, value: int | None = None) -> None:
-    """Change figure ``index`` (0 n, 1-3 qty limbs, 4-6 usd limbs, 7 first, 8 last) of the
-    first cell of a rollup hash."""
+    """Change figure ``index`` (0 n, 1 qty and 2 usd in 1e-18 units, 3 first and 4 last epoch
+    ms) of the first cell of a rollup hash (the cumulative one or a period's: schema 5)."""
+    start = None if key.endswith(":t") else _period_start(key)
     cell, raw = sorted(client.hgetall(key).items())[0]
-    figures = [int(x) for x in raw.split(b" ")]
+    cells = _from_hash({cell: raw}, start)
+    figures = cells[cell.decode()]
     figures[index] = figures[index] + delta if value is None else value
-    client.hset(key, cell, " ".join(map(str, figures)))
+    client.hset(key, mapping=_to_hash(cells, start))
 
 
 CORRUPTIONS = {
     "slot events": lambda c: bump(c, some_key(c, "liq:{BTCUSDT}:s:*"), 0, 1),
-    "minute usd": lambda c: bump(c, some_key(c, "liq:{BTCUSDT}:m:*"), 6, 1),
-    "minute last time": lambda c: bump(c, some_key(c, "liq:{ETHUSDT}:m:*"), 8, 1),
-    "minute rollup without log": lambda c: c.hset("liq:{BTCUSDT}:m:7", "okx|L",
-                                                  "1 0 0 0 0 0 0 1 1"),
+    "minute usd": lambda c: bump(c, some_key(c, "liq:{BTCUSDT}:m:*"), 2, 1),
+    "minute last time": lambda c: bump(c, some_key(c, "liq:{ETHUSDT}:m:*"), 4, 1),
+    "minute rollup without log": lambda c: c.hset("liq:{BTCUSDT}:m:7", "okx|L", "1 0 0 1 1"),
     "minute index": lambda c: c.zrem("liq:{BTCUSDT}:mns", c.zrange("liq:{BTCUSDT}:mns", 0, 0)[0]),
-    "hour quantity": lambda c: bump(c, some_key(c, "liq:{BTCUSDT}:h:*"), 3, 7),
+    "hour quantity": lambda c: bump(c, some_key(c, "liq:{BTCUSDT}:h:*"), 1, 7),
     "day rollup deleted": lambda c: c.delete(some_key(c, "liq:{ETHUSDT}:D:*")),
-    "all-time usd": lambda c: bump(c, "liq:{ETHUSDT}:t", 4, -1),
-    "first time": lambda c: bump(c, "liq:{BTCUSDT}:t", 7, 0, value=T0 - 1),
-    "stray cell": lambda c: c.hset(some_key(c, "liq:{BTCUSDT}:h:*"), "kraken|L",
-                                   f"2 0 0 0 0 0 0 {T0} {T0}"),
-    "slot rollup without log": lambda c: c.hset("liq:{BTCUSDT}:s:9", "okx|L", "1 0 0 0 0 0 0 1 1"),
+    "all-time usd": lambda c: bump(c, "liq:{ETHUSDT}:t", 2, -10**18),
+    "first time": lambda c: bump(c, "liq:{BTCUSDT}:t", 3, 0, value=T0 - 1),
+    "day first time": lambda c: bump(c, some_key(c, "liq:{BTCUSDT}:D:*"), 3, -1),
+    "stray cell": lambda c: c.hset(some_key(c, "liq:{BTCUSDT}:h:*"), "kraken|L", "2 0.5 7 0 0"),
+    "slot rollup without log": lambda c: c.hset("liq:{BTCUSDT}:s:9", "okx|L", "1 0 0 1 1"),
     "hour index": lambda c: c.zrem("liq:{BTCUSDT}:hrs", c.zrange("liq:{BTCUSDT}:hrs", 0, 0)[0]),
     "day index": lambda c: c.zrem("liq:{ETHUSDT}:days", c.zrange("liq:{ETHUSDT}:days", -1, -1)[0]),
 }

@@ -455,6 +455,32 @@ def test_limb_limit_is_per_cell_and_documented(redis_client):
     assert redis_client.keys("liq:{*") == []
 
 
+def test_period_cells_hold_decimal_text_and_times_after_the_period_start(redis_client):
+    """Schema 5: a day, hour, slot or minute rollup's cell is ``n qty usd t0 t1`` (the sums as
+    plain decimal text, shortest form; the times ms after the period's start), the cumulative
+    one keeps ``n qi q1 q2 ui u1 u2 t0 t1`` (limbs, epoch ms); later batches add to both."""
+    store = Store(redis_client)
+    store.log_caps = (0, 0, 0)  # past the day, hour and slot logs: a minute log, all rollups
+    at = T0 + 5 * HOUR_MS + 61_007  # 1,007 ms into the hour's first slot's second minute
+    store.ingest_batch([ev(qty="0.25", ts=at, id="a"), ev(price="100.1", qty="1.5", ts=at + 493)])
+    tag = "liq:{BTCUSDT}:"
+    periods = {f"D:{at // DAY_MS}": 5 * HOUR_MS + 61_007, f"h:{at // HOUR_MS}": 61_007,
+               f"s:{at // SLOT_MS}": 61_007, f"m:{at // MINUTE_MS}": 1_007}
+    for suffix, t0 in periods.items():
+        assert redis_client.hgetall(tag + suffix) == {
+            b"binance|L": f"2 1.75 175.15 {t0} {t0 + 493}".encode()}, suffix
+    assert redis_client.hget(tag + "t", "binance|L") == (
+        f"2 1 750000000 0 175 150000000 0 {at} {at + 493}".encode())
+    store.ingest_batch([ev(qty="0.000000000000000001", ts=at - 7, id="c"),
+                        ev(qty="2.25", ts=at + 1, id="d")])
+    for suffix, t0 in periods.items():
+        assert redis_client.hget(tag + suffix, "binance|L") == (
+            f"4 4.000000000000000001 400.1500000000000001 {t0 - 7} {t0 + 493}".encode()), suffix
+    cell = store.rollup("BTCUSDT", at - 7, at + 494).cells[("binance", "LONG")]
+    assert (cell.events, cell.qty, cell.usd, cell.first_ms, cell.last_ms) == (
+        4, Decimal("4.000000000000000001"), Decimal("400.1500000000000001"), at - 7, at + 493)
+
+
 def test_replays_are_found_in_every_dedupe_tier_whatever_the_caps(redis_client):
     store = Store(redis_client)
     events = [ev(ts=T0 + i * 60_000, id=None if i % 3 else f"i{i}", qty=f"0.{i + 1:04d}")
@@ -517,11 +543,11 @@ def test_many_symbols_read_together_equal_each_alone_and_the_recomputation(redis
             assert repr(rollup) == repr(store.rollup(name, since, until))  # digits and exponents
 
 
-@pytest.mark.parametrize("old", ["1", "2", "3"])
+@pytest.mark.parametrize("old", ["1", "2", "3", "4"])
 def test_an_older_schema_store_is_refused_with_what_to_do(redis_client, old):
     redis_client.flushall()
     redis_client.set("liq:schema", old)
-    refused = rf"schema version '{old}'.*reads version '4'.*another --prefix"
+    refused = rf"schema version '{old}'.*reads version '5'.*another --prefix"
     with pytest.raises(StoreError, match=refused):
         Store(redis_client).ingest([ev()])
     assert redis_client.keys("liq:{*") == []

@@ -1,4 +1,4 @@
--- liqcli ingest script (schema 4): stores a batch of events of ONE symbol atomically and
+-- liqcli ingest script (schema 5): stores a batch of events of ONE symbol atomically and
 -- idempotently. All keys share the symbol's hash tag, so the script is Redis Cluster safe.
 --
 -- KEYS[1] = cumulative rollup hash  <prefix>:{SYM}:t
@@ -35,8 +35,9 @@
 -- Phases: 1 dedupe (reads), 2 placement + accumulation, 3 bounds (reads the stored cells; a
 -- sum beyond the limit refuses the whole batch with an error, before any write), 4 all writes.
 -- Nothing can fail after the first write, so a batch is applied completely or not at all.
--- Rollup cells are one hash field per exchange x side: "n qi q1 q2 ui u1 u2 t0 t1" (limbs
--- carried: q1, q2 < 1e9; qi, ui < 2^53). Returns one character per event: '1' new, '0' duplicate.
+-- Rollup cells are one hash field per exchange x side, added as limbs (q1, q2 < 1e9; qi, ui <
+-- 2^53) and stored as "n qi q1 q2 ui u1 u2 t0 t1" (cumulative) or "n qty usd t0 t1" (a period's:
+-- decimal text, times after its start; phase 3). Returns one character per event: '1' new, '0' duplicate.
 
 local n = tonumber(ARGV[1])
 local ids = ARGV[2]
@@ -255,12 +256,33 @@ for g = 0, G - 1 do
 end
 
 -- ------------------------------------------------ phase 3: bounds, against the stored cells
+-- Schema 5: a period rollup's (D:, h:, s:, m:) cell is "n qty usd t0 t1", the sums as plain
+-- decimal text (shortest form) and the times as ms after the period's start (from the key's
+-- name); the cumulative rollup keeps "n qi q1 q2 ui u1 u2 t0 t1" (epoch ms).
+local PERIOD = {D = 86400000, h = 3600000, s = 600000, m = 60000}
+local CELL5 = '^(%d+) (%d+)%.?(%d*) (%d+)%.?(%d*) (%d+) (%d+)$'
+local function limbs(whole, frac)  -- ('12', '015') -> 12, 15000000, 0
+  frac = frac .. string.rep('0', 18 - #frac)
+  return tonumber(whole), tonumber(string.sub(frac, 1, 9)), tonumber(string.sub(frac, 10))
+end
+local function dec(whole, hi, lo)  -- limbs -> '12.015'
+  local frac = string.gsub(string.format('%09.0f%09.0f', hi, lo), '0+$', '')
+  if frac == '' then return fmt(whole) end
+  return fmt(whole) .. '.' .. frac
+end
 local cellwrites = {}  -- key index -> {field, value, field, value, ...}
 for k, bycell in pairs(acc) do
   local out = {}
+  local kind, num = string.match(KEYS[k], ':(%a):(%d+)$')
+  local base = kind and tonumber(num) * PERIOD[kind]
   for cell, a in pairs(bycell) do
     local cur = redis.call('HGET', KEYS[k], cell)
-    if cur then
+    if cur and base then
+      local c, qi, qf, ui, uf, t0, t1 = string.match(cur, CELL5)
+      local qw, q1, q2 = limbs(qi, qf)
+      local uw, u1, u2 = limbs(ui, uf)
+      add(a, tonumber(c), qw, q1, q2, uw, u1, u2, base + tonumber(t0), base + tonumber(t1))
+    elseif cur then
       local c, qi, q1, q2, ui, u1, u2, t0, t1 = string.match(cur, CELL)
       add(a, tonumber(c), tonumber(qi), tonumber(q1), tonumber(q2), tonumber(ui), tonumber(u1),
           tonumber(u2), tonumber(t0), tonumber(t1))
@@ -270,8 +292,13 @@ for k, bycell in pairs(acc) do
         ': a sum would exceed 2^53-1 whole units; the batch was refused, nothing was written')
     end
     out[#out + 1] = cell
-    out[#out + 1] = fmt(a[1]) .. ' ' .. fmt(a[2]) .. ' ' .. fmt(a[3]) .. ' ' .. fmt(a[4]) .. ' '
-      .. fmt(a[5]) .. ' ' .. fmt(a[6]) .. ' ' .. fmt(a[7]) .. ' ' .. fmt(a[8]) .. ' ' .. fmt(a[9])
+    if base then
+      out[#out + 1] = fmt(a[1]) .. ' ' .. dec(a[2], a[3], a[4]) .. ' ' .. dec(a[5], a[6], a[7])
+        .. ' ' .. fmt(a[8] - base) .. ' ' .. fmt(a[9] - base)
+    else
+      out[#out + 1] = fmt(a[1]) .. ' ' .. fmt(a[2]) .. ' ' .. fmt(a[3]) .. ' ' .. fmt(a[4]) .. ' '
+        .. fmt(a[5]) .. ' ' .. fmt(a[6]) .. ' ' .. fmt(a[7]) .. ' ' .. fmt(a[8]) .. ' ' .. fmt(a[9])
+    end
   end
   cellwrites[k] = out
 end

@@ -1,7 +1,7 @@
 """Store maintenance: check every rollup against the log (``verify``), rebuild the rollups from
 the log (``--repair``), and drop old logs while every rollup stays (``prune``).
 
-Everything here that knows the Redis layout (schema 4, docs/redis-layout.md) is in this one
+Everything here that knows the Redis layout (schema 5, docs/redis-layout.md) is in this one
 module, next to :mod:`liqcli.store.store`:
 
 - **verify** walks a symbol day by day (the days of ``:days`` and of every key a SCAN of the
@@ -49,6 +49,8 @@ from liqcli.store.store import (
     _default_usd_e18,
     _e18,
     _limbs,
+    _period_cell,
+    _period_start,
     _script_source,
     amount_parts,
     fingerprint,
@@ -116,10 +118,14 @@ def _add(into: Cells, cells: Cells) -> None:
             acc[4] = max(acc[4], t1)
 
 
-def _from_hash(raw: dict[bytes, bytes]) -> Cells:
-    """A stored rollup hash: ``exchange|L`` → ``"n qi q1 q2 ui u1 u2 t0 t1"``."""
+def _from_hash(raw: dict[bytes, bytes], start: int | None) -> Cells:
+    """A stored rollup hash: ``exchange|L`` → ``"n qi q1 q2 ui u1 u2 t0 t1"`` (the cumulative
+    one, ``start`` None) or a period's ``"n qty usd t0 t1"`` (times after ``start``)."""
     cells: Cells = {}
     for name, value in raw.items():
+        if start is not None:
+            cells[name.decode()] = list(_period_cell(value, start))
+            continue
         n, qi, q1, q2, ui, u1, u2, t0, t1 = map(int, value.split(b" "))
         cells[name.decode()] = [n, qi * _E18 + q1 * _E9 + q2, ui * _E18 + u1 * _E9 + u2, t0, t1]
     return cells
@@ -140,10 +146,22 @@ def _from_log(base: int, blob: bytes | None) -> tuple[Cells, int]:
     return cells, len(lines)
 
 
-def _to_hash(cells: Cells) -> dict[str, str]:
-    """Rollup hash fields holding ``cells`` (limbs carried, as the ingest script keeps them)."""
-    return {cell: f"{n} {_limbs(q)} {_limbs(u)} {t0} {t1}"
+def _to_hash(cells: Cells, start: int | None) -> dict[str, str]:
+    """Rollup hash fields holding ``cells``, as the ingest script writes them: the cumulative
+    one's (``start`` None) limbs carried, a period's sums as decimal text and times after
+    ``start``."""
+    if start is None:
+        return {cell: f"{n} {_limbs(q)} {_limbs(u)} {t0} {t1}"
+                for cell, (n, q, u, t0, t1) in cells.items()}
+    return {cell: f"{n} {_plain(q)} {_plain(u)} {t0 - start} {t1 - start}"
             for cell, (n, q, u, t0, t1) in cells.items()}
+
+
+def _plain(units: int) -> str:
+    """An amount in 1e-18 units as plain decimal text in its shortest form (``12.015``)."""
+    whole, rest = divmod(units, _E18)
+    frac = f"{rest:018d}".rstrip("0")
+    return f"{whole}.{frac}" if frac else str(whole)
 
 
 def _show(figure: int, value: int | None) -> str:
@@ -220,7 +238,8 @@ def verify_symbol(store: Store, symbol: str, repair: bool = False) -> VerifyResu
             for key, cells in fixes.items():
                 pipe.delete(key)
                 if cells:
-                    pipe.hset(key, mapping=_to_hash(cells))
+                    pipe.hset(key, mapping=_to_hash(
+                        cells, None if key == total_key else _period_start(key)))
             for key, members in indexes.items():
                 pipe.delete(key)
                 if members:
@@ -277,7 +296,7 @@ def _verify(
         base = day * DAY_MS
         day_key = store.key(symbol, f"D:{day}")
         if day < marker:  # pruned: the day rollup is what is left; its hours keep theirs
-            stored_day = _from_hash(client.hgetall(day_key))
+            stored_day = _from_hash(client.hgetall(day_key), base)
             result.pruned_days += 1
             _add(total, stored_day)
             if stored_day:
@@ -311,7 +330,8 @@ def _verify(
             pipe.hgetall(store.key(symbol, rollup))
         replies = pipe.execute()
         logged = {log: _from_log(base, replies[2 * i]) for i, (log, _) in enumerate(plan)}
-        stored = {rollup: _from_hash(replies[2 * i + 1]) for i, (_, rollup) in enumerate(plan)}
+        stored = {rollup: _from_hash(replies[2 * i + 1], _period_start(rollup))
+                  for i, (_, rollup) in enumerate(plan)}
         day_truth: Cells = {}
         for cells, events in logged.values():
             result.events += events
@@ -339,7 +359,8 @@ def _verify(
         _add(total, day_truth)
         if day_truth:
             days_with_events.add(day)
-    check(store.key(symbol, "t"), _from_hash(client.hgetall(store.key(symbol, "t"))), total)
+    check(store.key(symbol, "t"), _from_hash(client.hgetall(store.key(symbol, "t")), None),
+          total)
     indexes: dict[str, set[int]] = {}
     for name, have, want in (("days", day_index, days_with_events),
                              ("hrs", hour_index, hours_with_rollups),

@@ -1,6 +1,6 @@
 """The liquidation store in Redis: exact, idempotent, atomic ingest and rollup reads.
 
-Layout (schema 4; docs/redis-layout.md has the whole picture). Every key of one symbol carries
+Layout (schema 5; docs/redis-layout.md has the whole picture). Every key of one symbol carries
 the hash tag ``{SYMBOL}`` so a batch script touches a single Cluster slot:
 
 - ``<p>:schema``            string, the layout version (checked on open)
@@ -9,7 +9,8 @@ the hash tag ``{SYMBOL}`` so a batch script touches a single Cluster slot:
 - ``<p>:{S}:days``          sorted set of days (epoch ms // 86 400 000) that hold events
 - ``<p>:{S}:hrs``           sorted set of hours that have an hour rollup
 - ``<p>:{S}:mns``           sorted set of minutes that have a minute rollup (busy slots)
-- ``<p>:{S}:D:<day>``       hash, the UTC day's rollup (every event of the day)
+- ``<p>:{S}:D:<day>``       hash, the UTC day's rollup (every event of the day); a period
+  rollup's cell is ``n qty usd t0 t1`` (decimal text, ms after the period's start)
 - ``<p>:{S}:h:<hour>``      hash, rollup of the hour's events kept in hour or slot logs
 - ``<p>:{S}:s:<slot>``      hash, rollup of the 10-minute slot's events kept in its slot log
   or its minute logs
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
     # rollups (log suffix, rollup suffix, day start)
     _Plan = tuple[list[str], list[tuple[str, int]], list[tuple[str, tuple[str, ...], int]]]
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 HOUR_MS = 3_600_000
 SLOT_MS = 600_000  # 10-minute slots: window edges read one slot log (capped) at most
 SLOTS_PER_HOUR = HOUR_MS // SLOT_MS
@@ -558,8 +559,8 @@ class Store:
         names: dict[bytes, tuple[str, Side]] = {}
         for (i, (hashes, logs, cuts)), extra, blobs in zip(reads, extras, blobs_of, strict=True):
             fold = _Fold()
-            for blob in blobs[: len(hashes)]:
-                fold.add_hash_blob(blob)
+            for suffix, blob in zip(hashes, blobs[: len(hashes)], strict=True):
+                fold.add_hash_blob(blob, _period_start(suffix))
             at = len(hashes) + len(extra)
             hash_blob = dict(zip(hashes + extra, blobs[:at], strict=True))
             rollups_of = [[hash_blob[rollup] for rollup in cut[1]] for cut in cuts]
@@ -953,6 +954,7 @@ class Store:
                  for name, base in logs],
             ))
         hash_blobs, log_blobs = self._read_blobs(symbol, list(hash_keys), list(log_keys))
+        hash_starts = [_period_start(name) for name in hash_keys]
         # each log parsed once, ordered by time; a window takes its slice (bisect)
         parsed = [_parse_log(base, blob)
                   for (_, base), blob in zip(log_keys.values(), log_blobs, strict=True)]
@@ -961,7 +963,7 @@ class Store:
         for (since_ms, until_ms), (hash_indexes, log_indexes) in zip(windows, plans, strict=True):
             fold = _Fold()
             for index in hash_indexes:
-                fold.add_hash_blob(hash_blobs[index])
+                fold.add_hash_blob(hash_blobs[index], hash_starts[index])
             for index, _ in log_indexes:
                 stamps = times[index]
                 fold.add_parsed(parsed[index][
@@ -1245,9 +1247,9 @@ class _Fold:
         self.sums: dict[bytes, list[int]] = {}  # n, qi, q1, q2, ui, u1, u2, qty e18, usd e18
         self.firsts: dict[bytes, int] = {}
         self.lasts: dict[bytes, int] = {}
-        # rollup hash values by cell, added up column by column in into() (a window of days
-        # reads a cell from each day: one pass of builtins per column, not per value)
-        self.values: dict[bytes, list[bytes]] = {}
+        # rollup hash values by cell with their period's start ms, added up in into_units (a
+        # cell that one hash holds needs no accumulator)
+        self.values: dict[bytes, list[tuple[bytes, int]]] = {}
 
     def _cell(self, cell: bytes) -> list[int]:
         acc = self.sums.get(cell)
@@ -1263,30 +1265,18 @@ class _Fold:
         if cell not in self.lasts or ts > self.lasts[cell]:
             self.lasts[cell] = ts
 
-    def _add_cell(self, cell: bytes, value: bytes) -> None:
-        n, qi, q1, q2, ui, u1, u2, t0, t1 = map(int, value.split(b" "))
-        acc = self._cell(cell)
-        acc[0] += n
-        acc[1] += qi
-        acc[2] += q1
-        acc[3] += q2
-        acc[4] += ui
-        acc[5] += u1
-        acc[6] += u2
-        self._first(cell, t0)
-        self._last(cell, t1)
-
-    def add_hash_blob(self, blob: bytes) -> None:
-        """A rollup hash as ``read.lua`` returns it: fields and values joined by newlines."""
+    def add_hash_blob(self, blob: bytes, start: int) -> None:
+        """A period rollup hash as ``read.lua`` returns it (fields and values joined by
+        newlines); ``start``: its period's first ms (:func:`_period_start`)."""
         if blob:
             parts = blob.split(b"\n")
             values = self.values
             for cell, value in zip(parts[::2], parts[1::2], strict=True):
                 found = values.get(cell)
                 if found is None:
-                    values[cell] = [value]
+                    values[cell] = [(value, start)]
                 else:
-                    found.append(value)
+                    found.append((value, start))
 
     def add_log(
         self, base: int, blob: bytes, since_ms: int | None, until_ms: int | None
@@ -1381,20 +1371,18 @@ class _Fold:
             first: int | None
             last: int | None
             if values is not None and len(values) == 1 and cell not in sums:
-                # one rollup hash holds the cell (a day, or all time): nothing to add up
-                n, qi, q1, q2, ui, u1, u2, t0, t1 = map(int, values[0].split(b" "))
-                qe = ue = 0
-                first, last = t0, t1
+                # one rollup hash holds the cell (a day): nothing to add up
+                n, q, u, first, last = _period_cell(*values[0])
             else:
                 if values is not None:
                     self._add_values(cell, values)
                 n, qi, q1, q2, ui, u1, u2, qe, ue = sums[cell]
                 first, last = self.firsts.get(cell), self.lasts.get(cell)
+                q, u = qi * _E18 + q1 * _E9 + q2 + qe, ui * _E18 + u1 * _E9 + u2 + ue
             key = names.get(cell)
             if key is None:
                 exchange, _, code = cell.decode().partition("|")
                 key = names[cell] = (exchange, _CODE_SIDE[code])
-            q, u = qi * _E18 + q1 * _E9 + q2 + qe, ui * _E18 + u1 * _E9 + u2 + ue
             found = cells.get(key)
             if found is not None:  # (two names of one cell: added, as Cell.add would)
                 n, q, u = n + found[0], q + found[1], u + found[2]
@@ -1404,25 +1392,61 @@ class _Fold:
                     found[4] is not None and found[4] > last) else last
             cells[key] = (n, q, u, first, last)
 
-    def _add_values(self, cell: bytes, values: list[bytes]) -> None:
-        """Several rollup hashes' values of ``cell``, added up column by column (every
-        number parsed in one pass, each column a strided slice)."""
-        nums = list(map(int, b" ".join(values).split(b" ")))
+    def _add_values(self, cell: bytes, values: list[tuple[bytes, int]]) -> None:
+        """Several period rollup hashes' values of ``cell`` (with their periods' starts),
+        added up."""
         acc = self._cell(cell)
-        for index in range(7):  # n, qi, q1, q2, ui, u1, u2
-            acc[index] += sum(nums[index::9])
-        self._first(cell, min(nums[7::9]))
-        self._last(cell, max(nums[8::9]))
+        events = qty = usd = 0
+        firsts, lasts = [], []
+        for value, start in values:
+            n, q, u, t0, t1 = value.split(b" ")
+            events += int(n)
+            whole, _, frac = q.partition(b".")
+            qty += int(whole) * _E18 + int(frac.ljust(18, b"0")) if frac else int(whole) * _E18
+            whole, _, frac = u.partition(b".")
+            usd += int(whole) * _E18 + int(frac.ljust(18, b"0")) if frac else int(whole) * _E18
+            firsts.append(start + int(t0))
+            lasts.append(start + int(t1))
+        acc[0] += events
+        acc[7] += qty
+        acc[8] += usd
+        self._first(cell, min(firsts))
+        self._last(cell, max(lasts))
+
+
+# a period rollup's length (ms) by the letter of its key: day, hour, 10-minute slot, minute
+_PERIOD_MS = {"D": DAY_MS, "h": HOUR_MS, "s": SLOT_MS, "m": MINUTE_MS}
+
+
+def _period_start(suffix: str) -> int:
+    """The first ms of a period rollup's period, from its key (suffix): ``D:20000`` -> the
+    day's start. Its cells' times are ms after it (schema 5)."""
+    kind, _, number = suffix.rpartition(":")
+    return int(number) * _PERIOD_MS[kind[-1:]]
+
+
+def _period_cell(value: bytes, start: int) -> tuple[int, int, int, int, int]:
+    """A period rollup's cell (schema 5: ``n qty usd t0 t1``, the sums as plain decimal text,
+    the times ms after ``start``): events, qty and usd in 1e-18 units, first and last epoch
+    ms."""
+    n, q, u, t0, t1 = value.split(b" ")
+    return int(n), _units(q), _units(u), start + int(t0), start + int(t1)
+
+
+def _units(text: bytes) -> int:
+    """A stored sum's plain decimal text (≤ 18 decimals) in 1e-18 units."""
+    whole, _, frac = text.partition(b".")
+    return int(whole) * _E18 + int(frac.ljust(18, b"0")) if frac else int(whole) * _E18
 
 
 def _blob_units(blob: bytes) -> dict[bytes, tuple[int, int, int]]:
-    """A rollup hash as ``read.lua`` returns it (fields and values joined by newlines): per
-    cell, events, qty and usd in 1e-18 units."""
+    """A period rollup hash as ``read.lua`` returns it (fields and values joined by
+    newlines): per cell, events, qty and usd in 1e-18 units."""
     parts = blob.split(b"\n") if blob else []
     out = {}
     for cell, value in zip(parts[::2], parts[1::2], strict=True):
-        n, qi, q1, q2, ui, u1, u2, _t0, _t1 = map(int, value.split(b" "))
-        out[cell] = (n, qi * _E18 + q1 * _E9 + q2, ui * _E18 + u1 * _E9 + u2)
+        n, q, u, _t0, _t1 = value.split(b" ")
+        out[cell] = (int(n), _units(q), _units(u))
     return out
 
 
