@@ -64,7 +64,10 @@ records = st.fixed_dictionaries(
             st.integers(min_value=MIN_TS_MS - 2, max_value=MIN_TS_MS + 2),
             st.integers(min_value=NOW + FUTURE_SLACK_MS - 2, max_value=NOW + FUTURE_SLACK_MS + 2),
             st.integers(min_value=MIN_TS_MS, max_value=NOW),
+            st.integers(min_value=0, max_value=10**21).map(str),
             st.sampled_from(["1749000000000", "1749000000.5", "2025-06-01T00:00:00Z", None,
+                             "+1749000000000", "01749000000000", "\u0661749000000000",
+                             "1" * 20, "1" * 21, "0" * 20 + "1",
                              True, Decimal("1749000000.25"), 1_749_000_000, 1.5e9]),
         ),
         "id": st.sampled_from([ABSENT, None, "", "ok1", "x" * 128, "x" * 129, "a\u2028",
@@ -92,6 +95,7 @@ def test_fast_normalize_is_normalize_full(record: dict[str, object]) -> None:
 @pytest.mark.parametrize("changes", [
     {}, {"qty": "0.020"}, {"price": Decimal("89886.7"), "qty": Decimal("0.5")}, {"side": "long"},
     {"usd": "1078.64"}, {"id": ""}, {"raw_symbol": "BTC-USDT-SWAP"}, {"exchange": "OKX"},
+    {"ts": "1749000000000"},
 ])
 def test_common_shapes_take_the_fast_path(changes: dict[str, object]) -> None:
     """The fast path is really used (a broken one could fall back every time unnoticed)."""

@@ -441,7 +441,12 @@ def _fast_normalize(record: dict[str, object], now_ms: int | None) -> Event | No
         if fast_usd is None:
             return None
         usd = fast_usd
-    if type(ts) is not int or ts < MIN_TS_MS:
+    if type(ts) is not int:
+        # a string of digits (CSV cells) is epoch ms as parse_ts reads it (_INT_RE)
+        if type(ts) is not str or not (ts.isascii() and ts.isdigit()) or len(ts) > 20:
+            return None
+        ts = int(ts)
+    if ts < MIN_TS_MS:
         return None
     if ts > (_TIME_NS() // 1_000_000 if now_ms is None else now_ms) + FUTURE_SLACK_MS:
         return None
