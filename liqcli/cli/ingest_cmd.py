@@ -84,8 +84,7 @@ def ingest(
             "--workers", min=1, max=64, metavar="N",
             # "\\[": a literal bracket for rich's markup (it ate "[default: ...]" as a tag)
             help="Processes that read and validate a large (16 MiB+) plain JSONL file in "
-            "parallel; 1 = none. \\[default: one per CPU, less one when the store's server "
-            "is local]",
+            "parallel; 1 = none. \\[default: one per CPU, less one for a local server]",
         ),
     ] = None,
     contract_size: ContractSize = None,

@@ -236,16 +236,18 @@ _JSON_TYPES = {list: "an array", str: "a string", int: "a number", Decimal: "a n
 
 def _jsonl_parser() -> LineParser:
     def parse(text: str) -> tuple[Mapping[str, object]]:
-        value = parse_json(text)
-        if type(value) is not dict:
-            raise InvalidEvent(_not_an_object(value))
-        return (value,)
+        return (_json_object(text),)
 
     return parse
 
 
-def _not_an_object(value: object) -> str:
-    return f"JSON value is {_JSON_TYPES.get(type(value), 'not an object')}, expected an object"
+def _json_object(text: str) -> dict[str, object]:
+    """One line of JSON Lines: a JSON object, else InvalidEvent."""
+    value = parse_json(text)
+    if type(value) is not dict:
+        raise InvalidEvent(
+            f"JSON value is {_JSON_TYPES.get(type(value), 'not an object')}, expected an object")
+    return value
 
 
 def _csv_parser() -> LineParser:
@@ -589,22 +591,9 @@ def _decisive(text: str, first: bool) -> bool:
 
 def _parse_lines(source: str, fmt: InputFormat, lines: Iterable[_Line]) -> Iterator[Record]:
     """Records of checked lines, parsed by ``fmt`` (one line may give several, or none)."""
-    if fmt.factory is _jsonl_parser:  # the built-in JSON Lines, without a parser per line
-        for number, text, error in lines:
-            if text is None:
-                yield Record(source, number, None, error)
-                continue
-            try:
-                value = parse_json(text)
-            except InvalidEvent as exc:
-                yield Record(source, number, None, exc.reason)
-                continue
-            if type(value) is dict:
-                yield Record(source, number, value, None)
-            else:
-                yield Record(source, number, None, _not_an_object(value))
-        return
-    parse = fmt.factory()
+    # the built-in JSON Lines: one object per line, without a parser and a tuple per line
+    single = fmt.factory is _jsonl_parser
+    parse: Callable[[str], Any] = _json_object if single else fmt.factory()
     for number, text, error in lines:
         if text is None:
             yield Record(source, number, None, error)
@@ -613,6 +602,9 @@ def _parse_lines(source: str, fmt: InputFormat, lines: Iterable[_Line]) -> Itera
             items = parse(text)
         except InvalidEvent as exc:
             yield Record(source, number, None, exc.reason)
+            continue
+        if single:
+            yield Record(source, number, items, None)
             continue
         if items is None:
             continue
