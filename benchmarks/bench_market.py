@@ -4,10 +4,10 @@ For each size (``workload.generate``: 300 symbols, 60 % BTC/ETH/SOL, 5 exchanges
 cascades, every event with an id; 300,000 events is the "sparse month"), in one run and on one
 private redis-server:
 
-* ingest: ``liqcli.ingest.ingest_paths`` end to end (read JSONL, validate, store; one worker
-  process per CPU, as ``liqcli ingest`` does) into a flushed server, events/s; baseline = plain
-  pipelined ``XADD`` of the same events (``json.loads`` + one stream per symbol, pipelines of
-  1000), measured just before;
+* ingest: ``liqcli.ingest.ingest_paths`` end to end (read JSONL, validate, store; the worker
+  processes ``liqcli ingest`` starts by default: one per CPU less one for this local server)
+  into a flushed server, events/s; baseline = plain pipelined ``XADD`` of the same events
+  (``json.loads`` + one stream per symbol, pipelines of 1000), measured just before;
 * memory: ``used_memory`` after − before the ingest (live, no reload), per stored event;
 * queries, in-process, p50 of N calls after warm-up: ``compute_stats`` over all symbols (what
   ``summary --all-symbols`` and ``symbols`` compute) all time, last 24 h, last 7 d; one symbol
@@ -74,6 +74,7 @@ def _case(n: int) -> str:
 
 
 def _one_size(n: int, calls: int, use_duckdb: bool) -> list[dict[str, Any]]:
+    from liqcli.ingest.parallel import default_workers
     from liqcli.ingest.pipeline import ingest_paths
     from liqcli.store.connection import open_store
 
@@ -99,8 +100,8 @@ def _one_size(n: int, calls: int, use_duckdb: bool) -> list[dict[str, Any]]:
         before = int(client.info("memory")["used_memory"])
         store = open_store(server.url)
         started = time.perf_counter()
-        summary = ingest_paths(store, [str(data)], fmt="jsonl", workers=os.cpu_count() or 1,
-                               batch_size=5000)
+        summary = ingest_paths(store, [str(data)], fmt="jsonl",
+                               workers=default_workers(store), batch_size=5000)
         rate = n / (time.perf_counter() - started)
         with_feed = (int(client.info("memory")["used_memory"]) - before) / max(1, summary.new)
         # the live feed keeps each symbol's entries 10 minutes (FEED_KEEP_MS), then they and

@@ -77,4 +77,4 @@ def test_every_command_help_ends_with_examples_and_shows_no_raw_metavar() -> Non
         assert f"liqcli {' '.join(command)}" in examples, command
         assert "<int" not in text and "<str>" not in text and "<float" not in text, command
     ingest = CliRunner().invoke(app, ["ingest", "--help"], env={"COLUMNS": "200"}).stdout
-    assert "[default: one per CPU]" in ingest
+    assert "[default: one per CPU, less one for a local server]" in ingest

@@ -102,3 +102,19 @@ def test_parallel_progress_moves_forward(redis_client, tmp_path: Path,
         assert seen[-1] == size
         if workers == 2:  # range by range (the serial path reads this file in one chunk)
             assert len({p for p in seen if 0 < p < size}) > 10
+
+
+def test_default_workers_leave_a_core_to_a_local_server(
+        redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import redis
+
+    from liqcli.store.connection import open_store
+
+    for cpus, local, remote in ((1, 1, 1), (2, 1, 2), (8, 7, 8)):
+        monkeypatch.setattr(parallel_ingest.os, "cpu_count", lambda cpus=cpus: cpus)
+        assert parallel_ingest.default_workers(open_store(redis_url)) == local
+        for url in ("unix:///tmp/redis.sock", "redis://localhost:6379", "redis://[::1]:6379"):
+            assert parallel_ingest.default_workers(Store(redis.Redis.from_url(url))) == local
+        # a remote server (the client is never connected here): every core is the client's
+        far = Store(redis.Redis.from_url("redis://203.0.113.7:6379"))
+        assert parallel_ingest.default_workers(far) == remote

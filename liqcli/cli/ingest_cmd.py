@@ -9,7 +9,6 @@ events are stored (nothing with ``--strict``), and the exit status is 4.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any
@@ -85,7 +84,7 @@ def ingest(
             "--workers", min=1, max=64, metavar="N",
             # "\\[": a literal bracket for rich's markup (it ate "[default: ...]" as a tag)
             help="Processes that read and validate a large (16 MiB+) plain JSONL file in "
-            "parallel; 1 = none. \\[default: one per CPU]",
+            "parallel; 1 = none. \\[default: one per CPU, less one for a local server]",
         ),
     ] = None,
     contract_size: ContractSize = None,
@@ -103,6 +102,7 @@ def ingest(
     with errors_handled(debug):
         if not files:
             raise fail("no input: pass FILE... or '-' for standard input", ExitStatus.USAGE)
+        from liqcli.ingest.parallel import default_workers
         from liqcli.ingest.pipeline import ingest_paths
         from liqcli.ingest.readers import check_inputs, get_format
         from liqcli.store.connection import open_store
@@ -120,7 +120,7 @@ def ingest(
                 summary = ingest_paths(
                     store, files, input_format, strict=strict, on_reject=rejects.add,
                     on_progress=on_progress, batch_size=batch_size,
-                    workers=workers or os.cpu_count() or 1,
+                    workers=workers or default_workers(store),
                 )
             except KeyboardInterrupt:
                 raise fail(

@@ -95,6 +95,24 @@ def _sigint_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def default_workers(store: Store) -> int:
+    """The worker processes ``liqcli ingest`` starts by default: one per CPU, less one when the
+    store's redis-server runs on this machine (a unix socket or a loopback address: its
+    ingest script needs a core of its own; on two cores that leaves none, and one process
+    that reads while a thread sends is quicker than two workers competing with the server).
+    A cluster client or a remote server leaves every core to the client."""
+    cpus = os.cpu_count() or 1
+    pool = getattr(store.client, "connection_pool", None)
+    options = getattr(pool, "connection_kwargs", None) or {}
+    host = options.get("host")
+    local = bool(options.get("path")) or (
+        isinstance(host, str) and (host in _LOCAL_HOSTS or host.startswith("127.")))
+    return max(1, cpus - 1) if local else cpus
+
+
 def worth_it(path: str, workers: int) -> bool:
     """Whether ``path`` is a plain (not gzip) regular file big enough for ``workers`` > 1."""
     if workers < 2 or path == "-":

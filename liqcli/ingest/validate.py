@@ -343,6 +343,129 @@ def normalize(record: Mapping[str, object], *, now_ms: int | None = None) -> Eve
     ``"price: must be > 0, got '-1'"`` or ``"missing field 'qty'"``. ``now_ms`` is the reference
     for the "at most a day in the future" rule (default: the current time).
     """
+    if type(record) is dict:
+        event = _fast_normalize(record, now_ms)
+        if event is not None:
+            return event
+    return normalize_full(record, now_ms=now_ms)
+
+
+# The fast path of normalize(): the common shape of a valid record, checked by cheaper means
+# that accept only what the full rules accept and give the same values (names through caches
+# of names already checked, plain amount texts by one pattern each, the notional without
+# rounding); anything else, and every rejection, goes to normalize_full.
+_CACHE_LIMIT = 4096  # names cached per field (cleared when full: a cache, never a leak)
+_EXCHANGE_CACHE: dict[str, str] = {}
+_SYMBOL_CACHE: dict[str, str] = {}
+_FAST_SIDES: dict[str, Side] = {"LONG": "LONG", "SHORT": "SHORT", "long": "LONG",
+                                "short": "SHORT", "Long": "LONG", "Short": "SHORT"}
+# Plain amounts below the field's limit with at most 18 decimals once the zeros ending their
+# fraction are dropped (and at most 80 characters): Decimal() of the text without those zeros
+# is what _amount_text gives.
+_FAST_PRICE_RE = re.compile(r"[0-9]{1,10}(?:\.(?:[0-9]{0,17}[1-9])?0{0,40})?")
+_FAST_QTY_RE = re.compile(r"[0-9]{1,13}(?:\.(?:[0-9]{0,17}[1-9])?0{0,40})?")
+_FAST_USD_RE = re.compile(r"[0-9]{1,12}(?:\.(?:[0-9]{0,17}[1-9])?0{0,40})?")
+_MULTIPLY = _CTX.multiply
+_TIME_NS = time.time_ns
+
+
+def _fast_amount(value: object, pattern: re.Pattern[str]) -> Decimal | None:
+    """``parse_amount`` of a plain canonical amount text (or such a Decimal), else None."""
+    if type(value) is str:
+        text = value
+    elif type(value) is Decimal:
+        text = str(value)  # what parse_amount reads of a Decimal (exponents fail the pattern)
+    else:
+        return None
+    if pattern.fullmatch(text) is None:
+        return None
+    if text[-1] in "0." and "." in text:  # "0.020" -> "0.02", "5." -> "5"
+        text = text.rstrip("0").removesuffix(".")
+    number = Decimal(text)
+    return number if number else None  # zero: the full path's rejection
+
+
+def _fast_normalize(record: dict[str, object], now_ms: int | None) -> Event | None:
+    """``normalize(record)`` for the common valid shape; None when the full path must decide."""
+    try:
+        exchange_value = record["exchange"]
+        symbol_value = record["symbol"]
+        side_value = record["side"]
+        price_value = record["price"]
+        qty_value = record["qty"]
+        ts = record["ts"]
+    except KeyError:
+        return None
+    if type(exchange_value) is not str or type(symbol_value) is not str:
+        return None
+    exchange = _EXCHANGE_CACHE.get(exchange_value)
+    if exchange is None:
+        if _EXCHANGE_RE.fullmatch(exchange_value) is None:
+            return None
+        if len(_EXCHANGE_CACHE) >= _CACHE_LIMIT:
+            _EXCHANGE_CACHE.clear()
+        exchange = _EXCHANGE_CACHE[exchange_value] = exchange_value.lower()
+    symbol = _SYMBOL_CACHE.get(symbol_value)
+    if symbol is None:
+        try:
+            symbol = normalize_symbol(symbol_value)
+        except ValueError:
+            return None
+        if len(_SYMBOL_CACHE) >= _CACHE_LIMIT:
+            _SYMBOL_CACHE.clear()
+        _SYMBOL_CACHE[symbol_value] = symbol
+    side = _FAST_SIDES.get(side_value) if type(side_value) is str else None
+    if side is None:
+        return None
+    price = _fast_amount(price_value, _FAST_PRICE_RE)
+    if price is None:
+        return None
+    qty = _fast_amount(qty_value, _FAST_QTY_RE)
+    if qty is None:
+        return None
+    get = record.get
+    usd_value = get("usd")
+    if usd_value is None:
+        # price × qty is exact in _CTX (at most 59 digits) and, both being canonical, has no
+        # exponent above 0; as _notional makes it unless it needs rounding to 18 places or is
+        # out of range (the full path then)
+        usd = _MULTIPLY(price, qty)
+        text = str(usd)  # no exponent unless below 1e-6
+        dot = text.find(".")
+        if "E" in text or usd >= MAX_USD or (dot >= 0 and len(text) - dot > PLACES + 1):
+            return None
+        if dot >= 0 and text[-1] == "0":  # 2.5 × 0.4 = 1.00: canonical as _notional makes it
+            usd = _canonical(usd)
+    else:
+        fast_usd = _fast_amount(usd_value, _FAST_USD_RE)
+        if fast_usd is None:
+            return None
+        usd = fast_usd
+    if type(ts) is not int:
+        # a string of digits (CSV cells) is epoch ms as parse_ts reads it (_INT_RE)
+        if type(ts) is not str or not (ts.isascii() and ts.isdigit()) or len(ts) > 20:
+            return None
+        ts = int(ts)
+    if ts < MIN_TS_MS:
+        return None
+    if ts > (_TIME_NS() // 1_000_000 if now_ms is None else now_ms) + FUTURE_SLACK_MS:
+        return None
+    id_value = get("id")
+    if id_value is not None:
+        if type(id_value) is not str or len(id_value) > 128 or not id_value.isprintable():
+            return None
+        if not id_value:
+            id_value = None
+    raw_symbol = get("raw_symbol")
+    if raw_symbol is not None and (
+            type(raw_symbol) is not str or _RAW_SYMBOL_RE.fullmatch(raw_symbol) is None):
+        return None
+    return Event(exchange, symbol, side, price, qty, usd, ts, id_value, raw_symbol)
+
+
+def normalize_full(record: Mapping[str, object], *, now_ms: int | None = None) -> Event:
+    """:func:`normalize` by the full rules only, without its fast path (tests hold the two
+    equal)."""
     get = record.get
     exchange = _name(get("exchange"), "exchange", _EXCHANGE_RE, "1-32 of a-z 0-9 . _ -").lower()
     symbol = _symbol(get("symbol"))
