@@ -610,6 +610,49 @@ def test_derived_figures_from_integers_are_the_decimal_figures(
     assert repr(core._fraction(numerator, denominator)) == repr(want)
 
 
+@settings(max_examples=400, deadline=None)
+@given(
+    part=st.one_of(st.integers(0, 10**12), st.integers(0, 10**45)),
+    whole=st.one_of(st.integers(0, 10**9), st.integers(0, 10**45)),
+    tie=st.booleans(),
+)
+def test_shares_from_integers_are_the_decimal_figures(part: int, whole: int, tie: bool) -> None:
+    """``_pct`` (the share arithmetic written out) gives the Decimal figure of part × 100 /
+    whole rounded half-even to 8 places, ties and huge sums included; None for a zero whole."""
+    from liqcli.report import core
+
+    if tie:  # part × 100 / whole lies exactly halfway at the 9th decimal
+        part, whole = part % 10**10 * 10 + 5, 10**11
+    if part > whole:
+        part, whole = whole, part
+    got = core._pct(part, whole)
+    if not whole:
+        assert got is None
+        return
+    with localcontext() as ctx:
+        ctx.prec = 100
+        want = core.tidy(Decimal(part) * 100 / Decimal(whole))
+    assert repr(got) == repr(want)
+
+
+@given(units=st.one_of(st.integers(0, 10**4), st.integers(0, 10**20)))
+def test_derived_figures_print_plain_and_are_left_alone_by_the_cyclic_gc(units: int) -> None:
+    """Every derived figure prints without an exponent; those from 1e-6 up are plain Decimals
+    (not tracked by the cyclic GC: a report over all symbols makes thousands), below 1e-6 the
+    PlainDecimal subclass (Decimal would print 2.8E-7)."""
+    import gc
+
+    from liqcli.report import core
+
+    figure = core._fraction(units, core._E8)
+    assert figure == Decimal(units).scaleb(-8)
+    text = str(figure)
+    assert "E" not in text and repr(figure) == f"Decimal('{text}')"
+    assert text == format(Decimal(units).scaleb(-8), "f").rstrip("0").rstrip(".")
+    assert isinstance(figure, core.PlainDecimal) == (0 < units < 100)
+    assert gc.is_tracked(figure) == (0 < units < 100)
+
+
 def test_old_field_names_are_views_of_the_same_figures(store: Store, events: list[Event]) -> None:
     store.ingest(events)
     stats = compute_stats(store, "BTCUSDT")

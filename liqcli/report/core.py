@@ -25,7 +25,7 @@ from liqcli.store.rollup import UNIT_PLACES, Cell, CellUnits, Rollup
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from typing import Final, Protocol
 
     from liqcli.model import Side
@@ -320,6 +320,19 @@ def _merge(rows: Sequence[_Row]) -> _Row:
     return n, usd, qty, first, last, usd_dec, qty_dec
 
 
+def _merge2(one: _Row, other: _Row, add: Callable[[Decimal, Decimal], Decimal] = _WIDE.add
+            ) -> _Row:
+    """``_merge((one, other))`` without the loop (a symbol's exchange: its two sides)."""
+    first, t = one[_FIRST], other[_FIRST]
+    if t is not None and (first is None or t < first):
+        first = t
+    last, t = one[_LAST], other[_LAST]
+    if t is not None and (last is None or t > last):
+        last = t
+    return (one[_N] + other[_N], one[_USD] + other[_USD], one[_QTY] + other[_QTY], first, last,
+            add(one[_USD_DEC], other[_USD_DEC]), add(one[_QTY_DEC], other[_QTY_DEC]))
+
+
 def _rows_of_units(
     units: Sequence[Mapping[tuple[str, Side], CellUnits]], wanted: tuple[str, ...]
 ) -> list[dict[tuple[str, Side], _Row]]:
@@ -398,20 +411,20 @@ class _Rows:
     __slots__ = ("cells", "exchanges", "sides", "total")
 
     def __init__(self, cells: dict[tuple[str, Side], _Row]) -> None:
-        by_exchange: dict[str, list[_Row]] = {}
+        exchanges: dict[str, _Row] = {}
         long: list[_Row] = []
         short: list[_Row] = []
         for key, row in cells.items():
-            found = by_exchange.get(key[0])
-            if found is None:
-                by_exchange[key[0]] = [row]
-            else:
-                found.append(row)
+            name = key[0]
+            found = exchanges.get(name)
+            exchanges[name] = row if found is None else _merge2(found, row)
             (long if key[1] == "LONG" else short).append(row)
         self.cells = cells
-        self.exchanges = {name: _merge(rows) for name, rows in by_exchange.items()}
-        self.sides: dict[Side, _Row] = {"LONG": _merge(long), "SHORT": _merge(short)}
-        self.total = _merge([row for row in self.sides.values() if row is not _NO_ROW])
+        self.exchanges = exchanges
+        long_row, short_row = _merge(long), _merge(short)
+        self.sides: dict[Side, _Row] = {"LONG": long_row, "SHORT": short_row}
+        self.total = (short_row if long_row is _NO_ROW else long_row if short_row is _NO_ROW
+                      else _merge2(long_row, short_row))
 
     @classmethod
     def merged(cls, parts: Sequence[_Rows]) -> _Rows:
@@ -605,9 +618,12 @@ def _exchange_figures(
 class PlainDecimal(Decimal):
     """A Decimal whose ``str()`` and ``repr()`` never use exponent notation.
 
-    Decimal prints values below 1e-6 as ``2.8E-7`` whatever their digits; derived figures are
-    given to library users as this subclass so they print as ``0.00000028``. Arithmetic on
-    it returns plain Decimals; equality and hashing are Decimal's.
+    Decimal prints values below 1e-6 as ``2.8E-7`` whatever their digits; derived figures that
+    small are given to library users as this subclass so they print as ``0.00000028``. The
+    others are plain Decimals, which print the same (no exponent: a derived figure has at most
+    8 decimals and none above the units) and cost the cyclic GC nothing: an instance of a class
+    defined in Python is tracked by it, a report over all symbols makes thousands of figures.
+    Arithmetic on it returns plain Decimals; equality and hashing are Decimal's.
     """
 
     __slots__ = ()
@@ -619,57 +635,79 @@ class PlainDecimal(Decimal):
         return f"Decimal('{self!s}')"
 
 
-def tidy(value: Decimal) -> PlainDecimal:
-    """Round a derived figure to DERIVED_PLACES and drop trailing zeros (no exponent)."""
+def tidy(value: Decimal) -> Decimal:
+    """Round a derived figure to DERIVED_PLACES and drop trailing zeros: a Decimal that prints
+    without an exponent (a :class:`PlainDecimal` below 1e-6)."""
     # explicit contexts, not ``localcontext``: the same arithmetic, cheaper (many per report)
     text = format(value.quantize(_QUANTUM, context=_WIDE), "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
-    return PlainDecimal(text)
+    figure = Decimal(text)
+    return PlainDecimal(text) if figure and figure.adjusted() < -6 else figure
 
 
-_HUNDRED = PlainDecimal(100)
-_NOUGHT = PlainDecimal(0)
+_HUNDRED = Decimal(100)
+_NOUGHT = Decimal(0)
 _E8 = 10**DERIVED_PLACES
+# Units of 1e-8 from which a figure prints without an exponent as a plain Decimal (1e-6)
+_PLAIN_UNITS = 10 ** (DERIVED_PLACES - 6)
 # Below this (1e40), _fraction's exact rounding gives the figure of rounding the quotient to
 # 100 digits first (what the Decimal arithmetic in _WIDE does): a quotient a/b that is not a
 # rounding tie h lies at least 1/(2e8·b) from it, far more than the 100-digit rounding error.
 _EXACT = 10**40
 # the exponent of a derived figure with this many trailing zeros among its 8 decimals
 _FRACTION_EXPONENTS = [f"E-{DERIVED_PLACES - zeros}" for zeros in range(DERIVED_PLACES)]
+_ALL_PLACES = _FRACTION_EXPONENTS[0]
 
 
-def _fraction(numerator: int, denominator: int) -> PlainDecimal:
+def _fraction(numerator: int, denominator: int) -> Decimal:
     """``tidy(numerator / denominator)`` (``denominator`` not 0) with integers: the exact
     quotient rounded half-even to DERIVED_PLACES, trailing zeros dropped, no exponent."""
     if numerator >= _EXACT or denominator >= _EXACT or numerator < 0 or denominator <= 0:
         return tidy(_WIDE.divide(Decimal(numerator), Decimal(denominator)))
     units, rest = divmod(numerator * _E8, denominator)
-    rest += rest
-    if rest >= denominator and (rest > denominator or units & 1):
+    # half-even: up when 2·rest > denominator, or on a tie (2·rest = denominator) when odd
+    if rest + rest + (units & 1) > denominator:
         units += 1
     if units % 10:  # the usual case: all 8 decimals
-        return PlainDecimal(f"{units}{_FRACTION_EXPONENTS[0]}")
+        return (Decimal if units >= _PLAIN_UNITS else PlainDecimal)(f"{units}{_ALL_PLACES}")
+    return _round_fraction(units)
+
+
+def _round_fraction(units: int) -> Decimal:
+    """The figure of ``units`` × 1e-8 when its last decimal is 0: trailing zeros dropped."""
     if not units:
         return _NOUGHT
     digits = str(units)
     stripped = digits.rstrip("0")
     zeros = len(digits) - len(stripped)
     if zeros >= DERIVED_PLACES:
-        return PlainDecimal(units // _E8)
-    return PlainDecimal(stripped + _FRACTION_EXPONENTS[zeros])
+        return Decimal(units // _E8)
+    return (Decimal if units >= _PLAIN_UNITS else PlainDecimal)(
+        stripped + _FRACTION_EXPONENTS[zeros])
+
+
+_E10 = 100 * _E8
+_EXACT_PART = _EXACT // 100  # a part below this gives a numerator (part × 100) below _EXACT
 
 
 def _pct(part: int, whole: int) -> Decimal | None:
     """``tidy(part * 100 / whole)``, None when ``whole`` is 0 (a whole or an empty share is
-    a constant)."""
+    a constant). (``_fraction(part * 100, whole)`` written out: thousands per report.)"""
     if not whole:
         return None
     if part == whole:
         return _HUNDRED
     if not part:
         return _NOUGHT
-    return _fraction(part * 100, whole)
+    if part >= _EXACT_PART or whole >= _EXACT or part < 0 or whole < 0:
+        return _fraction(part * 100, whole)
+    units, rest = divmod(part * _E10, whole)
+    if rest + rest + (units & 1) > whole:
+        units += 1
+    if units % 10:
+        return (Decimal if units >= _PLAIN_UNITS else PlainDecimal)(f"{units}{_ALL_PLACES}")
+    return _round_fraction(units)
 
 
 def _hours(ms: int) -> Decimal:
