@@ -128,6 +128,7 @@ json_fragments = st.sampled_from([
 @example([' ', '{', '"a"', ':', '1', '}', ' '])
 @example(['{', '"a"', ':', 'NaN', '}'])
 @example(['[', '[', '[', ']', ']', ']', '1'])
+@example(['1e400', '111111111111111111111111111111'])
 def test_parse_json_one_pass_is_the_full_decode(parts: list[str]) -> None:
     text = "".join(parts)
 
@@ -143,6 +144,12 @@ def test_parse_json_one_pass_is_the_full_decode(parts: list[str]) -> None:
 def test_parse_json_deep_nesting_is_one_rejection() -> None:
     with pytest.raises(InvalidEvent, match="nested too deeply"):
         readers.parse_json("[" * 100_000 + "]" * 100_000)
+
+
+def test_a_number_beyond_decimal_exponents_is_one_rejection() -> None:
+    """It raised decimal.InvalidOperation out of the reader (an abort, not a rejected line)."""
+    with pytest.raises(InvalidEvent, match="malformed JSON: number out of range"):
+        readers.parse_json('{"price": 1e400111111111111111111111111111111}')
 
 
 line_parts = st.sampled_from([

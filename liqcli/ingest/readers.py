@@ -207,7 +207,7 @@ def parse_json(text: str) -> object:
         value, end = _RAW_DECODE(text)
         if end == len(text):
             return value
-    except (ValueError, RecursionError, InvalidEvent):
+    except (ValueError, ArithmeticError, RecursionError, InvalidEvent):
         pass  # the full path below says why
     return _parse_json_full(text)
 
@@ -228,6 +228,8 @@ def _parse_json_full(text: str) -> object:
         raise
     except ValueError as exc:  # e.g. an integer of more than 4300 digits
         raise InvalidEvent(f"malformed JSON: {str(exc).split(':')[0]}") from None
+    except ArithmeticError:  # Decimal("1e400111111111111111111111"): beyond Decimal's exponents
+        raise InvalidEvent("malformed JSON: number out of range") from None
 
 
 _JSON_TYPES = {list: "an array", str: "a string", int: "a number", Decimal: "a number",
