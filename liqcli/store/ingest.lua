@@ -20,7 +20,8 @@
 --   cells   the group's sums per exchange x side, "\n"-separated
 --           "cell n qi q1 q2 ui u1 u2 t0 t1" (limbs carried), computed by the client
 --   detail  per event "cell-number qi q1 q2 ui u1 u2 ts", "\n"-separated: read only when the
---           group holds a duplicate (its sums are then recomputed from its new events)
+--           group holds a duplicate and a new event (its sums are then recomputed from its new
+--           events), so empty for a group of one event
 -- ARGV[8 + 4G], ARGV[9 + 4G] = the live feed's key index and cap (the block at the end)
 -- ARGV[10 + 4G] .. ARGV[12 + 4G] = the top-K and price-band blocks' data (after phase 4): only
 --   events placed outside their day log go into those structures (schema 3)
@@ -64,12 +65,23 @@ local function has(s, fp)
   end
 end
 
-local stored = {}   -- key index -> its stored string (dedupe buckets, day and hour logs)
+local stored = {}   -- key index -> its stored string (dedupe buckets; logs when written)
 local function current(k)
   local v = stored[k]
   if v == nil then
     v = redis.call('GET', KEYS[k]) or ''
     stored[k] = v
+  end
+  return v
+end
+-- a log's stored length (STRLEN: a full day or hour log is never read whole, only measured)
+local sizes = {}
+local function size(k)
+  local v = sizes[k]
+  if v == nil then
+    local s = stored[k]
+    if s ~= nil then v = #s else v = redis.call('STRLEN', KEYS[k]) end
+    sizes[k] = v
   end
   return v
 end
@@ -152,6 +164,9 @@ local function add(a, c, qi, q1, q2, ui, u1, u2, t0, t1)
 end
 
 local run_slot, run_target = nil, nil  -- the slot log of the current run of groups, its log
+local F = 8 + 4 * G  -- the live feed block's ARGV (see there)
+local FEED = ARGV[F] ~= nil and ARGV[F] ~= ''
+local feedlines = {}  -- its text, built with the placement (a group's new events' lines)
 for g = 0, G - 1 do
   local header, text, cells_text, detail = ARGV[8 + 4 * g], ARGV[9 + 4 * g],
     ARGV[10 + 4 * g], ARGV[11 + 4 * g]
@@ -211,9 +226,9 @@ for g = 0, G - 1 do
     -- at most that much of it), else the minute's
     if ls ~= run_slot then
       run_slot = ls
-      if #current(ld) + (linebytes[ld] or 0) < DAY_CAP then
+      if size(ld) + (linebytes[ld] or 0) < DAY_CAP then
         run_target = ld
-      elseif #current(lh) + (linebytes[lh] or 0) < HOUR_CAP then
+      elseif size(lh) + (linebytes[lh] or 0) < HOUR_CAP then
         run_target = lh
       else
         run_target = ls
@@ -224,7 +239,7 @@ for g = 0, G - 1 do
       target, levels = ld, {tonumber(dk), 1}
     elseif run_target == lh then
       target, levels = lh, {tonumber(hk), tonumber(dk), 1}
-    elseif #current(ls) + (linebytes[ls] or 0) + #text < SLOT_CAP then
+    elseif size(ls) + (linebytes[ls] or 0) + #text < SLOT_CAP then
       target, levels = ls, {tonumber(sk), tonumber(hk), tonumber(dk), 1}
     else
       target, levels = lm, {tonumber(mk), tonumber(sk), tonumber(hk), tonumber(dk), 1}
@@ -234,11 +249,14 @@ for g = 0, G - 1 do
     if target == ld then
       for i = first + 1, last + 1 do inday[i] = true end
     end
-    if target ~= ld and #current(lh) == 0 then hours[hour] = true end
-    if #current(ld) == 0 then days[day] = true end
+    if target ~= ld and size(lh) == 0 then hours[hour] = true end
+    if size(ld) == 0 then days[day] = true end
     local list = lines[target]
     if list == nil then list = {}; lines[target] = list end
     list[#list + 1] = text
+    if FEED then  -- the live feed's lines of the group's new events: '<day>\t<log line>'
+      feedlines[#feedlines + 1] = day .. '\t' .. (string.gsub(text, '\n', '\n' .. day .. '\t'))
+    end
     linebytes[target] = (linebytes[target] or 0) + #text + 1
     for _, k in ipairs(levels) do
       local bycell = acc[k]
@@ -272,11 +290,13 @@ local function dec(whole, hi, lo)  -- limbs -> '12.015'
 end
 local cellwrites = {}  -- key index -> {field, value, field, value, ...}
 for k, bycell in pairs(acc) do
-  local out = {}
+  local out, names = {}, {}
   local kind, num = string.match(KEYS[k], ':(%a):(%d+)$')
   local base = kind and tonumber(num) * PERIOD[kind]
-  for cell, a in pairs(bycell) do
-    local cur = redis.call('HGET', KEYS[k], cell)
+  for cell in pairs(bycell) do names[#names + 1] = cell end
+  local held = redis.call('HMGET', KEYS[k], unpack(names))  -- one read per rollup hash
+  for j, cell in ipairs(names) do
+    local a, cur = bycell[cell], held[j]
     if cur and base then
       local c, qi, qf, ui, uf, t0, t1 = string.match(cur, CELL5)
       local qw, q1, q2 = limbs(qi, qf)
@@ -308,8 +328,8 @@ for k, f in pairs(fresh) do
   redis.call('SET', KEYS[k], current(k) .. f)
 end
 for k, list in pairs(lines) do
-  local old = stored[k]
-  if old == nil then old = redis.call('GET', KEYS[k]) or '' end  -- a minute log
+  local old = ''
+  if size(k) > 0 then old = redis.call('GET', KEYS[k]) end  -- (STRLEN of a minute log: 0 or not)
   if old == '' then
     redis.call('SET', KEYS[k], table.concat(list, '\n'))
   else
@@ -370,52 +390,83 @@ each_new(ARGV[T], function(line)
   tpush(tonumber(du), su, member)
   tpush(tonumber(dq), sq, member)
 end)
-local function descending(x, y) return x > y end
-for k, list in pairs(tadd) do
-  local held = redis.call('ZRANGE', KEYS[k], 0, -1, 'WITHSCORES')
-  local present, scores, trimmed = {}, {}, false
-  for j = 1, #held, 2 do
-    if held[j] == '~' then
-      trimmed = true
-    else
-      present[held[j]] = true
-      scores[#scores + 1] = tonumber(held[j + 1])
-    end
-  end
-  local stored = #scores
-  -- (ZRANGE: ascending) a batch member below the stored K-th largest score is out already
-  local floor = stored >= TOPK and scores[stored - TOPK + 1] or nil
-  local fresh = {}
-  for _, c in ipairs(list) do
-    if floor ~= nil and c[1] < floor then
-      trimmed = true
-    elseif not present[c[3]] then  -- (a member is never added twice)
-      present[c[3]] = true
-      fresh[#fresh + 1] = c
-      scores[#scores + 1] = c[1]
-    end
-  end
-  local cut = nil
-  if #scores > TOPK then
-    table.sort(scores, descending)
-    cut = scores[TOPK]
-    if scores[#scores] < cut then trimmed = true end
-  end
-  if cut ~= nil and stored > 0 and trimmed then
-    -- every stored member below the cut (and the mark, re-added below)
-    redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', '(' .. string.format('%.17g', cut))
-  end
-  local out = {}
-  for _, c in ipairs(fresh) do
-    if cut == nil or c[1] >= cut then
-      out[#out + 1] = c[2]
-      out[#out + 1] = c[3]
-    end
-  end
+local function zadd(k, out)
   for j = 1, #out, 1000 do
     redis.call('ZADD', KEYS[k], unpack(out, j, math.min(j + 999, #out)))
   end
-  if trimmed then redis.call('ZADD', KEYS[k], '-inf', '~') end
+end
+for k, list in pairs(tadd) do
+  -- Two shortcuts leave a set as the general path below would, without reading its members:
+  -- a set that stays within K members with the batch's (a day's first events outside its day
+  -- log) takes them all (a member already there is re-added with its own score: no change);
+  -- a full set whose K-th largest score is above every batch member (a busy day, most of the
+  -- time) takes none and gets the mark (ZREMRANGEBYSCORE as below: a set written by this
+  -- script holds no member below its K-th score but the mark)
+  local card = redis.call('ZCARD', KEYS[k])
+  local probe, kth = nil, nil
+  if card + #list > TOPK then
+    probe = redis.call('ZREVRANGE', KEYS[k], TOPK - 1, TOPK - 1, 'WITHSCORES')
+    kth = probe[1] ~= nil and probe[1] ~= '~' and tonumber(probe[2]) or nil
+  end
+  if kth ~= nil then
+    for _, c in ipairs(list) do
+      if c[1] >= kth then kth = nil; break end
+    end
+  end
+  if probe == nil then
+    local out = {}
+    for _, c in ipairs(list) do
+      out[#out + 1] = c[2]
+      out[#out + 1] = c[3]
+    end
+    zadd(k, out)
+  elseif kth ~= nil then
+    redis.call('ZREMRANGEBYSCORE', KEYS[k], '(-inf', '(' .. probe[2])
+    redis.call('ZADD', KEYS[k], '-inf', '~')
+  else
+    local held = redis.call('ZRANGE', KEYS[k], 0, -1, 'WITHSCORES')
+    local present, scores, trimmed = {}, {}, false
+    for j = 1, #held, 2 do
+      if held[j] == '~' then
+        trimmed = true
+      else
+        present[held[j]] = true
+        scores[#scores + 1] = tonumber(held[j + 1])
+      end
+    end
+    local stored = #scores
+    -- (ZRANGE: ascending) a batch member below the stored K-th largest score is out already
+    local floor = stored >= TOPK and scores[stored - TOPK + 1] or nil
+    local fresh = {}
+    for _, c in ipairs(list) do
+      if floor ~= nil and c[1] < floor then
+        trimmed = true
+      elseif not present[c[3]] then  -- (a member is never added twice)
+        present[c[3]] = true
+        fresh[#fresh + 1] = c
+        scores[#scores + 1] = c[1]
+      end
+    end
+    local cut = nil
+    if #scores > TOPK then
+      table.sort(scores)  -- (ascending, the built-in order: no Lua comparator calls)
+      cut = scores[#scores - TOPK + 1]
+      if scores[1] < cut then trimmed = true end
+    end
+    if cut ~= nil and stored > 0 and trimmed then
+      -- every stored member below the cut (and the mark, re-added below)
+      redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', '(' .. string.format('%.17g', cut))
+    end
+    local out = {}
+    for _, c in ipairs(fresh) do
+      if cut == nil or c[1] >= cut then
+        out[#out + 1] = c[2]
+        out[#out + 1] = c[3]
+      end
+    end
+    zadd(k, out)
+    if trimmed then redis.call('ZADD', KEYS[k], '-inf', '~') end
+  end
 end
 -- ==== end of the top-K block ================================================================
 -- ==== price-band block (liqcli levels) ====================================================
@@ -503,21 +554,35 @@ for k, byfield in pairs(pacc) do
     sums[field] = {a[1], limbs_text(a, LIMBS[1]), limbs_text(a, LIMBS[2])}
   end
   if stored_bands then
-    for line in string.gmatch(stored_bands, '[^\n]+') do
-      local field, count, qty, usd = string.match(line, '^(%S+) (%d+) (%S+) (%S+)$')
-      local a = sums[field]
-      if a ~= nil then
-        line = field .. ' ' .. string.format('%.0f', tonumber(count) + a[1]) .. ' '
-          .. decadd(qty, a[2]) .. ' ' .. decadd(usd, a[3])
+    -- only the batch's buckets' lines are found (a plain search) and rewritten in place: the
+    -- rest of the day's text is copied, not parsed
+    local text = '\n' .. stored_bands
+    local edits = {}
+    for field, a in pairs(sums) do
+      local at = string.find(text, '\n' .. field .. ' ', 1, true)
+      if at then
+        local stop = string.find(text, '\n', at + 1, true) or (#text + 1)
+        local count, qty, usd = string.match(string.sub(text, at + #field + 2, stop - 1),
+          '^(%d+) (%S+) (%S+)$')
+        edits[#edits + 1] = {at, stop, field .. ' ' .. string.format('%.0f', tonumber(count) + a[1])
+          .. ' ' .. decadd(qty, a[2]) .. ' ' .. decadd(usd, a[3])}
         sums[field] = nil
       end
-      out[#out + 1] = line
     end
+    table.sort(edits, function(x, y) return x[1] < y[1] end)
+    local pos = 2
+    for _, e in ipairs(edits) do
+      out[#out + 1] = string.sub(text, pos, e[1])  -- up to the line's preceding newline
+      out[#out + 1] = e[3]
+      pos = e[2]
+    end
+    out[#out + 1] = string.sub(text, pos)
   end
   for field, a in pairs(sums) do
-    out[#out + 1] = field .. ' ' .. string.format('%.0f', a[1]) .. ' ' .. a[2] .. ' ' .. a[3]
+    local line = field .. ' ' .. string.format('%.0f', a[1]) .. ' ' .. a[2] .. ' ' .. a[3]
+    out[#out + 1] = #out > 0 and '\n' .. line or line
   end
-  redis.call('SET', KEYS[k], table.concat(out, '\n'))
+  redis.call('SET', KEYS[k], table.concat(out))
 end
 -- ==== end of the price-band block ===========================================================
 
@@ -530,18 +595,8 @@ end
 -- until <maxlen> newer entries came). Entries older than that are trimmed (MINID, exact) and the
 -- key expires <keep ms> after its last entry: the feed is a buffer for followers, not a second
 -- copy of the store (a bulk ingest would otherwise keep up to <maxlen> calls of every symbol).
-local F = 8 + 4 * G
-if ARGV[F] ~= nil and ARGV[F] ~= '' and dups < n then
-  local out = {}
-  for g = 0, G - 1 do
-    local day, first = string.match(ARGV[8 + 4 * g],
-      '^%d+ %d+ %d+ %d+ %d+ %d+ %d+ %d+ (%d+) %d+ %d+ (%d+) %d+$')
-    local j = tonumber(first)
-    for line in string.gmatch(ARGV[9 + 4 * g] .. '\n', '([^\n]*)\n') do
-      if flags[j + 1] == '1' then out[#out + 1] = day .. '\t' .. line end
-      j = j + 1
-    end
-  end
+if FEED and dups < n then
+  local out = feedlines  -- (built in phase 2, in the call's order)
   local maxlen, keep = string.match(ARGV[F + 1], '^(%d+) (%d+)$')
   local feed = KEYS[tonumber(ARGV[F])]
   local id = redis.call('XADD', feed, 'MAXLEN', '~', maxlen, '*', 'v', table.concat(out, '\n'))

@@ -368,7 +368,7 @@ class Store:
         """
         tag = f"{self.prefix}:{{{symbol}}}:"
         keys: list[str] = [tag + "t", tag + "days", tag + "hrs", tag + "d"]
-        key_index = _key_indexer(tag, keys)  # key suffix -> KEYS index (1-based)
+        key_index = _KeyIndex(tag, keys)  # key suffix -> KEYS index (1-based)
 
         if not SYMBOL_RE.fullmatch(symbol):
             raise ValueError(f"symbol {symbol!r} is not [A-Z0-9._-]{{1,40}}")
@@ -396,35 +396,48 @@ class Store:
                              (price, qty, qi, q1, q2, usd, ui, u1, u2)))
         prepared.sort(key=lambda item: item[0])  # stable: input order within a minute
 
+        from liqcli.store.pricebands import bucket_of_text
+        from liqcli.store.topk import score_of_text
+
         identities: list[bytes] = []
-        # per event: amount texts and limbs, shared with the top-K and price-band blocks
-        texts: list[tuple[str, ...]] = []
         buckets: dict[tuple[int, int], None] = {}
         groups: list[str] = []
         _, t1, t2, t3 = DEDUPE_TIERS
         minute = -1
         lines: list[str] = []
-        details: list[str] = []
+        # per event of the group: (cell number, amount limbs, time), formatted only for a
+        # group of two events or more (the script reads the detail only for a group holding a
+        # duplicate and a new event)
+        details: list[tuple[int, str, str, str, str, str, str, int]] = []
         cells: dict[str, list[int]] = {}
         cell_no: dict[str, int] = {}
         first = 0
+        index = key_index.index  # the key indexer's names: a hit needs no call
+        # the top-K and price-band blocks' lines, without their KEYS indexes (their days' keys
+        # are declared after the groups' and the feed's, below): (day, tail)
+        top_tails: list[tuple[int, str]] = []
+        band_tails: list[tuple[int, str]] = []
 
         def close_group(last: int) -> None:
             slot = minute // MINUTES_PER_SLOT
             hour = slot // SLOTS_PER_HOUR
             day = hour // HOURS_PER_DAY
+            names = (f"ld:{day}", f"lh:{hour}", f"ls:{slot}", f"lm:{minute}", f"D:{day}",
+                     f"h:{hour}", f"s:{slot}", f"m:{minute}")
+            at = [index.get(name) or key_index(name) for name in names]
             groups.append(
-                f"{key_index(f'ld:{day}')} {key_index(f'lh:{hour}')} "
-                f"{key_index(f'ls:{slot}')} {key_index(f'lm:{minute}')} "
-                f"{key_index(f'D:{day}')} {key_index(f'h:{hour}')} {key_index(f's:{slot}')} "
-                f"{key_index(f'm:{minute}')} {day} {hour} {minute} {first} {last}"
+                f"{at[0]} {at[1]} {at[2]} {at[3]} {at[4]} {at[5]} {at[6]} {at[7]} "
+                f"{day} {hour} {minute} {first} {last}"
             )
             groups.append("\n".join(lines))
             groups.append("\n".join(
                 f"{cell} {c[0]} {_limbs(c[1])} {_limbs(c[2])} {c[3]} {c[4]}"
                 for cell, c in cells.items()
             ))
-            groups.append("\n".join(details))
+            groups.append("\n".join(
+                f"{no} {qi} {q1} {q2} {ui} {u1} {u2} {ts}"
+                for no, qi, q1, q2, ui, u1, u2, ts in details
+            ) if len(details) > 1 else "")
 
         for number, (event_minute, _, event, digest, amounts) in enumerate(prepared):
             price, qty, qi, q1, q2, usd, ui, u1, u2 = amounts
@@ -438,20 +451,25 @@ class Store:
             buckets[(1, h % t1)] = buckets[(2, h % t2)] = buckets[(3, h % t3)] = None
             side = _SIDE_CODE[event.side]
             cell = f"{event.exchange}|{side}"
-            q = int(qi) * _E18 + int(q1) * _E9 + int(q2)
-            u = int(ui) * _E18 + int(u1) * _E9 + int(u2)
             ts = event.ts_ms
-            if _tally(cells, cell, q, u, ts):
+            if _tally(cells, cell, int(qi + q1 + q2), int(ui + u1 + u2), ts):
                 no = cell_no[cell] = len(cell_no) + 1
             else:
                 no = cell_no[cell]
-            details.append(f"{no} {qi} {q1} {q2} {ui} {u1} {u2} {ts}")
+            details.append((no, qi, q1, q2, ui, u1, u2, ts))
             usd_log = "" if event.usd == default_usd(event.price, event.qty) else usd
-            texts.append((price, qty, usd_log, qi, q1, q2, ui, u1, u2))
+            day, ms = divmod(ts, DAY_MS)
+            event_id = event.id or ""
             lines.append(
-                f"{event.exchange}\t{side}\t{price}\t{qty}\t{usd_log}\t{ts % DAY_MS}\t"
-                f"{event.id or ''}\t{event.raw_symbol or ''}"
+                f"{event.exchange}\t{side}\t{price}\t{qty}\t{usd_log}\t{ms}\t"
+                f"{event_id}\t{event.raw_symbol or ''}"
             )
+            # the top-K member (_top_line) and the price-band line (_band_line)
+            top_tails.append((day, (
+                f"{score_of_text(usd)}\t{score_of_text(qty)}\t{ms}\t{event.exchange}\t"
+                f"{side}\t{price}\t{qty}\t{usd_log}\t{event_id}")))
+            band_tails.append((day, f"{bucket_of_text(price)}|{side}\t{qi}\t{q1}\t{q2}\t"
+                                    f"{ui}\t{u1}\t{u2}"))
         if prepared:
             close_group(len(prepared) - 1)
         table = "\n".join(
@@ -465,9 +483,9 @@ class Store:
         # (ARGV[10 + 4G], [11 + 4G], [12 + 4G]) with their keys
         keys.append(feed_key(self.prefix, symbol))
         feed_index = len(keys)
-        events = [item[2] for item in prepared]
-        top = _top_args(tag, events, texts, keys)
-        bands = _band_args(tag, events, texts, keys)
+        top = _day_lines(top_tails, lambda day: f"{key_index(f'tu:D:{day}')}\t"
+                                                f"{key_index(f'tq:D:{day}')}\t")
+        bands = _day_lines(band_tails, lambda day: f"{key_index(f'pb:D:{day}')}\t")
         return [item[1] for item in prepared], keys, [
             len(prepared), b"".join(identities), table, caps, minute_index, self.dedupe_cap,
             len(groups) // 4, *groups, feed_index, f"{FEED_MAXLEN} {self.feed_keep_ms}",
@@ -1144,70 +1162,46 @@ def _top_members(pairs: list[tuple[bytes, float]], n: int) -> bytes:
     return b"\n".join(member for member, _ in pairs)
 
 
-def _key_indexer(tag: str, keys: list[str]) -> Callable[[str], int]:
-    """``at(name)``: the 1-based KEYS index of ``tag + name``, appended to ``keys`` when new."""
-    index: dict[str, int] = {}
+class _KeyIndex:
+    """``key_index(name)``: the 1-based KEYS index of ``tag + name``, appended to ``keys`` when
+    new; ``index`` maps the names declared so far (a hit needs no call)."""
 
-    def at(name: str) -> int:
-        found = index.get(name)
+    __slots__ = ("index", "keys", "tag")
+
+    def __init__(self, tag: str, keys: list[str]) -> None:
+        self.tag = tag
+        self.keys = keys
+        self.index: dict[str, int] = {}
+
+    def __call__(self, name: str) -> int:
+        found = self.index.get(name)
         if found is None:
-            keys.append(tag + name)
-            found = index[name] = len(keys)
+            self.keys.append(self.tag + name)
+            found = self.index[name] = len(self.keys)
         return found
 
-    return at
 
+def _day_lines(tails: list[tuple[int, str]], prefix: Callable[[int], str]) -> str:
+    """The ARGV of the ingest script's top-K or price-band block: one line per event,
+    ``prefix(day) + tail`` for each ``(day, tail)`` (``prefix`` declares the day's keys and
+    returns their KEYS indexes, called once per day, in order).
 
-def _top_args(
-    tag: str, events: Sequence[Event], texts: Sequence[tuple[str, ...]], keys: list[str]
-) -> str:
-    """ARGV of the ingest script's top-K block for ``events`` (``texts``: each one's price,
-    qty, logged usd and limbs, as ``_pack`` made them); appends to ``keys`` the top-K sorted
-    sets of their days (by USD ``tu:D:``, by quantity ``tq:D:``).
-
-    One line per event: the KEYS indexes of its day's USD and qty sets, its USD and qty
-    scores (``topk.score_of_text``: monotonic integers, only an order; the member holds the
-    exact amounts), and the member:
-    ``ms after the day's start, exchange, L|S, price, qty, usd ('' = price × qty), id``,
-    tab-separated (schema 4: the day-relative time keeps members short, below the 64 bytes of a
-    listpack entry).
+    Top-K (``tail`` from ``_pack``): the KEYS indexes of the day's USD and qty sets
+    (``tu:D:``, ``tq:D:``), the USD and qty scores (``topk.score_of_text``: monotonic integers,
+    only an order; the member holds the exact amounts), then the member ``ms after the day's
+    start, exchange, L|S, price, qty, usd ('' = price × qty), id``, tab-separated (schema 4:
+    the day-relative time keeps members below the 64 bytes of a listpack entry). Price bands:
+    the KEYS index of the day's bands ``pb:D:``, the field ``<fine bucket>|L|S``
+    (``liqcli.store.pricebands``), then the qty and usd limbs.
     """
-    from liqcli.store.topk import score_of_text
-
-    at = _key_indexer(tag, keys)
-    lines = []
-    for event, (price, qty, usd, _, _, _, ui, u1, u2) in zip(events, texts, strict=True):
-        day, ms = divmod(event.ts_ms, DAY_MS)
-        frac = (u1 + u2).rstrip("0")  # the usd's canonical text (its log text may be '')
-        lines.append(
-            f"{at(f'tu:D:{day}')}\t{at(f'tq:D:{day}')}\t"
-            f"{score_of_text(f'{ui}.{frac}' if frac else ui)}\t"
-            f"{score_of_text(qty)}\t{ms}\t{event.exchange}\t"
-            f"{_SIDE_CODE[event.side]}\t{price}\t{qty}\t{usd}\t{event.id or ''}"
-        )
-    return "\n".join(lines)
-
-
-def _band_args(
-    tag: str, events: Sequence[Event], texts: Sequence[tuple[str, ...]], keys: list[str]
-) -> str:
-    """ARGV of the ingest script's price-band block for ``events``; appends to ``keys`` the
-    price-band strings ``pb:D:<day>`` of their days.
-
-    One line per event: the KEYS index of its day's bands, its field (``<fine bucket>|L|S``,
-    see ``liqcli.store.pricebands``), then its qty and usd limbs.
-    """
-    from liqcli.store.pricebands import bucket_of_text
-
-    at = _key_indexer(tag, keys)
-    lines = []
-    for event, (price, _, _, qi, q1, q2, ui, u1, u2) in zip(events, texts, strict=True):
-        lines.append(
-            f"{at(f'pb:D:{event.ts_ms // DAY_MS}')}\t"
-            f"{bucket_of_text(price)}|{_SIDE_CODE[event.side]}\t"
-            f"{qi}\t{q1}\t{q2}\t{ui}\t{u1}\t{u2}"
-        )
-    return "\n".join(lines)
+    prefixes: dict[int, str] = {}
+    out = []
+    for day, tail in tails:
+        text = prefixes.get(day)
+        if text is None:
+            text = prefixes[day] = prefix(day)
+        out.append(text + tail)
+    return "\n".join(out)
 
 
 def _grouped(numbers: list[int], per: int) -> dict[int, list[int]]:
