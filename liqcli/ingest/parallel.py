@@ -95,9 +95,6 @@ def _sigint_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-
-
 def default_workers(store: Store) -> int:
     """The worker processes ``liqcli ingest`` starts by default: one per CPU, less one when the
     store's redis-server runs on this machine (a unix socket or a loopback address: its
@@ -108,9 +105,20 @@ def default_workers(store: Store) -> int:
     pool = getattr(store.client, "connection_pool", None)
     options = getattr(pool, "connection_kwargs", None) or {}
     host = options.get("host")
-    local = bool(options.get("path")) or (
-        isinstance(host, str) and (host in _LOCAL_HOSTS or host.startswith("127.")))
+    local = bool(options.get("path")) or (isinstance(host, str) and _loopback(host))
     return max(1, cpus - 1) if local else cpus
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` names this machine: ``localhost`` or a loopback address."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def worth_it(path: str, workers: int) -> bool:

@@ -283,10 +283,10 @@ local function limbs(whole, frac)  -- ('12', '015') -> 12, 15000000, 0
   frac = frac .. string.rep('0', 18 - #frac)
   return tonumber(whole), tonumber(string.sub(frac, 1, 9)), tonumber(string.sub(frac, 10))
 end
-local function dec(whole, hi, lo)  -- limbs -> '12.015'
+local function dec(whole, hi, lo)  -- the whole part's text and two limbs -> '12.015'
   local frac = string.gsub(string.format('%09.0f%09.0f', hi, lo), '0+$', '')
-  if frac == '' then return fmt(whole) end
-  return fmt(whole) .. '.' .. frac
+  if frac == '' then return whole end
+  return whole .. '.' .. frac
 end
 local cellwrites = {}  -- key index -> {field, value, field, value, ...}
 for k, bycell in pairs(acc) do
@@ -313,7 +313,8 @@ for k, bycell in pairs(acc) do
     end
     out[#out + 1] = cell
     if base then
-      out[#out + 1] = fmt(a[1]) .. ' ' .. dec(a[2], a[3], a[4]) .. ' ' .. dec(a[5], a[6], a[7])
+      out[#out + 1] = fmt(a[1]) .. ' ' .. dec(fmt(a[2]), a[3], a[4]) .. ' '
+        .. dec(fmt(a[5]), a[6], a[7])
         .. ' ' .. fmt(a[8] - base) .. ' ' .. fmt(a[9] - base)
     else
       out[#out + 1] = fmt(a[1]) .. ' ' .. fmt(a[2]) .. ' ' .. fmt(a[3]) .. ' ' .. fmt(a[4]) .. ' '
@@ -542,9 +543,7 @@ local function limbs_text(a, l)
   local lo, hi, up = carry(a[l[3]], a[l[2]])
   local whole = a[l[1]]
   if up > 0 then whole = bigadd(whole, string.format('%.0f', up)) end
-  local frac = string.gsub(string.format('%09.0f%09.0f', hi, lo), '0+$', '')
-  if frac == '' then return whole end
-  return whole .. '.' .. frac
+  return dec(whole, hi, lo)
 end
 for k, byfield in pairs(pacc) do
   local out = {}

@@ -1395,10 +1395,8 @@ class _Fold:
         for value, start in values:
             n, q, u, t0, t1 = value.split(b" ")
             events += int(n)
-            whole, _, frac = q.partition(b".")
-            qty += int(whole) * _E18 + int(frac.ljust(18, b"0")) if frac else int(whole) * _E18
-            whole, _, frac = u.partition(b".")
-            usd += int(whole) * _E18 + int(frac.ljust(18, b"0")) if frac else int(whole) * _E18
+            qty += _units(q)
+            usd += _units(u)
             firsts.append(start + int(t0))
             lasts.append(start + int(t1))
         acc[0] += events

@@ -30,7 +30,7 @@ from liqcli.model import Event, default_usd
 
 TRIMMED = "~"  # the member a trimmed set keeps (score -inf): it may miss smaller events
 SCORE_DIGITS = 7  # a score keeps an amount's first 7 significant digits (and its magnitude)
-_SCORE_SCALE = 10_000_000  # 10 ** SCORE_DIGITS
+_SCORE_SCALE: int = 10**SCORE_DIGITS
 
 
 def score_of_text(text: str) -> int:
